@@ -1,0 +1,89 @@
+import fastifyAccepts from '@fastify/accepts'
+import fastifyCookie from '@fastify/cookie'
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type RouteOptions
+} from 'fastify'
+import type { Services } from './deps.js'
+import { installErrorHandling } from './http/error-handler.js'
+import { registerGnapRoutes } from './http/gnap-routes.js'
+import { registerHealthRoutes } from './http/health-routes.js'
+import { registerIdpRoutes } from './http/idp-routes.js'
+import { registerInteractionRoutes } from './http/interaction-routes.js'
+import { registerIntrospectionRoutes } from './http/introspection-routes.js'
+import { registerJsonBody } from './http/json-body.js'
+
+export const listenerNames = ['auth', 'interaction', 'introspection'] as const
+export type ListenerName = (typeof listenerNames)[number]
+export type Apps = Record<ListenerName, FastifyInstance>
+
+/** Request bodies larger than this are refused with 413 before they are read further. */
+const BODY_LIMIT_BYTES = 64 * 1024
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route as declared, for the route-table test. */
+    declaredRoutes: RouteOptions[]
+  }
+}
+
+async function createListenerApp(name: ListenerName, services: Services): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: services.logger.child({ listener: name }) as FastifyBaseLogger,
+    // One line per refused request (onResponse below) instead of two per request.
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: services.config.trustProxy,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Finish in-flight requests on close instead of answering them with Fastify's own 503 body.
+    return503OnClosing: false,
+    ajv: {
+      customOptions: {
+        // Refuse what the schema does not allow instead of silently dropping or converting it.
+        removeAdditional: false,
+        coerceTypes: false,
+        useDefaults: false,
+        discriminator: true
+      }
+    }
+  })
+  app.decorate('declaredRoutes', [] as RouteOptions[])
+  app.addHook('onRoute', (route) => {
+    app.declaredRoutes.push(route)
+  })
+  registerJsonBody(app)
+  installErrorHandling(app)
+  await app.register(fastifyAccepts)
+  app.addHook('onResponse', async (req, reply) => {
+    // The route pattern, never the raw URL: interaction URLs carry nonces.
+    const entry = {
+      method: req.method,
+      route: req.routeOptions.url,
+      status: reply.statusCode,
+      ms: reply.elapsedTime
+    }
+    if (reply.statusCode >= 400) req.log.info(entry, 'request refused')
+    else req.log.debug(entry, 'request completed')
+  })
+  registerHealthRoutes(app, services)
+  return app
+}
+
+/** The Fastify apps of every listener, ready to `listen()` or to `inject()` in tests. */
+export async function buildApps(services: Services): Promise<Apps> {
+  const auth = await createListenerApp('auth', services)
+  await auth.register(fastifyCookie, { secret: services.config.cookieKey })
+  registerGnapRoutes(auth, services)
+  registerInteractionRoutes(auth, services)
+
+  const interaction = await createListenerApp('interaction', services)
+  registerIdpRoutes(interaction, services)
+
+  const introspection = await createListenerApp('introspection', services)
+  registerIntrospectionRoutes(introspection, services)
+
+  const apps = { auth, interaction, introspection }
+  await Promise.all(Object.values(apps).map((app) => app.ready()))
+  return apps
+}

@@ -1,0 +1,141 @@
+import type { KeyObject } from 'node:crypto'
+import { LRUCache } from 'lru-cache'
+import { ClientKeyError } from './client-key-error.js'
+import { FetchCache } from './fetch-cache.js'
+import { parseJwks } from './jwk.js'
+import { createSafeFetch, SafeFetchError } from './safe-fetch.js'
+import type { Resolver } from './safe-fetch.js'
+import { parseWalletAddressDocument } from './wallet-address-document.js'
+import type { WalletAddressDocument } from './wallet-address-document.js'
+
+export interface ClientKeysOptions {
+  /** Refuse plain http: URLs unless true (development only). */
+  allowHttp: boolean
+  /** Refuse non-public addresses (private, loopback, link-local, metadata...) unless true. */
+  allowPrivate: boolean
+  /** CIDR ranges reachable even when allowPrivate is false (e.g. a docker network). */
+  allowedCidrs?: readonly string[]
+  /** Whole-request timeout (connect + headers + body). */
+  timeoutMs: number
+  /** Response body cap; larger is `too_large`. */
+  maxBodyBytes: number
+  /** How long a fetched JWKS / wallet address document is fresh. */
+  cacheTtlMs: number
+  /** How long a failed fetch is remembered so a bad client cannot make us hammer a host. */
+  failureTtlMs?: number
+  /** At most one refetch per URL per interval for a keyid missing from a fresh JWKS. */
+  unknownKidRefetchIntervalMs?: number
+  /** LRU bound per cache. */
+  maxEntries?: number
+  /** Host name resolver for outbound fetches; default node:dns lookup. */
+  resolve?: Resolver
+  now: () => number
+  logger: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void }
+}
+
+function stripSlash(walletAddress: string): string {
+  return walletAddress.endsWith('/') ? walletAddress.slice(0, -1) : walletAddress
+}
+
+function unknownKey(walletAddress: string, keyid: string): ClientKeyError {
+  return new ClientKeyError('unknown_key', `${walletAddress}/jwks.json`, {
+    cause: new Error(`no key ${JSON.stringify(keyid)}`)
+  })
+}
+
+/**
+ * Client key and wallet address document lookup for the AS (Open Payments: a client is
+ * identified by its wallet address; its keys are at `{walletAddress}/jwks.json`). Fetches are
+ * SSRF-safe, single-flight, cached in bounded LRUs with the injected clock, and failures are
+ * negatively cached.
+ */
+export function createClientKeys(opts: ClientKeysOptions) {
+  const fetcher = createSafeFetch(opts)
+  const maxEntries = opts.maxEntries ?? 10_000
+  const failureTtlMs = opts.failureTtlMs ?? 5_000
+  const refetchInterval = opts.unknownKidRefetchIntervalMs ?? 10_000
+  const { now, logger } = opts
+
+  async function fetchJson(url: string): Promise<unknown> {
+    // A wallet address is a plain URL: a query or fragment would corrupt `/jwks.json`.
+    if (url.includes('?') || url.includes('#')) throw new ClientKeyError('invalid_url', url)
+    try {
+      return await fetcher.getJson(url)
+    } catch (err) {
+      if (err instanceof SafeFetchError) throw new ClientKeyError(err.reason, url, { cause: err })
+      throw err
+    }
+  }
+
+  const base = { maxEntries, ttlMs: opts.cacheTtlMs, failureTtlMs, now, logger }
+  const jwks = new FetchCache<ReadonlyMap<string, KeyObject>>({
+    ...base,
+    async load(walletAddress) {
+      const url = `${walletAddress}/jwks.json`
+      return parseJwks(await fetchJson(url), url, ({ kid, problem }) =>
+        logger.debug({ url, kid, problem }, 'skipping invalid client key')
+      )
+    }
+  })
+  const documents = new FetchCache<WalletAddressDocument>({
+    ...base,
+    load: async (url) => parseWalletAddressDocument(await fetchJson(url), url)
+  })
+  // When each JWKS was last refetched because of an unknown kid (rate limit per URL).
+  const kidRefetchedAt = new LRUCache<string, number>({ max: maxEntries })
+
+  function find(walletAddress: string, keyid: string) {
+    return (keys: ReadonlyMap<string, KeyObject>): KeyObject => {
+      const key = keys.get(keyid)
+      if (key === undefined) throw unknownKey(walletAddress, keyid)
+      return key
+    }
+  }
+
+  // A kid missing from a fresh JWKS may be a newly added key: refetch, but at most once per
+  // interval per URL so a stream of made-up kids cannot turn into a stream of fetches.
+  function refetchForKid(walletAddress: string, keyid: string): Promise<KeyObject> {
+    if (!jwks.isLoading(walletAddress)) {
+      const t = now()
+      const last = kidRefetchedAt.get(walletAddress)
+      if (last !== undefined && t - last < refetchInterval) {
+        return Promise.reject(unknownKey(walletAddress, keyid))
+      }
+      kidRefetchedAt.set(walletAddress, t)
+    }
+    return jwks.refresh(walletAddress).then(find(walletAddress, keyid))
+  }
+
+  return {
+    /**
+     * Key `keyid` of the client at `walletAddress`, from `{walletAddress}/jwks.json`.
+     * Cached; an unknown kid in a cached JWKS triggers one rate-limited refetch.
+     * @throws ClientKeyError
+     */
+    getKey(walletAddress: string, keyid: string): Promise<KeyObject> {
+      const wa = stripSlash(walletAddress)
+      const entry = jwks.peek(wa)
+      if (entry !== undefined && entry.ok) {
+        const key = entry.value.get(keyid)
+        return key !== undefined ? Promise.resolve(key) : refetchForKid(wa, keyid)
+      }
+      return jwks.get(wa).then(find(wa, keyid))
+    },
+
+    /**
+     * The wallet address document (publicName for the consent screen, authServer...).
+     * Cached like keys.
+     * @throws ClientKeyError
+     */
+    getWalletAddress(walletAddress: string): Promise<WalletAddressDocument> {
+      return documents.get(walletAddress)
+    },
+
+    /** Close pooled outbound connections. */
+    close(): Promise<void> {
+      return fetcher.close()
+    }
+  }
+}
+
+export type ClientKeys = ReturnType<typeof createClientKeys>

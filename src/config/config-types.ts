@@ -1,0 +1,116 @@
+/**
+ * The shape of opas's configuration. The values, defaults and descriptions live in the schema
+ * (`config-schema.ts`); this file only fixes the types so the rest of the code can rely on them.
+ */
+
+/** Accepted NODE_ENV values. Only `production` changes behaviour; `test` is accepted for Rafiki compatibility. */
+export const nodeEnvs = ['development', 'production', 'test', 'autopeer'] as const
+export type NodeEnv = (typeof nodeEnvs)[number]
+
+/** pino's level names, which is what Rafiki's LOG_LEVEL has always meant. */
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = (typeof logLevels)[number]
+
+/** SameSite values Rafiki accepts for the interaction cookie (unset = the cookie library's default). */
+export const cookieSameSiteValues = ['lax', 'none'] as const
+export type CookieSameSite = (typeof cookieSameSiteValues)[number]
+
+/**
+ * Settings that may be left unset outside production: the caller generates a value, stores it
+ * and prints it once, so a first `opas start` works with no configuration at all.
+ */
+export const generatableSettings = [
+  'operatorTenantId',
+  'identityServerSecret',
+  'adminApiSecret',
+  'cookieKey'
+] as const
+export type GeneratableSetting = (typeof generatableSettings)[number]
+
+/** Every setting of opas, loaded and validated once at start by `loadConfig`. */
+export interface Config {
+  /** NODE_ENV: `production` makes secrets and public URLs mandatory and locks down client fetches. */
+  nodeEnv: NodeEnv
+  /** LOG_LEVEL: minimum pino level that is logged. */
+  logLevel: LogLevel
+  /** LISTEN_HOST: interface address every listener binds to. */
+  listenHost: string
+  /** AUTH_PORT: port of the public GNAP listener (grant, continue, token management). 0 = any free port. */
+  authPort: number
+  /** INTROSPECTION_PORT: port of the token introspection listener used by the resource server. */
+  introspectionPort: number
+  /** INTERACTION_PORT: port of the interaction listener (browser redirects and the IdP API). */
+  interactionPort: number
+  /** ADMIN_PORT: port of the admin API listener. */
+  adminPort: number
+  /** SERVICE_API_PORT: port of the internal service API listener (tenant management). */
+  serviceApiPort: number
+  /** AUTH_SERVER_URL: public base URL of the auth listener, stored without a trailing slash. */
+  authServerUrl: string
+  /** TRUST_PROXY: take the client address and protocol from X-Forwarded-* headers. */
+  trustProxy: boolean
+  /** AUTH_DATABASE_URL or DATABASE_URL: external PostgreSQL; undefined = embedded PGlite. */
+  databaseUrl: string | undefined
+  /** DATABASE_POOL_SIZE: maximum number of connections to an external PostgreSQL. */
+  databasePoolSize: number
+  /** DATA_DIR: directory of the embedded PGlite database; `memory://` keeps it in memory. */
+  dataDir: string
+  /** ENABLE_MANUAL_MIGRATIONS: when true, start does not migrate; `opas migrate` does. */
+  enableManualMigrations: boolean
+  /** OPERATOR_TENANT_ID: UUID of the operator tenant. */
+  operatorTenantId: string | undefined
+  /** IDENTITY_SERVER_URL: consent URL of the operator tenant's identity provider. */
+  identityServerUrl: string | undefined
+  /** IDENTITY_SERVER_SECRET: the operator tenant's `x-idp-secret`. Secret. */
+  identityServerSecret: string | undefined
+  /** ADMIN_API_SECRET: HMAC key of admin API request signatures. Secret. */
+  adminApiSecret: string | undefined
+  /** ADMIN_API_SIGNATURE_VERSION: version tag expected in admin API signatures. */
+  adminApiSignatureVersion: number
+  /** ADMIN_API_SIGNATURE_TTL_SECONDS: how old an admin API signature may be. */
+  adminApiSignatureTtlSeconds: number
+  /** COOKIE_KEY: key that signs the interaction session cookie. Secret. */
+  cookieKey: string | undefined
+  /** INTERACTION_COOKIE_SAME_SITE: SameSite attribute of the interaction cookie; undefined = default. */
+  interactionCookieSameSite: CookieSameSite | undefined
+  /** WAIT_SECONDS: `wait` a client is told to respect between continuation polls. */
+  waitSeconds: number
+  /** INTERACTION_EXPIRY_SECONDS: lifetime of a pending interaction. */
+  interactionExpirySeconds: number
+  /** ACCESS_TOKEN_EXPIRY_SECONDS: lifetime of an issued access token. */
+  accessTokenExpirySeconds: number
+  /** DATABASE_CLEANUP_WORKERS: number of concurrent cleanup loops; 0 disables cleanup. */
+  databaseCleanupWorkers: number
+  /** ACCESS_TOKEN_DELETION_DAYS: days after expiry or revocation before a token row is deleted. */
+  accessTokenDeletionDays: number
+  /** INCOMING_PAYMENT_INTERACTION: require interaction for incoming-payment grants. */
+  incomingPaymentInteraction: boolean
+  /** QUOTE_INTERACTION: require interaction for quote grants. */
+  quoteInteraction: boolean
+  /** LIST_ALL_ACCESS_INTERACTION: require interaction for `list-all` access. */
+  listAllAccessInteraction: boolean
+  /** REDIS_URL: optional Redis; opas does not require it. */
+  redisUrl: string | undefined
+  /** REDIS_TLS_CA_FILE_PATH: CA bundle for a TLS Redis connection. */
+  redisTlsCaFilePath: string | undefined
+  /** REDIS_TLS_KEY_FILE_PATH: client key for a TLS Redis connection. */
+  redisTlsKeyFilePath: string | undefined
+  /** REDIS_TLS_CERT_FILE_PATH: client certificate for a TLS Redis connection. */
+  redisTlsCertFilePath: string | undefined
+  /** SIGNATURE_MAX_AGE_SECONDS: how far an HTTP signature's `created` may be from now. */
+  signatureMaxAgeSeconds: number
+  /** CLIENT_FETCH_ALLOW_HTTP: allow fetching client wallet addresses and keys over plain http. */
+  clientFetchAllowHttp: boolean
+  /** CLIENT_FETCH_ALLOW_PRIVATE: allow fetching from loopback and private network addresses. */
+  clientFetchAllowPrivate: boolean
+  /** CLIENT_FETCH_TIMEOUT_MS: timeout of one client wallet address or key fetch. */
+  clientFetchTimeoutMs: number
+  /** CLIENT_FETCH_MAX_BYTES: largest accepted response body of a client fetch. */
+  clientFetchMaxBytes: number
+  /** CLIENT_KEY_CACHE_TTL_SECONDS: how long fetched client keys are cached. */
+  clientKeyCacheTtlSeconds: number
+  /** SHUTDOWN_TIMEOUT_MS: how long SIGTERM waits for in-flight requests. */
+  shutdownTimeoutMs: number
+  /** ENV_FILE: dotenv file read at start (environment variables win over it). */
+  envFile: string
+}

@@ -1,0 +1,186 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { ConfigError, loadConfig } from './index.js'
+
+type ReadFile = (path: string) => string | undefined
+const noFiles: ReadFile = () => undefined
+
+/** A readFile stub serving the given files and recording which paths were asked for. */
+function files(contents: Record<string, string>): ReadFile & { asked: string[] } {
+  const asked: string[] = []
+  const readFile = (path: string): string | undefined => {
+    asked.push(path)
+    return contents[path]
+  }
+  return Object.assign(readFile, { asked })
+}
+
+/** The problems of the ConfigError that loading `env` throws. */
+function problemsOf(
+  env: Record<string, string | undefined>,
+  readFile: ReadFile = noFiles
+): string[] {
+  try {
+    loadConfig(env, readFile)
+  } catch (error) {
+    assert.ok(error instanceof ConfigError)
+    for (const problem of error.problems) assert.ok(error.message.includes(problem))
+    return error.problems
+  }
+  assert.fail('expected a ConfigError')
+}
+
+const productionEnv = {
+  NODE_ENV: 'production',
+  AUTH_SERVER_URL: 'https://auth.example.com',
+  IDENTITY_SERVER_URL: 'https://idp.example.com/consent',
+  OPERATOR_TENANT_ID: '9f1d3c2e-5b7a-4c8d-9e0f-1a2b3c4d5e6f',
+  IDENTITY_SERVER_SECRET: 'idp-secret',
+  ADMIN_API_SECRET: 'admin-secret',
+  COOKIE_KEY: 'k'.repeat(32)
+}
+
+test('an empty environment gives the development defaults', () => {
+  const { config, missing } = loadConfig({}, noFiles)
+  assert.equal(config.nodeEnv, 'development')
+  assert.equal(config.logLevel, 'info')
+  assert.equal(config.listenHost, '0.0.0.0')
+  assert.deepEqual(
+    [config.authPort, config.introspectionPort, config.interactionPort, config.adminPort],
+    [3006, 3007, 3009, 3003]
+  )
+  assert.equal(config.serviceApiPort, 3011)
+  assert.equal(config.authServerUrl, 'http://localhost:3006')
+  assert.equal(config.identityServerUrl, 'http://localhost:3030/mock-idp/')
+  assert.equal(config.databaseUrl, undefined)
+  assert.equal(config.dataDir, './data')
+  assert.equal(config.redisUrl, undefined)
+  assert.equal(config.listAllAccessInteraction, true)
+  assert.equal(config.clientFetchAllowHttp, true)
+  assert.equal(config.clientFetchAllowPrivate, true)
+  assert.equal(config.envFile, '.env')
+  assert.deepEqual(missing, [
+    'operatorTenantId',
+    'identityServerSecret',
+    'adminApiSecret',
+    'cookieKey'
+  ])
+})
+
+test('the default AUTH_SERVER_URL follows AUTH_PORT', () => {
+  assert.equal(
+    loadConfig({ AUTH_PORT: '4000' }, noFiles).config.authServerUrl,
+    'http://localhost:4000'
+  )
+})
+
+test('production reports every missing required setting in one ConfigError', () => {
+  const problems = problemsOf({ NODE_ENV: 'production' })
+  for (const name of [
+    'AUTH_SERVER_URL',
+    'IDENTITY_SERVER_URL',
+    'OPERATOR_TENANT_ID',
+    'IDENTITY_SERVER_SECRET',
+    'ADMIN_API_SECRET',
+    'COOKIE_KEY'
+  ]) {
+    assert.ok(
+      problems.some((p) => p.startsWith(name)),
+      `${name} not reported`
+    )
+  }
+  assert.equal(problems.length, 6)
+})
+
+test('a complete production environment loads, with client fetches locked down', () => {
+  const { config, missing } = loadConfig(productionEnv, noFiles)
+  assert.deepEqual(missing, [])
+  assert.equal(config.clientFetchAllowHttp, false)
+  assert.equal(config.clientFetchAllowPrivate, false)
+  assert.equal(config.identityServerUrl, 'https://idp.example.com/consent')
+})
+
+test('production requires a COOKIE_KEY of at least 32 characters; development does not', () => {
+  assert.deepEqual(problemsOf({ ...productionEnv, COOKIE_KEY: 'short' }), [
+    'COOKIE_KEY must be at least 32 characters when NODE_ENV=production'
+  ])
+  assert.equal(loadConfig({ COOKIE_KEY: 'short' }, noFiles).config.cookieKey, 'short')
+})
+
+test('values come from the .env file and the real environment overrides them', () => {
+  const readFile = files({ '.env': 'AUTH_PORT=4000\nLOG_LEVEL=debug\n# comment\nWAIT_SECONDS=7\n' })
+  const { config } = loadConfig({ LOG_LEVEL: 'warn' }, readFile)
+  assert.deepEqual(readFile.asked, ['.env'])
+  assert.equal(config.authPort, 4000)
+  assert.equal(config.logLevel, 'warn')
+  assert.equal(config.waitSeconds, 7)
+})
+
+test('ENV_FILE chooses the file, and cannot be set from inside a file', () => {
+  const readFile = files({
+    'custom.env': 'AUTH_PORT=5000\nENV_FILE=other.env',
+    '.env': 'AUTH_PORT=1'
+  })
+  const { config } = loadConfig({ ENV_FILE: 'custom.env' }, readFile)
+  assert.deepEqual(readFile.asked, ['custom.env'])
+  assert.equal(config.authPort, 5000)
+  assert.equal(config.envFile, 'custom.env')
+})
+
+test('a missing file named by ENV_FILE is a problem; a missing default .env is not', () => {
+  assert.deepEqual(problemsOf({ ENV_FILE: 'nope.env' }), [
+    'ENV_FILE: file "nope.env" was not found'
+  ])
+  assert.doesNotThrow(() => loadConfig({}, noFiles))
+})
+
+test('an empty string counts as unset, in the environment and in the file', () => {
+  const readFile = files({ '.env': 'ADMIN_PORT=\nWAIT_SECONDS=9' })
+  const { config, missing } = loadConfig(
+    { AUTH_PORT: '', WAIT_SECONDS: '', COOKIE_KEY: '', NODE_ENV: '', ENV_FILE: '' },
+    readFile
+  )
+  assert.equal(config.authPort, 3006)
+  assert.equal(config.adminPort, 3003)
+  assert.equal(config.waitSeconds, 9)
+  assert.equal(config.nodeEnv, 'development')
+  assert.ok(missing.includes('cookieKey'))
+})
+
+test('AUTH_DATABASE_URL wins over DATABASE_URL, which is used alone', () => {
+  const both = { AUTH_DATABASE_URL: 'postgresql://a/auth', DATABASE_URL: 'postgres://b/main' }
+  assert.equal(loadConfig(both, noFiles).config.databaseUrl, 'postgresql://a/auth')
+  const fallback = { DATABASE_URL: 'postgres://b/main' }
+  assert.equal(loadConfig(fallback, noFiles).config.databaseUrl, 'postgres://b/main')
+  assert.deepEqual(problemsOf({ DATABASE_URL: 'mysql://b/main' }), [
+    'DATABASE_URL: must be a postgres or postgresql URL (got "mysql://b/main")'
+  ])
+})
+
+test('AUTH_SERVER_URL loses its trailing slash and must be a plain http(s) base URL', () => {
+  const load = (url: string): string =>
+    loadConfig({ AUTH_SERVER_URL: url }, noFiles).config.authServerUrl
+  assert.equal(load('https://auth.example.com/'), 'https://auth.example.com')
+  assert.equal(load('https://auth.example.com/gnap/'), 'https://auth.example.com/gnap')
+  assert.equal(load('http://localhost:3006'), 'http://localhost:3006')
+  for (const bad of [
+    'ftp://x.example',
+    'auth.example.com',
+    'https://x.example/?a=1',
+    'https://x.example/#f'
+  ]) {
+    assert.equal(problemsOf({ AUTH_SERVER_URL: bad }).length, 1, bad)
+  }
+})
+
+test('booleans accept true/false in any case and 1/0, nothing else', () => {
+  const load = (value: string): boolean =>
+    loadConfig({ TRUST_PROXY: value }, noFiles).config.trustProxy
+  assert.deepEqual(['true', 'TRUE', 'True', '1'].map(load), [true, true, true, true])
+  assert.deepEqual(['false', 'FALSE', '0'].map(load), [false, false, false])
+  for (const bad of ['yes', 'no', 'on', '2', ' true']) {
+    assert.deepEqual(problemsOf({ TRUST_PROXY: bad }), [
+      `TRUST_PROXY: must be true, false, 1 or 0 (got ${JSON.stringify(bad)})`
+    ])
+  }
+})

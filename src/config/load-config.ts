@@ -1,0 +1,140 @@
+import { configSchema, settingEntries } from './config-schema.js'
+import type { Config, GeneratableSetting } from './config-types.js'
+import { generatableSettings } from './config-types.js'
+import type { RawSetting } from './env-source.js'
+import { openEnvSource } from './env-source.js'
+import type { DefaultContext } from './setting-spec.js'
+import { resolveDefault } from './setting-spec.js'
+import { defaultAuthPort, defaultNodeEnv } from './settings-server.js'
+
+/** Configuration that cannot be used. `problems` holds every problem found, not just the first. */
+export class ConfigError extends Error {
+  readonly problems: string[]
+
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`)
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}
+
+/** Result of `loadConfig`: the config, and the generatable settings the caller must generate. */
+export interface LoadedConfig {
+  config: Config
+  missing: GeneratableSetting[]
+}
+
+/** Minimum COOKIE_KEY length in production: 32 characters give at least 128 bits from any generator. */
+const minProductionCookieKeyLength = 32
+
+/** The listeners that share LISTEN_HOST, so two of them on one non-zero port cannot both start. */
+const portSettings = [
+  'authPort',
+  'introspectionPort',
+  'interactionPort',
+  'adminPort',
+  'serviceApiPort'
+] as const
+
+function where(found: RawSetting): string {
+  return found.file === undefined ? found.variable : `${found.variable} (in ${found.file})`
+}
+
+function setValue<K extends keyof Config>(config: Partial<Config>, key: K, value: Config[K]): void {
+  config[key] = value
+}
+
+/**
+ * Builds the config from `env` (the caller passes `process.env`) and the dotenv file named by
+ * ENV_FILE (default `.env`), read through `readFile`, which returns undefined for a missing file.
+ * The real environment wins over the file, and an empty string counts as unset, as in Rafiki.
+ *
+ * Parsing is stricter than Rafiki's: a boolean must be `true`/`false` (any case) or `1`/`0`,
+ * where Rafiki read anything but "true" as false; integers are plain decimal digits within the
+ * setting's range; URLs, UUIDs and enumerated values are checked. Unknown variables are ignored.
+ *
+ * Outside production, unset generatable settings are returned in `missing` so the caller can
+ * generate, store and print them once. In production they, AUTH_SERVER_URL and
+ * IDENTITY_SERVER_URL are required.
+ *
+ * @throws ConfigError listing every problem at once, so a deployment is fixed in one round.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  readFile: (path: string) => string | undefined
+): LoadedConfig {
+  const problems: string[] = []
+  const source = openEnvSource(env, readFile, configSchema.envFile.env, problems)
+
+  // Pass 1: parse whatever is set. Defaults wait until NODE_ENV and AUTH_PORT are known.
+  const given = new Map<keyof Config, unknown>()
+  for (const [key, spec] of settingEntries()) {
+    const found = source.lookup(spec)
+    if (found === undefined) continue
+    const result = spec.parser.parse(found.raw)
+    if (result.ok) given.set(key, result.value)
+    else {
+      // A secret's value is never echoed: error output ends up in logs.
+      const got = spec.secret ? '' : ` (got ${JSON.stringify(found.raw)})`
+      problems.push(`${where(found)}: ${result.problem}${got}`)
+    }
+  }
+
+  // An invalid NODE_ENV or AUTH_PORT is already reported; the defaults stand in for it here.
+  const context: DefaultContext = {
+    nodeEnv: (given.get('nodeEnv') as Config['nodeEnv'] | undefined) ?? defaultNodeEnv,
+    authPort: (given.get('authPort') as number | undefined) ?? defaultAuthPort
+  }
+  const production = context.nodeEnv === 'production'
+
+  // Pass 2: fill in defaults and find what production may not leave unset.
+  const config: Partial<Config> = {}
+  const missing: GeneratableSetting[] = []
+  for (const [key, spec] of settingEntries()) {
+    if (given.has(key)) {
+      setValue(config, key, given.get(key) as Config[typeof key])
+      continue
+    }
+    const generatable = (generatableSettings as readonly string[]).includes(key)
+    if (production && (spec.requiredInProduction || generatable)) {
+      const why = generatable ? ' (it is generated only outside production)' : ''
+      problems.push(`${spec.env} is required when NODE_ENV=production${why}`)
+    } else if (generatable) {
+      missing.push(key as GeneratableSetting)
+    }
+    setValue(config, key, resolveDefault(spec, context) as Config[typeof key])
+  }
+
+  checkCrossSettings(config, production, problems)
+  if (problems.length > 0) throw new ConfigError(problems)
+  // Pass 2 set every schema key, and the schema's type has exactly the keys of Config.
+  return {
+    config: config as Config,
+    missing: generatableSettings.filter((s) => missing.includes(s))
+  }
+}
+
+/** Rules that involve more than one setting, or a setting and NODE_ENV. */
+function checkCrossSettings(
+  config: Partial<Config>,
+  production: boolean,
+  problems: string[]
+): void {
+  const cookieKey = config.cookieKey
+  if (production && cookieKey !== undefined && cookieKey.length < minProductionCookieKeyLength) {
+    problems.push(
+      `${configSchema.cookieKey.env} must be at least ${minProductionCookieKeyLength} characters when NODE_ENV=production`
+    )
+  }
+
+  // Port 0 means "any free port", so several listeners may ask for it.
+  const byPort = new Map<number, string>()
+  for (const key of portSettings) {
+    const port = config[key]
+    if (port === undefined || port === 0) continue
+    const other = byPort.get(port)
+    const name = configSchema[key].env
+    if (other === undefined) byPort.set(port, name)
+    else problems.push(`${other} and ${name} are both ${port}: every listener needs its own port`)
+  }
+}

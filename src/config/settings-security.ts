@@ -1,0 +1,91 @@
+import { cookieSameSiteValues } from './config-types.js'
+import type { SettingsOf } from './setting-spec.js'
+import { integer, oneOf, text, url, uuid } from './value-parsers.js'
+
+/** The development identity provider of Rafiki's local environment (its mock account servicing entity). */
+const developmentIdentityServerUrl = 'http://localhost:3030/mock-idp/'
+
+/** The operator tenant, its identity provider, and the keys of the admin API and cookies. */
+export const securitySettings: SettingsOf<
+  | 'operatorTenantId'
+  | 'identityServerUrl'
+  | 'identityServerSecret'
+  | 'adminApiSecret'
+  | 'adminApiSignatureVersion'
+  | 'adminApiSignatureTtlSeconds'
+  | 'cookieKey'
+  | 'interactionCookieSameSite'
+> = {
+  operatorTenantId: {
+    env: 'OPERATOR_TENANT_ID',
+    parser: uuid(),
+    default: undefined,
+    description:
+      'UUID of the operator tenant, the one configured by the settings below and allowed to ' +
+      'manage other tenants. Must match the backend.',
+    origin: 'rafiki'
+  },
+  identityServerUrl: {
+    env: 'IDENTITY_SERVER_URL',
+    parser: url(['http:', 'https:'], 'http(s) URL'),
+    default: ({ nodeEnv }) => (nodeEnv === 'production' ? undefined : developmentIdentityServerUrl),
+    defaultText: `\`${developmentIdentityServerUrl}\``,
+    requiredInProduction: true,
+    description:
+      "Consent page of the operator tenant's identity provider: the browser is redirected there " +
+      'to let the user approve or deny a grant.',
+    origin: 'rafiki'
+  },
+  identityServerSecret: {
+    env: 'IDENTITY_SERVER_SECRET',
+    parser: text('secret string'),
+    default: undefined,
+    secret: true,
+    description:
+      "Shared secret the operator tenant's identity provider sends in the `x-idp-secret` header " +
+      'when it reads or decides on a grant.',
+    origin: 'rafiki'
+  },
+  adminApiSecret: {
+    env: 'ADMIN_API_SECRET',
+    parser: text('secret string'),
+    default: undefined,
+    secret: true,
+    description: 'HMAC key that callers of the admin API sign their requests with.',
+    origin: 'rafiki'
+  },
+  adminApiSignatureVersion: {
+    env: 'ADMIN_API_SIGNATURE_VERSION',
+    parser: integer(1, 1000),
+    default: 1,
+    description: 'Version of the admin API request signature scheme expected in signatures.',
+    origin: 'rafiki'
+  },
+  adminApiSignatureTtlSeconds: {
+    env: 'ADMIN_API_SIGNATURE_TTL_SECONDS',
+    parser: integer(1),
+    default: 30,
+    description:
+      'How many seconds an admin API request signature stays valid, which bounds replays.',
+    origin: 'rafiki'
+  },
+  cookieKey: {
+    env: 'COOKIE_KEY',
+    parser: text('secret string'),
+    default: undefined,
+    secret: true,
+    description:
+      'Key that signs the interaction session cookie. In production it must be at least 32 ' +
+      'characters; changing it ends pending interactions.',
+    origin: 'rafiki'
+  },
+  interactionCookieSameSite: {
+    env: 'INTERACTION_COOKIE_SAME_SITE',
+    parser: oneOf(cookieSameSiteValues),
+    default: undefined,
+    description:
+      'SameSite attribute of the interaction cookie. `none` is needed when the identity ' +
+      'provider is on another site (and requires https); unset leaves the attribute out.',
+    origin: 'rafiki'
+  }
+}

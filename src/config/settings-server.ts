@@ -1,0 +1,131 @@
+import type { NodeEnv } from './config-types.js'
+import { logLevels, nodeEnvs } from './config-types.js'
+import type { SettingsOf } from './setting-spec.js'
+import { baseUrl, boolean, integer, maxTimerMs, oneOf, text } from './value-parsers.js'
+
+/** Fixed defaults that the loader needs before any other default can be computed. */
+export const defaultNodeEnv = 'development' satisfies NodeEnv
+export const defaultAuthPort = 3006
+export const defaultEnvFile = '.env'
+
+// 0 asks the OS for any free port, which tests rely on to run listeners side by side.
+const port = integer(0, 65535)
+
+/** Process-level settings: environment, logging, listeners and their public URL. */
+export const serverSettings: SettingsOf<
+  | 'nodeEnv'
+  | 'logLevel'
+  | 'listenHost'
+  | 'authPort'
+  | 'introspectionPort'
+  | 'interactionPort'
+  | 'adminPort'
+  | 'serviceApiPort'
+  | 'authServerUrl'
+  | 'trustProxy'
+  | 'shutdownTimeoutMs'
+  | 'envFile'
+> = {
+  nodeEnv: {
+    env: 'NODE_ENV',
+    parser: oneOf(nodeEnvs),
+    default: defaultNodeEnv,
+    description:
+      '`production` makes AUTH_SERVER_URL, IDENTITY_SERVER_URL and the secrets mandatory and ' +
+      'stops client fetches over http or to private addresses. Other values behave alike.',
+    origin: 'rafiki'
+  },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    parser: oneOf(logLevels),
+    default: 'info',
+    description: 'Minimum level of the JSON (pino) log lines written to stdout.',
+    origin: 'rafiki'
+  },
+  listenHost: {
+    env: 'LISTEN_HOST',
+    parser: text('host or IP address'),
+    default: '0.0.0.0',
+    description:
+      'Address every listener binds to; `127.0.0.1` keeps the server off the network, ' +
+      '`::` listens on IPv6 too.',
+    origin: 'opas'
+  },
+  authPort: {
+    env: 'AUTH_PORT',
+    parser: port,
+    default: defaultAuthPort,
+    description:
+      'Port of the public GNAP listener (grant requests, continuation, token management).',
+    origin: 'rafiki'
+  },
+  introspectionPort: {
+    env: 'INTROSPECTION_PORT',
+    parser: port,
+    default: 3007,
+    description: 'Port of the token introspection listener that the resource server calls.',
+    origin: 'rafiki'
+  },
+  interactionPort: {
+    env: 'INTERACTION_PORT',
+    parser: port,
+    default: 3009,
+    description:
+      'Port of the interaction listener: the browser redirect endpoints and the API the ' +
+      'identity provider uses to read and decide on a grant.',
+    origin: 'rafiki'
+  },
+  adminPort: {
+    env: 'ADMIN_PORT',
+    parser: port,
+    default: 3003,
+    description: 'Port of the admin API listener, which only the operator should reach.',
+    origin: 'rafiki'
+  },
+  serviceApiPort: {
+    env: 'SERVICE_API_PORT',
+    parser: port,
+    default: 3011,
+    description: 'Port of the internal service API (tenant management, called by the backend).',
+    origin: 'rafiki'
+  },
+  authServerUrl: {
+    env: 'AUTH_SERVER_URL',
+    parser: baseUrl(),
+    default: ({ authPort }) => `http://localhost:${authPort}`,
+    defaultText: '`http://localhost:{AUTH_PORT}`',
+    requiredInProduction: true,
+    description:
+      'Public base URL of the auth listener, as clients reach it: grant, continue, token and ' +
+      'interaction URLs are built from it and signed requests are checked against it. ' +
+      'An absolute http(s) URL without query or fragment; a trailing slash is removed.',
+    origin: 'rafiki'
+  },
+  trustProxy: {
+    env: 'TRUST_PROXY',
+    parser: boolean(),
+    default: false,
+    description:
+      'Set to true behind a TLS-terminating proxy, so the client address and protocol are ' +
+      'taken from X-Forwarded-* headers (and secure cookies work).',
+    origin: 'rafiki'
+  },
+  shutdownTimeoutMs: {
+    env: 'SHUTDOWN_TIMEOUT_MS',
+    parser: integer(1, maxTimerMs),
+    default: 10000,
+    description:
+      'On SIGTERM or SIGINT, how long to wait for in-flight requests before exiting anyway.',
+    origin: 'opas'
+  },
+  envFile: {
+    env: 'ENV_FILE',
+    parser: text('file path'),
+    default: defaultEnvFile,
+    environmentOnly: true,
+    description:
+      'dotenv file read at start; variables of the real environment win over it. ' +
+      'A missing default file is ignored, a missing file named here is an error.',
+    origin: 'rafiki'
+  }
+}

@@ -1,0 +1,106 @@
+import type { SettingsOf } from './setting-spec.js'
+import { boolean, integer, text, url } from './value-parsers.js'
+
+const filePath = text('file path')
+
+/** Where grants and tokens are stored, how they are cleaned up, and the optional Redis. */
+export const storageSettings: SettingsOf<
+  | 'databaseUrl'
+  | 'databasePoolSize'
+  | 'dataDir'
+  | 'enableManualMigrations'
+  | 'databaseCleanupWorkers'
+  | 'accessTokenDeletionDays'
+  | 'redisUrl'
+  | 'redisTlsCaFilePath'
+  | 'redisTlsKeyFilePath'
+  | 'redisTlsCertFilePath'
+> = {
+  databaseUrl: {
+    env: 'AUTH_DATABASE_URL',
+    fallbackEnv: ['DATABASE_URL'],
+    parser: url(['postgres:', 'postgresql:'], 'postgres(ql):// URL'),
+    default: undefined,
+    urlWithCredentials: true,
+    description:
+      'External PostgreSQL database (AUTH_DATABASE_URL wins over DATABASE_URL). ' +
+      'Unset: opas keeps its data in an embedded PGlite database under DATA_DIR.',
+    origin: 'rafiki'
+  },
+  databasePoolSize: {
+    env: 'DATABASE_POOL_SIZE',
+    parser: integer(1, 200),
+    default: 10,
+    description: 'Maximum number of connections opened to the external PostgreSQL database.',
+    origin: 'opas'
+  },
+  dataDir: {
+    env: 'DATA_DIR',
+    parser: text('directory or `memory://`'),
+    default: './data',
+    description:
+      'Directory where the embedded PGlite database keeps its files (when no database URL is ' +
+      'set); `memory://` keeps it in memory and loses it on exit.',
+    origin: 'opas'
+  },
+  enableManualMigrations: {
+    env: 'ENABLE_MANUAL_MIGRATIONS',
+    parser: boolean(),
+    default: false,
+    description:
+      'When true, `opas start` does not migrate the database; run `opas migrate` yourself ' +
+      '(useful when several replicas start at once).',
+    origin: 'rafiki'
+  },
+  databaseCleanupWorkers: {
+    env: 'DATABASE_CLEANUP_WORKERS',
+    parser: integer(0, 100),
+    default: 1,
+    description:
+      'Number of concurrent loops deleting expired and revoked tokens and finished grants; ' +
+      '0 disables cleanup.',
+    origin: 'rafiki'
+  },
+  accessTokenDeletionDays: {
+    env: 'ACCESS_TOKEN_DELETION_DAYS',
+    parser: integer(0, 36500),
+    default: 30,
+    description:
+      'Days an expired or revoked access token is kept (for audit and introspection answers) ' +
+      'before cleanup deletes it.',
+    origin: 'rafiki'
+  },
+  redisUrl: {
+    env: 'REDIS_URL',
+    parser: url(['redis:', 'rediss:'], 'redis(s):// URL'),
+    default: undefined,
+    urlWithCredentials: true,
+    description:
+      'Optional Redis, reserved for rate limits shared between replicas. opas does not require ' +
+      'Redis (Rafiki defaulted to `redis://127.0.0.1:6379`; opas leaves it unset).',
+    origin: 'rafiki'
+  },
+  redisTlsCaFilePath: {
+    env: 'REDIS_TLS_CA_FILE_PATH',
+    parser: filePath,
+    default: undefined,
+    description: 'CA certificate file trusted for a TLS connection to REDIS_URL.',
+    origin: 'rafiki'
+  },
+  redisTlsKeyFilePath: {
+    env: 'REDIS_TLS_KEY_FILE_PATH',
+    parser: filePath,
+    default: undefined,
+    description:
+      'Client private key file for a mutually authenticated TLS connection to REDIS_URL.',
+    origin: 'rafiki'
+  },
+  redisTlsCertFilePath: {
+    env: 'REDIS_TLS_CERT_FILE_PATH',
+    parser: filePath,
+    default: undefined,
+    description:
+      'Client certificate file for a mutually authenticated TLS connection to REDIS_URL.',
+    origin: 'rafiki'
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * Parsers for the raw strings of environment variables. Each one is strict on purpose: a typo in
+ * a deployment should stop the server at start, not silently become a default.
+ */
+
+/** Outcome of parsing one raw value; `problem` completes the sentence "VARIABLE ...". */
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; problem: string }
+
+/** Turns a non-empty raw string into a typed value and names the accepted syntax for the docs. */
+export interface ValueParser<T> {
+  /** Short description of the accepted values, shown in the reference table. */
+  readonly type: string
+  parse(raw: string): ParseResult<T>
+}
+
+/** Largest delay Node's timers accept; longer values fire immediately, so they are rejected. */
+export const maxTimerMs = 2_147_483_647
+
+/** Largest integer accepted by default: big enough for any count or duration, safe after `* 1000`. */
+const maxInt = 2_147_483_647
+
+function ok<T>(value: T): ParseResult<T> {
+  return { ok: true, value }
+}
+
+function fail<T>(problem: string): ParseResult<T> {
+  return { ok: false, problem }
+}
+
+/** Any non-empty string, taken as given. */
+export function text(type = 'string'): ValueParser<string> {
+  return { type, parse: ok }
+}
+
+/** A decimal integer in `min..max`; signs, exponents, decimals and spaces are rejected. */
+export function integer(min: number, max: number = maxInt): ValueParser<number> {
+  const range = max === maxInt ? `≥ ${min}` : `${min}..${max}`
+  return {
+    type: `integer ${range}`,
+    parse(raw) {
+      const n = /^\d+$/.test(raw) ? Number(raw) : NaN
+      if (!Number.isSafeInteger(n)) return fail(`must be a decimal integer (${range})`)
+      if (n < min || n > max) return fail(`must be an integer ${range}`)
+      return ok(n)
+    }
+  }
+}
+
+/** `true`/`false` (any case) or `1`/`0`; Rafiki read anything but "true" as false, opas refuses. */
+export function boolean(): ValueParser<boolean> {
+  return {
+    type: 'boolean',
+    parse(raw) {
+      const lower = raw.toLowerCase()
+      if (lower === 'true' || raw === '1') return ok(true)
+      if (lower === 'false' || raw === '0') return ok(false)
+      return fail('must be true, false, 1 or 0')
+    }
+  }
+}
+
+/** One of a fixed list of values, compared exactly (case matters, as in Rafiki). */
+export function oneOf<const V extends readonly string[]>(values: V): ValueParser<V[number]> {
+  return {
+    type: values.map((v) => `\`${v}\``).join(', '),
+    parse(raw) {
+      const found = values.find((v) => v === raw)
+      return found === undefined ? fail(`must be one of ${values.join(', ')}`) : ok(found)
+    }
+  }
+}
+
+/** A canonical 8-4-4-4-12 hexadecimal UUID. */
+export function uuid(): ValueParser<string> {
+  const pattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
+  return {
+    type: 'UUID',
+    parse: (raw) => (pattern.test(raw) ? ok(raw) : fail('must be a UUID (8-4-4-4-12 hex digits)'))
+  }
+}
+
+function parseUrl(raw: string, protocols: readonly string[]): URL | string {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    return 'must be an absolute URL'
+  }
+  const names = protocols.map((p) => p.replace(/:$/, '')).join(' or ')
+  return protocols.includes(url.protocol) ? url : `must be a ${names} URL`
+}
+
+/** An absolute URL with one of `protocols` (e.g. `['http:', 'https:']`), kept exactly as given. */
+export function url(protocols: readonly string[], type: string): ValueParser<string> {
+  return {
+    type,
+    parse(raw) {
+      const parsed = parseUrl(raw, protocols)
+      return typeof parsed === 'string' ? fail(parsed) : ok(raw)
+    }
+  }
+}
+
+/**
+ * A public base URL that other URLs are appended to. Query, fragment and credentials would end
+ * up in the middle of every generated URL, so they are refused; the trailing slash is removed
+ * (and the URL normalised by WHATWG rules) so `${base}/continue` is always well formed.
+ */
+export function baseUrl(): ValueParser<string> {
+  return {
+    type: 'http(s) URL',
+    parse(raw) {
+      const parsed = parseUrl(raw, ['http:', 'https:'])
+      if (typeof parsed === 'string') return fail(parsed)
+      if (raw.includes('?') || raw.includes('#')) return fail('must not have a query or fragment')
+      if (parsed.username !== '' || parsed.password !== '') return fail('must not have credentials')
+      return ok(parsed.href.replace(/\/+$/, ''))
+    }
+  }
+}

@@ -1,0 +1,100 @@
+import type { AccessItem } from '../gnap/access.js'
+import { GnapError } from '../gnap/gnap-error.js'
+import type { GrantRequest, Jwk } from '../gnap/request-schemas.js'
+import { parseRepeatingInterval } from './interval.js'
+
+/** Grant states, as Rafiki stores them (PROCESSING is legacy: read, never written). */
+export const grantStates = ['PROCESSING', 'PENDING', 'APPROVED', 'FINALIZED'] as const
+export type GrantState = (typeof grantStates)[number]
+export const finalizationReasons = ['ISSUED', 'REVOKED', 'REJECTED'] as const
+export type FinalizationReason = (typeof finalizationReasons)[number]
+
+/** Who the client is: a wallet address (keys at `{walletAddress}/jwks.json`) or a bare JWK. */
+export type ClientIdentity =
+  { kind: 'walletAddress'; walletAddress: string } | { kind: 'jwk'; jwk: Jwk }
+
+/** The interaction policy knobs (Rafiki §3.3). */
+export interface InteractionPolicy {
+  incomingPaymentInteraction: boolean
+  quoteInteraction: boolean
+  listAllAccessInteraction: boolean
+}
+
+const UINT64_MAX = 18_446_744_073_709_551_615n
+
+/** Normalises the spec's three `client` forms. */
+export function clientIdentityOf(client: GrantRequest['client']): ClientIdentity {
+  if (typeof client === 'string') return { kind: 'walletAddress', walletAddress: client }
+  if ('walletAddress' in client)
+    return { kind: 'walletAddress', walletAddress: client.walletAddress }
+  return { kind: 'jwk', jwk: client.jwk }
+}
+
+function isSkippable(item: AccessItem, policy: InteractionPolicy): boolean {
+  if (item.limits !== undefined) return false
+  const listAllNeedsInteraction =
+    policy.listAllAccessInteraction && item.actions.includes('list-all')
+  if (item.type === 'incoming-payment')
+    return !policy.incomingPaymentInteraction && !listAllNeedsInteraction
+  if (item.type === 'quote') return !policy.quoteInteraction && !listAllNeedsInteraction
+  return false // outgoing payments always need the account holder's consent
+}
+
+function checkLimits(item: AccessItem): void {
+  const limits = item.limits
+  if (!limits) return
+  if (limits.debitAmount && limits.receiveAmount) {
+    throw new GnapError(400, 'invalid_request', 'only one access amount allowed')
+  }
+  for (const amount of [limits.debitAmount, limits.receiveAmount]) {
+    if (amount && BigInt(amount.value) > UINT64_MAX) {
+      throw new GnapError(400, 'invalid_request', 'amount value must be an unsigned 64-bit integer')
+    }
+  }
+  if (limits.interval !== undefined && !parseRepeatingInterval(limits.interval)) {
+    throw new GnapError(
+      400,
+      'invalid_request',
+      'limits interval must be an ISO 8601 repeating interval'
+    )
+  }
+}
+
+function checkSubject(request: GrantRequest): void {
+  for (const subId of request.subject?.sub_ids ?? []) {
+    let url: URL
+    try {
+      url = new URL(subId.id)
+    } catch {
+      throw new GnapError(400, 'invalid_request', 'subject id must be a valid https url')
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw new GnapError(400, 'invalid_request', 'subject id must be a valid https url')
+    }
+  }
+}
+
+/**
+ * Decides whether the grant needs the account holder's interaction (Rafiki §3.3, RFC 9635 §1.5)
+ * and checks what the schema cannot: the request carries access or a subject, amounts fit in
+ * uint64, only one amount per limit, intervals parse, and items needing consent name the
+ * account (`identifier`). Throws GnapError 400 `invalid_request`.
+ */
+export function assessGrantRequest(
+  request: GrantRequest,
+  policy: InteractionPolicy
+): { interactive: boolean; access: AccessItem[] } {
+  const access = (request.access_token?.access ?? []) as AccessItem[]
+  const subIds = request.subject?.sub_ids ?? []
+  if (access.length === 0 && subIds.length === 0) {
+    throw new GnapError(400, 'invalid_request', 'subject or access_token required')
+  }
+  access.forEach(checkLimits)
+  checkSubject(request)
+  const needsConsent = access.filter((item) => !isSkippable(item, policy))
+  // Rafiki checks only the first such item; every item that needs consent must name its account.
+  if (needsConsent.some((item) => !item.identifier)) {
+    throw new GnapError(400, 'invalid_request', 'access identifier required')
+  }
+  return { interactive: subIds.length > 0 || needsConsent.length > 0, access }
+}

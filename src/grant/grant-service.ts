@@ -1,0 +1,255 @@
+import type { ClientKeys } from '../client-keys/index.js'
+import type { AccessItem } from '../gnap/access.js'
+import { toAccessWire } from '../gnap/access.js'
+import { GnapError } from '../gnap/gnap-error.js'
+import type { GrantRequest } from '../gnap/request-schemas.js'
+import {
+  accessTokenWire,
+  continueWire,
+  isUuid,
+  type AccessTokenWire,
+  type ContinueWire
+} from '../gnap/wire.js'
+import type { Db, Queryable } from '../storage/db.js'
+import type { Tenant } from '../tenant/tenant-store.js'
+import { findInteractionByRef } from '../interaction/interaction-store.js'
+import { generateTokenValue, hashToken } from '../token/token-value.js'
+import { insertToken } from '../token/token-store.js'
+import { assessGrantRequest, clientIdentityOf, type InteractionPolicy } from './grant-model.js'
+import {
+  findGrantByContinueId,
+  findGrantContents,
+  insertGrant,
+  revokeGrant,
+  touchGrantContinuation,
+  transitionGrant,
+  type GrantRow
+} from './grant-store.js'
+
+export interface GrantServiceDeps {
+  db: Db
+  clientKeys: ClientKeys
+  config: InteractionPolicy & {
+    authServerUrl: string
+    waitSeconds: number
+    accessTokenExpirySeconds: number
+    interactionExpirySeconds: number
+  }
+  randomBytes: (size: number) => Buffer
+  randomUUID: () => string
+}
+
+export type GrantResponse =
+  | { access_token: AccessTokenWire; continue: ContinueWire }
+  | { interact: { redirect: string; finish: string }; continue: ContinueWire }
+
+export interface ContinueResponse {
+  access_token?: AccessTokenWire
+  continue: ContinueWire
+  subject?: { sub_ids: { id: string; format: string }[] }
+}
+
+export function createGrantService(deps: GrantServiceDeps) {
+  const { db, config, randomUUID } = deps
+  const newToken = () => {
+    const value = generateTokenValue(deps.randomBytes)
+    return {
+      value,
+      valueHash: hashToken(value),
+      managementId: randomUUID(),
+      expiresIn: config.accessTokenExpirySeconds
+    }
+  }
+
+  /**
+   * RFC 9635 §2 / §3: a grant request. Non-interactive grants are issued and finalised at once
+   * (Rafiki left them APPROVED, so a later poll minted a second token); interactive ones start an
+   * interaction at the tenant's IdP. The request's signature was verified before this call.
+   */
+  async function requestGrant(input: {
+    tenant: Tenant
+    grantUri: string
+    request: GrantRequest
+  }): Promise<GrantResponse> {
+    const { tenant, grantUri, request } = input
+    const { interactive, access } = assessGrantRequest(request, config)
+    const client = clientIdentityOf(request.client)
+    const continueToken = generateTokenValue(deps.randomBytes)
+    const base = {
+      id: randomUUID(),
+      tenantId: tenant.id,
+      startMethod: request.interact?.start ?? null,
+      continueId: randomUUID(),
+      continueTokenHash: hashToken(continueToken),
+      finishMethod: request.interact?.finish?.method ?? null,
+      finishUri: request.interact?.finish?.uri ?? null,
+      clientNonce: request.interact?.finish?.nonce ?? null,
+      grantUri,
+      client: client.kind === 'walletAddress' ? client.walletAddress : null,
+      jwk: client.kind === 'jwk' ? client.jwk : null,
+      access,
+      subIds: request.subject?.sub_ids ?? []
+    }
+
+    if (!interactive) {
+      const token = newToken()
+      await insertGrant(db, {
+        ...base,
+        state: 'FINALIZED',
+        finalizationReason: 'ISSUED',
+        clientName: null,
+        token,
+        interaction: null
+      })
+      return {
+        access_token: accessTokenWire(config.authServerUrl, token, access),
+        continue: continueWire(config.authServerUrl, base.continueId, continueToken)
+      }
+    }
+
+    if (!request.interact) {
+      throw new GnapError(400, 'invalid_request', "missing required request field 'interact'")
+    }
+    if (!tenant.idpConsentUrl || !tenant.idpSecretHash) {
+      throw new GnapError(400, 'invalid_request', 'invalid tenant')
+    }
+    if (client.kind === 'jwk') {
+      throw new GnapError(
+        400,
+        'invalid_client',
+        'JWK client identifier cannot be used for interactive grants'
+      )
+    }
+    // The consent screen names the client from its own wallet address document, never from the
+    // browser's query string (Rafiki weakness §12.7).
+    const document = await deps.clientKeys
+      .getWalletAddress(client.walletAddress)
+      .catch(() => undefined)
+    if (!document?.publicName) {
+      throw new GnapError(400, 'invalid_client', "missing required request field 'client'")
+    }
+    const interaction = {
+      id: randomUUID(),
+      ref: randomUUID(),
+      nonce: deps.randomBytes(16).toString('hex').toUpperCase(),
+      expiresIn: config.interactionExpirySeconds
+    }
+    await insertGrant(db, {
+      ...base,
+      state: 'PENDING',
+      finalizationReason: null,
+      clientName: document.publicName,
+      token: null,
+      interaction
+    })
+    const redirect = new URL(
+      `${config.authServerUrl}/interact/${interaction.id}/${interaction.nonce}`
+    )
+    // Kept for clients that read them; the interaction start ignores them (see above).
+    redirect.searchParams.set('clientName', document.publicName)
+    redirect.searchParams.set('clientUri', client.walletAddress)
+    return {
+      interact: { redirect: redirect.href, finish: interaction.nonce },
+      continue: continueWire(
+        config.authServerUrl,
+        base.continueId,
+        continueToken,
+        config.waitSeconds
+      )
+    }
+  }
+
+  /** Issues the grant's token and finalises it, once: the grant row is locked by the caller. */
+  async function issue(
+    tx: Queryable,
+    grant: GrantRow,
+    continueToken: string
+  ): Promise<ContinueResponse> {
+    if (
+      !(await transitionGrant(tx, grant.id, ['APPROVED'], {
+        state: 'FINALIZED',
+        finalizationReason: 'ISSUED'
+      }))
+    ) {
+      throw new GnapError(401, 'request_denied', 'grant cannot be continued')
+    }
+    const contents = await findGrantContents(tx, grant.id)
+    const response: ContinueResponse = {
+      continue: continueWire(config.authServerUrl, grant.continueId, continueToken)
+    }
+    // A subject-only grant gets no token (Rafiki inserted one nobody could see).
+    if (contents.access.length > 0) {
+      const token = newToken()
+      await insertToken(tx, grant.id, token)
+      response.access_token = accessTokenWire(
+        config.authServerUrl,
+        token,
+        contents.access.map(toAccessWire)
+      )
+    }
+    if (contents.subIds.length > 0) response.subject = { sub_ids: contents.subIds }
+    return response
+  }
+
+  /**
+   * RFC 9635 §5.1 (continue after interaction, with `interact_ref`) and §5.2 (polling).
+   * One transaction with the grant row locked: of any number of concurrent continuations of an
+   * approved grant exactly one gets the token.
+   */
+  async function continueGrant(input: {
+    continueId: string
+    continueToken: string
+    interactRef: string | undefined
+  }): Promise<ContinueResponse> {
+    return db.transaction(async (tx) => {
+      const grant = await findGrantByContinueId(tx, input.continueId, { forUpdate: true })
+      if (!grant) throw new GnapError(401, 'invalid_continuation', 'invalid grant')
+      const tooFast =
+        grant.dbNow.getTime() < grant.lastContinuedAt.getTime() + config.waitSeconds * 1000
+
+      if (input.interactRef !== undefined) {
+        const interaction = isUuid(input.interactRef)
+          ? await findInteractionByRef(tx, input.interactRef, grant.id)
+          : undefined
+        if (!interaction || grant.finalizationReason === 'REJECTED') {
+          throw new GnapError(404, 'invalid_continuation', 'grant not found')
+        }
+        if (tooFast)
+          throw new GnapError(400, 'too_fast', 'continued grant faster than "wait" period')
+        if (grant.state !== 'APPROVED') {
+          throw new GnapError(401, 'request_denied', 'grant interaction not approved')
+        }
+        return issue(tx, grant, input.continueToken)
+      }
+
+      if (tooFast) throw new GnapError(400, 'too_fast', 'polled grant faster than "wait" period')
+      if (grant.finishMethod) throw new GnapError(401, 'request_denied', 'grant cannot be polled')
+      if (grant.state === 'PENDING' || grant.state === 'PROCESSING') {
+        await touchGrantContinuation(tx, grant.id)
+        return {
+          continue: continueWire(
+            config.authServerUrl,
+            grant.continueId,
+            input.continueToken,
+            config.waitSeconds
+          )
+        }
+      }
+      if (grant.state !== 'APPROVED')
+        throw new GnapError(401, 'request_denied', 'grant cannot be continued')
+      return issue(tx, grant, input.continueToken)
+    })
+  }
+
+  /** RFC 9635 §5.4: the client cancels the grant; it and all its tokens are revoked at once. */
+  async function cancelGrant(grantId: string): Promise<void> {
+    if (!(await revokeGrant(db, grantId))) {
+      throw new GnapError(401, 'invalid_continuation', 'invalid grant')
+    }
+  }
+
+  return { requestGrant, continueGrant, cancelGrant }
+}
+
+export type GrantService = ReturnType<typeof createGrantService>
+export type { AccessItem }

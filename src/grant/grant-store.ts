@@ -1,0 +1,199 @@
+import type { AccessItem, OutgoingLimits } from '../gnap/access.js'
+import type { Jwk } from '../gnap/request-schemas.js'
+import type { Queryable } from '../storage/db.js'
+import type { FinalizationReason, GrantState } from './grant-model.js'
+
+/** A grant as stored (continuation token only as its hash). */
+export interface GrantRow {
+  id: string
+  tenantId: string
+  state: GrantState
+  finalizationReason: FinalizationReason | null
+  continueId: string
+  continueTokenHash: Uint8Array
+  finishMethod: string | null
+  finishUri: string | null
+  clientNonce: string | null
+  grantUri: string
+  client: string | null
+  clientName: string | null
+  jwk: Jwk | null
+  lastContinuedAt: Date
+  createdAt: Date
+  /** The database clock at read time: `wait` is judged on the clock that stamped lastContinuedAt. */
+  dbNow: Date
+}
+
+const GRANT_COLUMNS = `g.id, g.tenant_id as "tenantId", g.state, g.finalization_reason as "finalizationReason",
+  g.continue_id as "continueId", g.continue_token_hash as "continueTokenHash",
+  g.finish_method as "finishMethod", g.finish_uri as "finishUri", g.client_nonce as "clientNonce",
+  g.grant_uri as "grantUri", g.client, g.client_name as "clientName", g.jwk,
+  g.last_continued_at as "lastContinuedAt", g.created_at as "createdAt", now() as "dbNow"`
+
+/**
+ * SQL for a grant's access items as a JSON array in request order (null when it has none);
+ * `grantId` is an SQL expression.
+ */
+export function accessJsonSql(grantId: string): string {
+  return `(select json_agg(json_build_object('type', a.type, 'actions', a.actions,
+     'identifier', a.identifier, 'limits', a.limits) order by a.position)
+   from accesses a where a.grant_id = ${grantId})`
+}
+
+export interface NewGrant {
+  id: string
+  tenantId: string
+  state: GrantState
+  finalizationReason: FinalizationReason | null
+  startMethod: string[] | null
+  continueId: string
+  continueTokenHash: Buffer
+  finishMethod: string | null
+  finishUri: string | null
+  clientNonce: string | null
+  grantUri: string
+  client: string | null
+  clientName: string | null
+  jwk: Jwk | null
+  access: AccessItem[]
+  subIds: { id: string; format: string }[]
+  /** Issued with the grant (non-interactive grants). */
+  token: { valueHash: Buffer; managementId: string; expiresIn: number } | null
+  /** Started with the grant (interactive grants). */
+  interaction: { id: string; ref: string; nonce: string; expiresIn: number } | null
+}
+
+// One statement inserts the grant with its access rows, subjects and its token or interaction:
+// atomic without an explicit transaction, and one round trip on the hot path (non-interactive
+// grants). Foreign keys are checked at the end of the statement, so the CTEs may reference `g`.
+const INSERT_GRANT = `
+with g as (
+  insert into grants (id, tenant_id, state, finalization_reason, start_method, continue_id,
+    continue_token_hash, finish_method, finish_uri, client_nonce, grant_uri, client, client_name, jwk)
+  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb)
+  returning id
+), a as (
+  insert into accesses (id, grant_id, position, type, actions, identifier, limits)
+  select gen_random_uuid(), g.id, x.pos, x.item->>'type',
+    array(select jsonb_array_elements_text(x.item->'actions')), x.item->>'identifier', x.item->'limits'
+  from g, jsonb_array_elements($15::jsonb) with ordinality as x(item, pos)
+), s as (
+  insert into subjects (id, grant_id, position, sub_id, sub_id_format)
+  select gen_random_uuid(), g.id, x.pos, x.item->>'id', x.item->>'format'
+  from g, jsonb_array_elements($16::jsonb) with ordinality as x(item, pos)
+), t as (
+  insert into access_tokens (id, grant_id, value_hash, management_id, expires_in)
+  select gen_random_uuid(), g.id, $17::bytea, $18::uuid, $19::integer from g where $17::bytea is not null
+), i as (
+  insert into interactions (id, grant_id, ref, nonce, state, expires_in)
+  select $20::uuid, g.id, $21::uuid, $22::text, 'PENDING', $23::integer from g where $20::uuid is not null
+)
+select id from g`
+
+export async function insertGrant(q: Queryable, grant: NewGrant): Promise<void> {
+  await q.query(INSERT_GRANT, [
+    grant.id,
+    grant.tenantId,
+    grant.state,
+    grant.finalizationReason,
+    grant.startMethod,
+    grant.continueId,
+    grant.continueTokenHash,
+    grant.finishMethod,
+    grant.finishUri,
+    grant.clientNonce,
+    grant.grantUri,
+    grant.client,
+    grant.clientName,
+    grant.jwk === null ? null : JSON.stringify(grant.jwk),
+    JSON.stringify(grant.access),
+    JSON.stringify(grant.subIds),
+    grant.token?.valueHash ?? null,
+    grant.token?.managementId ?? null,
+    grant.token?.expiresIn ?? null,
+    grant.interaction?.id ?? null,
+    grant.interaction?.ref ?? null,
+    grant.interaction?.nonce ?? null,
+    grant.interaction?.expiresIn ?? null
+  ])
+}
+
+/** The grant behind a continuation URI, unless it was revoked (Rafiki §2.1 continue). */
+export async function findGrantByContinueId(
+  q: Queryable,
+  continueId: string,
+  options: { forUpdate: boolean }
+): Promise<GrantRow | undefined> {
+  const { rows } = await q.query<GrantRow>(
+    `select ${GRANT_COLUMNS} from grants g
+     where g.continue_id = $1 and g.finalization_reason is distinct from 'REVOKED'
+     ${options.forUpdate ? 'for update' : ''}`,
+    [continueId]
+  )
+  return rows[0]
+}
+
+/** Access items and subjects of a grant, in request order. */
+export async function findGrantContents(
+  q: Queryable,
+  grantId: string
+): Promise<{ access: AccessRow[]; subIds: { id: string; format: string }[] }> {
+  const { rows } = await q.query<{
+    access: AccessRow[] | null
+    subIds: { id: string; format: string }[] | null
+  }>(
+    `select ${accessJsonSql('$1')} as access,
+      (select json_agg(json_build_object('id', s.sub_id, 'format', s.sub_id_format) order by s.position)
+       from subjects s where s.grant_id = $1) as "subIds"`,
+    [grantId]
+  )
+  return { access: rows[0]?.access ?? [], subIds: rows[0]?.subIds ?? [] }
+}
+
+export interface AccessRow {
+  type: string
+  actions: string[]
+  identifier: string | null
+  limits: OutgoingLimits | null
+}
+
+/** Moves a grant from one state to another; false when it was no longer in `from` (a race lost). */
+export async function transitionGrant(
+  q: Queryable,
+  grantId: string,
+  from: readonly GrantState[],
+  to: { state: GrantState; finalizationReason: FinalizationReason | null }
+): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `update grants set state = $2, finalization_reason = $3, updated_at = now()
+     where id = $1 and state = any($4::text[])`,
+    [grantId, to.state, to.finalizationReason, from]
+  )
+  return rowCount === 1
+}
+
+/** Records a pending poll (RFC 9635 §5.2: the next poll must wait `wait` seconds). */
+export async function touchGrantContinuation(q: Queryable, grantId: string): Promise<void> {
+  await q.query('update grants set last_continued_at = now(), updated_at = now() where id = $1', [
+    grantId
+  ])
+}
+
+/**
+ * Revokes a grant and every token of it in one statement (RFC 9635 §5.4). False when the grant
+ * was already revoked.
+ */
+export async function revokeGrant(q: Queryable, grantId: string): Promise<boolean> {
+  const { rows } = await q.query<{ id: string }>(
+    `with g as (
+       update grants set state = 'FINALIZED', finalization_reason = 'REVOKED', updated_at = now()
+       where id = $1 and finalization_reason is distinct from 'REVOKED' returning id
+     ), t as (
+       update access_tokens set revoked_at = now()
+       where grant_id in (select id from g) and revoked_at is null
+     )
+     select id from g`,
+    [grantId]
+  )
+  return rows.length === 1
+}

@@ -1,0 +1,67 @@
+import type { KeyObject } from 'node:crypto'
+import type { FastifyRequest } from 'fastify'
+import { LRUCache } from 'lru-cache'
+import { importEd25519Jwk, type ClientKeys } from '../client-keys/index.js'
+import { GnapError } from '../gnap/gnap-error.js'
+import type { Jwk } from '../gnap/request-schemas.js'
+import type { ClientIdentity } from '../grant/grant-model.js'
+import { verifyMessage } from '../http-signatures/index.js'
+
+export interface ClientVerifierDeps {
+  clientKeys: ClientKeys
+  config: { authServerUrl: string; signatureMaxAgeSeconds: number }
+  now: () => number
+}
+
+/**
+ * Proves a request comes from the client (RFC 9635 §7.3.1, RFC 9421): the signature is checked
+ * over the raw bytes, against the target URI the client addressed — the configured public URL
+ * plus the request path, so no Host or X-Forwarded header can change what is verified.
+ */
+export function createClientVerifier(deps: ClientVerifierDeps) {
+  const { clientKeys, config } = deps
+  // Imported once per public key, not per request (keyed by the key material itself).
+  const jwkKeys = new LRUCache<string, KeyObject>({ max: 10_000 })
+
+  function keyLookup(client: ClientIdentity) {
+    if (client.kind === 'walletAddress') {
+      return (keyid: string) => clientKeys.getKey(client.walletAddress, keyid)
+    }
+    const jwk = client.jwk
+    return async (keyid: string) => {
+      // Directed identity: the key is the JWK itself, and the signature must name it (the
+      // resource server requires the same; Rafiki's AS did not check, weakness §12.6).
+      if (keyid !== jwk.kid)
+        throw new GnapError(400, 'invalid_client', 'could not determine client')
+      let key = jwkKeys.get(jwk.x)
+      if (!key) {
+        key = importEd25519Jwk(jwk)
+        jwkKeys.set(jwk.x, key)
+      }
+      return key
+    }
+  }
+
+  return async function verifyClient(req: FastifyRequest, client: ClientIdentity): Promise<void> {
+    await verifyMessage(
+      {
+        method: req.method,
+        targetUri: config.authServerUrl + req.url,
+        headers: req.headers,
+        body: req.rawBody
+      },
+      keyLookup(client),
+      { now: Math.floor(deps.now() / 1000), maxAgeSeconds: config.signatureMaxAgeSeconds }
+    )
+  }
+}
+
+export type VerifyClient = ReturnType<typeof createClientVerifier>
+
+/** The client identity stored on a grant. */
+export function storedClient(row: { client: string | null; jwk: Jwk | null }): ClientIdentity {
+  if (row.client !== null) return { kind: 'walletAddress', walletAddress: row.client }
+  if (row.jwk !== null) return { kind: 'jwk', jwk: row.jwk }
+  // The schema's check constraint makes this unreachable; answer it as Rafiki does.
+  throw new GnapError(500, 'request_denied', 'internal server error')
+}

@@ -1,0 +1,133 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify'
+import { GnapError } from '../gnap/gnap-error.js'
+import {
+  ContinueRequestSchema,
+  GrantRequestSchema,
+  type GrantRequest
+} from '../gnap/request-schemas.js'
+import { bytesEqual } from '../gnap/secrets.js'
+import { isUuid } from '../gnap/wire.js'
+import { clientIdentityOf } from '../grant/grant-model.js'
+import type { GrantService } from '../grant/grant-service.js'
+import { findGrantByContinueId } from '../grant/grant-store.js'
+import type { Db } from '../storage/db.js'
+import { findTenant, type Tenant } from '../tenant/tenant-store.js'
+import type { TokenService } from '../token/token-service.js'
+import { findManagedToken } from '../token/token-store.js'
+import { hashToken, parseGnapAuthorization } from '../token/token-value.js'
+import { storedClient, type VerifyClient } from './client-verifier.js'
+import { requireJsonAccept } from './route-auth.js'
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    tenant?: Tenant
+    continuation?: { continueId: string; continueToken: string; grantId: string }
+    managedToken?: { managementId: string; valueHash: Uint8Array }
+  }
+}
+
+export interface GnapRouteDeps {
+  db: Db
+  grants: GrantService
+  tokens: TokenService
+  verifyClient: VerifyClient
+  config: { authServerUrl: string; operatorTenantId: string }
+}
+
+type IdParams = { id: string }
+
+/** The GNAP client API on the auth listener (Open Payments auth-server spec v1.3). */
+export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): void {
+  const { db, grants, tokens, verifyClient, config } = deps
+
+  // Grant request: the tenant is resolved before the signature, so an unknown tenant never
+  // makes the server fetch a client-chosen URL (Rafiki weakness §12.1).
+  const grantTenantId = (req: FastifyRequest) =>
+    (req.params as { tenantId?: string }).tenantId ?? config.operatorTenantId
+  async function verifyGrantRequest(req: FastifyRequest): Promise<void> {
+    const tenantId = grantTenantId(req)
+    const tenant = isUuid(tenantId) ? await findTenant(db, tenantId) : undefined
+    if (!tenant) throw new GnapError(404, 'invalid_request', 'Not Found')
+    await verifyClient(req, clientIdentityOf((req.body as GrantRequest).client))
+    req.tenant = tenant
+  }
+
+  // RFC 9635 §5: the continuation token is presented as `Authorization: GNAP <token>` and the
+  // request is signed by the grant's client.
+  async function authenticateContinuation(req: FastifyRequest): Promise<void> {
+    const { id } = req.params as IdParams
+    const token = parseGnapAuthorization(req.headers.authorization)
+    if (token === undefined)
+      throw new GnapError(401, 'invalid_continuation', 'missing continuation information')
+    const grant = isUuid(id) ? await findGrantByContinueId(db, id, { forUpdate: false }) : undefined
+    if (!grant || !bytesEqual(grant.continueTokenHash, hashToken(token))) {
+      throw new GnapError(401, 'invalid_continuation', 'invalid grant')
+    }
+    await verifyClient(req, storedClient(grant))
+    req.continuation = { continueId: id, continueToken: token, grantId: grant.id }
+  }
+
+  // RFC 9635 §6: token management requires the very token being managed (Rafiki accepted any
+  // signed request, weakness §12.5) and the grant's client signature.
+  async function authenticateToken(req: FastifyRequest): Promise<void> {
+    const { id } = req.params as IdParams
+    const token = parseGnapAuthorization(req.headers.authorization)
+    const row = isUuid(id) && token !== undefined ? await findManagedToken(db, id) : undefined
+    if (!row || !bytesEqual(row.valueHash, hashToken(token as string))) {
+      throw new GnapError(401, 'invalid_client', 'invalid access token')
+    }
+    await verifyClient(req, storedClient(row))
+    req.managedToken = { managementId: id, valueHash: row.valueHash }
+  }
+
+  const grantRoute = {
+    schema: { body: GrantRequestSchema },
+    config: { auth: 'client-signature' as const },
+    preHandler: [requireJsonAccept, verifyGrantRequest]
+  }
+  const grantHandler = (req: FastifyRequest) =>
+    grants.requestGrant({
+      tenant: req.tenant as Tenant,
+      // The hash binds the finish redirect to the grant endpoint the client called (§4.2.3).
+      grantUri: `${config.authServerUrl}/${(req.params as { tenantId?: string }).tenantId ?? ''}`,
+      request: req.body as GrantRequest
+    })
+  app.post('/', grantRoute, grantHandler)
+  app.post('/:tenantId', grantRoute, grantHandler)
+
+  const continuationRoute = {
+    config: { auth: 'client-signature' as const },
+    preHandler: [requireJsonAccept, authenticateContinuation]
+  }
+  app.post(
+    '/continue/:id',
+    { ...continuationRoute, schema: { body: ContinueRequestSchema } },
+    (req) => {
+      const body = (req.body ?? {}) as { interact_ref?: string }
+      // Rafiki: an empty body polls; a non-empty one must carry the reference.
+      if (body.interact_ref === undefined && Object.keys(body).length > 0) {
+        throw new GnapError(401, 'invalid_request', 'missing interaction reference')
+      }
+      const { continueId, continueToken } = req.continuation!
+      return grants.continueGrant({ continueId, continueToken, interactRef: body.interact_ref })
+    }
+  )
+  app.delete('/continue/:id', continuationRoute, async (req, reply) => {
+    await grants.cancelGrant(req.continuation!.grantId)
+    return reply.code(204).send()
+  })
+
+  const tokenRoute = {
+    config: { auth: 'client-signature' as const },
+    preHandler: [requireJsonAccept, authenticateToken]
+  }
+  app.post('/token/:id', tokenRoute, (req) => {
+    const { managementId, valueHash } = req.managedToken!
+    return tokens.rotate(managementId, valueHash)
+  })
+  app.delete('/token/:id', tokenRoute, async (req, reply) => {
+    const { managementId, valueHash } = req.managedToken!
+    await tokens.revoke(managementId, valueHash)
+    return reply.code(204).send()
+  })
+}

@@ -1,0 +1,23 @@
+import type { FastifyInstance } from 'fastify'
+import { IntrospectionRequestSchema, type IntrospectionRequest } from '../gnap/request-schemas.js'
+import type { TokenService } from '../token/token-service.js'
+import { requireJsonAccept } from './route-auth.js'
+
+/**
+ * Token introspection for resource servers (token-introspection.yaml). Unauthenticated, as in
+ * Rafiki: the listener belongs on a network only the resource server reaches.
+ */
+export function registerIntrospectionRoutes(
+  app: FastifyInstance,
+  deps: { tokens: TokenService }
+): void {
+  app.post(
+    '/',
+    {
+      schema: { body: IntrospectionRequestSchema },
+      config: { auth: 'none' },
+      preHandler: requireJsonAccept
+    },
+    (req) => deps.tokens.introspect(req.body as IntrospectionRequest)
+  )
+}

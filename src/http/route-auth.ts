@@ -1,0 +1,23 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { GnapError } from '../gnap/gnap-error.js'
+
+/** How a route authenticates its caller; the route-table test checks every route declares one. */
+export const routeAuthKinds = ['client-signature', 'idp-secret', 'browser-session', 'none'] as const
+export type RouteAuthKind = (typeof routeAuthKinds)[number]
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    auth?: RouteAuthKind
+  }
+}
+
+/**
+ * 406 unless the client accepts JSON (a missing Accept or a wildcard passes), as Rafiki's
+ * OpenAPI validator answers, but inside the GNAP envelope.
+ */
+export async function requireJsonAccept(req: FastifyRequest, _reply: FastifyReply): Promise<void> {
+  if (req.headers.accept === undefined) return
+  if (req.accepts().type(['application/json']) === false) {
+    throw new GnapError(406, 'invalid_request', 'Must accept application/json')
+  }
+}

@@ -1,0 +1,202 @@
+import { GnapError } from '../gnap/gnap-error.js'
+import { secretMatchesHash } from '../gnap/secrets.js'
+import { toAccessWire, type AccessItem } from '../gnap/access.js'
+import { isUuid } from '../gnap/wire.js'
+import { findGrantContents, transitionGrant } from '../grant/grant-store.js'
+import type { Db } from '../storage/db.js'
+import { computeInteractHash } from './finish-hash.js'
+import { decideInteraction, findInteraction, type InteractionView } from './interaction-store.js'
+
+/** What the browser is told to do next. */
+export type InteractionOutcome =
+  { kind: 'redirect'; location: string; endSession: boolean } | { kind: 'accepted' } // 202: the grant has no finish URI; the client polls
+
+export interface IdpGrantDetails {
+  grantId: string
+  access: AccessItem[]
+  subject?: { sub_ids: { id: string; format: string }[] }
+  state: InteractionView['state']
+  /** Added to Rafiki's shape: who is asking, from the client's own wallet address document. */
+  client: { walletAddress: string | null; name: string | null }
+}
+
+function finishRedirect(interaction: InteractionView, params: Record<string, string>): string {
+  const url = new URL(interaction.finishUri as string)
+  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value)
+  return url.href
+}
+
+const unknownInteraction = (status: number) =>
+  new GnapError(status, 'unknown_interaction', 'unknown interaction')
+
+export function createInteractionService(deps: { db: Db }) {
+  const { db } = deps
+
+  async function load(
+    id: string,
+    nonce: string,
+    statusIfUnknown: number
+  ): Promise<InteractionView> {
+    const interaction = isUuid(id) ? await findInteraction(db, id, nonce) : undefined
+    if (!interaction || interaction.finalizationReason === 'REVOKED')
+      throw unknownInteraction(statusIfUnknown)
+    return interaction
+  }
+
+  /**
+   * GET /interact/{id}/{nonce}: sends the browser to the tenant's IdP (RFC 9635 §4.1.1). The
+   * client's name and URI come from the stored grant, never from the query string.
+   */
+  async function start(id: string, nonce: string): Promise<InteractionOutcome> {
+    const interaction = await load(id, nonce, 400)
+    const finishable = interaction.finishMethod === 'redirect' && interaction.finishUri !== null
+    if (
+      interaction.state !== 'PENDING' ||
+      interaction.expired ||
+      interaction.grantState === 'FINALIZED'
+    ) {
+      const message = interaction.expired ? 'interaction expired' : 'invalid interaction'
+      if (!finishable) throw new GnapError(403, 'invalid_interaction', message)
+      return {
+        kind: 'redirect',
+        location: finishRedirect(interaction, { result: 'invalid_interaction', message }),
+        endSession: true
+      }
+    }
+    if (!interaction.idpConsentUrl) {
+      if (!finishable) throw new GnapError(500, 'request_denied', 'internal server error')
+      const params = { result: 'request_denied', message: 'internal server error' }
+      return { kind: 'redirect', location: finishRedirect(interaction, params), endSession: true }
+    }
+    const idp = new URL(interaction.idpConsentUrl)
+    idp.searchParams.set('interactId', interaction.id)
+    idp.searchParams.set('nonce', interaction.nonce)
+    idp.searchParams.set('clientName', interaction.clientName ?? '')
+    idp.searchParams.set('clientUri', interaction.client ?? '')
+    return { kind: 'redirect', location: idp.href, endSession: false }
+  }
+
+  /**
+   * Authenticates the IdP for one interaction: the interaction must exist and the caller must
+   * present its tenant's `x-idp-secret` (compared in constant time, whatever its length).
+   * Rafiki answers a bad secret with `invalid_request` on details and `invalid_interaction` on
+   * the choice; both are kept.
+   */
+  async function authenticateIdp(
+    id: string,
+    nonce: string,
+    secret: string | undefined,
+    badSecretCode: 'invalid_request' | 'invalid_interaction'
+  ): Promise<InteractionView> {
+    const interaction = await load(id, nonce, 404)
+    if (!secretMatchesHash(secret, interaction.idpSecretHash)) {
+      throw new GnapError(401, badSecretCode, 'invalid x-idp-secret')
+    }
+    return interaction
+  }
+
+  /** GET /grant/{id}/{nonce} on the IdP back channel: what the consent screen shows. */
+  async function details(interaction: InteractionView): Promise<IdpGrantDetails> {
+    const contents = await findGrantContents(db, interaction.grantId)
+    const result: IdpGrantDetails = {
+      grantId: interaction.grantId,
+      access: contents.access.map(toAccessWire),
+      state: interaction.state,
+      client: { walletAddress: interaction.client, name: interaction.clientName }
+    }
+    if (contents.subIds.length > 0) result.subject = { sub_ids: contents.subIds }
+    return result
+  }
+
+  /**
+   * POST /grant/{id}/{nonce}/accept|reject: records the account holder's decision and moves the
+   * grant with it, atomically. Approving here (not at the browser's finish) lets polling clients
+   * get their token even if the browser never returns (Rafiki weakness §12.25).
+   */
+  async function decide(interaction: InteractionView, choice: string): Promise<void> {
+    if (choice !== 'accept' && choice !== 'reject') {
+      throw new GnapError(400, 'invalid_request', 'invalid interaction choice')
+    }
+    if (interaction.finalizationReason === 'REJECTED') {
+      throw new GnapError(401, 'user_denied', 'user denied interaction')
+    }
+    const decided = await db.transaction(async (tx) => {
+      if (
+        !(await decideInteraction(tx, interaction.id, choice === 'accept' ? 'APPROVED' : 'DENIED'))
+      )
+        return false
+      const to =
+        choice === 'accept'
+          ? ({ state: 'APPROVED', finalizationReason: null } as const)
+          : ({ state: 'FINALIZED', finalizationReason: 'REJECTED' } as const)
+      return transitionGrant(tx, interaction.grantId, ['PENDING', 'PROCESSING'], to)
+    })
+    if (!decided) throw new GnapError(400, 'invalid_interaction', 'invalid interaction')
+  }
+
+  /**
+   * GET /interact/{id}/{nonce}/finish: returns the browser to the client with the finish hash
+   * and `interact_ref` (RFC 9635 §4.2.1, §4.2.3), or answers 202 when the client polls. Only
+   * the browser that started the interaction may finish it, and only once: the session ends.
+   */
+  async function finish(
+    id: string,
+    nonce: string,
+    sessionMatches: boolean
+  ): Promise<InteractionOutcome> {
+    const interaction = isUuid(id) ? await findInteraction(db, id, nonce) : undefined
+    if (!interaction) throw unknownInteraction(404)
+    const finishable = interaction.finishMethod === 'redirect' && interaction.finishUri !== null
+    const fail = (
+      result: string,
+      message: string,
+      status: number,
+      code: GnapError['code']
+    ): InteractionOutcome => {
+      if (!finishable) throw new GnapError(status, code, message)
+      return {
+        kind: 'redirect',
+        location: finishRedirect(interaction, { result, message }),
+        endSession: true
+      }
+    }
+    if (interaction.state === 'PENDING' && interaction.expired) {
+      return fail('invalid_interaction', 'interaction expired', 401, 'invalid_interaction')
+    }
+    if (!sessionMatches) throw new GnapError(401, 'invalid_request', 'invalid session')
+    if (interaction.finalizationReason === 'REVOKED') {
+      return fail('unknown_interaction', 'unknown interaction', 404, 'unknown_interaction')
+    }
+    if (interaction.state === 'PENDING') {
+      if (!finishable) throw new GnapError(401, 'invalid_interaction', 'interaction is not active')
+      return {
+        kind: 'redirect',
+        location: finishRedirect(interaction, { result: 'grant_invalid' }),
+        endSession: false
+      }
+    }
+    if (!finishable) return { kind: 'accepted' }
+    if (interaction.state === 'DENIED') {
+      return {
+        kind: 'redirect',
+        location: finishRedirect(interaction, { result: 'grant_rejected' }),
+        endSession: true
+      }
+    }
+    const hash = computeInteractHash({
+      clientNonce: interaction.clientNonce ?? '',
+      interactNonce: interaction.nonce,
+      interactRef: interaction.ref,
+      grantUri: interaction.grantUri
+    })
+    return {
+      kind: 'redirect',
+      location: finishRedirect(interaction, { hash, interact_ref: interaction.ref }),
+      endSession: true
+    }
+  }
+
+  return { start, authenticateIdp, details, decide, finish }
+}
+
+export type InteractionService = ReturnType<typeof createInteractionService>

@@ -1,0 +1,120 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import type { Logger } from 'pino'
+import { buildApps, listenerNames, type Apps, type ListenerName } from './app.js'
+import {
+  configSchema,
+  type Config,
+  type GeneratableSetting,
+  type LoadedConfig
+} from './config/index.js'
+import { createServices, type RuntimeConfig, type Services } from './deps.js'
+import { hashSecret } from './gnap/secrets.js'
+import type { Db } from './storage/db.js'
+import { migrate, pendingMigrations } from './storage/migrate.js'
+import { createPgliteDb } from './storage/pglite-db.js'
+import { createPostgresDb } from './storage/postgres-db.js'
+import { resolveGeneratedSettings } from './storage/generated-settings.js'
+import { upsertOperatorTenant } from './tenant/tenant-store.js'
+
+/** PostgreSQL when a URL is configured, otherwise embedded PGlite in DATA_DIR. */
+export async function openDb(config: Config): Promise<Db> {
+  return config.databaseUrl
+    ? createPostgresDb(config.databaseUrl, config.databasePoolSize)
+    : createPgliteDb(config.dataDir)
+}
+
+/** Brings the schema up to date, or refuses to start when migrations are manual and pending. */
+export async function prepareSchema(db: Db, config: Config, logger: Logger): Promise<void> {
+  if (!config.enableManualMigrations) {
+    const applied = await migrate(db)
+    if (applied.length > 0) logger.info({ applied }, 'database migrated')
+    return
+  }
+  const pending = await pendingMigrations(db)
+  if (pending.length > 0) {
+    throw new Error(
+      `${pending.length} migration(s) pending (${pending.join(', ')}): run \`opas migrate\``
+    )
+  }
+}
+
+function generateSetting(name: string): string {
+  return name === 'operatorTenantId' ? randomUUID() : randomBytes(32).toString('base64url')
+}
+
+/**
+ * Fills the settings a development start may generate. They live in the database so that every
+ * later start, and every process sharing it, agrees; new ones are announced once (on the
+ * console, never in the structured log, which must not carry secrets).
+ */
+async function resolveRuntimeConfig(
+  db: Db,
+  loaded: LoadedConfig,
+  announce: (lines: string[]) => void
+): Promise<RuntimeConfig> {
+  const { values, created } = await resolveGeneratedSettings(db, loaded.missing, generateSetting)
+  if (created.length > 0) {
+    announce([
+      'opas generated these settings on first start and stored them in its database.',
+      'Give them to your IdP / keep them; set them explicitly in production:',
+      ...created.map(
+        (name) => `  ${configSchema[name as GeneratableSetting].env}=${values.get(name)}`
+      )
+    ])
+  }
+  return { ...loaded.config, ...Object.fromEntries(values) } as RuntimeConfig
+}
+
+export interface RunningServer {
+  services: Services
+  apps: Apps
+  urls: Record<ListenerName, string>
+  /** Stops accepting, finishes in-flight requests, then closes the database. */
+  close(): Promise<void>
+}
+
+const portOf: Record<ListenerName, (c: Config) => number> = {
+  auth: (c) => c.authPort,
+  interaction: (c) => c.interactionPort,
+  introspection: (c) => c.introspectionPort
+}
+
+export async function startServer(
+  loaded: LoadedConfig,
+  options: { logger: Logger; announce?: (lines: string[]) => void }
+): Promise<RunningServer> {
+  const { logger } = options
+  const announce =
+    options.announce ?? ((lines) => process.stderr.write(`\n${lines.join('\n')}\n\n`))
+  const db = await openDb(loaded.config)
+  try {
+    await prepareSchema(db, loaded.config, logger)
+    const config = await resolveRuntimeConfig(db, loaded, announce)
+    await upsertOperatorTenant(db, {
+      id: config.operatorTenantId,
+      idpConsentUrl: config.identityServerUrl ?? null,
+      idpSecretHash: hashSecret(config.identityServerSecret),
+      apiSecret: config.adminApiSecret
+    })
+    const services = createServices({ config, db, logger })
+    const apps = await buildApps(services)
+    const urls = {} as Record<ListenerName, string>
+    for (const name of listenerNames) {
+      urls[name] = await apps[name].listen({ host: config.listenHost, port: portOf[name](config) })
+    }
+    logger.info({ urls, database: db.kind, tenant: config.operatorTenantId }, 'opas listening')
+    return {
+      services,
+      apps,
+      urls,
+      async close() {
+        await Promise.all(listenerNames.map((name) => apps[name].close()))
+        await services.clientKeys.close()
+        await db.close()
+      }
+    }
+  } catch (err) {
+    await db.close().catch(() => {})
+    throw err
+  }
+}

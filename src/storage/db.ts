@@ -1,0 +1,32 @@
+/**
+ * The database boundary: plain SQL through two methods, on PostgreSQL (node-postgres) or embedded
+ * PGlite. Stores take a `Queryable` (the Db or an open transaction) as their first argument and
+ * never open transactions themselves; services own the transaction (architecture rule 5).
+ */
+export interface QueryResult<T> {
+  rows: T[]
+  rowCount: number
+}
+
+export interface Queryable {
+  query<T = Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[]
+  ): Promise<QueryResult<T>>
+  /** Runs a script of several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>
+}
+
+export interface Db extends Queryable {
+  readonly kind: 'postgres' | 'pglite'
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>
+  /** Open and idle connections, for health and metrics. */
+  poolStats(): { total: number; idle: number; waiting: number }
+  close(): Promise<void>
+}
+
+/** A unique-constraint violation (SQLSTATE 23505), for callers that retry or map it. */
+export function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505'
+}

@@ -1,0 +1,70 @@
+import { readdirSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { Db } from './db.js'
+
+const migrationsDir = fileURLToPath(new URL('./migrations/', import.meta.url))
+
+// Any constant works; it only has to be the same in every opas process sharing the database.
+const MIGRATION_LOCK_KEY = 7_206_351_001
+
+export interface Migration {
+  version: number
+  name: string
+  sql: string
+}
+
+/** The numbered forward-only SQL files, in order. */
+export function listMigrations(): Migration[] {
+  return readdirSync(migrationsDir)
+    .filter((f) => /^\d+_.+\.sql$/.test(f))
+    .sort()
+    .map((file) => ({
+      version: Number.parseInt(file, 10),
+      name: file.replace(/\.sql$/, ''),
+      sql: readFileSync(migrationsDir + file, 'utf8')
+    }))
+}
+
+/**
+ * Applies pending migrations, each in its own transaction. An advisory lock makes concurrent
+ * starts of several opas processes on one database apply each migration exactly once.
+ * Returns the names applied.
+ */
+export async function migrate(db: Db): Promise<string[]> {
+  return db.transaction(async (tx) => {
+    await tx.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY])
+    await tx.query(`create table if not exists opas_migrations (
+      version integer primary key,
+      name text not null,
+      applied_at timestamptz not null default now()
+    )`)
+    const { rows } = await tx.query<{ version: number }>('select version from opas_migrations')
+    const applied = new Set(rows.map((r) => r.version))
+    const done: string[] = []
+    for (const m of listMigrations()) {
+      if (applied.has(m.version)) continue
+      await tx.exec(m.sql)
+      await tx.query('insert into opas_migrations (version, name) values ($1, $2)', [
+        m.version,
+        m.name
+      ])
+      done.push(m.name)
+    }
+    return done
+  })
+}
+
+/** Migrations not yet applied (for readiness checks and `opas migrate --status`). */
+export async function pendingMigrations(db: Db): Promise<string[]> {
+  const { rows } = await db.query<{ exists: boolean }>(
+    "select to_regclass('opas_migrations') is not null as exists"
+  )
+  const applied = new Set<number>()
+  if (rows[0]?.exists) {
+    const r = await db.query<{ version: number }>('select version from opas_migrations')
+    for (const row of r.rows) applied.add(row.version)
+  }
+  return listMigrations()
+    .filter((m) => !applied.has(m.version))
+    .map((m) => m.name)
+}

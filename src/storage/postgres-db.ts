@@ -1,0 +1,60 @@
+import pg from 'pg'
+import type { Db, Queryable, QueryResult } from './db.js'
+
+// node-postgres parses int8 to string and timestamps to Date by default; we never select int8.
+// Named statements let PostgreSQL reuse the plan per connection: every SQL text is static, so
+// the set of names stays small and bounded.
+const statementNames = new Map<string, string>()
+function statementName(sql: string): string {
+  let name = statementNames.get(sql)
+  if (name === undefined) {
+    name = `opas_${statementNames.size}`
+    statementNames.set(sql, name)
+  }
+  return name
+}
+
+function wrap(client: pg.Pool | pg.PoolClient): Queryable {
+  return {
+    async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
+      const result = await client.query({
+        name: params.length > 0 ? statementName(sql) : undefined,
+        text: sql,
+        values: params as unknown[]
+      })
+      return { rows: result.rows as T[], rowCount: result.rowCount ?? 0 }
+    },
+    async exec(sql: string): Promise<void> {
+      await client.query(sql)
+    }
+  }
+}
+
+/** A pooled PostgreSQL database. */
+export function createPostgresDb(connectionString: string, poolSize: number): Db {
+  const pool = new pg.Pool({ connectionString, max: poolSize, idleTimeoutMillis: 30_000 })
+  // An idle client erroring (the server restarted) must not crash the process; the pool drops it.
+  pool.on('error', () => {})
+  const root = wrap(pool)
+  return {
+    kind: 'postgres',
+    query: root.query,
+    exec: root.exec,
+    async transaction(fn) {
+      const client = await pool.connect()
+      try {
+        await client.query('BEGIN')
+        const result = await fn(wrap(client))
+        await client.query('COMMIT')
+        return result
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {})
+        throw err
+      } finally {
+        client.release()
+      }
+    },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    close: () => pool.end()
+  }
+}

@@ -1,0 +1,80 @@
+import type { AccessItem } from '../gnap/access.js'
+import { toAccessWire } from '../gnap/access.js'
+import { GnapError } from '../gnap/gnap-error.js'
+import type { IntrospectionRequest, Jwk } from '../gnap/request-schemas.js'
+import { accessTokenWire, type AccessTokenWire } from '../gnap/wire.js'
+import type { Db } from '../storage/db.js'
+import { matchAccess } from './access-match.js'
+import { findActiveToken, revokeToken, rotateToken } from './token-store.js'
+import { generateTokenValue, hashToken } from './token-value.js'
+
+export interface TokenServiceDeps {
+  db: Db
+  config: { authServerUrl: string; accessTokenExpirySeconds: number }
+  randomBytes: (size: number) => Buffer
+  randomUUID: () => string
+}
+
+/** Token introspection response (token-introspection.yaml; RFC 9767 §3.3 in spirit). */
+export type IntrospectionResponse =
+  | { active: false }
+  | {
+      active: true
+      grant: string
+      access: AccessItem[]
+      client: { walletAddress: string } | { jwk: Jwk }
+    }
+
+export function createTokenService(deps: TokenServiceDeps) {
+  const { db, config } = deps
+
+  /**
+   * RFC 9635 §6.1: a new value and a new management URI for the same access; the old token is
+   * dead the moment this commits. The caller has authenticated the presented token.
+   */
+  async function rotate(
+    managementId: string,
+    presentedHash: Uint8Array
+  ): Promise<{ access_token: AccessTokenWire }> {
+    const value = generateTokenValue(deps.randomBytes)
+    const next = {
+      valueHash: hashToken(value),
+      managementId: deps.randomUUID(),
+      expiresIn: config.accessTokenExpirySeconds
+    }
+    const access = await rotateToken(db, { managementId, valueHash: presentedHash }, next)
+    // Another rotation or a revocation won the race after authentication.
+    if (!access) throw new GnapError(404, 'invalid_rotation', 'invalid access token')
+    return {
+      access_token: accessTokenWire(
+        config.authServerUrl,
+        { value, ...next },
+        access.map(toAccessWire)
+      )
+    }
+  }
+
+  /** RFC 9635 §6.2: idempotent; a token already gone is as revoked as it gets. */
+  async function revoke(managementId: string, presentedHash: Uint8Array): Promise<void> {
+    await revokeToken(db, managementId, presentedHash)
+  }
+
+  /** Answers a resource server: is the token active, and what of the requested access does it grant. */
+  async function introspect(request: IntrospectionRequest): Promise<IntrospectionResponse> {
+    const token = await findActiveToken(db, hashToken(request.access_token))
+    if (!token) return { active: false }
+    const client =
+      token.client !== null ? { walletAddress: token.client } : { jwk: token.jwk as Jwk }
+    const granted = token.access.map(toAccessWire)
+    return {
+      active: true,
+      grant: token.grantId,
+      access: request.access ? matchAccess(request.access as AccessItem[], granted) : [],
+      client
+    }
+  }
+
+  return { rotate, revoke, introspect }
+}
+
+export type TokenService = ReturnType<typeof createTokenService>

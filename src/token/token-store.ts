@@ -1,0 +1,109 @@
+import type { Jwk } from '../gnap/request-schemas.js'
+import { accessJsonSql, type AccessRow } from '../grant/grant-store.js'
+import type { Queryable } from '../storage/db.js'
+
+export interface NewToken {
+  valueHash: Buffer
+  managementId: string
+  expiresIn: number
+}
+
+export async function insertToken(q: Queryable, grantId: string, token: NewToken): Promise<void> {
+  await q.query(
+    `insert into access_tokens (id, grant_id, value_hash, management_id, expires_in)
+     values (gen_random_uuid(), $1, $2, $3, $4)`,
+    [grantId, token.valueHash, token.managementId, token.expiresIn]
+  )
+}
+
+/** What token management needs to authenticate a request: the token and its grant's client. */
+export interface ManagedToken {
+  valueHash: Uint8Array
+  grantId: string
+  client: string | null
+  jwk: Jwk | null
+}
+
+/** An unrevoked token by its management id (expired tokens may still be rotated or revoked). */
+export async function findManagedToken(
+  q: Queryable,
+  managementId: string
+): Promise<ManagedToken | undefined> {
+  const { rows } = await q.query<ManagedToken>(
+    `select t.value_hash as "valueHash", t.grant_id as "grantId", g.client, g.jwk
+     from access_tokens t join grants g on g.id = t.grant_id
+     where t.management_id = $1 and t.revoked_at is null`,
+    [managementId]
+  )
+  return rows[0]
+}
+
+/**
+ * Rotation in one statement (RFC 9635 §6.1): the old token is revoked only if it is still live
+ * and presented with its value, and the new one is inserted from the same row. Concurrent
+ * rotations of one token serialise on its row lock; the losers find it revoked and get nothing.
+ * Returns the grant's access items, or undefined when the old token was no longer live.
+ */
+export async function rotateToken(
+  q: Queryable,
+  old: { managementId: string; valueHash: Uint8Array },
+  next: NewToken
+): Promise<AccessRow[] | undefined> {
+  const { rows } = await q.query<{ access: AccessRow[] | null }>(
+    `with old as (
+       update access_tokens set revoked_at = now()
+       where management_id = $1 and value_hash = $2 and revoked_at is null
+       returning grant_id
+     ), new as (
+       insert into access_tokens (id, grant_id, value_hash, management_id, expires_in)
+       select gen_random_uuid(), grant_id, $3, $4, $5 from old
+       returning grant_id
+     )
+     select ${accessJsonSql('new.grant_id')} as access
+     from new`,
+    [old.managementId, old.valueHash, next.valueHash, next.managementId, next.expiresIn]
+  )
+  const row = rows[0]
+  return row === undefined ? undefined : (row.access ?? [])
+}
+
+/** Revokes a live token presented with its value (RFC 9635 §6.2). */
+export async function revokeToken(
+  q: Queryable,
+  managementId: string,
+  valueHash: Uint8Array
+): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `update access_tokens set revoked_at = now()
+     where management_id = $1 and value_hash = $2 and revoked_at is null`,
+    [managementId, valueHash]
+  )
+  return rowCount === 1
+}
+
+/** An active token for introspection: unrevoked, unexpired, grant not revoked, tenant live. */
+export interface ActiveToken {
+  grantId: string
+  client: string | null
+  jwk: Jwk | null
+  access: AccessRow[]
+}
+
+export async function findActiveToken(
+  q: Queryable,
+  valueHash: Uint8Array
+): Promise<ActiveToken | undefined> {
+  const { rows } = await q.query<ActiveToken & { access: AccessRow[] | null }>(
+    `select g.id as "grantId", g.client, g.jwk, ${accessJsonSql('g.id')} as access
+     from access_tokens t
+     join grants g on g.id = t.grant_id
+     join tenants n on n.id = g.tenant_id
+     where t.value_hash = $1 and t.revoked_at is null
+       and t.created_at + make_interval(secs => t.expires_in) >= now()
+       and g.finalization_reason is distinct from 'REVOKED'
+       and n.deleted_at is null`,
+    [valueHash]
+  )
+  const row = rows[0]
+  return row === undefined ? undefined : { ...row, access: row.access ?? [] }
+}
