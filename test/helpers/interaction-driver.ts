@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict'
+import { send, type TestResponse } from './signed-request.js'
+import type { TestServer } from './test-server.js'
+
+/**
+ * Plays the browser and the IdP through an interaction: start (302 to the IdP with the session
+ * cookie), the IdP's back-channel details and choice, then finish with the cookie.
+ */
+export async function driveInteraction(
+  server: TestServer,
+  redirect: string,
+  choice: 'accept' | 'reject'
+): Promise<{ finish: TestResponse; details: unknown; idpLocation: URL }> {
+  const start = await send(redirect, {})
+  assert.equal(start.status, 302, `interaction start answered ${start.status}: ${start.text}`)
+  const idpLocation = new URL(start.headers.get('location')!)
+  const cookie = start.headers.get('set-cookie')!.split(';')[0]!
+  const id = idpLocation.searchParams.get('interactId')!
+  const nonce = idpLocation.searchParams.get('nonce')!
+  const idpHeaders = { 'x-idp-secret': server.idpSecret, accept: 'application/json' }
+  const details = await send(`${server.interactionUrl}/grant/${id}/${nonce}`, {
+    headers: idpHeaders
+  })
+  assert.equal(details.status, 200, details.text)
+  const decided = await send(`${server.interactionUrl}/grant/${id}/${nonce}/${choice}`, {
+    method: 'POST',
+    headers: { ...idpHeaders, 'content-type': 'application/json' },
+    body: '{}'
+  })
+  assert.equal(decided.status, 202, decided.text)
+  const finish = await send(`${server.authUrl}/interact/${id}/${nonce}/finish`, {
+    headers: { cookie }
+  })
+  return { finish, details: details.body, idpLocation }
+}

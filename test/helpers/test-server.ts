@@ -1,0 +1,108 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import { createServer } from 'node:net'
+import pg from 'pg'
+import { loadConfig } from '../../src/config/index.js'
+import { createLogger } from '../../src/logger.js'
+import { startServer, type RunningServer } from '../../src/server.js'
+
+/**
+ * Tests run on embedded PGlite by default; with OPAS_TEST_DATABASE_URL set (a PostgreSQL URL
+ * whose user may create databases) each test server gets a throwaway database of its own.
+ */
+const postgresBase = process.env.OPAS_TEST_DATABASE_URL
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: postgresBase })
+  await client.connect()
+  try {
+    return await fn(client)
+  } finally {
+    await client.end()
+  }
+}
+
+/** A throwaway PostgreSQL database URL, or undefined when tests run on PGlite. */
+export async function createTestDatabase(): Promise<
+  { url: string; drop(): Promise<void> } | undefined
+> {
+  if (!postgresBase) return undefined
+  const name = `opas_test_${randomBytes(6).toString('hex')}`
+  await withAdmin((c) => c.query(`create database ${name}`))
+  const url = new URL(postgresBase)
+  url.pathname = `/${name}`
+  return {
+    url: url.href,
+    drop: () =>
+      withAdmin((c) => c.query(`drop database if exists ${name} with (force)`)).then(() => {})
+  }
+}
+
+export interface TestServer extends RunningServer {
+  authUrl: string
+  interactionUrl: string
+  introspectionUrl: string
+  tenantId: string
+  idpSecret: string
+  /** The grant endpoint of the operator tenant, as a wallet address advertises it. */
+  grantUrl: string
+  env: Record<string, string>
+}
+
+export const TEST_IDP_URL = 'http://127.0.0.1:9/consent'
+
+/** Starts opas on free loopback ports with test settings; `env` overrides any of them. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const [authPort, interactionPort, introspectionPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort()
+  ])
+  const database = await createTestDatabase()
+  const fullEnv: Record<string, string> = {
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'silent',
+    LISTEN_HOST: '127.0.0.1',
+    AUTH_PORT: String(authPort),
+    INTERACTION_PORT: String(interactionPort),
+    INTROSPECTION_PORT: String(introspectionPort),
+    AUTH_SERVER_URL: `http://127.0.0.1:${authPort}`,
+    DATA_DIR: 'memory://',
+    ...(database ? { AUTH_DATABASE_URL: database.url } : {}),
+    OPERATOR_TENANT_ID: randomUUID(),
+    IDENTITY_SERVER_URL: TEST_IDP_URL,
+    IDENTITY_SERVER_SECRET: 'test-idp-secret',
+    ADMIN_API_SECRET: 'test-admin-secret',
+    COOKIE_KEY: 'test-cookie-key-that-is-long-enough-to-sign',
+    WAIT_SECONDS: '0',
+    ...env
+  }
+  const loaded = loadConfig(fullEnv, () => undefined)
+  const logger = createLogger(fullEnv.LOG_LEVEL!)
+  const server = await startServer(loaded, { logger, announce: () => {} })
+  const config = server.services.config
+  return {
+    ...server,
+    async close() {
+      await server.close()
+      await database?.drop()
+    },
+    authUrl: server.urls.auth,
+    interactionUrl: server.urls.interaction,
+    introspectionUrl: server.urls.introspection,
+    tenantId: config.operatorTenantId,
+    idpSecret: config.identityServerSecret,
+    grantUrl: `${config.authServerUrl}/${config.operatorTenantId}`,
+    env: fullEnv
+  }
+}
