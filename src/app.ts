@@ -1,5 +1,6 @@
 import fastifyAccepts from '@fastify/accepts'
 import fastifyCookie from '@fastify/cookie'
+import fastifyCors from '@fastify/cors'
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -55,6 +56,9 @@ async function createListenerApp(name: ListenerName, services: Services): Promis
   registerJsonBody(app)
   installErrorHandling(app)
   await app.register(fastifyAccepts)
+  // Rafiki answers every origin (koa/cors defaults); browser-based clients rely on it. No
+  // credentials are involved: requests are authorised by signatures, not cookies.
+  await app.register(fastifyCors, { origin: '*', methods: ['GET', 'HEAD', 'POST', 'DELETE'] })
   app.addHook('onResponse', async (req, reply) => {
     // The route pattern, never the raw URL: interaction URLs carry nonces.
     const entry = {

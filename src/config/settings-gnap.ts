@@ -75,8 +75,8 @@ export const gnapSettings: SettingsOf<
     parser: integer(1),
     default: 300,
     description:
-      "Seconds an HTTP message signature's `created` time may be away from now, which bounds " +
-      'replays and tolerates clock skew.',
+      "How many seconds old an HTTP message signature's `created` time may be (60 s into the " +
+      'future are tolerated for clock skew); older signatures are refused, which bounds replays.',
     origin: 'opas'
   },
   clientFetchAllowHttp: {

@@ -85,7 +85,7 @@ export const securitySettings: SettingsOf<
     default: undefined,
     description:
       'SameSite attribute of the interaction cookie. `none` is needed when the identity ' +
-      'provider is on another site (and requires https); unset leaves the attribute out.',
+      'provider is on another site (and requires https); unset sends `Lax`.',
     origin: 'rafiki'
   }
 }

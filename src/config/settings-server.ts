@@ -71,8 +71,8 @@ export const serverSettings: SettingsOf<
     parser: port,
     default: 3009,
     description:
-      'Port of the interaction listener: the browser redirect endpoints and the API the ' +
-      'identity provider uses to read and decide on a grant.',
+      'Port of the interaction listener: the back channel the identity provider uses to read ' +
+      'and decide on a grant (`x-idp-secret`). The browser endpoints stay on AUTH_PORT.',
     origin: 'rafiki'
   },
   adminPort: {

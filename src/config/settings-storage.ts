@@ -57,8 +57,8 @@ export const storageSettings: SettingsOf<
     parser: integer(0, 100),
     default: 1,
     description:
-      'Number of concurrent loops deleting expired and revoked tokens and finished grants; ' +
-      '0 disables cleanup.',
+      'Accepted for compatibility with Rafiki; opas does not run a cleanup job yet, so stored ' +
+      'tokens and grants are kept.',
     origin: 'rafiki'
   },
   accessTokenDeletionDays: {
@@ -66,8 +66,8 @@ export const storageSettings: SettingsOf<
     parser: integer(0, 36500),
     default: 30,
     description:
-      'Days an expired or revoked access token is kept (for audit and introspection answers) ' +
-      'before cleanup deletes it.',
+      'Days an expired or revoked access token is to be kept before cleanup deletes it. ' +
+      'Accepted for compatibility; opas has no cleanup job yet.',
     origin: 'rafiki'
   },
   redisUrl: {

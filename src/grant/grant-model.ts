@@ -60,6 +60,17 @@ function checkLimits(item: AccessItem): void {
   }
 }
 
+// A finish URI is where the AS sends the browser (RFC 9635 §2.5.2): any app scheme will do, but
+// never one that runs code or reads local files in the browser.
+const forbiddenFinishSchemes = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:'])
+
+function checkFinishUri(request: GrantRequest): void {
+  const uri = request.interact?.finish?.uri
+  if (uri !== undefined && forbiddenFinishSchemes.has(new URL(uri).protocol)) {
+    throw new GnapError(400, 'invalid_request', 'interact finish uri scheme is not allowed')
+  }
+}
+
 function checkSubject(request: GrantRequest): void {
   for (const subId of request.subject?.sub_ids ?? []) {
     let url: URL
@@ -91,6 +102,7 @@ export function assessGrantRequest(
   }
   access.forEach(checkLimits)
   checkSubject(request)
+  checkFinishUri(request)
   const needsConsent = access.filter((item) => !isSkippable(item, policy))
   // Rafiki checks only the first such item; every item that needs consent must name its account.
   if (needsConsent.some((item) => !item.identifier)) {

@@ -92,6 +92,16 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
       grantUri: `${config.authServerUrl}/${(req.params as { tenantId?: string }).tenantId ?? ''}`,
       request: req.body as GrantRequest
     })
+  // Rafiki's discovery document, with an absolute grant endpoint (RFC 9635 §9 requires one;
+  // Rafiki's relative "/" is wrong for a multi-tenant server) and the RFC's key proof and
+  // subject format fields.
+  app.get('/discovery', { config: { auth: 'none' } }, () => ({
+    grant_request_endpoint: `${config.authServerUrl}/`,
+    interaction_start_modes_supported: ['redirect'],
+    interaction_finish_modes_supported: ['redirect'],
+    key_proofs_supported: ['httpsig'],
+    sub_id_formats_supported: ['uri']
+  }))
   app.post('/', grantRoute, grantHandler)
   app.post('/:tenantId', grantRoute, grantHandler)
 

@@ -131,7 +131,15 @@ export function createInteractionService(deps: { db: Db }) {
           : ({ state: 'FINALIZED', finalizationReason: 'REJECTED' } as const)
       return transitionGrant(tx, interaction.grantId, ['PENDING', 'PROCESSING'], to)
     })
-    if (!decided) throw new GnapError(400, 'invalid_interaction', 'invalid interaction')
+    if (!decided) {
+      // A decision that lost a race to a reject answers as one made after it would, not by
+      // whether it happened to read the grant before the reject committed.
+      const current = await findInteraction(db, interaction.id, interaction.nonce)
+      if (current?.finalizationReason === 'REJECTED') {
+        throw new GnapError(401, 'user_denied', 'user denied interaction')
+      }
+      throw new GnapError(400, 'invalid_interaction', 'invalid interaction')
+    }
   }
 
   /**

@@ -62,7 +62,10 @@ export interface TestServer extends RunningServer {
 export const TEST_IDP_URL = 'http://127.0.0.1:9/consent'
 
 /** Starts opas on free loopback ports with test settings; `env` overrides any of them. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: { logStream?: { write(line: string): void } } = {}
+): Promise<TestServer> {
   const [authPort, interactionPort, introspectionPort] = await Promise.all([
     freePort(),
     freePort(),
@@ -88,7 +91,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     ...env
   }
   const loaded = loadConfig(fullEnv, () => undefined)
-  const logger = createLogger(fullEnv.LOG_LEVEL!)
+  const logger = createLogger(fullEnv.LOG_LEVEL!, options.logStream)
   const server = await startServer(loaded, { logger, announce: () => {} })
   const config = server.services.config
   return {
