@@ -51,6 +51,11 @@ async function createListenerApp(name: ListenerName, services: Services): Promis
   })
   app.decorate('declaredRoutes', [] as RouteOptions[])
   app.addHook('onRoute', (route) => {
+    // @fastify/cors answers preflights on its own `OPTIONS *` route, unauthenticated by design
+    // (no handler of ours runs); declared here because the plugin cannot declare it itself.
+    if (route.method === 'OPTIONS' && route.url === '*' && route.config?.auth === undefined) {
+      route.config = { ...route.config, auth: 'none' }
+    }
     app.declaredRoutes.push(route)
   })
   registerJsonBody(app)

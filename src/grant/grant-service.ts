@@ -20,6 +20,7 @@ import {
   findGrantByContinueId,
   findGrantContents,
   insertGrant,
+  lockGrant,
   revokeGrant,
   touchGrantContinuation,
   transitionGrant,
@@ -243,7 +244,11 @@ export function createGrantService(deps: GrantServiceDeps) {
 
   /** RFC 9635 §5.4: the client cancels the grant; it and all its tokens are revoked at once. */
   async function cancelGrant(grantId: string): Promise<void> {
-    if (!(await revokeGrant(db, grantId))) {
+    const revoked = await db.transaction(async (tx) => {
+      await lockGrant(tx, grantId)
+      return revokeGrant(tx, grantId)
+    })
+    if (!revoked) {
       throw new GnapError(401, 'invalid_continuation', 'invalid grant')
     }
   }

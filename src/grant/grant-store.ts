@@ -180,8 +180,17 @@ export async function touchGrantContinuation(q: Queryable, grantId: string): Pro
 }
 
 /**
+ * Locks a grant row until the transaction ends, before revoking it: under READ COMMITTED a
+ * statement sees only what was committed when it started, so `revokeGrant` must start after a
+ * racing continuation (FOR UPDATE) or rotation (FOR SHARE) has committed its new token.
+ */
+export async function lockGrant(q: Queryable, grantId: string): Promise<void> {
+  await q.query('select id from grants where id = $1 for no key update', [grantId])
+}
+
+/**
  * Revokes a grant and every token of it in one statement (RFC 9635 §5.4). False when the grant
- * was already revoked.
+ * was already revoked. Run it after `lockGrant` in the same transaction.
  */
 export async function revokeGrant(q: Queryable, grantId: string): Promise<boolean> {
   const { rows } = await q.query<{ id: string }>(

@@ -48,7 +48,10 @@ export function createInteractionService(deps: { db: Db }) {
    * client's name and URI come from the stored grant, never from the query string.
    */
   async function start(id: string, nonce: string): Promise<InteractionOutcome> {
-    const interaction = await load(id, nonce, 400)
+    // Not `load`: a cancelled grant's interaction is known here, and the browser is sent back to
+    // the client as invalid below (FINALIZED), as Rafiki does (behaviour §2.1 start).
+    const interaction = isUuid(id) ? await findInteraction(db, id, nonce) : undefined
+    if (!interaction) throw unknownInteraction(400)
     const finishable = interaction.finishMethod === 'redirect' && interaction.finishUri !== null
     if (
       interaction.state !== 'PENDING' ||

@@ -42,6 +42,8 @@ export async function findManagedToken(
  * Rotation in one statement (RFC 9635 §6.1): the old token is revoked only if it is still live
  * and presented with its value, and the new one is inserted from the same row. Concurrent
  * rotations of one token serialise on its row lock; the losers find it revoked and get nothing.
+ * The grant row is share-locked first and must not be revoked, so a racing cancel either waits
+ * for the new token (and revokes it) or wins and leaves nothing to rotate.
  * Returns the grant's access items, or undefined when the old token was no longer live.
  */
 export async function rotateToken(
@@ -50,9 +52,14 @@ export async function rotateToken(
   next: NewToken
 ): Promise<AccessRow[] | undefined> {
   const { rows } = await q.query<{ access: AccessRow[] | null }>(
-    `with old as (
+    `with live_grant as (
+       select g.id from access_tokens t join grants g on g.id = t.grant_id
+       where t.management_id = $1 and g.finalization_reason is distinct from 'REVOKED'
+       for share of g
+     ), old as (
        update access_tokens set revoked_at = now()
        where management_id = $1 and value_hash = $2 and revoked_at is null
+         and grant_id in (select id from live_grant)
        returning grant_id
      ), new as (
        insert into access_tokens (id, grant_id, value_hash, management_id, expires_in)

@@ -7,7 +7,7 @@ import type { TestServer } from './test-server.js'
  * cookie), the IdP's back-channel details and choice, then finish with the cookie.
  */
 export async function driveInteraction(
-  server: TestServer,
+  server: Pick<TestServer, 'authUrl' | 'interactionUrl' | 'idpSecret'>,
   redirect: string,
   choice: 'accept' | 'reject'
 ): Promise<{ finish: TestResponse; details: unknown; idpLocation: URL }> {

@@ -4,10 +4,22 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
+import {
+  createAuthenticatedClient,
+  isFinalizedGrant,
+  isPendingGrant
+} from '@interledger/open-payments'
+import { driveInteraction } from '../helpers/interaction-driver.js'
+import { postJson } from '../helpers/signed-request.js'
 import { freePort } from '../helpers/test-server.js'
+import { startWalletAddressServer } from '../helpers/wallet-address-server.js'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'opas-start-'))
-after(() => rmSync(dataDir, { recursive: true, force: true }))
+const children: ChildProcess[] = []
+after(() => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL')
+  rmSync(dataDir, { recursive: true, force: true })
+})
 
 interface Started {
   child: ChildProcess
@@ -22,6 +34,7 @@ async function startOpas(env: Record<string, string>): Promise<Started> {
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
+  children.push(child)
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()))
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()))
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
@@ -29,7 +42,7 @@ async function startOpas(env: Record<string, string>): Promise<Started> {
 }
 
 async function waitForHealth(url: string, started: Started): Promise<void> {
-  const deadline = Date.now() + 30_000
+  const deadline = Date.now() + 120_000
   while (Date.now() < deadline) {
     try {
       const res = await fetch(url)
@@ -75,6 +88,7 @@ test('starts with no configuration, generates settings once, and stops gracefull
     })
   })
   assert.equal(grant.status, 401)
+  await clientFlows(env, generated[1]!, first.output())
   first.child.kill('SIGTERM')
   assert.equal(await first.exited, 0, first.output())
   assert.match(first.output(), /"msg":"stopped"/)
@@ -107,3 +121,82 @@ test('an invalid configuration is refused at start with every problem listed at 
     assert.match(out, new RegExp(name), `${name} is reported:\n${out}`)
   }
 })
+
+/**
+ * What a newcomer does next: points the official client at the server they just started (its
+ * default AUTH_SERVER_URL, the generated tenant and IdP secret) and runs the flows.
+ */
+async function clientFlows(env: Record<string, string>, tenantId: string, output: string) {
+  const idpSecret = /IDENTITY_SERVER_SECRET=(\S+)/.exec(output)![1]!
+  const authUrl = `http://localhost:${env.AUTH_PORT}`
+  const server = { authUrl, interactionUrl: `http://localhost:${env.INTERACTION_PORT}`, idpSecret }
+  const introspect = async (token: string) =>
+    (
+      (await postJson(`http://localhost:${env.INTROSPECTION_PORT}/`, { access_token: token }))
+        .body as { active: boolean }
+    ).active
+  const wallets = await startWalletAddressServer()
+  try {
+    const app = wallets.addClient('app', { authServer: `${authUrl}/${tenantId}` })
+    const client = await createAuthenticatedClient({
+      walletAddressUrl: app.walletAddress,
+      privateKey: app.privateKey,
+      keyId: app.keyId,
+      useHttp: true,
+      validateResponses: true,
+      logLevel: 'silent'
+    })
+    const grantUrl = `${authUrl}/${tenantId}`
+    const incoming = await client.grant.request(
+      { url: grantUrl },
+      { access_token: { access: [{ type: 'incoming-payment', actions: ['create', 'read'] }] } }
+    )
+    assert.ok(isFinalizedGrant(incoming) && incoming.access_token)
+    assert.equal(await introspect(incoming.access_token.value), true)
+
+    const pending = await client.grant.request(
+      { url: grantUrl },
+      {
+        access_token: {
+          access: [
+            {
+              type: 'outgoing-payment',
+              actions: ['create', 'read'],
+              identifier: `${wallets.url}/alice`
+            }
+          ]
+        },
+        interact: {
+          start: ['redirect'],
+          finish: { method: 'redirect', uri: 'http://localhost:9/done', nonce: 'n1' }
+        }
+      }
+    )
+    assert.ok(isPendingGrant(pending))
+    const waitUntil = Date.now() + (pending.continue.wait ?? 0) * 1000
+    const { finish } = await driveInteraction(server, pending.interact.redirect, 'accept')
+    const ref = new URL(finish.headers.get('location')!).searchParams.get('interact_ref')!
+    // RFC 9635 §3.1: a client waits `wait` seconds (5 by default) before continuing.
+    await new Promise((r) => setTimeout(r, Math.max(0, waitUntil - Date.now())))
+    const outgoing = await client.grant.continue(
+      { url: pending.continue.uri, accessToken: pending.continue.access_token.value },
+      { interact_ref: ref }
+    )
+    assert.ok(isFinalizedGrant(outgoing) && outgoing.access_token)
+    assert.equal(await introspect(outgoing.access_token.value), true)
+
+    const rotated = await client.token.rotate({
+      url: outgoing.access_token.manage,
+      accessToken: outgoing.access_token.value
+    })
+    assert.equal(await introspect(outgoing.access_token.value), false)
+    assert.equal(await introspect(rotated.access_token.value), true)
+    await client.token.revoke({
+      url: rotated.access_token.manage,
+      accessToken: rotated.access_token.value
+    })
+    assert.equal(await introspect(rotated.access_token.value), false)
+  } finally {
+    await wallets.close()
+  }
+}
