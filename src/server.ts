@@ -87,6 +87,7 @@ export async function startServer(
   const announce =
     options.announce ?? ((lines) => process.stderr.write(`\n${lines.join('\n')}\n\n`))
   const db = await openDb(loaded.config)
+  let apps: Apps | undefined
   try {
     await prepareSchema(db, loaded.config, logger)
     const config = await resolveRuntimeConfig(db, loaded, announce)
@@ -97,23 +98,28 @@ export async function startServer(
       apiSecret: config.adminApiSecret
     })
     const services = createServices({ config, db, logger })
-    const apps = await buildApps(services)
+    apps = await buildApps(services)
     const urls = {} as Record<ListenerName, string>
     for (const name of listenerNames) {
       urls[name] = await apps[name].listen({ host: config.listenHost, port: portOf[name](config) })
     }
     logger.info({ urls, database: db.kind, tenant: config.operatorTenantId }, 'opas listening')
+    const running = apps
     return {
       services,
-      apps,
+      apps: running,
       urls,
       async close() {
-        await Promise.all(listenerNames.map((name) => apps[name].close()))
+        await Promise.all(listenerNames.map((name) => running[name].close()))
         await services.clientKeys.close()
         await db.close()
       }
     }
   } catch (err) {
+    // A listener that could not bind (port taken) must not leave the others open.
+    const started = apps
+    if (started)
+      await Promise.all(listenerNames.map((name) => started[name].close().catch(() => {})))
     await db.close().catch(() => {})
     throw err
   }
