@@ -123,17 +123,25 @@ export function createInteractionService(deps: { db: Db }) {
     if (interaction.finalizationReason === 'REJECTED') {
       throw new GnapError(401, 'user_denied', 'user denied interaction')
     }
-    const decided = await db.transaction(async (tx) => {
-      if (
-        !(await decideInteraction(tx, interaction.id, choice === 'accept' ? 'APPROVED' : 'DENIED'))
-      )
-        return false
-      const to =
-        choice === 'accept'
-          ? ({ state: 'APPROVED', finalizationReason: null } as const)
-          : ({ state: 'FINALIZED', finalizationReason: 'REJECTED' } as const)
-      return transitionGrant(tx, interaction.grantId, ['PENDING', 'PROCESSING'], to)
-    })
+    const refused = Symbol('refused')
+    const to =
+      choice === 'accept'
+        ? ({ state: 'APPROVED', finalizationReason: null } as const)
+        : ({ state: 'FINALIZED', finalizationReason: 'REJECTED' } as const)
+    const decided = await db
+      .transaction(async (tx) => {
+        const state = choice === 'accept' ? 'APPROVED' : 'DENIED'
+        // Both rows move together or neither does: a grant cancelled meanwhile rolls the
+        // interaction's decision back too.
+        if (!(await decideInteraction(tx, interaction.id, state))) throw refused
+        if (!(await transitionGrant(tx, interaction.grantId, ['PENDING', 'PROCESSING'], to)))
+          throw refused
+        return true
+      })
+      .catch((err: unknown) => {
+        if (err === refused) return false
+        throw err
+      })
     if (!decided) {
       // A decision that lost a race to a reject answers as one made after it would, not by
       // whether it happened to read the grant before the reject committed.
