@@ -4,6 +4,7 @@ import { loadOpenApiContract, type OpenApiContract } from '../helpers/openapi-co
 import { signedRequest, type TestResponse } from '../helpers/signed-request.js'
 import type { TestServer } from '../helpers/test-server.js'
 import type { TestClient } from '../helpers/wallet-address-server.js'
+import { assertGnapError } from '../helpers/gnap-assertions.js'
 
 /** Shared pieces of the contract tests (not a test file: the runner only runs *.test.ts). */
 
@@ -64,14 +65,7 @@ export function assertDeviation(
   )
 }
 
-export function assertGnapError(res: TestResponse, status: number, code: string): void {
-  assert.equal(res.status, status, res.text)
-  assert.match(res.headers.get('content-type') ?? '', /^application\/json/)
-  const body = res.body as { error?: { code?: unknown; description?: unknown } }
-  assert.deepEqual(Object.keys(body), ['error'])
-  assert.equal(body.error?.code, code, res.text)
-  assert.equal(typeof body.error?.description, 'string')
-}
+export { assertGnapError }
 
 export const incoming = (identifier?: string) => ({
   type: 'incoming-payment',

@@ -7,7 +7,7 @@ import {
   type TestClient,
   type WalletAddressServer
 } from '../helpers/wallet-address-server.js'
-import { assertGnapError, countRows } from './gnap-assertions.js'
+import { assertGnapError, countRows } from '../helpers/gnap-assertions.js'
 
 /**
  * Refused grant requests (schema, semantic and client failures) and refused token management:

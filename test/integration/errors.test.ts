@@ -7,7 +7,7 @@ import {
   type TestClient,
   type WalletAddressServer
 } from '../helpers/wallet-address-server.js'
-import { assertGnapError } from './gnap-assertions.js'
+import { assertGnapError } from '../helpers/gnap-assertions.js'
 
 /**
  * Every listener answers every refusal with the GNAP envelope (RFC 9635 §3.6) as JSON: bad

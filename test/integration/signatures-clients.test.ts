@@ -8,7 +8,7 @@ import {
   type TestClient,
   type WalletAddressServer
 } from '../helpers/wallet-address-server.js'
-import { assertGnapError } from './gnap-assertions.js'
+import { assertGnapError } from '../helpers/gnap-assertions.js'
 
 /**
  * Whose key verifies a request: the managed token must be the one presented, a directed-identity

@@ -20,7 +20,7 @@ import {
   type CraftOptions,
   type Target
 } from './crafted-request.js'
-import { assertGnapError } from './gnap-assertions.js'
+import { assertGnapError } from '../helpers/gnap-assertions.js'
 
 /**
  * RFC 9421 / RFC 9635 §7.3.1 signature verification on every GNAP client endpoint: each refusal

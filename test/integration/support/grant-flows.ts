@@ -38,16 +38,7 @@ export function errorOf(res: TestResponse): { code?: string; description?: strin
 }
 
 /** Asserts a GNAP error answer exactly (status, code and, when given, description). */
-export function assertGnapError(
-  res: TestResponse,
-  status: number,
-  code: string,
-  description?: string
-): void {
-  assert.equal(res.status, status, `expected ${status} ${code}, got ${res.status}: ${res.text}`)
-  assert.equal(errorOf(res).code, code, res.text)
-  if (description !== undefined) assert.equal(errorOf(res).description, description)
-}
+export { assertGnapError } from '../../helpers/gnap-assertions.js'
 
 export function createGrantFlows(server: TestServer, client: TestClient, account: string) {
   const outgoing = {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
-import type { TestResponse } from '../helpers/signed-request.js'
-import type { TestServer } from '../helpers/test-server.js'
+import type { TestResponse } from './signed-request.js'
+import type { TestServer } from './test-server.js'
 
 /**
  * The response is a GNAP error (RFC 9635 §3.6): `status`, a JSON content type, and exactly
