@@ -20,7 +20,11 @@ export const redactedLogPaths = [
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino(
-    { level, redact: { paths: redactedLogPaths, censor: '[redacted]' }, base: { service: 'opas' } },
+    {
+      level,
+      redact: { paths: redactedLogPaths, censor: '[redacted]' },
+      base: { service: 'opas', pid: process.pid }
+    },
     destination
   )
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import cluster from 'node:cluster'
 import { existsSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import {
@@ -11,11 +12,13 @@ import {
 import { createLogger } from '../logger.js'
 import { openDb, prepareSchema, startServer } from '../server.js'
 import { migrate } from '../storage/migrate.js'
+import { superviseWorkers } from './cluster.js'
 
 const usage = `usage: opas <command>
 
 commands:
   start          start every listener (migrates first unless ENABLE_MANUAL_MIGRATIONS=true)
+    --workers N  run N server processes sharing the ports (PostgreSQL only)
   migrate        apply pending database migrations and exit
   config check   validate the configuration and print it with secrets redacted
   config docs    print the configuration reference (Markdown)
@@ -38,9 +41,18 @@ function load(): LoadedConfig {
   }
 }
 
-async function start(): Promise<void> {
+async function start(workers: number): Promise<void> {
   const loaded = load()
   const logger = createLogger(loaded.config.logLevel)
+  if (workers > 1 && cluster.isPrimary) {
+    if (!loaded.config.databaseUrl) {
+      throw new Error(
+        '--workers needs PostgreSQL (AUTH_DATABASE_URL): embedded PGlite serves one process'
+      )
+    }
+    superviseWorkers(workers, logger, loaded.config.shutdownTimeoutMs)
+    return
+  }
   const server = await startServer(loaded, { logger })
   let stopping = false
   const stop = (signal: string) => {
@@ -103,9 +115,17 @@ async function checkConfig(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const { positionals } = parseArgs({ allowPositionals: true, strict: true, options: {} })
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    strict: true,
+    options: { workers: { type: 'string' } }
+  })
   const command = positionals.join(' ')
-  if (command === 'start') return start()
+  const workers = values.workers === undefined ? 1 : Number(values.workers)
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
+    throw new Error('--workers takes a whole number from 1 to 64')
+  }
+  if (command === 'start') return start(workers)
   if (command === 'migrate') return runMigrations()
   if (command === 'config check') return checkConfig()
   if (command === 'config docs') {
