@@ -1,0 +1,129 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import type { Db } from '../src/storage/db.js'
+import { createPgliteDb } from '../src/storage/pglite-db.js'
+import { createPostgresDb } from '../src/storage/postgres-db.js'
+
+/** The database one benchmark run uses: created fresh, dropped (or kept) at the end. */
+export interface BenchDatabase {
+  kind: 'postgres' | 'pglite'
+  /** For the report: which database, where. */
+  description: string
+  /** The environment that points opas at it. */
+  env: Record<string, string>
+  /** PostgreSQL URL of the bench database (undefined on PGlite). */
+  url: string | undefined
+  /** Opens it with the project's adapter. PGlite is single-process: never while opas runs on it. */
+  open(): Promise<Db>
+  /** pg_database_size on PostgreSQL; bytes of the data directory's files on PGlite. */
+  sizeBytes(): Promise<number | undefined>
+  /** Drops it, or with `keep` leaves it and says where it is. */
+  dispose(keep: boolean): Promise<string | undefined>
+}
+
+/** Sum of the file sizes under `dir` (the PGlite data directory: its whole cluster and WAL). */
+function directoryBytes(dir: string): number {
+  let total = 0
+  let entries
+  try {
+    entries = readdirSync(dir, { withFileTypes: true })
+  } catch {
+    return 0 // not created yet, or removed while we walked
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name)
+    try {
+      if (entry.isDirectory()) total += directoryBytes(path)
+      else if (entry.isFile()) total += statSync(path).size
+    } catch {
+      // A file PostgreSQL removed while we walked (a recycled WAL segment) counts as nothing.
+    }
+  }
+  return total
+}
+
+async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    return await fn(client)
+  } finally {
+    await client.end()
+  }
+}
+
+/** A fresh `opas_bench_<random>` database on the server of `baseUrl`. */
+async function createPostgres(baseUrl: string): Promise<BenchDatabase> {
+  const name = `opas_bench_${randomBytes(6).toString('hex')}`
+  const version = await withClient(baseUrl, async (c) => {
+    await c.query(`create database ${name}`)
+    return (
+      (await c.query<{ v: string }>("select current_setting('server_version') as v")).rows[0]?.v ??
+      '?'
+    )
+  })
+  const url = new URL(baseUrl)
+  url.pathname = `/${name}`
+  let sizeClient: pg.Client | undefined
+  return {
+    kind: 'postgres',
+    description: `PostgreSQL ${version}, database ${name} on ${url.host}`,
+    env: { AUTH_DATABASE_URL: url.href },
+    url: url.href,
+    open: async () => createPostgresDb(url.href, 4),
+    async sizeBytes() {
+      if (sizeClient === undefined) {
+        sizeClient = new pg.Client({ connectionString: url.href })
+        await sizeClient.connect()
+      }
+      const { rows } = await sizeClient.query<{ size: string }>(
+        'select pg_database_size(current_database())::text as size'
+      )
+      return Number(rows[0]?.size)
+    },
+    async dispose(keep) {
+      await sizeClient?.end().catch(() => {})
+      if (keep) return `kept PostgreSQL database ${url.href}`
+      // FORCE (PostgreSQL 13+) ends sessions a killed opas may have left behind.
+      await withClient(baseUrl, (c) => c.query(`drop database if exists ${name} with (force)`))
+      return undefined
+    }
+  }
+}
+
+/** A fresh temporary DATA_DIR for PGlite. */
+function createPglite(): BenchDatabase {
+  const root = mkdtempSync(join(tmpdir(), 'opas-bench-'))
+  const dataDir = join(root, 'data')
+  return {
+    kind: 'pglite',
+    description: `PGlite in ${dataDir}`,
+    env: { DATA_DIR: dataDir },
+    url: undefined,
+    open: () => createPgliteDb(dataDir),
+    sizeBytes: async () => directoryBytes(dataDir),
+    async dispose(keep) {
+      if (keep) return `kept PGlite data directory ${dataDir} (DATA_DIR=${dataDir})`
+      rmSync(root, { recursive: true, force: true })
+      return undefined
+    }
+  }
+}
+
+/** PostgreSQL when a base URL is given (AUTH_DATABASE_URL or DATABASE_URL), else PGlite. */
+export async function createBenchDatabase(baseUrl: string | undefined): Promise<BenchDatabase> {
+  return baseUrl ? createPostgres(baseUrl) : createPglite()
+}
+
+/** Size of an existing PostgreSQL database (the floor server's), for the report. */
+export async function postgresSize(url: string): Promise<number | undefined> {
+  return withClient(url, async (c) => {
+    const { rows } = await c.query<{ size: string }>(
+      'select pg_database_size(current_database())::text as size'
+    )
+    return Number(rows[0]?.size)
+  }).catch(() => undefined)
+}

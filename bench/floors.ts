@@ -1,0 +1,123 @@
+import { generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import pg from 'pg'
+import { createPgliteDb } from '../src/storage/pglite-db.js'
+
+/** The limits a request can at best reach on this machine, measured in the same run. */
+export interface Floors {
+  /** Ed25519 verifications per second on one core (node:crypto, as opas verifies). */
+  ed25519VerifyPerSec: number
+  /** Single-row INSERT transactions per second, by number of concurrent clients. */
+  insertTxPerSec: { clients: number; perSec: number }[]
+  /** Which database the INSERT floor ran on. */
+  insertDatabase: string
+}
+
+/** Verifies one signature base of the size opas verifies (~300 bytes) as often as it can. */
+export function ed25519Floor(seconds: number): number {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519')
+  const base = Buffer.from(
+    `"@method": POST\n"@target-uri": http://127.0.0.1:3006/\n"content-digest": sha-512=:${randomBytes(64).toString('base64')}:\n` +
+      `"content-length": 180\n"content-type": application/json\n"@signature-params": ("@method" "@target-uri" "content-digest" "content-length" "content-type");keyid="bench";created=1700000000`
+  )
+  const signature = sign(null, base, privateKey)
+  const started = performance.now()
+  const until = started + seconds * 1000
+  let count = 0
+  // Bounded by time (checked every 100 verifications) and by a count no machine reaches.
+  while (count < 10_000_000 && performance.now() < until) {
+    for (let i = 0; i < 100; i++) {
+      if (!verify(null, base, publicKey, signature)) throw new Error('Ed25519 floor: bad signature')
+    }
+    count += 100
+  }
+  return count / ((performance.now() - started) / 1000)
+}
+
+// A row like a token's: a random 32-byte hash, a uuid, a timestamp, under a unique index.
+const SCRATCH_TABLE = 'opas_bench_scratch'
+const CREATE_SCRATCH = `create table ${SCRATCH_TABLE} (
+  id uuid primary key default gen_random_uuid(),
+  hash bytea not null unique,
+  created_at timestamptz not null default now())`
+const INSERT_SCRATCH = `insert into ${SCRATCH_TABLE} (hash) values ($1)`
+
+/** `clients` loops, each inserting one row per autocommit transaction until the time is up. */
+async function insertLoops(
+  clients: number,
+  seconds: number,
+  insert: (loop: number) => Promise<void>
+): Promise<number> {
+  const started = performance.now()
+  const until = started + seconds * 1000
+  let count = 0
+  await Promise.all(
+    Array.from({ length: clients }, async (_, loop) => {
+      while (count < 10_000_000 && performance.now() < until) {
+        await insert(loop)
+        count++
+      }
+    })
+  )
+  return count / ((performance.now() - started) / 1000)
+}
+
+/**
+ * On PostgreSQL: a scratch table in the bench database (dropped again, so it does not count in
+ * the database size), at 1 and 16 clients, each with its own connection.
+ */
+export async function postgresInsertFloor(
+  url: string,
+  seconds: number
+): Promise<{ clients: number; perSec: number }[]> {
+  const pool = new pg.Pool({ connectionString: url, max: 16 })
+  try {
+    await pool.query(CREATE_SCRATCH)
+    const results = []
+    for (const clients of [1, 16]) {
+      const conns = await Promise.all(Array.from({ length: clients }, () => pool.connect()))
+      try {
+        const perSec = await insertLoops(clients, seconds, async (loop) => {
+          await conns[loop]!.query({
+            name: 'bench_insert',
+            text: INSERT_SCRATCH,
+            values: [randomBytes(32)]
+          })
+        })
+        results.push({ clients, perSec })
+      } finally {
+        for (const c of conns) c.release()
+      }
+    }
+    return results
+  } finally {
+    await pool.query(`drop table if exists ${SCRATCH_TABLE}`).catch(() => {})
+    await pool.end()
+  }
+}
+
+/**
+ * On PGlite: one client (PGlite has one connection), through the project's adapter, in a
+ * temporary data directory of its own on the same disk: opas holds the bench one.
+ */
+export async function pgliteInsertFloor(
+  seconds: number
+): Promise<{ clients: number; perSec: number }[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'opas-bench-floor-'))
+  try {
+    const db = await createPgliteDb(dir)
+    try {
+      await db.exec(CREATE_SCRATCH)
+      const perSec = await insertLoops(1, seconds, async () => {
+        await db.query(INSERT_SCRATCH, [randomBytes(32)])
+      })
+      return [{ clients: 1, perSec }]
+    } finally {
+      await db.close()
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}

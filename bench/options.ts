@@ -1,0 +1,155 @@
+import { parseArgs } from 'node:util'
+import { assertLoopback } from './http.js'
+import { floorScenarios, scenarioNames, type ScenarioName } from './scenarios.js'
+
+export const usage = `usage: npm run bench -- [options]
+
+Starts opas (node dist/cli/opas.js start) on a fresh database and measures it under load:
+PostgreSQL when AUTH_DATABASE_URL or DATABASE_URL is set (a new database opas_bench_<random>
+is created on that server and dropped afterwards), else PGlite in a temporary DATA_DIR.
+
+options:
+  --scenario LIST      comma-separated, default all: ${scenarioNames.join(', ')}
+  --concurrency LIST   concurrent workers per run, default 1,16,64 (--short: 1,16)
+  --duration S         measured seconds per run, default 20 (--short: 1)
+  --warmup S           unmeasured seconds before each run, default 2 (--short: 0.5)
+  --max-requests N     hard cap on measured requests per run, default 500000
+  --clients N          wallet addresses (one Ed25519 key each) signing requests, default 50
+  --prefill N          insert N realistic grants before measuring, default 0 (--short: 100)
+  --keep-db            keep the bench database (or PGlite data directory) and print where
+  --json FILE          also write the results as JSON
+  --short              a few seconds in all, for CI: exits non-zero if any request failed
+  --target floor       drive the floor server (/work/shared/bench/floor-server.mjs) instead:
+    --url URL          its origin, e.g. http://127.0.0.1:4700 (required)
+    --pid PID          its process id, to report its RSS and CPU time (optional)
+    --db URL           its database, to report its size; the INSERT floor then runs in a
+                       scratch database on the same server (optional)
+                       only ${floorScenarios.join(', ')} apply to it
+  --help               this text`
+
+export interface Options {
+  scenarios: ScenarioName[]
+  concurrency: number[]
+  durationS: number
+  warmupS: number
+  maxRequests: number
+  clients: number
+  prefill: number
+  keepDb: boolean
+  json: string | undefined
+  short: boolean
+  target: 'opas' | 'floor'
+  url: string | undefined
+  pid: number | undefined
+  floorDb: string | undefined
+  /** Tokens the introspection scenarios pre-issue. */
+  tokenPool: number
+  /** Seconds of each floor measurement. */
+  floorSeconds: { verify: number; insert: number }
+}
+
+export class UsageError extends Error {}
+
+function positiveNumber(name: string, value: string, integer: boolean, max: number): number {
+  const n = Number(value)
+  if (!Number.isFinite(n) || n <= 0 || n > max || (integer && !Number.isInteger(n))) {
+    throw new UsageError(
+      `--${name}: expected a positive ${integer ? 'integer' : 'number'} <= ${max}, got ${value}`
+    )
+  }
+  return n
+}
+
+function list(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+}
+
+/** Parses argv; returns undefined for --help. Throws UsageError for anything invalid. */
+export function parseOptions(argv: string[]): Options | undefined {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      scenario: { type: 'string' },
+      concurrency: { type: 'string' },
+      duration: { type: 'string' },
+      warmup: { type: 'string' },
+      'max-requests': { type: 'string' },
+      clients: { type: 'string' },
+      prefill: { type: 'string' },
+      'keep-db': { type: 'boolean', default: false },
+      json: { type: 'string' },
+      short: { type: 'boolean', default: false },
+      target: { type: 'string', default: 'opas' },
+      url: { type: 'string' },
+      pid: { type: 'string' },
+      db: { type: 'string' },
+      help: { type: 'boolean', default: false }
+    }
+  })
+  if (values.help) return undefined
+  const short = values.short
+  const target = values.target
+  if (target !== 'opas' && target !== 'floor') {
+    throw new UsageError(`--target: expected opas or floor, got ${target}`)
+  }
+  const allowed: readonly ScenarioName[] = target === 'floor' ? floorScenarios : scenarioNames
+  const scenarios = values.scenario === undefined ? [...allowed] : list(values.scenario)
+  for (const s of scenarios) {
+    if (!allowed.includes(s as ScenarioName)) {
+      throw new UsageError(
+        `--scenario: ${s} is not one of ${allowed.join(', ')} (target ${target})`
+      )
+    }
+  }
+  if (scenarios.length === 0) throw new UsageError('--scenario: no scenario given')
+  const concurrency = list(values.concurrency ?? (short ? '1,16' : '1,16,64')).map((c) =>
+    positiveNumber('concurrency', c, true, 1024)
+  )
+  if (concurrency.length === 0) throw new UsageError('--concurrency: no value given')
+  if (target === 'floor') {
+    if (values.url === undefined) throw new UsageError('--target floor needs --url')
+    try {
+      assertLoopback(values.url)
+    } catch (err) {
+      throw new UsageError(`--url: ${(err as Error).message}`)
+    }
+    if (values.prefill !== undefined) throw new UsageError('--prefill applies to opas only')
+  } else {
+    for (const name of ['url', 'pid', 'db'] as const) {
+      if (values[name] !== undefined)
+        throw new UsageError(`--${name} applies to --target floor only`)
+    }
+  }
+  const prefill = values.prefill ?? (short && target === 'opas' ? '100' : '0')
+  return {
+    scenarios: scenarios as ScenarioName[],
+    concurrency,
+    durationS: positiveNumber('duration', values.duration ?? (short ? '1' : '20'), false, 86_400),
+    warmupS:
+      values.warmup === '0'
+        ? 0
+        : positiveNumber('warmup', values.warmup ?? (short ? '0.5' : '2'), false, 600),
+    maxRequests: positiveNumber(
+      'max-requests',
+      values['max-requests'] ?? '500000',
+      true,
+      50_000_000
+    ),
+    clients: positiveNumber('clients', values.clients ?? '50', true, 10_000),
+    prefill: prefill === '0' ? 0 : positiveNumber('prefill', prefill, true, 100_000_000),
+    keepDb: values['keep-db'],
+    json: values.json,
+    short,
+    target,
+    url: values.url,
+    pid: values.pid === undefined ? undefined : positiveNumber('pid', values.pid, true, 2 ** 22),
+    floorDb: values.db,
+    tokenPool: short ? 50 : 500,
+    floorSeconds: short ? { verify: 0.3, insert: 0.5 } : { verify: 1, insert: 2 }
+  }
+}
