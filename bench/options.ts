@@ -19,7 +19,7 @@ options:
   --keep-db            keep the bench database (or PGlite data directory) and print where
   --json FILE          also write the results as JSON
   --short              a few seconds in all, for CI: exits non-zero if any request failed
-  --target floor       drive the floor server (/work/shared/bench/floor-server.mjs) instead:
+  --target floor       drive the floor server (../shared/bench/floor-server.mjs beside the checkout) instead:
     --url URL          its origin, e.g. http://127.0.0.1:4700 (required)
     --pid PID          its process id, to report its RSS and CPU time (optional)
     --db URL           its database, to report its size; the INSERT floor then runs in a

@@ -7,7 +7,11 @@ import { createClientVerifier } from './http/client-verifier.js'
 import { createInteractionSession } from './http/interaction-session.js'
 import { createInteractionService } from './interaction/interaction-service.js'
 import type { Db } from './storage/db.js'
+import { createTenantDirectory } from './tenant/tenant-directory.js'
 import { createTokenService } from './token/token-service.js'
+
+// Tenant settings (IdP URL and secret) change rarely; a change is seen within this long.
+const TENANT_CACHE_TTL_MS = 5_000
 
 /** The configuration once generated settings are resolved: nothing required is missing. */
 export type RuntimeConfig = Config & {
@@ -45,6 +49,7 @@ export function createServices(input: {
     clientKeys,
     grants: createGrantService({ db, clientKeys, config, ...random }),
     tokens: createTokenService({ db, config, ...random }),
+    tenants: createTenantDirectory({ db, ttlMs: TENANT_CACHE_TTL_MS }),
     interactions: createInteractionService({ db }),
     verifyClient: createClientVerifier({ clientKeys, config, now }),
     session: createInteractionSession(config)

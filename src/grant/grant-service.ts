@@ -21,6 +21,7 @@ import {
   findGrantContents,
   insertGrant,
   lockGrant,
+  recordPendingPoll,
   revokeGrant,
   touchGrantContinuation,
   transitionGrant,
@@ -202,6 +203,15 @@ export function createGrantService(deps: GrantServiceDeps) {
     continueToken: string
     interactRef: string | undefined
   }): Promise<ContinueResponse> {
+    const pending = () =>
+      continueWire(config.authServerUrl, input.continueId, input.continueToken, config.waitSeconds)
+    // The common poll, a grant still waiting for its account holder, costs one statement.
+    if (
+      input.interactRef === undefined &&
+      (await recordPendingPoll(db, input.continueId, config.waitSeconds))
+    ) {
+      return { continue: pending() }
+    }
     return db.transaction(async (tx) => {
       const grant = await findGrantByContinueId(tx, input.continueId, { forUpdate: true })
       if (!grant) throw new GnapError(401, 'invalid_continuation', 'invalid grant')
@@ -227,14 +237,7 @@ export function createGrantService(deps: GrantServiceDeps) {
       if (grant.finishMethod) throw new GnapError(401, 'request_denied', 'grant cannot be polled')
       if (grant.state === 'PENDING' || grant.state === 'PROCESSING') {
         await touchGrantContinuation(tx, grant.id)
-        return {
-          continue: continueWire(
-            config.authServerUrl,
-            grant.continueId,
-            input.continueToken,
-            config.waitSeconds
-          )
-        }
+        return { continue: pending() }
       }
       if (grant.state !== 'APPROVED')
         throw new GnapError(401, 'request_denied', 'grant cannot be continued')

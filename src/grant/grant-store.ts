@@ -172,6 +172,25 @@ export async function transitionGrant(
   return rowCount === 1
 }
 
+/**
+ * A pending poll in one statement (RFC 9635 §5.2): records it when the grant is still pending,
+ * has no finish method and was not polled within `wait`. False means the caller must decide the
+ * answer the slow way (too fast, approved, finalised, not pollable).
+ */
+export async function recordPendingPoll(
+  q: Queryable,
+  continueId: string,
+  waitSeconds: number
+): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `update grants set last_continued_at = now(), updated_at = now()
+     where continue_id = $1 and state in ('PENDING', 'PROCESSING') and finish_method is null
+       and last_continued_at + make_interval(secs => $2) <= now()`,
+    [continueId, waitSeconds]
+  )
+  return rowCount === 1
+}
+
 /** Records a pending poll (RFC 9635 §5.2: the next poll must wait `wait` seconds). */
 export async function touchGrantContinuation(q: Queryable, grantId: string): Promise<void> {
   await q.query('update grants set last_continued_at = now(), updated_at = now() where id = $1', [

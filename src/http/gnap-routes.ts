@@ -11,7 +11,8 @@ import { clientIdentityOf } from '../grant/grant-model.js'
 import type { GrantService } from '../grant/grant-service.js'
 import { findGrantByContinueId } from '../grant/grant-store.js'
 import type { Db } from '../storage/db.js'
-import { findTenant, type Tenant } from '../tenant/tenant-store.js'
+import type { TenantDirectory } from '../tenant/tenant-directory.js'
+import type { Tenant } from '../tenant/tenant-store.js'
 import type { TokenService } from '../token/token-service.js'
 import { findManagedToken } from '../token/token-store.js'
 import { hashToken, parseGnapAuthorization } from '../token/token-value.js'
@@ -30,6 +31,7 @@ export interface GnapRouteDeps {
   db: Db
   grants: GrantService
   tokens: TokenService
+  tenants: TenantDirectory
   verifyClient: VerifyClient
   config: { authServerUrl: string; operatorTenantId: string }
 }
@@ -38,7 +40,7 @@ type IdParams = { id: string }
 
 /** The GNAP client API on the auth listener (Open Payments auth-server spec v1.3). */
 export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): void {
-  const { db, grants, tokens, verifyClient, config } = deps
+  const { db, grants, tokens, tenants, verifyClient, config } = deps
 
   // Grant request: the tenant is resolved before the signature, so an unknown tenant never
   // makes the server fetch a client-chosen URL (Rafiki weakness §12.1).
@@ -46,7 +48,7 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     (req.params as { tenantId?: string }).tenantId ?? config.operatorTenantId
   async function verifyGrantRequest(req: FastifyRequest): Promise<void> {
     const tenantId = grantTenantId(req)
-    const tenant = isUuid(tenantId) ? await findTenant(db, tenantId) : undefined
+    const tenant = isUuid(tenantId) ? await tenants.find(tenantId) : undefined
     if (!tenant) throw new GnapError(404, 'invalid_request', 'Not Found')
     await verifyClient(req, clientIdentityOf((req.body as GrantRequest).client))
     req.tenant = tenant

@@ -16,7 +16,9 @@ declare module 'fastify' {
  * OpenAPI validator answers, but inside the GNAP envelope.
  */
 export async function requireJsonAccept(req: FastifyRequest, _reply: FastifyReply): Promise<void> {
-  if (req.headers.accept === undefined) return
+  const accept = req.headers.accept
+  // What the SDKs send, decided without a full content negotiation.
+  if (accept === undefined || accept === 'application/json' || accept === '*/*') return
   if (req.accepts().type(['application/json']) === false) {
     throw new GnapError(406, 'invalid_request', 'Must accept application/json')
   }
