@@ -3,8 +3,9 @@ import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import { isUint64String, type OpenApiContract } from '../helpers/openapi-contract.js'
 import { send, signedRequest, type TestResponse } from '../helpers/signed-request.js'
-import { startTestServer, type TestServer } from '../helpers/test-server.js'
-import { startWalletAddressServer, type TestClient } from '../helpers/wallet-address-server.js'
+import type { TestServer } from '../helpers/test-server.js'
+import type { TestClient, WalletAddressServer } from '../helpers/wallet-address-server.js'
+import { startServerWithClient, type ServerWithClient } from '../helpers/server-with-client.js'
 import {
   assertContract,
   assertDeviation,
@@ -22,20 +23,17 @@ import {
  */
 
 let server: TestServer
-let wallets: Awaited<ReturnType<typeof startWalletAddressServer>>
+let wallets: WalletAddressServer
 let app: TestClient
 let contract: OpenApiContract
+let world: ServerWithClient | undefined
 
 before(async () => {
   contract = authServerContract()
-  wallets = await startWalletAddressServer()
-  server = await startTestServer()
-  app = wallets.addClient('app', { authServer: server.grantUrl })
+  world = await startServerWithClient()
+  ;({ server, wallets, app } = world)
 })
-after(async () => {
-  await server?.close()
-  await wallets?.close()
-})
+after(() => world?.close())
 
 const check = (res: TestResponse) => assertContract(contract, 'post', '/', res)
 const outgoing = () => outgoingWithLimits(`${wallets.url}/alice`, wallets.url)

@@ -5,7 +5,8 @@ import { driveInteraction } from '../helpers/interaction-driver.js'
 import type { OpenApiContract } from '../helpers/openapi-contract.js'
 import { send, signedRequest, type TestResponse } from '../helpers/signed-request.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
-import { startWalletAddressServer, type TestClient } from '../helpers/wallet-address-server.js'
+import type { TestClient, WalletAddressServer } from '../helpers/wallet-address-server.js'
+import { startServerWithClient, type ServerWithClient } from '../helpers/server-with-client.js'
 import {
   assertContract,
   assertDeviation,
@@ -22,20 +23,17 @@ import {
 /** Continuation, cancel, rotation and revocation answers against the auth-server spec. */
 
 let server: TestServer
-let wallets: Awaited<ReturnType<typeof startWalletAddressServer>>
+let wallets: WalletAddressServer
 let app: TestClient
 let contract: OpenApiContract
+let world: ServerWithClient | undefined
 
 before(async () => {
   contract = authServerContract()
-  wallets = await startWalletAddressServer()
-  server = await startTestServer()
-  app = wallets.addClient('app', { authServer: server.grantUrl })
+  world = await startServerWithClient()
+  ;({ server, wallets, app } = world)
 })
-after(async () => {
-  await server?.close()
-  await wallets?.close()
-})
+after(() => world?.close())
 
 const CONTINUE = '/continue/{id}'
 const TOKEN = '/token/{id}'

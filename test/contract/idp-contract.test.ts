@@ -3,8 +3,9 @@ import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import type { OpenApiContract } from '../helpers/openapi-contract.js'
 import { send, type TestResponse } from '../helpers/signed-request.js'
-import { startTestServer, type TestServer } from '../helpers/test-server.js'
-import { startWalletAddressServer, type TestClient } from '../helpers/wallet-address-server.js'
+import type { TestServer } from '../helpers/test-server.js'
+import type { TestClient, WalletAddressServer } from '../helpers/wallet-address-server.js'
+import { startServerWithClient, type ServerWithClient } from '../helpers/server-with-client.js'
 import {
   assertContract,
   assertGnapError,
@@ -19,20 +20,17 @@ import {
 /** Every IdP-facing answer of opas, validated against Rafiki's id-provider.yaml. */
 
 let server: TestServer
-let wallets: Awaited<ReturnType<typeof startWalletAddressServer>>
+let wallets: WalletAddressServer
 let app: TestClient
 let contract: OpenApiContract
+let world: ServerWithClient | undefined
 
 before(async () => {
   contract = idpContract()
-  wallets = await startWalletAddressServer()
-  server = await startTestServer()
-  app = wallets.addClient('app', { authServer: server.grantUrl })
+  world = await startServerWithClient()
+  ;({ server, wallets, app } = world)
 })
-after(async () => {
-  await server?.close()
-  await wallets?.close()
-})
+after(() => world?.close())
 
 const DETAILS = '/grant/{id}/{nonce}'
 const CHOICE = '/grant/{id}/{nonce}/{choice}'
