@@ -81,7 +81,7 @@ async function waitHealthy(urls: string[], child: ChildProcess, output: () => st
  * so a stray DATABASE_URL or NODE_ENV cannot change what is measured; the working directory is
  * an empty temporary one, so no .env file is read.
  */
-export async function startOpas(dbEnv: Record<string, string>): Promise<OpasProcess> {
+export async function startOpas(dbEnv: Record<string, string>, workers = 1): Promise<OpasProcess> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`)
   const [auth, introspection, interaction] = await Promise.all([freePort(), freePort(), freePort()])
   const authUrl = `http://127.0.0.1:${auth}`
@@ -96,7 +96,8 @@ export async function startOpas(dbEnv: Record<string, string>): Promise<OpasProc
     AUTH_SERVER_URL: authUrl,
     ...dbEnv
   }
-  const child = spawn(process.execPath, [CLI, 'start'], {
+  const args = workers > 1 ? [CLI, 'start', '--workers', String(workers)] : [CLI, 'start']
+  const child = spawn(process.execPath, args, {
     cwd,
     env,
     stdio: ['ignore', 'pipe', 'pipe']

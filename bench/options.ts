@@ -16,6 +16,8 @@ options:
   --max-requests N     hard cap on measured requests per run, default 500000
   --clients N          wallet addresses (one Ed25519 key each) signing requests, default 50
   --prefill N          insert N realistic grants before measuring, default 0 (--short: 100)
+  --workers N          run opas with 'start --workers N' (PostgreSQL only); RSS and CPU
+                       are summed over its processes; default 1
   --keep-db            keep the bench database (or PGlite data directory) and print where
   --json FILE          also write the results as JSON
   --short              a few seconds in all, for CI: exits non-zero if any request failed
@@ -34,6 +36,8 @@ export interface Options {
   warmupS: number
   maxRequests: number
   clients: number
+  /** opas server processes (`opas start --workers N`). */
+  workers: number
   prefill: number
   keepDb: boolean
   json: string | undefined
@@ -82,6 +86,7 @@ export function parseOptions(argv: string[]): Options | undefined {
       clients: { type: 'string' },
       prefill: { type: 'string' },
       'keep-db': { type: 'boolean', default: false },
+      workers: { type: 'string' },
       json: { type: 'string' },
       short: { type: 'boolean', default: false },
       target: { type: 'string', default: 'opas' },
@@ -141,6 +146,7 @@ export function parseOptions(argv: string[]): Options | undefined {
       50_000_000
     ),
     clients: positiveNumber('clients', values.clients ?? '50', true, 10_000),
+    workers: positiveNumber('workers', values.workers ?? '1', true, 64),
     prefill: prefill === '0' ? 0 : positiveNumber('prefill', prefill, true, 100_000_000),
     keepDb: values['keep-db'],
     json: values.json,

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 
 /** Clock ticks per second, the unit of utime/stime in /proc/<pid>/stat (100 on Linux almost always). */
 function clockTicks(): number {
@@ -11,6 +11,47 @@ function clockTicks(): number {
   }
 }
 const CLK_TCK = clockTicks()
+
+/**
+ * The process and its descendants (opas `--workers N` serves from child processes), found by
+ * their parent pid in /proc.
+ */
+export function processTree(root: number): number[] {
+  const parents = new Map<number, number>()
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]))
+    } catch {
+      // the process ended while /proc was read
+    }
+  }
+  const tree = [root]
+  for (let i = 0; i < tree.length; i++) {
+    for (const [pid, parent] of parents) if (parent === tree[i]) tree.push(pid)
+  }
+  return tree
+}
+
+/** Sums a per-process reading over the process tree; undefined when the root is gone. */
+function overTree(root: number, read: (pid: number) => number | undefined): number | undefined {
+  const own = read(root)
+  if (own === undefined) return undefined
+  return processTree(root)
+    .slice(1)
+    .reduce((sum, pid) => sum + (read(pid) ?? 0), own)
+}
+
+/** utime + stime of the process and its workers (all threads), in ms; undefined when gone. */
+export function treeCpuMs(pid: number): number | undefined {
+  return overTree(pid, cpuMs)
+}
+
+/** VmRSS of the process and its workers, in bytes; undefined when gone. */
+export function treeRssBytes(pid: number): number | undefined {
+  return overTree(pid, rssBytes)
+}
 
 /** utime + stime of the process (all its threads), in ms; undefined when it is gone. */
 export function cpuMs(pid: number): number | undefined {
@@ -52,14 +93,14 @@ export class ProcessMonitor {
 
   private sample(): void {
     if (this.pid === undefined) return
-    const rss = rssBytes(this.pid)
+    const rss = treeRssBytes(this.pid)
     if (rss !== undefined) this.maxRss = Math.max(this.maxRss ?? 0, rss)
   }
 
   start(): void {
     this.stop()
     this.maxRss = undefined
-    this.cpuStart = this.pid === undefined ? undefined : cpuMs(this.pid)
+    this.cpuStart = this.pid === undefined ? undefined : treeCpuMs(this.pid)
     this.sample()
     this.timer = setInterval(() => this.sample(), 250)
   }
@@ -68,7 +109,7 @@ export class ProcessMonitor {
     if (this.timer) clearInterval(this.timer)
     this.timer = undefined
     this.sample()
-    const end = this.pid === undefined ? undefined : cpuMs(this.pid)
+    const end = this.pid === undefined ? undefined : treeCpuMs(this.pid)
     return {
       maxRssBytes: this.maxRss,
       cpuMs: end === undefined || this.cpuStart === undefined ? undefined : end - this.cpuStart

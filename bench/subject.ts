@@ -83,7 +83,10 @@ export async function prepareOpas(options: Options, hooks: Hooks): Promise<Subje
           insertDatabase: serverOf(db.description)
         })
   }
-  const opas = await startOpas(db.env)
+  if (options.workers > 1 && db.env.AUTH_DATABASE_URL === undefined) {
+    throw new Error('--workers needs PostgreSQL: set AUTH_DATABASE_URL (PGlite serves one process)')
+  }
+  const opas = await startOpas(db.env, options.workers)
   hooks.cleanups.push(() => opas.stop())
   return {
     target: { kind: 'opas', grantUrl: opas.grantUrl, introspectUrl: `${opas.introspectionUrl}/` },
