@@ -1,5 +1,4 @@
 import type { ClientKeys } from '../client-keys/index.js'
-import type { AccessItem } from '../gnap/access.js'
 import { toAccessWire } from '../gnap/access.js'
 import { GnapError } from '../gnap/gnap-error.js'
 import type { GrantRequest } from '../gnap/request-schemas.js'
@@ -260,4 +259,3 @@ export function createGrantService(deps: GrantServiceDeps) {
 }
 
 export type GrantService = ReturnType<typeof createGrantService>
-export type { AccessItem }

@@ -229,7 +229,9 @@ describe('interactive grants through the IdP back channel', () => {
     assert.ok(isPendingGrant(pending))
     const cont = { url: pending.continue.uri, accessToken: pending.continue.access_token.value }
     const still = await client.grant.continue(cont)
-    assert.ok(isPendingGrant(still) || !isFinalizedGrant(still))
+    // Still pending: a continuation with `wait`, and no token yet.
+    assert.equal((still as { access_token?: unknown }).access_token, undefined)
+    assert.equal(still.continue.uri, pending.continue.uri)
     assert.equal(still.continue.wait, 0)
     const { finish } = await driveInteraction(server, pending.interact.redirect, 'accept')
     assert.equal(finish.status, 202)

@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { postJson, signedRequest, type TestResponse } from '../helpers/signed-request.js'
-import { startTestServer, type TestServer } from '../helpers/test-server.js'
-import {
-  startWalletAddressServer,
-  type TestClient,
-  type WalletAddressServer
-} from '../helpers/wallet-address-server.js'
+import type { TestServer } from '../helpers/test-server.js'
+import type { TestClient, WalletAddressServer } from '../helpers/wallet-address-server.js'
+import { startServerWithClient, type ServerWithClient } from '../helpers/server-with-client.js'
 import { assertGnapError, countRows } from '../helpers/gnap-assertions.js'
 
 /**
@@ -17,18 +14,15 @@ import { assertGnapError, countRows } from '../helpers/gnap-assertions.js'
 let server: TestServer
 let wallets: WalletAddressServer
 let app: TestClient
+let world: ServerWithClient | undefined
 let nameless: TestClient
 
 before(async () => {
-  wallets = await startWalletAddressServer()
-  server = await startTestServer()
-  app = wallets.addClient('app', { authServer: server.grantUrl })
+  world = await startServerWithClient()
+  ;({ server, wallets, app } = world)
   nameless = wallets.addClient('nameless', { authServer: server.grantUrl, publicName: null })
 })
-after(async () => {
-  await server.close()
-  await wallets.close()
-})
+after(() => world?.close())
 
 const tables = ['grants', 'access_tokens', 'accesses', 'interactions', 'subjects'] as const
 async function rowCounts(): Promise<Record<string, number>> {

@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { send, signedRequest, type TestResponse } from '../helpers/signed-request.js'
-import { startTestServer, type TestServer } from '../helpers/test-server.js'
-import {
-  startWalletAddressServer,
-  type TestClient,
-  type WalletAddressServer
-} from '../helpers/wallet-address-server.js'
+import type { TestServer } from '../helpers/test-server.js'
+import type { TestClient, WalletAddressServer } from '../helpers/wallet-address-server.js'
+import { startServerWithClient, type ServerWithClient } from '../helpers/server-with-client.js'
 import { assertGnapError } from '../helpers/gnap-assertions.js'
 
 /**
@@ -17,13 +14,13 @@ import { assertGnapError } from '../helpers/gnap-assertions.js'
 let server: TestServer
 let wallets: WalletAddressServer
 let app: TestClient
+let world: ServerWithClient | undefined
 /** A pending interaction of a real grant: `/grant/{id}/{nonce}` on the IdP back channel. */
 let idpGrantUrl: string
 
 before(async () => {
-  wallets = await startWalletAddressServer()
-  server = await startTestServer()
-  app = wallets.addClient('app', { authServer: server.grantUrl })
+  world = await startServerWithClient()
+  ;({ server, wallets, app } = world)
   const pending = await signedRequest(server.grantUrl, {
     client: app,
     body: {
@@ -41,10 +38,7 @@ before(async () => {
   const [, , id, nonce] = redirect.pathname.split('/')
   idpGrantUrl = `${server.interactionUrl}/grant/${id}/${nonce}`
 })
-after(async () => {
-  await server.close()
-  await wallets.close()
-})
+after(() => world?.close())
 
 type Listener = 'auth' | 'interaction' | 'introspection'
 const urlOf = (listener: Listener) =>

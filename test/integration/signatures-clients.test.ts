@@ -2,12 +2,9 @@ import assert from 'node:assert/strict'
 import { generateKeyPairSync, randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import { postJson, signedRequest } from '../helpers/signed-request.js'
-import { startTestServer, type TestServer } from '../helpers/test-server.js'
-import {
-  startWalletAddressServer,
-  type TestClient,
-  type WalletAddressServer
-} from '../helpers/wallet-address-server.js'
+import type { TestServer } from '../helpers/test-server.js'
+import type { TestClient, WalletAddressServer } from '../helpers/wallet-address-server.js'
+import { startServerWithClient, type ServerWithClient } from '../helpers/server-with-client.js'
 import { assertGnapError } from '../helpers/gnap-assertions.js'
 
 /**
@@ -19,18 +16,15 @@ import { assertGnapError } from '../helpers/gnap-assertions.js'
 let server: TestServer
 let wallets: WalletAddressServer
 let app: TestClient
+let world: ServerWithClient | undefined
 let other: TestClient
 
 before(async () => {
-  wallets = await startWalletAddressServer()
-  server = await startTestServer()
-  app = wallets.addClient('app', { authServer: server.grantUrl })
+  world = await startServerWithClient()
+  ;({ server, wallets, app } = world)
   other = wallets.addClient('other', { authServer: server.grantUrl })
 })
-after(async () => {
-  await server.close()
-  await wallets.close()
-})
+after(() => world?.close())
 
 interface GrantWire {
   access_token: { value: string; manage: string }
