@@ -81,7 +81,11 @@ async function waitHealthy(urls: string[], child: ChildProcess, output: () => st
  * so a stray DATABASE_URL or NODE_ENV cannot change what is measured; the working directory is
  * an empty temporary one, so no .env file is read.
  */
-export async function startOpas(dbEnv: Record<string, string>, workers = 1): Promise<OpasProcess> {
+export async function startOpas(
+  dbEnv: Record<string, string>,
+  workers = 1,
+  cpuProfDir?: string
+): Promise<OpasProcess> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`)
   const [auth, introspection, interaction] = await Promise.all([freePort(), freePort(), freePort()])
   const authUrl = `http://127.0.0.1:${auth}`
@@ -96,7 +100,10 @@ export async function startOpas(dbEnv: Record<string, string>, workers = 1): Pro
     AUTH_SERVER_URL: authUrl,
     ...dbEnv
   }
-  const args = workers > 1 ? [CLI, 'start', '--workers', String(workers)] : [CLI, 'start']
+  // --cpu-prof writes a profile per process (cluster workers included) when it exits cleanly,
+  // which the SIGTERM in stop() lets it do.
+  const profile = cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfDir]
+  const args = [...profile, CLI, 'start', ...(workers > 1 ? ['--workers', String(workers)] : [])]
   const child = spawn(process.execPath, args, {
     cwd,
     env,

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { assertLoopback } from './http.js'
 import { floorScenarios, scenarioNames, type ScenarioName } from './scenarios.js'
@@ -18,6 +19,9 @@ options:
   --prefill N          insert N realistic grants before measuring, default 0 (--short: 100)
   --workers N          run opas with 'start --workers N' (PostgreSQL only); RSS and CPU
                        are summed over its processes; default 1
+  --cpu-prof DIR       run opas under node --cpu-prof, writing .cpuprofile files to DIR
+                       (open them in Chrome DevTools or speedscope; the numbers measured
+                       with it are slower than without)
   --keep-db            keep the bench database (or PGlite data directory) and print where
   --json FILE          also write the results as JSON
   --short              a few seconds in all, for CI: exits non-zero if any request failed
@@ -46,6 +50,8 @@ export interface Options {
   url: string | undefined
   pid: number | undefined
   floorDb: string | undefined
+  /** Directory for opas' V8 CPU profiles (node --cpu-prof), if any. */
+  cpuProfDir: string | undefined
   /** Tokens the introspection scenarios pre-issue. */
   tokenPool: number
   /** Seconds of each floor measurement. */
@@ -86,6 +92,7 @@ export function parseOptions(argv: string[]): Options | undefined {
       clients: { type: 'string' },
       prefill: { type: 'string' },
       'keep-db': { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
       workers: { type: 'string' },
       json: { type: 'string' },
       short: { type: 'boolean', default: false },
@@ -124,6 +131,7 @@ export function parseOptions(argv: string[]): Options | undefined {
       throw new UsageError(`--url: ${(err as Error).message}`)
     }
     if (values.prefill !== undefined) throw new UsageError('--prefill applies to opas only')
+    if (values['cpu-prof'] !== undefined) throw new UsageError('--cpu-prof applies to opas only')
   } else {
     for (const name of ['url', 'pid', 'db'] as const) {
       if (values[name] !== undefined)
@@ -155,6 +163,7 @@ export function parseOptions(argv: string[]): Options | undefined {
     url: values.url,
     pid: values.pid === undefined ? undefined : positiveNumber('pid', values.pid, true, 2 ** 22),
     floorDb: values.db,
+    cpuProfDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
     tokenPool: short ? 50 : 500,
     floorSeconds: short ? { verify: 0.3, insert: 0.5 } : { verify: 1, insert: 2 }
   }

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs'
+import { ed25519Backend } from '../src/http-signatures/ed25519.js'
 import type { Floors } from './floors.js'
 import type { PrefillResult } from './prefill.js'
 import type { Skipped } from './runner.js'
@@ -75,7 +76,7 @@ export function formatFloors(floors: Floors): string {
 
   return [
     'Floors (same machine, same run):',
-    `  Ed25519 verifications, node:crypto, one core: ${int(floors.ed25519VerifyPerSec)}/s`,
+    `  Ed25519 verifications, ${ed25519Backend} (as opas verifies), one core: ${int(floors.ed25519VerifyPerSec)}/s`,
     `  single-row INSERT transactions on ${floors.insertDatabase}: ${inserts}`
   ].join('\n')
 }

@@ -86,7 +86,7 @@ export async function prepareOpas(options: Options, hooks: Hooks): Promise<Subje
   if (options.workers > 1 && db.env.AUTH_DATABASE_URL === undefined) {
     throw new Error('--workers needs PostgreSQL: set AUTH_DATABASE_URL (PGlite serves one process)')
   }
-  const opas = await startOpas(db.env, options.workers)
+  const opas = await startOpas(db.env, options.workers, options.cpuProfDir)
   hooks.cleanups.push(() => opas.stop())
   return {
     target: { kind: 'opas', grantUrl: opas.grantUrl, introspectUrl: `${opas.introspectionUrl}/` },

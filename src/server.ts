@@ -9,6 +9,7 @@ import {
 } from './config/index.js'
 import { createServices, type RuntimeConfig, type Services } from './deps.js'
 import { hashSecret } from './gnap/secrets.js'
+import { ed25519Backend } from './http-signatures/index.js'
 import type { Db } from './storage/db.js'
 import { migrate, pendingMigrations } from './storage/migrate.js'
 import { createPgliteDb } from './storage/pglite-db.js'
@@ -103,7 +104,10 @@ export async function startServer(
     for (const name of listenerNames) {
       urls[name] = await apps[name].listen({ host: config.listenHost, port: portOf[name](config) })
     }
-    logger.info({ urls, database: db.kind, tenant: config.operatorTenantId }, 'opas listening')
+    logger.info(
+      { urls, database: db.kind, tenant: config.operatorTenantId, ed25519: ed25519Backend },
+      'opas listening'
+    )
     const running = apps
     return {
       services,

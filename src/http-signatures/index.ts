@@ -11,6 +11,7 @@ export { requiredComponentProfiles } from './types.js'
 export { SignatureError, signatureErrorReasons } from './signature-error.js'
 export type { SignatureErrorReason } from './signature-error.js'
 export { verifyMessage } from './verify.js'
+export { ed25519Backend, verifyEd25519 } from './ed25519.js'
 export {
   contentDigestAlgorithms,
   createContentDigest,

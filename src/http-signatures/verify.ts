@@ -1,9 +1,9 @@
-import { verify as cryptoVerify } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import { parseDictionary, serializeInnerList } from 'structured-headers'
 import type { Dictionary, Parameters } from 'structured-headers'
 import { createComponentLines } from './components.js'
 import { verifyContentDigest } from './content-digest.js'
+import { verifyEd25519 } from './ed25519.js'
 import { rawDictionaryMember } from './raw-member.js'
 import { selectSignature } from './select-signature.js'
 import { SignatureError } from './signature-error.js'
@@ -62,13 +62,9 @@ function checkParameters(
   return { keyid, created }
 }
 
-function verifyEd25519(base: string, key: KeyObject, signature: Buffer): boolean {
-  try {
-    // Node decodes header bytes as latin1, so latin1 re-encoding restores the bytes signed.
-    return cryptoVerify(null, Buffer.from(base, 'latin1'), key, signature)
-  } catch {
-    return false
-  }
+function verifyBase(base: string, key: KeyObject, signature: Buffer): boolean {
+  // Node decodes header bytes as latin1, so latin1 re-encoding restores the bytes signed.
+  return verifyEd25519(Buffer.from(base, 'latin1'), key, signature)
 }
 
 /**
@@ -121,12 +117,12 @@ export async function verifyMessage(
     components: candidate.components
   }
   const first = rawParams ?? (canonicalParams as string)
-  if (verifyEd25519(lines + PARAMS_PREFIX + first, key, candidate.signature)) return result
+  if (verifyBase(lines + PARAMS_PREFIX + first, key, candidate.signature)) return result
   // Non-canonical input: the signer may have signed the canonical serialization instead.
   const canonical = canonicalParams ?? serializeInnerList(candidate.input)
   if (
     canonical !== first &&
-    verifyEd25519(lines + PARAMS_PREFIX + canonical, key, candidate.signature)
+    verifyBase(lines + PARAMS_PREFIX + canonical, key, candidate.signature)
   ) {
     return result
   }
