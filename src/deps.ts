@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
+import { v7 as uuidV7 } from 'uuid'
 import { createClientKeys } from './client-keys/index.js'
 import type { Config } from './config/index.js'
 import { createGrantService } from './grant/grant-service.js'
@@ -41,7 +42,7 @@ export function createServices(input: {
     now,
     logger: logger.child({ component: 'client-keys' })
   })
-  const random = { randomBytes, randomUUID }
+  const random = { randomBytes, randomUUID, newId: uuidV7 }
   return {
     config,
     db,

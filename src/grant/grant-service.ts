@@ -37,7 +37,10 @@ export interface GrantServiceDeps {
     interactionExpirySeconds: number
   }
   randomBytes: (size: number) => Buffer
+  /** Unguessable UUIDs (v4), for the interaction ref (RFC 9635 §4.2.3). */
   randomUUID: () => string
+  /** Time-ordered UUIDs (v7) for row ids, index-friendly (migration 002). */
+  newId: () => string
 }
 
 export type GrantResponse =
@@ -51,13 +54,13 @@ export interface ContinueResponse {
 }
 
 export function createGrantService(deps: GrantServiceDeps) {
-  const { db, config, randomUUID } = deps
+  const { db, config, randomUUID, newId } = deps
   const newToken = () => {
     const value = generateTokenValue(deps.randomBytes)
     return {
       value,
       valueHash: hashToken(value),
-      managementId: randomUUID(),
+      managementId: newId(),
       expiresIn: config.accessTokenExpirySeconds
     }
   }
@@ -77,10 +80,10 @@ export function createGrantService(deps: GrantServiceDeps) {
     const client = clientIdentityOf(request.client)
     const continueToken = generateTokenValue(deps.randomBytes)
     const base = {
-      id: randomUUID(),
+      id: newId(),
       tenantId: tenant.id,
       startMethod: request.interact?.start ?? null,
-      continueId: randomUUID(),
+      continueId: newId(),
       continueTokenHash: hashToken(continueToken),
       finishMethod: request.interact?.finish?.method ?? null,
       finishUri: request.interact?.finish?.uri ?? null,
@@ -130,7 +133,7 @@ export function createGrantService(deps: GrantServiceDeps) {
       throw new GnapError(400, 'invalid_client', "missing required request field 'client'")
     }
     const interaction = {
-      id: randomUUID(),
+      id: newId(),
       ref: randomUUID(),
       nonce: deps.randomBytes(16).toString('hex').toUpperCase(),
       expiresIn: config.interactionExpirySeconds

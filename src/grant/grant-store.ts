@@ -74,16 +74,16 @@ with g as (
   returning id
 ), a as (
   insert into accesses (id, grant_id, position, type, actions, identifier, limits)
-  select gen_random_uuid(), g.id, x.pos, x.item->>'type',
+  select opas_uuid_v7(), g.id, x.pos, x.item->>'type',
     array(select jsonb_array_elements_text(x.item->'actions')), x.item->>'identifier', x.item->'limits'
   from g, jsonb_array_elements($15::jsonb) with ordinality as x(item, pos)
 ), s as (
   insert into subjects (id, grant_id, position, sub_id, sub_id_format)
-  select gen_random_uuid(), g.id, x.pos, x.item->>'id', x.item->>'format'
+  select opas_uuid_v7(), g.id, x.pos, x.item->>'id', x.item->>'format'
   from g, jsonb_array_elements($16::jsonb) with ordinality as x(item, pos)
 ), t as (
   insert into access_tokens (id, grant_id, value_hash, management_id, expires_in)
-  select gen_random_uuid(), g.id, $17::bytea, $18::uuid, $19::integer from g where $17::bytea is not null
+  select opas_uuid_v7(), g.id, $17::bytea, $18::uuid, $19::integer from g where $17::bytea is not null
 ), i as (
   insert into interactions (id, grant_id, ref, nonce, state, expires_in)
   select $20::uuid, g.id, $21::uuid, $22::text, 'PENDING', $23::integer from g where $20::uuid is not null

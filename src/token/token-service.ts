@@ -12,7 +12,8 @@ export interface TokenServiceDeps {
   db: Db
   config: { authServerUrl: string; accessTokenExpirySeconds: number }
   randomBytes: (size: number) => Buffer
-  randomUUID: () => string
+  /** Time-ordered UUIDs (v7) for row ids, index-friendly (migration 002). */
+  newId: () => string
 }
 
 /** Token introspection response (token-introspection.yaml; RFC 9767 §3.3 in spirit). */
@@ -39,7 +40,7 @@ export function createTokenService(deps: TokenServiceDeps) {
     const value = generateTokenValue(deps.randomBytes)
     const next = {
       valueHash: hashToken(value),
-      managementId: deps.randomUUID(),
+      managementId: deps.newId(),
       expiresIn: config.accessTokenExpirySeconds
     }
     const access = await rotateToken(db, { managementId, valueHash: presentedHash }, next)

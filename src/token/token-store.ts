@@ -11,7 +11,7 @@ export interface NewToken {
 export async function insertToken(q: Queryable, grantId: string, token: NewToken): Promise<void> {
   await q.query(
     `insert into access_tokens (id, grant_id, value_hash, management_id, expires_in)
-     values (gen_random_uuid(), $1, $2, $3, $4)`,
+     values (opas_uuid_v7(), $1, $2, $3, $4)`,
     [grantId, token.valueHash, token.managementId, token.expiresIn]
   )
 }
@@ -63,7 +63,7 @@ export async function rotateToken(
        returning grant_id
      ), new as (
        insert into access_tokens (id, grant_id, value_hash, management_id, expires_in)
-       select gen_random_uuid(), grant_id, $3, $4, $5 from old
+       select opas_uuid_v7(), grant_id, $3, $4, $5 from old
        returning grant_id
      )
      select ${accessJsonSql('new.grant_id')} as access
