@@ -20,7 +20,11 @@ const FIXED_ENV = {
   IDENTITY_SERVER_URL: 'http://127.0.0.1:9/consent',
   IDENTITY_SERVER_SECRET: 'opas-bench-idp-secret',
   ADMIN_API_SECRET: 'opas-bench-admin-secret',
-  COOKIE_KEY: 'opas-bench-cookie-key-of-at-least-32-characters'
+  COOKIE_KEY: 'opas-bench-cookie-key-of-at-least-32-characters',
+  // All load comes from one address, which the per-IP limit exists to stop. The per-client
+  // limit stays on (its cost is measured) with a budget no run reaches.
+  RATE_LIMIT_PER_IP: '0',
+  RATE_LIMIT_PER_CLIENT: '100000000'
 }
 
 export async function freePort(): Promise<number> {
@@ -87,7 +91,12 @@ export async function startOpas(
   cpuProfDir?: string
 ): Promise<OpasProcess> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`)
-  const [auth, introspection, interaction] = await Promise.all([freePort(), freePort(), freePort()])
+  const [auth, introspection, interaction, admin] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort()
+  ])
   const authUrl = `http://127.0.0.1:${auth}`
   const cwd = mkdtempSync(join(tmpdir(), 'opas-bench-cwd-'))
   const env: Record<string, string> = {
@@ -97,6 +106,7 @@ export async function startOpas(
     AUTH_PORT: String(auth),
     INTROSPECTION_PORT: String(introspection),
     INTERACTION_PORT: String(interaction),
+    ADMIN_PORT: String(admin),
     AUTH_SERVER_URL: authUrl,
     ...dbEnv
   }

@@ -15,13 +15,11 @@ import { registerIdpRoutes } from './http/idp-routes.js'
 import { registerInteractionRoutes } from './http/interaction-routes.js'
 import { registerIntrospectionRoutes } from './http/introspection-routes.js'
 import { registerJsonBody } from './http/json-body.js'
+import { registerMetricsRoute } from './http/metrics-route.js'
 
-export const listenerNames = ['auth', 'interaction', 'introspection'] as const
+export const listenerNames = ['auth', 'interaction', 'introspection', 'admin'] as const
 export type ListenerName = (typeof listenerNames)[number]
 export type Apps = Record<ListenerName, FastifyInstance>
-
-/** Request bodies larger than this are refused with 413 before they are read further. */
-const BODY_LIMIT_BYTES = 64 * 1024
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -36,7 +34,8 @@ async function createListenerApp(name: ListenerName, services: Services): Promis
     // One line per refused request (onResponse below) instead of two per request.
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: services.config.trustProxy,
-    bodyLimit: BODY_LIMIT_BYTES,
+    // Larger bodies are refused with 413 before they are read further.
+    bodyLimit: services.config.requestBodyLimitBytes,
     // Finish in-flight requests on close instead of answering them with Fastify's own 503 body.
     return503OnClosing: false,
     ajv: {
@@ -62,19 +61,32 @@ async function createListenerApp(name: ListenerName, services: Services): Promis
   installErrorHandling(app)
   await app.register(fastifyAccepts)
   // Rafiki answers every origin (koa/cors defaults); browser-based clients rely on it. No
-  // credentials are involved: requests are authorised by signatures, not cookies.
-  await app.register(fastifyCors, { origin: '*', methods: ['GET', 'HEAD', 'POST', 'DELETE'] })
+  // credentials are involved: requests are authorised by signatures, not cookies. Not on the
+  // admin listener (as in Rafiki): no web page an operator visits may read its metrics.
+  if (name !== 'admin') {
+    await app.register(fastifyCors, { origin: '*', methods: ['GET', 'HEAD', 'POST', 'DELETE'] })
+  }
   app.addHook('onResponse', async (req, reply) => {
     // The route pattern, never the raw URL: interaction URLs carry nonces.
-    const entry = {
-      method: req.method,
-      route: req.routeOptions.url,
-      status: reply.statusCode,
-      ms: reply.elapsedTime
-    }
+    const route = req.routeOptions.url
+    services.metrics.request(
+      name,
+      route ?? 'unmatched',
+      req.method,
+      reply.statusCode,
+      reply.elapsedTime / 1000
+    )
+    const entry = { method: req.method, route, status: reply.statusCode, ms: reply.elapsedTime }
     if (reply.statusCode >= 400) req.log.info(entry, 'request refused')
     else req.log.debug(entry, 'request completed')
   })
+  if (name === 'auth') {
+    // The public listener: every request counts against its address before any work is done
+    // (the client's own budget is counted once its signature is verified: client-verifier).
+    app.addHook('onRequest', async (req) => {
+      if (req.routeOptions.config?.rateLimit !== false) await services.rateLimits.consumeIp(req.ip)
+    })
+  }
   registerHealthRoutes(app, services)
   return app
 }
@@ -92,7 +104,11 @@ export async function buildApps(services: Services): Promise<Apps> {
   const introspection = await createListenerApp('introspection', services)
   registerIntrospectionRoutes(introspection, services)
 
-  const apps = { auth, interaction, introspection }
+  // Operators only (metrics now, the admin API later): bind it to a private network.
+  const admin = await createListenerApp('admin', services)
+  registerMetricsRoute(admin, services.metrics)
+
+  const apps = { auth, interaction, introspection, admin }
   await Promise.all(Object.values(apps).map((app) => app.ready()))
   return apps
 }

@@ -7,6 +7,9 @@ import { createGrantService } from './grant/grant-service.js'
 import { createClientVerifier } from './http/client-verifier.js'
 import { createInteractionSession } from './http/interaction-session.js'
 import { createInteractionService } from './interaction/interaction-service.js'
+import { createMetrics } from './metrics/metrics.js'
+import { createRateLimits } from './rate-limit/rate-limits.js'
+import { createDatabaseReplayGuard, createMemoryReplayGuard } from './replay/replay-guard.js'
 import type { Db } from './storage/db.js'
 import { createTenantDirectory } from './tenant/tenant-directory.js'
 import { createTokenService } from './token/token-service.js'
@@ -33,6 +36,7 @@ export function createServices(input: {
 }) {
   const { config, db, logger } = input
   const now = input.now ?? Date.now
+  const metrics = createMetrics({ db })
   const clientKeys = createClientKeys({
     allowHttp: config.clientFetchAllowHttp,
     allowPrivate: config.clientFetchAllowPrivate,
@@ -40,19 +44,43 @@ export function createServices(input: {
     maxBodyBytes: config.clientFetchMaxBytes,
     cacheTtlMs: config.clientKeyCacheTtlSeconds * 1000,
     now,
-    logger: logger.child({ component: 'client-keys' })
+    logger: logger.child({ component: 'client-keys' }),
+    observe: metrics.keyCache
   })
+  const rateLimits = createRateLimits({
+    windowSeconds: config.rateLimitWindowSeconds,
+    perIp: config.rateLimitPerIp,
+    perClient: config.rateLimitPerClient,
+    ...(config.redisUrl
+      ? {
+          redis: {
+            url: config.redisUrl,
+            tls: {
+              caFile: config.redisTlsCaFilePath,
+              keyFile: config.redisTlsKeyFilePath,
+              certFile: config.redisTlsCertFilePath
+            }
+          }
+        }
+      : {}),
+    logger: logger.child({ component: 'rate-limits' })
+  })
+  // One process owns a PGlite database; PostgreSQL may be shared by several (README).
+  const replay =
+    db.kind === 'pglite' ? createMemoryReplayGuard({ now }) : createDatabaseReplayGuard(db)
   const random = { randomBytes, randomUUID, newId: uuidV7 }
   return {
     config,
     db,
     logger,
     clientKeys,
+    metrics,
     grants: createGrantService({ db, clientKeys, config, ...random }),
     tokens: createTokenService({ db, config, ...random }),
     tenants: createTenantDirectory({ db, ttlMs: TENANT_CACHE_TTL_MS }),
     interactions: createInteractionService({ db }),
-    verifyClient: createClientVerifier({ clientKeys, config, now }),
+    rateLimits,
+    verifyClient: createClientVerifier({ clientKeys, config, now, replay, rateLimits }),
     session: createInteractionSession(config)
   }
 }

@@ -11,6 +11,7 @@ import { createServices, type RuntimeConfig, type Services } from './deps.js'
 import { hashSecret } from './gnap/secrets.js'
 import { ed25519Backend } from './http-signatures/index.js'
 import type { Db } from './storage/db.js'
+import { startRetentionJob, type RetentionJob } from './retention/retention-job.js'
 import { migrate, pendingMigrations } from './storage/migrate.js'
 import { createPgliteDb } from './storage/pglite-db.js'
 import { createPostgresDb } from './storage/postgres-db.js'
@@ -70,6 +71,8 @@ export interface RunningServer {
   services: Services
   apps: Apps
   urls: Record<ListenerName, string>
+  /** The periodic retention job, unless DATABASE_CLEANUP_WORKERS=0. */
+  retention: RetentionJob | undefined
   /** Stops accepting, finishes in-flight requests, then closes the database. */
   close(): Promise<void>
 }
@@ -77,7 +80,26 @@ export interface RunningServer {
 const portOf: Record<ListenerName, (c: Config) => number> = {
   auth: (c) => c.authPort,
   interaction: (c) => c.interactionPort,
-  introspection: (c) => c.introspectionPort
+  introspection: (c) => c.introspectionPort,
+  admin: (c) => c.adminPort
+}
+
+const DAY_SECONDS = 86_400
+
+function startRetention(services: Services, config: Config, logger: Logger): RetentionJob {
+  return startRetentionJob({
+    db: services.db,
+    policy: {
+      tokenDeletionSeconds: config.accessTokenDeletionDays * DAY_SECONDS,
+      // Counted from the end of the interaction, which may outlive a short retention period.
+      pendingGrantDeletionSeconds:
+        config.pendingGrantDeletionDays * DAY_SECONDS + config.interactionExpirySeconds
+    },
+    intervalMs: config.cleanupIntervalSeconds * 1000,
+    batchSize: 1000,
+    logger: logger.child({ component: 'retention' }),
+    onDeleted: (counts) => services.metrics.retentionDeleted({ ...counts })
+  })
 }
 
 export async function startServer(
@@ -108,14 +130,19 @@ export async function startServer(
       { urls, database: db.kind, tenant: config.operatorTenantId, ed25519: ed25519Backend },
       'opas listening'
     )
+    const retention =
+      config.databaseCleanupWorkers > 0 ? startRetention(services, config, logger) : undefined
     const running = apps
     return {
       services,
       apps: running,
       urls,
+      retention,
       async close() {
+        await retention?.stop()
         await Promise.all(listenerNames.map((name) => running[name].close()))
         await services.clientKeys.close()
+        await services.rateLimits.close()
         await db.close()
       }
     }

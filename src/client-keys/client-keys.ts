@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { ClientKeyError } from './client-key-error.js'
-import { FetchCache } from './fetch-cache.js'
+import { FetchCache, type CacheEvent } from './fetch-cache.js'
 import { parseJwks } from './jwk.js'
 import { createSafeFetch, SafeFetchError } from './safe-fetch.js'
 import type { Resolver } from './safe-fetch.js'
@@ -31,6 +31,8 @@ export interface ClientKeysOptions {
   resolve?: Resolver
   now: () => number
   logger: { warn(obj: object, msg: string): void; debug(obj: object, msg: string): void }
+  /** Cache hits, fetches and failed fetches, for metrics. */
+  observe?: (cache: 'jwks' | 'wallet_address', event: CacheEvent) => void
 }
 
 function stripSlash(walletAddress: string): string {
@@ -68,8 +70,10 @@ export function createClientKeys(opts: ClientKeysOptions) {
   }
 
   const base = { maxEntries, ttlMs: opts.cacheTtlMs, failureTtlMs, now, logger }
+  const observeJwks = opts.observe && ((e: CacheEvent) => opts.observe?.('jwks', e))
   const jwks = new FetchCache<ReadonlyMap<string, KeyObject>>({
     ...base,
+    observe: observeJwks,
     async load(walletAddress) {
       const url = `${walletAddress}/jwks.json`
       return parseJwks(await fetchJson(url), url, ({ kid, problem }) =>
@@ -79,6 +83,7 @@ export function createClientKeys(opts: ClientKeysOptions) {
   })
   const documents = new FetchCache<WalletAddressDocument>({
     ...base,
+    observe: opts.observe && ((e) => opts.observe?.('wallet_address', e)),
     load: async (url) => parseWalletAddressDocument(await fetchJson(url), url)
   })
   // When each JWKS was last refetched because of an unknown kid (rate limit per URL).
@@ -116,6 +121,7 @@ export function createClientKeys(opts: ClientKeysOptions) {
       const wa = stripSlash(walletAddress)
       const entry = jwks.peek(wa)
       if (entry !== undefined && entry.ok) {
+        observeJwks?.('hit')
         const key = entry.value.get(keyid)
         return key !== undefined ? Promise.resolve(key) : refetchForKid(wa, keyid)
       }

@@ -14,7 +14,11 @@ export interface FetchCacheOptions<T> {
   logger: { warn(obj: object, msg: string): void }
   /** Fetch and parse the value for a key; should throw ClientKeyError. */
   load(key: string): Promise<T>
+  /** Told of every answer from the cache (`hit`), every fetch (`miss`) and failed fetch. */
+  observe?: (event: CacheEvent) => void
 }
+
+export type CacheEvent = 'hit' | 'miss' | 'failure'
 
 /**
  * Bounded LRU of fetched documents with fresh-until times from the injected clock, a negative
@@ -45,6 +49,7 @@ export class FetchCache<T> {
   get(key: string): Promise<T> {
     const entry = this.peek(key)
     if (entry === undefined) return this.refresh(key)
+    this.opts.observe?.('hit')
     return entry.ok ? Promise.resolve(entry.value) : Promise.reject(copy(entry.error))
   }
 
@@ -61,6 +66,7 @@ export class FetchCache<T> {
   }
 
   private async load(key: string): Promise<T> {
+    this.opts.observe?.('miss')
     try {
       const value = await this.opts.load(key)
       this.entries.set(key, { ok: true, value, freshUntil: this.opts.now() + this.opts.ttlMs })
@@ -70,6 +76,7 @@ export class FetchCache<T> {
         err instanceof ClientKeyError
           ? err
           : new ClientKeyError('fetch_failed', key, { cause: err })
+      this.opts.observe?.('failure')
       this.opts.logger.warn({ url: error.url, reason: error.reason }, 'client key fetch failed')
       const current = this.peek(key)
       if (current === undefined || !current.ok) {

@@ -1,6 +1,7 @@
 import type { Config } from './config-types.js'
 import type { ConfigSchema, SettingSpec } from './setting-spec.js'
 import { gnapSettings } from './settings-gnap.js'
+import { limitSettings } from './settings-limits.js'
 import { securitySettings } from './settings-security.js'
 import { serverSettings } from './settings-server.js'
 import { storageSettings } from './settings-storage.js'
@@ -14,11 +15,18 @@ export const configSchema: ConfigSchema = {
   ...serverSettings,
   ...storageSettings,
   ...securitySettings,
+  ...limitSettings,
   ...gnapSettings
 }
 
 /** The themed slices the schema is assembled from (a test checks they do not overlap). */
-export const configSchemaParts = [serverSettings, storageSettings, securitySettings, gnapSettings]
+export const configSchemaParts = [
+  serverSettings,
+  storageSettings,
+  securitySettings,
+  limitSettings,
+  gnapSettings
+]
 
 /**
  * The schema as a list, in declaration order. The value type is widened to `unknown` because a

@@ -79,10 +79,14 @@ export interface Config {
   interactionExpirySeconds: number
   /** ACCESS_TOKEN_EXPIRY_SECONDS: lifetime of an issued access token. */
   accessTokenExpirySeconds: number
-  /** DATABASE_CLEANUP_WORKERS: number of concurrent cleanup loops; 0 disables cleanup. */
+  /** DATABASE_CLEANUP_WORKERS: 0 disables the retention job; any other value runs it. */
   databaseCleanupWorkers: number
+  /** CLEANUP_INTERVAL_SECONDS: time between two passes of the retention job. */
+  cleanupIntervalSeconds: number
   /** ACCESS_TOKEN_DELETION_DAYS: days after expiry or revocation before a token row is deleted. */
   accessTokenDeletionDays: number
+  /** PENDING_GRANT_DELETION_DAYS: days after its interaction expired that an unfinished grant goes. */
+  pendingGrantDeletionDays: number
   /** INCOMING_PAYMENT_INTERACTION: require interaction for incoming-payment grants. */
   incomingPaymentInteraction: boolean
   /** QUOTE_INTERACTION: require interaction for quote grants. */
@@ -109,6 +113,14 @@ export interface Config {
   clientFetchMaxBytes: number
   /** CLIENT_KEY_CACHE_TTL_SECONDS: how long fetched client keys are cached. */
   clientKeyCacheTtlSeconds: number
+  /** REQUEST_BODY_LIMIT_BYTES: largest request body accepted (413 above). */
+  requestBodyLimitBytes: number
+  /** RATE_LIMIT_WINDOW_SECONDS: window of the per-IP and per-client rate limits. */
+  rateLimitWindowSeconds: number
+  /** RATE_LIMIT_PER_IP: requests per window from one IP address to the auth listener; 0 = off. */
+  rateLimitPerIp: number
+  /** RATE_LIMIT_PER_CLIENT: verified signed requests per window of one client; 0 = off. */
+  rateLimitPerClient: number
   /** SHUTDOWN_TIMEOUT_MS: how long SIGTERM waits for in-flight requests. */
   shutdownTimeoutMs: number
   /** ENV_FILE: dotenv file read at start (environment variables win over it). */

@@ -10,7 +10,9 @@ export const storageSettings: SettingsOf<
   | 'dataDir'
   | 'enableManualMigrations'
   | 'databaseCleanupWorkers'
+  | 'cleanupIntervalSeconds'
   | 'accessTokenDeletionDays'
+  | 'pendingGrantDeletionDays'
   | 'redisUrl'
   | 'redisTlsCaFilePath'
   | 'redisTlsKeyFilePath'
@@ -57,18 +59,35 @@ export const storageSettings: SettingsOf<
     parser: integer(0, 100),
     default: 1,
     description:
-      'Accepted for compatibility with Rafiki; opas does not run a cleanup job yet, so stored ' +
-      'tokens and grants are kept.',
+      '0 turns off the retention job that deletes expired and revoked tokens, finished grants ' +
+      'with no token left, abandoned grants and stale replay records; any other value runs it ' +
+      '(one pass at a time per process, in short batches; every process may run it).',
     origin: 'rafiki'
+  },
+  cleanupIntervalSeconds: {
+    env: 'CLEANUP_INTERVAL_SECONDS',
+    parser: integer(1, 86_400),
+    default: 60,
+    description: 'Seconds between two passes of the retention job (Rafiki ran it once, at boot).',
+    origin: 'opas'
   },
   accessTokenDeletionDays: {
     env: 'ACCESS_TOKEN_DELETION_DAYS',
     parser: integer(0, 36500),
     default: 30,
     description:
-      'Days an expired or revoked access token is to be kept before cleanup deletes it. ' +
-      'Accepted for compatibility; opas has no cleanup job yet.',
+      'Days an expired or revoked access token is kept before the retention job deletes it; ' +
+      'a finished grant goes as long after its last token.',
     origin: 'rafiki'
+  },
+  pendingGrantDeletionDays: {
+    env: 'PENDING_GRANT_DELETION_DAYS',
+    parser: integer(0, 36500),
+    default: 1,
+    description:
+      'Days after its interaction expired (INTERACTION_EXPIRY_SECONDS) that a grant never ' +
+      'finished is deleted, with its interaction.',
+    origin: 'opas'
   },
   redisUrl: {
     env: 'REDIS_URL',

@@ -29,18 +29,21 @@ export class GnapError extends Error {
   readonly code: GnapErrorCode
   readonly status: number
   readonly description: string
+  /** Response headers that belong to the error (e.g. Retry-After with 429). */
+  readonly headers: Readonly<Record<string, string>> | undefined
 
   constructor(
     status: number,
     code: GnapErrorCode,
     description: string,
-    options?: { cause?: unknown }
+    options?: { cause?: unknown; headers?: Record<string, string> }
   ) {
     super(`${code}: ${description}`, options)
     this.name = 'GnapError'
     this.status = status
     this.code = code
     this.description = description
+    this.headers = options?.headers
   }
 }
 

@@ -61,7 +61,11 @@ test('RFC 9421 Appendix B.2.6 Ed25519 test vector: the signature verifies', asyn
     label: 'sig-b26',
     keyid: 'test-key-ed25519',
     created: 1618884473,
-    components: COMPONENTS
+    components: COMPONENTS,
+    signature: Buffer.from(
+      'wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==',
+      'base64'
+    )
   })
 })
 

@@ -34,7 +34,8 @@ test('signMessage round-trips through verifyMessage (POST with body)', async () 
     label: 'sig1',
     keyid: 'client-key',
     created: NOW,
-    components: ['@method', '@target-uri', 'content-digest', 'content-length', 'content-type']
+    components: ['@method', '@target-uri', 'content-digest', 'content-length', 'content-type'],
+    signature: Buffer.from(/^sig1=:([^:]+):$/.exec(headers.signature)![1]!, 'base64')
   })
 })
 

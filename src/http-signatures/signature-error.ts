@@ -8,7 +8,8 @@ export const signatureErrorReasons = [
   'no_keyid',
   'stale',
   'bad_algorithm',
-  'bad_signature'
+  'bad_signature',
+  'replayed'
 ] as const
 
 export type SignatureErrorReason = (typeof signatureErrorReasons)[number]

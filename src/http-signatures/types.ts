@@ -41,4 +41,6 @@ export interface VerifiedSignature {
   keyid: string
   created: number
   components: string[]
+  /** The verified signature's bytes (the replay record's key). */
+  signature: Buffer
 }

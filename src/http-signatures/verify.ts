@@ -114,7 +114,8 @@ export async function verifyMessage(
     label: candidate.label,
     keyid,
     created,
-    components: candidate.components
+    components: candidate.components,
+    signature: candidate.signature
   }
   const first = rawParams ?? (canonicalParams as string)
   if (verifyBase(lines + PARAMS_PREFIX + first, key, candidate.signature)) return result

@@ -5,10 +5,14 @@ import { importEd25519Jwk, type ClientKeys } from '../client-keys/index.js'
 import { GnapError } from '../gnap/gnap-error.js'
 import type { Jwk } from '../gnap/request-schemas.js'
 import type { ClientIdentity } from '../grant/grant-model.js'
-import { verifyMessage } from '../http-signatures/index.js'
+import { SignatureError, verifyMessage } from '../http-signatures/index.js'
+import type { RateLimits } from '../rate-limit/rate-limits.js'
+import type { ReplayGuard } from '../replay/replay-guard.js'
 
 export interface ClientVerifierDeps {
   clientKeys: ClientKeys
+  replay: ReplayGuard
+  rateLimits: Pick<RateLimits, 'consumeClient'>
   config: { authServerUrl: string; signatureMaxAgeSeconds: number }
   now: () => number
 }
@@ -43,7 +47,7 @@ export function createClientVerifier(deps: ClientVerifierDeps) {
   }
 
   return async function verifyClient(req: FastifyRequest, client: ClientIdentity): Promise<void> {
-    await verifyMessage(
+    const verified = await verifyMessage(
       {
         method: req.method,
         targetUri: config.authServerUrl + req.url,
@@ -53,6 +57,16 @@ export function createClientVerifier(deps: ClientVerifierDeps) {
       keyLookup(client),
       { now: Math.floor(deps.now() / 1000), maxAgeSeconds: config.signatureMaxAgeSeconds }
     )
+    // Counted only once verified, so no one can spend another client's allowance.
+    await deps.rateLimits.consumeClient(
+      client.kind === 'walletAddress' ? client.walletAddress : `jwk:${client.jwk.x}`
+    )
+    // RFC 9421 §7.2.2: recorded only once verified (an unsigned flood records nothing), until
+    // `created` leaves the window, after which the freshness check refuses the signature anyway.
+    const expiresAt = verified.created + config.signatureMaxAgeSeconds
+    if (!(await deps.replay.claim(verified.signature, expiresAt))) {
+      throw new SignatureError('replayed')
+    }
   }
 }
 

@@ -14,13 +14,15 @@ const signatureDescriptions: Record<SignatureErrorReason, string> = {
   no_keyid: 'invalid signature input',
   stale: 'invalid signature headers: signature created outside the accepted window',
   bad_algorithm: 'invalid signature',
-  bad_signature: 'invalid signature'
+  bad_signature: 'invalid signature',
+  replayed: 'invalid signature: this signature was already used'
 }
 
 interface Translated {
   status: number
   code: GnapErrorCode
   description: string
+  headers?: Readonly<Record<string, string>> | undefined
 }
 
 /**
@@ -71,7 +73,8 @@ export function sendGnapError(
 
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err, req, reply) => {
-    const { status, code, description } = translateError(err, req.log)
+    const { status, code, description, headers } = translateError(err, req.log)
+    if (headers) reply.headers(headers)
     return sendGnapError(reply, status, code, description)
   })
   app.setNotFoundHandler((_req, reply) => sendGnapError(reply, 404, 'invalid_request', 'Not Found'))

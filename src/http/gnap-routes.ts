@@ -10,6 +10,7 @@ import { isUuid } from '../gnap/wire.js'
 import { clientIdentityOf } from '../grant/grant-model.js'
 import type { GrantService } from '../grant/grant-service.js'
 import { findGrantByContinueId } from '../grant/grant-store.js'
+import type { Metrics } from '../metrics/metrics.js'
 import type { Db } from '../storage/db.js'
 import type { TenantDirectory } from '../tenant/tenant-directory.js'
 import type { Tenant } from '../tenant/tenant-store.js'
@@ -33,14 +34,24 @@ export interface GnapRouteDeps {
   tokens: TokenService
   tenants: TenantDirectory
   verifyClient: VerifyClient
+  metrics: Metrics
   config: { authServerUrl: string; operatorTenantId: string }
+}
+
+/** The access types a grant response hands out (an access token's items, or a subject). */
+function issuedTypes(res: {
+  access_token?: { access: readonly { type: string }[] }
+  subject?: unknown
+}): string[] {
+  const types = res.access_token?.access.map((a) => a.type) ?? []
+  return res.subject === undefined ? types : [...types, 'subject']
 }
 
 type IdParams = { id: string }
 
 /** The GNAP client API on the auth listener (Open Payments auth-server spec v1.3). */
 export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): void {
-  const { db, grants, tokens, tenants, verifyClient, config } = deps
+  const { db, grants, tokens, tenants, verifyClient, metrics, config } = deps
 
   // Grant request: the tenant is resolved before the signature, so an unknown tenant never
   // makes the server fetch a client-chosen URL (Rafiki weakness §12.1).
@@ -87,13 +98,17 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     config: { auth: 'client-signature' as const },
     preHandler: [requireJsonAccept, verifyGrantRequest]
   }
-  const grantHandler = (req: FastifyRequest) =>
-    grants.requestGrant({
+  const grantHandler = async (req: FastifyRequest) => {
+    const res = await grants.requestGrant({
       tenant: req.tenant as Tenant,
       // The hash binds the finish redirect to the grant endpoint the client called (§4.2.3).
       grantUri: `${config.authServerUrl}/${(req.params as { tenantId?: string }).tenantId ?? ''}`,
       request: req.body as GrantRequest
     })
+    if ('interact' in res) metrics.grantPending()
+    else metrics.grantIssued(issuedTypes(res))
+    return res
+  }
   // Rafiki's discovery document, with an absolute grant endpoint (RFC 9635 §9 requires one;
   // Rafiki's relative "/" is wrong for a multi-tenant server) and the RFC's key proof and
   // subject format fields.
@@ -114,18 +129,26 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
   app.post(
     '/continue/:id',
     { ...continuationRoute, schema: { body: ContinueRequestSchema } },
-    (req) => {
+    async (req) => {
       const body = (req.body ?? {}) as { interact_ref?: string }
       // Rafiki: an empty body polls; a non-empty one must carry the reference.
       if (body.interact_ref === undefined && Object.keys(body).length > 0) {
         throw new GnapError(401, 'invalid_request', 'missing interaction reference')
       }
       const { continueId, continueToken } = req.continuation!
-      return grants.continueGrant({ continueId, continueToken, interactRef: body.interact_ref })
+      const res = await grants.continueGrant({
+        continueId,
+        continueToken,
+        interactRef: body.interact_ref
+      })
+      const types = issuedTypes(res)
+      if (types.length > 0) metrics.grantIssued(types)
+      return res
     }
   )
   app.delete('/continue/:id', continuationRoute, async (req, reply) => {
     await grants.cancelGrant(req.continuation!.grantId)
+    metrics.revoked('grant')
     return reply.code(204).send()
   })
 
@@ -133,13 +156,16 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     config: { auth: 'client-signature' as const },
     preHandler: [requireJsonAccept, authenticateToken]
   }
-  app.post('/token/:id', tokenRoute, (req) => {
+  app.post('/token/:id', tokenRoute, async (req) => {
     const { managementId, valueHash } = req.managedToken!
-    return tokens.rotate(managementId, valueHash)
+    const res = await tokens.rotate(managementId, valueHash)
+    metrics.rotated()
+    return res
   })
   app.delete('/token/:id', tokenRoute, async (req, reply) => {
     const { managementId, valueHash } = req.managedToken!
     await tokens.revoke(managementId, valueHash)
+    metrics.revoked('token')
     return reply.code(204).send()
   })
 }

@@ -1,15 +1,35 @@
 import type { FastifyInstance } from 'fastify'
 import { GnapError } from '../gnap/gnap-error.js'
 import type { Db } from '../storage/db.js'
+import { listMigrations } from '../storage/migrate.js'
 
-/** GET /healthz on every listener: the process answers and the database does too. */
+// Probes are exempt from the per-IP rate limit: an orchestrator polls them all day long.
+const probe = { config: { auth: 'none' as const, rateLimit: false as const } }
+
+/**
+ * On every listener: GET /healthz, liveness (the process answers; it does not touch the
+ * database, so a database outage never makes an orchestrator restart healthy processes), and
+ * GET /readyz, readiness (the database answers and carries every migration this build knows).
+ */
 export function registerHealthRoutes(app: FastifyInstance, deps: { db: Db }): void {
-  app.get('/healthz', { config: { auth: 'none' } }, async () => {
+  const latestMigration = Math.max(0, ...listMigrations().map((m) => m.version))
+
+  app.get('/healthz', probe, async () => ({ status: 'ok' }))
+
+  app.get('/readyz', probe, async () => {
+    let version: number
     try {
-      await deps.db.query('select 1')
+      const { rows } = await deps.db.query<{ version: number }>(
+        'select coalesce(max(version), 0)::int as version from opas_migrations'
+      )
+      version = rows[0]?.version ?? 0
     } catch (err) {
       throw new GnapError(503, 'request_denied', 'database unavailable', { cause: err })
     }
-    return { status: 'ok' }
+    // A newer opas sharing the database may have applied more: that is still ready.
+    if (version < latestMigration) {
+      throw new GnapError(503, 'request_denied', 'database schema is not migrated')
+    }
+    return { status: 'ready' }
   })
 }

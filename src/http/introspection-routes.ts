@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { IntrospectionRequestSchema, type IntrospectionRequest } from '../gnap/request-schemas.js'
+import type { Metrics } from '../metrics/metrics.js'
 import type { TokenService } from '../token/token-service.js'
 import { requireJsonAccept } from './route-auth.js'
 
@@ -9,7 +10,7 @@ import { requireJsonAccept } from './route-auth.js'
  */
 export function registerIntrospectionRoutes(
   app: FastifyInstance,
-  deps: { tokens: TokenService }
+  deps: { tokens: TokenService; metrics: Metrics }
 ): void {
   app.post(
     '/',
@@ -18,6 +19,10 @@ export function registerIntrospectionRoutes(
       config: { auth: 'none' },
       preHandler: requireJsonAccept
     },
-    (req) => deps.tokens.introspect(req.body as IntrospectionRequest)
+    async (req) => {
+      const res = await deps.tokens.introspect(req.body as IntrospectionRequest)
+      deps.metrics.introspected(res.active)
+      return res
+    }
   )
 }

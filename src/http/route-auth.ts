@@ -8,6 +8,8 @@ export type RouteAuthKind = (typeof routeAuthKinds)[number]
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: RouteAuthKind
+    /** false: not counted by the per-IP rate limit (health probes). */
+    rateLimit?: false
   }
 }
 

@@ -24,12 +24,14 @@ export async function createPgliteDb(dataDir: string): Promise<Db> {
   if (!inMemory) mkdirSync(dataDir, { recursive: true })
   const pglite = await PGlite.create(inMemory ? undefined : `${dataDir}/pglite`)
   const root = wrap(pglite)
+  let closed: Promise<void> | undefined
   return {
     kind: 'pglite',
     query: root.query,
     exec: root.exec,
     transaction: (fn) => pglite.transaction((tx) => fn(wrap(tx))),
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
-    close: () => pglite.close()
+    // Idempotent: shutdown paths may race to close.
+    close: () => (closed ??= pglite.close())
   }
 }

@@ -36,6 +36,7 @@ export function createPostgresDb(connectionString: string, poolSize: number): Db
   // An idle client erroring (the server restarted) must not crash the process; the pool drops it.
   pool.on('error', () => {})
   const root = wrap(pool)
+  let closed: Promise<void> | undefined
   return {
     kind: 'postgres',
     query: root.query,
@@ -55,6 +56,7 @@ export function createPostgresDb(connectionString: string, poolSize: number): Db
       }
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
-    close: () => pool.end()
+    // Idempotent: shutdown paths may race to close.
+    close: () => (closed ??= pool.end())
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { after, before, describe, test } from 'node:test'
+import { after, before, beforeEach, describe, test } from 'node:test'
 import {
   createAuthenticatedClient,
   isFinalizedGrant,
@@ -8,7 +8,7 @@ import {
   type AuthenticatedClient
 } from '@interledger/open-payments'
 import { driveInteraction } from '../helpers/interaction-driver.js'
-import { postJson } from '../helpers/signed-request.js'
+import { postJson, untilNextSecond } from '../helpers/signed-request.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
 import { startWalletAddressServer, type TestClient } from '../helpers/wallet-address-server.js'
 
@@ -45,7 +45,15 @@ function sdkClientFor(c: TestClient) {
 before(async () => {
   wallets = await startWalletAddressServer()
   server = await startTestServer()
-  testClient = wallets.addClient('app', { authServer: server.grantUrl })
+})
+// A client of its own for each test: opas refuses a signature it has seen, and the SDK signs
+// identical requests identically within one second (`created` has a resolution of a second), so
+// two tests asking for the same grant in the same second would be one request sent twice.
+let clientName = ''
+let clientCount = 0
+beforeEach(async () => {
+  clientName = `app-${++clientCount}`
+  testClient = wallets.addClient(clientName, { authServer: server.grantUrl })
   client = await sdkClientFor(testClient)
 })
 after(async () => {
@@ -175,7 +183,7 @@ describe('interactive grants through the IdP back channel', () => {
       pending.interact.redirect,
       'accept'
     )
-    assert.equal(idpLocation.searchParams.get('clientName'), 'Test Client app')
+    assert.equal(idpLocation.searchParams.get('clientName'), `Test Client ${clientName}`)
     assert.equal(idpLocation.searchParams.get('clientUri'), testClient.walletAddress)
     assert.deepEqual((details as { access: unknown }).access, [outgoing(`${wallets.url}/alice`)])
     assert.equal(finish.status, 302)
@@ -197,7 +205,9 @@ describe('interactive grants through the IdP back channel', () => {
     ])
     assert.equal(info.active, true)
     assert.deepEqual(info.access, [outgoing(`${wallets.url}/alice`)])
-    // The interact_ref works once.
+    // The interact_ref works once. (In the next second: the same request within this one would
+    // be refused as a replay before the interact_ref is even looked at.)
+    await untilNextSecond()
     await assert.rejects(
       client.grant.continue(
         { url: pending.continue.uri, accessToken: pending.continue.access_token.value },
@@ -235,6 +245,9 @@ describe('interactive grants through the IdP back channel', () => {
     assert.equal(still.continue.wait, 0)
     const { finish } = await driveInteraction(server, pending.interact.redirect, 'accept')
     assert.equal(finish.status, 202)
+    // A client polls again after `wait` seconds; within the same second the SDK would send the
+    // very same signed request, which opas refuses as a replay.
+    await untilNextSecond()
     const done = await client.grant.continue(cont)
     assert.ok(isFinalizedGrant(done))
     assert.equal((await introspect(issued(done).value)).active, true)
@@ -272,6 +285,7 @@ describe('interactive grants through the IdP back channel', () => {
     const cont = { url: grant.continue.uri, accessToken: grant.continue.access_token.value }
     await client.grant.cancel(cont)
     assert.equal((await introspect(issued(grant).value)).active, false)
+    await untilNextSecond() // not a replay: a second cancel, refused as such
     await assert.rejects(
       client.grant.cancel(cont),
       (err: { status?: number }) => err.status === 401

@@ -19,6 +19,8 @@ export interface SignedRequestOptions {
   /** Changes the body after signing (a tampered request). */
   tamperBody?: (body: string) => string
   digestAlgorithm?: 'sha-256' | 'sha-512'
+  /** Send to this URL, signed for `url` (another process behind the same public URL). */
+  sendTo?: string
 }
 
 export interface TestResponse {
@@ -26,6 +28,33 @@ export interface TestResponse {
   body: unknown
   text: string
   headers: Headers
+}
+
+// opas refuses a signature it has already seen (replay protection), and Ed25519 signatures are
+// deterministic: two identical requests signed in the same second are one request sent twice.
+// Tests send identical requests in quick succession on purpose (a refusal, then the same request
+// done right; twenty concurrent rotations of one token), so the helpers sign each one with
+// `created` = now, as the SDKs do, unless that exact request was already signed with it, and then
+// with the latest earlier second not yet used for it. Tests of replay pass `created` explicitly.
+const signedAlready = new Set<string>()
+export function distinctCreated(identity: string): number {
+  const now = Math.floor(Date.now() / 1000)
+  for (let created = now; created > now - 120; created--) {
+    const key = `${created} ${identity}`
+    if (!signedAlready.has(key)) {
+      signedAlready.add(key)
+      return created
+    }
+  }
+  throw new Error('the same request was signed 120 times within two minutes')
+}
+
+/**
+ * Resolves just after the wall clock enters its next second, so that the next request an SDK
+ * signs (`created` = now, in seconds) differs from the last one even if nothing else does.
+ */
+export function untilNextSecond(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 1005 - (Date.now() % 1000)))
 }
 
 /**
@@ -60,14 +89,16 @@ export async function signedRequest(
     {
       key: options.key ?? options.client.privateKey,
       keyid: options.keyid ?? options.client.keyId,
-      created: options.created ?? Math.floor(Date.now() / 1000),
+      created:
+        options.created ??
+        distinctCreated(JSON.stringify([method, url, headers.authorization, body, options.keyid])),
       label: options.label ?? 'sig1',
       components
     }
   )
   const sent = body !== undefined && options.tamperBody ? options.tamperBody(body) : body
   if (sent !== undefined) headers['content-length'] = String(Buffer.byteLength(sent))
-  return send(url, { method, headers: { ...headers, ...signed }, body: sent })
+  return send(options.sendTo ?? url, { method, headers: { ...headers, ...signed }, body: sent })
 }
 
 /** A plain request (unsigned), parsed like the signed one. */

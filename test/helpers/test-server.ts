@@ -22,6 +22,24 @@ export async function freePort(): Promise<number> {
   })
 }
 
+/** AUTH_PORT, INTERACTION_PORT, INTROSPECTION_PORT and ADMIN_PORT, each a free loopback port. */
+export async function freeListenerPorts(): Promise<{
+  AUTH_PORT: string
+  INTERACTION_PORT: string
+  INTROSPECTION_PORT: string
+  ADMIN_PORT: string
+}> {
+  const [auth, interaction, introspection, admin] = await Promise.all(
+    Array.from({ length: 4 }, () => freePort())
+  )
+  return {
+    AUTH_PORT: String(auth),
+    INTERACTION_PORT: String(interaction),
+    INTROSPECTION_PORT: String(introspection),
+    ADMIN_PORT: String(admin)
+  }
+}
+
 async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: postgresBase })
   await client.connect()
@@ -52,6 +70,7 @@ export interface TestServer extends RunningServer {
   authUrl: string
   interactionUrl: string
   introspectionUrl: string
+  adminUrl: string
   tenantId: string
   idpSecret: string
   /** The grant endpoint of the operator tenant, as a wallet address advertises it. */
@@ -66,20 +85,14 @@ export async function startTestServer(
   env: Record<string, string> = {},
   options: { logStream?: { write(line: string): void } } = {}
 ): Promise<TestServer> {
-  const [authPort, interactionPort, introspectionPort] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort()
-  ])
+  const ports = await freeListenerPorts()
   const database = await createTestDatabase()
   const fullEnv: Record<string, string> = {
     NODE_ENV: 'development',
     LOG_LEVEL: 'silent',
     LISTEN_HOST: '127.0.0.1',
-    AUTH_PORT: String(authPort),
-    INTERACTION_PORT: String(interactionPort),
-    INTROSPECTION_PORT: String(introspectionPort),
-    AUTH_SERVER_URL: `http://127.0.0.1:${authPort}`,
+    ...ports,
+    AUTH_SERVER_URL: `http://127.0.0.1:${ports.AUTH_PORT}`,
     DATA_DIR: 'memory://',
     ...(database ? { AUTH_DATABASE_URL: database.url } : {}),
     OPERATOR_TENANT_ID: randomUUID(),
@@ -88,6 +101,10 @@ export async function startTestServer(
     ADMIN_API_SECRET: 'test-admin-secret',
     COOKIE_KEY: 'test-cookie-key-that-is-long-enough-to-sign',
     WAIT_SECONDS: '0',
+    // Tests send bursts far above any sane production budget from one address and one client;
+    // the rate-limit tests switch the limits back on.
+    RATE_LIMIT_PER_IP: '0',
+    RATE_LIMIT_PER_CLIENT: '0',
     ...env
   }
   const loaded = loadConfig(fullEnv, () => undefined)
@@ -103,6 +120,7 @@ export async function startTestServer(
     authUrl: server.urls.auth,
     interactionUrl: server.urls.interaction,
     introspectionUrl: server.urls.introspection,
+    adminUrl: server.urls.admin,
     tenantId: config.operatorTenantId,
     idpSecret: config.identityServerSecret,
     grantUrl: `${config.authServerUrl}/${config.operatorTenantId}`,

@@ -1,5 +1,5 @@
 import { createContentDigest, signMessage } from '../../src/http-signatures/index.js'
-import { send, type TestResponse } from '../helpers/signed-request.js'
+import { distinctCreated, send, type TestResponse } from '../helpers/signed-request.js'
 import type { TestClient } from '../helpers/wallet-address-server.js'
 
 /** One request to a GNAP client endpoint, as the SDK sends it. */
@@ -70,7 +70,9 @@ export async function crafted(
           {
             key: client.privateKey,
             keyid: client.keyId,
-            created: nowSeconds(),
+            created: distinctCreated(
+              JSON.stringify([t.method, o.signUrl ?? t.url, t.token, body, o.components])
+            ),
             components: o.components ?? sdkComponents(t)
           }
         )

@@ -40,14 +40,15 @@ before(async () => {
 })
 after(() => world?.close())
 
-type Listener = 'auth' | 'interaction' | 'introspection'
+type Listener = 'auth' | 'interaction' | 'introspection' | 'admin'
 const urlOf = (listener: Listener) =>
   ({
     auth: server.authUrl,
     interaction: server.interactionUrl,
-    introspection: server.introspectionUrl
+    introspection: server.introspectionUrl,
+    admin: server.adminUrl
   })[listener]
-const listeners: Listener[] = ['auth', 'interaction', 'introspection']
+const listeners: Listener[] = ['auth', 'interaction', 'introspection', 'admin']
 
 /** A JSON POST endpoint of each listener, reached without credentials. */
 const jsonPostNames = ['grant request', 'introspection', 'IdP choice'] as const
@@ -79,6 +80,12 @@ describe('health', () => {
       assert.equal(res.status, 200, res.text)
       assert.match(res.headers.get('content-type') ?? '', /^application\/json/)
       assert.deepEqual(res.body, { status: 'ok' })
+    })
+
+    test(`GET /readyz on the ${listener} listener is 200 {"status":"ready"}`, async () => {
+      const res = await send(`${urlOf(listener)}/readyz`, {})
+      assert.equal(res.status, 200, res.text)
+      assert.deepEqual(res.body, { status: 'ready' })
     })
   }
 })

@@ -19,8 +19,9 @@ after(async () => {
   await server.close()
 })
 
-type Listener = 'auth' | 'interaction' | 'introspection'
-const listeners: Listener[] = ['auth', 'interaction', 'introspection']
+type Listener = 'auth' | 'interaction' | 'introspection' | 'admin'
+const listeners: Listener[] = ['auth', 'interaction', 'introspection', 'admin']
+const probes = new Set(['/healthz', '/readyz'])
 
 const methodsOf = (route: RouteOptions) => [route.method].flat().map((m) => m.toUpperCase())
 const authOf = (route: RouteOptions) => (route.config as { auth?: unknown } | undefined)?.auth
@@ -140,10 +141,8 @@ describe('auth listener: the GNAP client API', () => {
 describe('interaction listener: the IdP back channel', () => {
   // The CORS preflight is exempt: Rafiki has CORS on this listener too, and a preflight never
   // reaches an IdP handler (the actual request still needs x-idp-secret).
-  test("every route but /healthz and the CORS preflight is 'idp-secret' with authenticateIdp", () => {
-    const routes = routesOf('interaction').filter(
-      (r) => r.url !== '/healthz' && !isCorsPreflight(r)
-    )
+  test("every route but the probes and the CORS preflight is 'idp-secret' with authenticateIdp", () => {
+    const routes = routesOf('interaction').filter((r) => !probes.has(r.url) && !isCorsPreflight(r))
     assert.ok(
       routes.some((r) => r.url === '/grant/:id/:nonce'),
       'details route found'
@@ -159,10 +158,10 @@ describe('interaction listener: the IdP back channel', () => {
     }
   })
 
-  test('/healthz and the CORS preflight are the only unauthenticated routes there', () => {
+  test('the probes and the CORS preflight are the only unauthenticated routes there', () => {
     for (const route of routesOf('interaction')) {
       if (authOf(route) === 'idp-secret') continue
-      assert.ok(route.url === '/healthz' || isCorsPreflight(route), label(route))
+      assert.ok(probes.has(route.url) || isCorsPreflight(route), label(route))
       assert.deepEqual(hookNames(route, 'preHandler'), [], label(route))
     }
   })
@@ -174,5 +173,20 @@ describe('interaction listener: the IdP back channel', () => {
     })
     assert.equal(res.status, 204)
     assert.equal(await res.text(), '')
+  })
+})
+
+describe('admin listener: operators only', () => {
+  test('it serves /metrics and the probes, reads only, and has no CORS (no web page may read it)', () => {
+    const routes = routesOf('admin')
+    assert.deepEqual([...new Set(routes.map((r) => r.url))].sort(), [
+      '/healthz',
+      '/metrics',
+      '/readyz'
+    ])
+    for (const route of routes) {
+      for (const method of methodsOf(route))
+        assert.ok(['GET', 'HEAD'].includes(method), label(route))
+    }
   })
 })

@@ -11,7 +11,7 @@ import {
 } from '@interledger/open-payments'
 import { driveInteraction } from '../helpers/interaction-driver.js'
 import { postJson } from '../helpers/signed-request.js'
-import { freePort } from '../helpers/test-server.js'
+import { freeListenerPorts } from '../helpers/test-server.js'
 import { startWalletAddressServer } from '../helpers/wallet-address-server.js'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'opas-start-'))
@@ -57,11 +57,8 @@ async function waitForHealth(url: string, started: Started): Promise<void> {
 }
 
 async function portsEnv() {
-  const [auth, interaction, introspection] = await Promise.all([freePort(), freePort(), freePort()])
   return {
-    AUTH_PORT: String(auth),
-    INTERACTION_PORT: String(interaction),
-    INTROSPECTION_PORT: String(introspection),
+    ...(await freeListenerPorts()),
     LISTEN_HOST: '127.0.0.1',
     DATA_DIR: dataDir
   }

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { after, test } from 'node:test'
 import { postJson, signedRequest } from '../helpers/signed-request.js'
-import { createTestDatabase, freePort } from '../helpers/test-server.js'
+import { createTestDatabase, freeListenerPorts } from '../helpers/test-server.js'
 import { startWalletAddressServer } from '../helpers/wallet-address-server.js'
 
 function run(args: string[], env: Record<string, string>) {
@@ -31,14 +31,13 @@ test('--workers 2 on PostgreSQL: both processes serve, and SIGTERM stops them al
   const database = await createTestDatabase()
   if (!database) return t.skip('needs OPAS_TEST_DATABASE_URL')
   after(() => database.drop())
-  const [auth, interaction, introspection] = await Promise.all([freePort(), freePort(), freePort()])
+  const ports = await freeListenerPorts()
+  const auth = ports.AUTH_PORT
   const tenant = randomUUID()
   const opas = run(['start', '--workers', '2'], {
     AUTH_DATABASE_URL: database.url,
     LISTEN_HOST: '127.0.0.1',
-    AUTH_PORT: String(auth),
-    INTERACTION_PORT: String(interaction),
-    INTROSPECTION_PORT: String(introspection),
+    ...ports,
     AUTH_SERVER_URL: `http://127.0.0.1:${auth}`,
     OPERATOR_TENANT_ID: tenant
   })
@@ -67,7 +66,9 @@ test('--workers 2 on PostgreSQL: both processes serve, and SIGTERM stops them al
     })
     assert.equal(grant.status, 200, grant.text)
     const token = (grant.body as { access_token: { value: string } }).access_token.value
-    const info = await postJson(`http://127.0.0.1:${introspection}/`, { access_token: token })
+    const info = await postJson(`http://127.0.0.1:${ports.INTROSPECTION_PORT}/`, {
+      access_token: token
+    })
     assert.equal((info.body as { active: boolean }).active, true)
   }
   opas.child.kill('SIGTERM')

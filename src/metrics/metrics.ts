@@ -1,0 +1,102 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { Db } from '../storage/db.js'
+
+/**
+ * What opas counts, in the Prometheus text format served by the admin listener's /metrics.
+ * Label values are bounded sets (route patterns, never URLs; access types; results), so a
+ * hostile client cannot grow the series.
+ */
+export function createMetrics(deps: { db: Pick<Db, 'poolStats'> }) {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'opas_' })
+  const registers = [registry]
+
+  const httpRequests = new Counter({
+    name: 'opas_http_requests_total',
+    help: 'HTTP requests answered, by listener, route pattern, method and status.',
+    labelNames: ['listener', 'route', 'method', 'status'] as const,
+    registers
+  })
+  const httpDuration = new Histogram({
+    name: 'opas_http_request_duration_seconds',
+    help: 'Time from the request arriving to its response being sent.',
+    labelNames: ['listener', 'route', 'method'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers
+  })
+  const grantsIssued = new Counter({
+    name: 'opas_grants_issued_total',
+    help: 'Grants that received an access token (or subject), by access type (a grant with two types counts once for each).',
+    labelNames: ['type'] as const,
+    registers
+  })
+  const grantsPending = new Counter({
+    name: 'opas_grants_pending_total',
+    help: 'Grant requests that started an interaction.',
+    registers
+  })
+  const rotations = new Counter({
+    name: 'opas_token_rotations_total',
+    help: 'Access tokens rotated.',
+    registers
+  })
+  const revocations = new Counter({
+    name: 'opas_revocations_total',
+    help: 'Revocations: of one token, or of a grant and all its tokens (cancel).',
+    labelNames: ['what'] as const,
+    registers
+  })
+  const introspections = new Counter({
+    name: 'opas_introspections_total',
+    help: 'Token introspections, by result.',
+    labelNames: ['result'] as const,
+    registers
+  })
+  const keyCache = new Counter({
+    name: 'opas_client_key_cache_total',
+    help: 'Client key and wallet address lookups: cache hits, fetches (misses) and failed fetches.',
+    labelNames: ['cache', 'event'] as const,
+    registers
+  })
+  const retention = new Counter({
+    name: 'opas_retention_deleted_total',
+    help: 'Rows deleted by the retention job, by rule.',
+    labelNames: ['rule'] as const,
+    registers
+  })
+  new Gauge({
+    name: 'opas_db_pool_connections',
+    help: 'Database connections: open, idle, and requests waiting for one.',
+    labelNames: ['state'] as const,
+    registers,
+    collect() {
+      const { total, idle, waiting } = deps.db.poolStats()
+      this.set({ state: 'total' }, total)
+      this.set({ state: 'idle' }, idle)
+      this.set({ state: 'waiting' }, waiting)
+    }
+  })
+
+  return {
+    registry,
+    request(listener: string, route: string, method: string, status: number, seconds: number) {
+      httpRequests.inc({ listener, route, method, status })
+      httpDuration.observe({ listener, route, method }, seconds)
+    },
+    grantIssued(types: readonly string[]) {
+      for (const type of new Set(types)) grantsIssued.inc({ type })
+    },
+    grantPending: () => grantsPending.inc(),
+    rotated: () => rotations.inc(),
+    revoked: (what: 'token' | 'grant') => revocations.inc({ what }),
+    introspected: (active: boolean) =>
+      introspections.inc({ result: active ? 'active' : 'inactive' }),
+    keyCache: (cache: 'jwks' | 'wallet_address', event: 'hit' | 'miss' | 'failure') =>
+      keyCache.inc({ cache, event }),
+    retentionDeleted(counts: Record<string, number>) {
+      for (const [rule, n] of Object.entries(counts)) retention.inc({ rule }, n)
+    }
+  }
+}
+
+export type Metrics = ReturnType<typeof createMetrics>

@@ -1,0 +1,61 @@
+import { LRUCache } from 'lru-cache'
+import type { Queryable } from '../storage/db.js'
+
+/**
+ * Replay protection for HTTP message signatures (RFC 9421 §7.2.2): a signature verified once is
+ * refused for as long as its `created` stays within the freshness window. Ed25519 signatures are
+ * deterministic, so an identical signed request carries identical signature bytes, and any other
+ * request carries different ones.
+ */
+export interface ReplayGuard {
+  /**
+   * Records `signature` until `expiresAt` (unix seconds). False when it is already recorded and
+   * not yet expired: the request is a replay.
+   */
+  claim(signature: Uint8Array, expiresAt: number): Promise<boolean>
+}
+
+// `on conflict ... where` turns an expired record (not yet deleted by the retention job) back
+// into a fresh claim; a live one yields no row.
+const CLAIM = `insert into signature_replays (signature, expires_at) values ($1, to_timestamp($2))
+  on conflict (signature) do update set expires_at = excluded.expires_at
+    where signature_replays.expires_at <= now()
+  returning true as claimed`
+
+/** PostgreSQL: one statement on an unlogged table, shared by every process on the database. */
+export function createDatabaseReplayGuard(db: Queryable): ReplayGuard {
+  return {
+    async claim(signature, expiresAt) {
+      const { rowCount } = await db.query(CLAIM, [signature, expiresAt])
+      return rowCount === 1
+    }
+  }
+}
+
+/**
+ * PGlite: one process owns the database, so the record can live in memory, and recording costs
+ * no query. Bounded: past `maxEntries` the least recently recorded signatures are forgotten early
+ * (at the default, a million signatures inside one window; per-client rate limits keep a single
+ * client far below that).
+ */
+export function createMemoryReplayGuard(options: {
+  now: () => number
+  maxEntries?: number
+}): ReplayGuard {
+  const seen = new LRUCache<string, true>({
+    max: options.maxEntries ?? 1_000_000,
+    ttlAutopurge: false,
+    // Read the clock on every check: the default caches it for a millisecond.
+    ttlResolution: 0,
+    perf: { now: options.now }
+  })
+  return {
+    async claim(signature, expiresAt) {
+      const key = Buffer.from(signature).toString('base64')
+      if (seen.has(key)) return false
+      const ttl = expiresAt * 1000 - options.now()
+      if (ttl > 0) seen.set(key, true, { ttl })
+      return true
+    }
+  }
+}

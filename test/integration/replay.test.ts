@@ -1,0 +1,172 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { assertGnapError, countRows } from '../helpers/gnap-assertions.js'
+import { startServerWithClient, type ServerWithClient } from '../helpers/server-with-client.js'
+import { signedRequest, type SignedRequestOptions } from '../helpers/signed-request.js'
+import { startTestServer } from '../helpers/test-server.js'
+
+/**
+ * RFC 9421 §7.2.2: a signed request seen once is refused when it comes again while its
+ * `created` is inside the window (SIGNATURE_MAX_AGE_SECONDS), on every listener process that
+ * shares the database, and the refusal writes nothing.
+ */
+
+let world: ServerWithClient
+before(async () => {
+  world = await startServerWithClient()
+})
+after(() => world.close())
+
+const now = () => Math.floor(Date.now() / 1000)
+const grantBody = (n: number) => ({
+  client: world.app.walletAddress,
+  access_token: {
+    access: [
+      { type: 'quote', actions: ['create', 'read'], identifier: `${world.wallets.url}/r${n}` }
+    ]
+  }
+})
+
+function grantRequest(url: string, body: unknown, created: number) {
+  return signedRequest(url, { client: world.app, body, created })
+}
+
+async function issue(n: number) {
+  const res = await grantRequest(world.server.grantUrl, grantBody(n), now())
+  assert.equal(res.status, 200, res.text)
+  return res.body as { access_token: { value: string; manage: string } }
+}
+
+const replayed = /already used/
+
+describe('replay', () => {
+  test('the same signed grant request twice: the second is 401 invalid_client and creates nothing', async () => {
+    const created = now() - 5
+    const first = await grantRequest(world.server.grantUrl, grantBody(1), created)
+    assert.equal(first.status, 200, first.text)
+    const grants = await countRows(world.server, 'grants')
+    const tokens = await countRows(world.server, 'access_tokens')
+    const again = await grantRequest(world.server.grantUrl, grantBody(1), created)
+    assertGnapError(again, 401, 'invalid_client', replayed)
+    assert.equal(await countRows(world.server, 'grants'), grants)
+    assert.equal(await countRows(world.server, 'access_tokens'), tokens)
+  })
+
+  test('the same request signed again (another created, so another signature) is a new request', async () => {
+    const created = now() - 10
+    assert.equal((await grantRequest(world.server.grantUrl, grantBody(2), created)).status, 200)
+    const fresh = await grantRequest(world.server.grantUrl, grantBody(2), created + 1)
+    assert.equal(fresh.status, 200, fresh.text)
+  })
+
+  test('a replayed rotation or revocation is refused (its token is already dead) and changes nothing', async () => {
+    const { access_token: token } = await issue(3)
+    const created = now()
+    const rotate: SignedRequestOptions = {
+      client: world.app,
+      method: 'POST',
+      token: token.value,
+      created
+    }
+    const rotated = await signedRequest(token.manage, rotate)
+    assert.equal(rotated.status, 200, rotated.text)
+    const tokens = await countRows(world.server, 'access_tokens')
+    assertGnapError(await signedRequest(token.manage, rotate), 401, 'invalid_client')
+    assert.equal(await countRows(world.server, 'access_tokens'), tokens)
+
+    const next = (rotated.body as { access_token: { value: string; manage: string } }).access_token
+    const revoke: SignedRequestOptions = {
+      client: world.app,
+      method: 'DELETE',
+      token: next.value,
+      created
+    }
+    assert.equal((await signedRequest(next.manage, revoke)).status, 204)
+    assertGnapError(await signedRequest(next.manage, revoke), 401, 'invalid_client')
+  })
+
+  test('a replayed poll is refused as a replay, while the grant is still pending', async () => {
+    const pending = await signedRequest(world.server.grantUrl, {
+      client: world.app,
+      body: {
+        client: world.app.walletAddress,
+        access_token: {
+          access: [
+            {
+              type: 'outgoing-payment',
+              actions: ['create'],
+              identifier: `${world.wallets.url}/alice`,
+              limits: { debitAmount: { value: '1', assetCode: 'USD', assetScale: 2 } }
+            }
+          ]
+        },
+        interact: { start: ['redirect'] }
+      }
+    })
+    assert.equal(pending.status, 200, pending.text)
+    const cont = (pending.body as { continue: { uri: string; access_token: { value: string } } })
+      .continue
+    const poll: SignedRequestOptions = {
+      client: world.app,
+      token: cont.access_token.value,
+      body: {},
+      created: now()
+    }
+    assert.equal((await signedRequest(cont.uri, poll)).status, 200)
+    assertGnapError(await signedRequest(cont.uri, poll), 401, 'invalid_client', replayed)
+  })
+
+  test('a refused signature is not recorded: the request signed correctly with that created then passes', async () => {
+    const created = now() - 20
+    const body = grantBody(4)
+    const other = world.wallets.addKey('app')
+    const wrongKey = await signedRequest(world.server.grantUrl, {
+      client: world.app,
+      key: other.privateKey,
+      body,
+      created
+    })
+    assertGnapError(wrongKey, 401, 'invalid_client', 'invalid signature')
+    const right = await grantRequest(world.server.grantUrl, body, created)
+    assert.equal(right.status, 200, right.text)
+  })
+
+  test('outside the window a signature is refused as stale, replayed or not', async () => {
+    const created = now() - 301
+    for (let i = 0; i < 2; i++) {
+      const res = await grantRequest(world.server.grantUrl, grantBody(5), created)
+      assertGnapError(res, 401, 'invalid_client', /outside the accepted window/)
+    }
+  })
+})
+
+describe('replay across opas processes sharing one PostgreSQL database', () => {
+  const shared = process.env.OPAS_TEST_DATABASE_URL !== undefined
+  test(
+    'a request answered by one server is refused by the other',
+    { skip: shared ? false : 'needs OPAS_TEST_DATABASE_URL (PGlite belongs to one process)' },
+    async () => {
+      // A second server on the same database, answering for the same public URL, as two
+      // processes behind one load balancer do.
+      const second = await startTestServer({
+        AUTH_DATABASE_URL: world.server.env.AUTH_DATABASE_URL!,
+        AUTH_SERVER_URL: world.server.env.AUTH_SERVER_URL!,
+        OPERATOR_TENANT_ID: world.server.tenantId
+      })
+      try {
+        const created = now()
+        const viaFirst = await grantRequest(world.server.grantUrl, grantBody(6), created)
+        assert.equal(viaFirst.status, 200, viaFirst.text)
+        const viaSecond = await signedRequest(world.server.grantUrl, {
+          client: world.app,
+          body: grantBody(6),
+          created,
+          sendTo: `${second.authUrl}${new URL(world.server.grantUrl).pathname}`
+        })
+        assertGnapError(viaSecond, 401, 'invalid_client', replayed)
+      } finally {
+        await second.close()
+      }
+    }
+  )
+})
