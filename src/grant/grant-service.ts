@@ -9,6 +9,8 @@ import {
   type AccessTokenWire,
   type ContinueWire
 } from '../gnap/wire.js'
+import { SignatureError } from '../http-signatures/index.js'
+import type { ReplayClaim } from '../replay/replay-guard.js'
 import type { Db, Queryable } from '../storage/db.js'
 import type { Tenant } from '../tenant/tenant-store.js'
 import { findInteractionByRef } from '../interaction/interaction-store.js'
@@ -74,6 +76,8 @@ export function createGrantService(deps: GrantServiceDeps) {
     tenant: Tenant
     grantUri: string
     request: GrantRequest
+    /** The request signature's replay claim, written with the grant (replay-guard). */
+    replay?: ReplayClaim
   }): Promise<GrantResponse> {
     const { tenant, grantUri, request } = input
     const { interactive, access } = assessGrantRequest(request, config)
@@ -97,14 +101,19 @@ export function createGrantService(deps: GrantServiceDeps) {
 
     if (!interactive) {
       const token = newToken()
-      await insertGrant(db, {
-        ...base,
-        state: 'FINALIZED',
-        finalizationReason: 'ISSUED',
-        clientName: null,
-        token,
-        interaction: null
-      })
+      const inserted = await insertGrant(
+        db,
+        {
+          ...base,
+          state: 'FINALIZED',
+          finalizationReason: 'ISSUED',
+          clientName: null,
+          token,
+          interaction: null
+        },
+        input.replay
+      )
+      if (!inserted) throw new SignatureError('replayed')
       return {
         access_token: accessTokenWire(config.authServerUrl, token, access),
         continue: continueWire(config.authServerUrl, base.continueId, continueToken)
@@ -138,14 +147,19 @@ export function createGrantService(deps: GrantServiceDeps) {
       nonce: deps.randomBytes(16).toString('hex').toUpperCase(),
       expiresIn: config.interactionExpirySeconds
     }
-    await insertGrant(db, {
-      ...base,
-      state: 'PENDING',
-      finalizationReason: null,
-      clientName: document.publicName,
-      token: null,
-      interaction
-    })
+    const inserted = await insertGrant(
+      db,
+      {
+        ...base,
+        state: 'PENDING',
+        finalizationReason: null,
+        clientName: document.publicName,
+        token: null,
+        interaction
+      },
+      input.replay
+    )
+    if (!inserted) throw new SignatureError('replayed')
     const redirect = new URL(
       `${config.authServerUrl}/interact/${interaction.id}/${interaction.nonce}`
     )

@@ -1,5 +1,6 @@
 import type { AccessItem, OutgoingLimits } from '../gnap/access.js'
 import type { Jwk } from '../gnap/request-schemas.js'
+import { replayClaimed, replayCte, type ReplayClaim } from '../replay/replay-guard.js'
 import type { Queryable } from '../storage/db.js'
 import type { FinalizationReason, GrantState } from './grant-model.js'
 
@@ -66,11 +67,15 @@ export interface NewGrant {
 // One statement inserts the grant with its access rows, subjects and its token or interaction:
 // atomic without an explicit transaction, and one round trip on the hot path (non-interactive
 // grants). Foreign keys are checked at the end of the statement, so the CTEs may reference `g`.
+// The request's replay record ($24, $25) is written by the same statement, and nothing else
+// is when it was already there (RFC 9421 §7.2.2), so a replayed grant request creates nothing.
 const INSERT_GRANT = `
-with g as (
+with ${replayCte('$24', '$25')}, g as (
   insert into grants (id, tenant_id, state, finalization_reason, start_method, continue_id,
     continue_token_hash, finish_method, finish_uri, client_nonce, grant_uri, client, client_name, jwk)
-  values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14::jsonb)
+  select $1::uuid, $2::uuid, $3::text, $4::text, $5::text[], $6::uuid, $7::bytea, $8::text,
+    $9::text, $10::text, $11::text, $12::text, $13::text, $14::jsonb
+  where ${replayClaimed('$24')}
   returning id
 ), a as (
   insert into accesses (id, grant_id, position, type, actions, identifier, limits)
@@ -90,8 +95,13 @@ with g as (
 )
 select id from g`
 
-export async function insertGrant(q: Queryable, grant: NewGrant): Promise<void> {
-  await q.query(INSERT_GRANT, [
+/** False when `replay` was already claimed: then nothing was written. */
+export async function insertGrant(
+  q: Queryable,
+  grant: NewGrant,
+  replay: ReplayClaim | undefined
+): Promise<boolean> {
+  const { rowCount } = await q.query(INSERT_GRANT, [
     grant.id,
     grant.tenantId,
     grant.state,
@@ -114,8 +124,11 @@ export async function insertGrant(q: Queryable, grant: NewGrant): Promise<void> 
     grant.interaction?.id ?? null,
     grant.interaction?.ref ?? null,
     grant.interaction?.nonce ?? null,
-    grant.interaction?.expiresIn ?? null
+    grant.interaction?.expiresIn ?? null,
+    replay?.signature ?? null,
+    replay?.expiresAt ?? null
   ])
+  return rowCount === 1
 }
 
 /** The grant behind a continuation URI, unless it was revoked (Rafiki §2.1 continue). */

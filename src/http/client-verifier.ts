@@ -7,7 +7,7 @@ import type { Jwk } from '../gnap/request-schemas.js'
 import type { ClientIdentity } from '../grant/grant-model.js'
 import { SignatureError, verifyMessage } from '../http-signatures/index.js'
 import type { RateLimits } from '../rate-limit/rate-limits.js'
-import type { ReplayGuard } from '../replay/replay-guard.js'
+import type { ReplayClaim, ReplayGuard } from '../replay/replay-guard.js'
 
 export interface ClientVerifierDeps {
   clientKeys: ClientKeys
@@ -46,7 +46,17 @@ export function createClientVerifier(deps: ClientVerifierDeps) {
     }
   }
 
-  return async function verifyClient(req: FastifyRequest, client: ClientIdentity): Promise<void> {
+  /**
+   * Verifies the request's signature for `client` and claims it against replay. With
+   * `deferReplay` the claim may instead be returned, for the statement that acts on the request
+   * to write it (one round trip instead of two); that statement must then refuse to act when the
+   * claim fails (see replay-guard). Otherwise the claim is made here.
+   */
+  return async function verifyClient(
+    req: FastifyRequest,
+    client: ClientIdentity,
+    options: { deferReplay?: boolean } = {}
+  ): Promise<ReplayClaim | undefined> {
     const verified = await verifyMessage(
       {
         method: req.method,
@@ -63,10 +73,15 @@ export function createClientVerifier(deps: ClientVerifierDeps) {
     )
     // RFC 9421 §7.2.2: recorded only once verified (an unsigned flood records nothing), until
     // `created` leaves the window, after which the freshness check refuses the signature anyway.
-    const expiresAt = verified.created + config.signatureMaxAgeSeconds
-    if (!(await deps.replay.claim(verified.signature, expiresAt))) {
+    const claim = {
+      signature: verified.signature,
+      expiresAt: verified.created + config.signatureMaxAgeSeconds
+    }
+    if (options.deferReplay && deps.replay.foldsIntoStatements) return claim
+    if (!(await deps.replay.claim(claim.signature, claim.expiresAt))) {
       throw new SignatureError('replayed')
     }
+    return undefined
   }
 }
 

@@ -11,6 +11,7 @@ import { clientIdentityOf } from '../grant/grant-model.js'
 import type { GrantService } from '../grant/grant-service.js'
 import { findGrantByContinueId } from '../grant/grant-store.js'
 import type { Metrics } from '../metrics/metrics.js'
+import type { ReplayClaim } from '../replay/replay-guard.js'
 import type { Db } from '../storage/db.js'
 import type { TenantDirectory } from '../tenant/tenant-directory.js'
 import type { Tenant } from '../tenant/tenant-store.js'
@@ -25,6 +26,8 @@ declare module 'fastify' {
     tenant?: Tenant
     continuation?: { continueId: string; continueToken: string; grantId: string }
     managedToken?: { managementId: string; valueHash: Uint8Array }
+    /** A replay claim the handler's statement writes (grant, rotation): see client-verifier. */
+    replayClaim?: ReplayClaim
   }
 }
 
@@ -61,7 +64,9 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     const tenantId = grantTenantId(req)
     const tenant = isUuid(tenantId) ? await tenants.find(tenantId) : undefined
     if (!tenant) throw new GnapError(404, 'invalid_request', 'Not Found')
-    await verifyClient(req, clientIdentityOf((req.body as GrantRequest).client))
+    req.replayClaim = await verifyClient(req, clientIdentityOf((req.body as GrantRequest).client), {
+      deferReplay: true
+    })
     req.tenant = tenant
   }
 
@@ -89,7 +94,10 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     if (!row || !bytesEqual(row.valueHash, hashToken(token as string))) {
       throw new GnapError(401, 'invalid_client', 'invalid access token')
     }
-    await verifyClient(req, storedClient(row))
+    // Rotation writes the replay claim itself; revocation has it claimed here.
+    req.replayClaim = await verifyClient(req, storedClient(row), {
+      deferReplay: req.method === 'POST'
+    })
     req.managedToken = { managementId: id, valueHash: row.valueHash }
   }
 
@@ -103,7 +111,8 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
       tenant: req.tenant as Tenant,
       // The hash binds the finish redirect to the grant endpoint the client called (§4.2.3).
       grantUri: `${config.authServerUrl}/${(req.params as { tenantId?: string }).tenantId ?? ''}`,
-      request: req.body as GrantRequest
+      request: req.body as GrantRequest,
+      replay: req.replayClaim
     })
     if ('interact' in res) metrics.grantPending()
     else metrics.grantIssued(issuedTypes(res))
@@ -158,7 +167,7 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
   }
   app.post('/token/:id', tokenRoute, async (req) => {
     const { managementId, valueHash } = req.managedToken!
-    const res = await tokens.rotate(managementId, valueHash)
+    const res = await tokens.rotate(managementId, valueHash, req.replayClaim)
     metrics.rotated()
     return res
   })

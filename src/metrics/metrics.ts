@@ -77,11 +77,33 @@ export function createMetrics(deps: { db: Pick<Db, 'poolStats'> }) {
     }
   })
 
+  // Bounded: route patterns (plus 'unmatched') times methods times statuses.
+  const requestSeries = new Map<
+    string,
+    {
+      duration: ReturnType<typeof httpDuration.labels>
+      byStatus: Map<number, ReturnType<typeof httpRequests.labels>>
+    }
+  >()
+
   return {
     registry,
     request(listener: string, route: string, method: string, status: number, seconds: number) {
-      httpRequests.inc({ listener, route, method, status })
-      httpDuration.observe({ listener, route, method }, seconds)
+      // Every request passes here: the labelled children are looked up once per series, not
+      // hashed from their labels on every call.
+      const key = `${listener} ${route} ${method}`
+      let series = requestSeries.get(key)
+      if (series === undefined) {
+        series = { duration: httpDuration.labels(listener, route, method), byStatus: new Map() }
+        requestSeries.set(key, series)
+      }
+      let count = series.byStatus.get(status)
+      if (count === undefined) {
+        count = httpRequests.labels(listener, route, method, String(status))
+        series.byStatus.set(status, count)
+      }
+      count.inc()
+      series.duration.observe(seconds)
     },
     grantIssued(types: readonly string[]) {
       for (const type of new Set(types)) grantsIssued.inc({ type })

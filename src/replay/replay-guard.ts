@@ -13,18 +13,45 @@ export interface ReplayGuard {
    * not yet expired: the request is a replay.
    */
   claim(signature: Uint8Array, expiresAt: number): Promise<boolean>
+  /**
+   * True when a claim can instead ride along the statement that acts on the request
+   * ({@link replayCte}), which saves a database round trip on the hot paths.
+   */
+  readonly foldsIntoStatements: boolean
 }
 
-// `on conflict ... where` turns an expired record (not yet deleted by the retention job) back
-// into a fresh claim; a live one yields no row.
-const CLAIM = `insert into signature_replays (signature, expires_at) values ($1, to_timestamp($2))
-  on conflict (signature) do update set expires_at = excluded.expires_at
-    where signature_replays.expires_at <= now()
-  returning true as claimed`
+/** A verified signature whose record the acting statement writes ({@link replayCte}). */
+export interface ReplayClaim {
+  signature: Uint8Array
+  expiresAt: number
+}
 
-/** PostgreSQL: one statement on an unlogged table, shared by every process on the database. */
+/**
+ * A CTE named `replay` recording the signature in parameter `signature` until the unix time in
+ * parameter `expiresAt`: one row when claimed, none when the signature is already recorded and
+ * live. A null signature records nothing (nothing left to claim). `on conflict ... where` turns
+ * an expired record, not yet deleted by the retention job, into a fresh claim.
+ */
+export function replayCte(signature: string, expiresAt: string): string {
+  return `replay as (
+    insert into signature_replays (signature, expires_at)
+    select ${signature}::bytea, to_timestamp(${expiresAt}) where ${signature}::bytea is not null
+    on conflict (signature) do update set expires_at = excluded.expires_at
+      where signature_replays.expires_at <= now()
+    returning true)`
+}
+
+/** True when a statement with {@link replayCte} may act: nothing to claim, or the claim held. */
+export function replayClaimed(signature: string): string {
+  return `(${signature}::bytea is null or exists (select 1 from replay))`
+}
+
+const CLAIM = `with ${replayCte('$1', '$2')} select 1 from replay`
+
+/** PostgreSQL: an unlogged table, shared by every process on the database. */
 export function createDatabaseReplayGuard(db: Queryable): ReplayGuard {
   return {
+    foldsIntoStatements: true,
     async claim(signature, expiresAt) {
       const { rowCount } = await db.query(CLAIM, [signature, expiresAt])
       return rowCount === 1
@@ -50,6 +77,7 @@ export function createMemoryReplayGuard(options: {
     perf: { now: options.now }
   })
   return {
+    foldsIntoStatements: false,
     async claim(signature, expiresAt) {
       const key = Buffer.from(signature).toString('base64')
       if (seen.has(key)) return false

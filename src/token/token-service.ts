@@ -3,6 +3,8 @@ import { toAccessWire } from '../gnap/access.js'
 import { GnapError } from '../gnap/gnap-error.js'
 import type { IntrospectionRequest, Jwk } from '../gnap/request-schemas.js'
 import { accessTokenWire, type AccessTokenWire } from '../gnap/wire.js'
+import { SignatureError } from '../http-signatures/index.js'
+import type { ReplayClaim } from '../replay/replay-guard.js'
 import type { Db } from '../storage/db.js'
 import { matchAccess } from './access-match.js'
 import { findActiveToken, revokeToken, rotateToken } from './token-store.js'
@@ -35,7 +37,9 @@ export function createTokenService(deps: TokenServiceDeps) {
    */
   async function rotate(
     managementId: string,
-    presentedHash: Uint8Array
+    presentedHash: Uint8Array,
+    /** The request signature's replay claim, written by the rotation itself (replay-guard). */
+    replay?: ReplayClaim
   ): Promise<{ access_token: AccessTokenWire }> {
     const value = generateTokenValue(deps.randomBytes)
     const next = {
@@ -43,7 +47,13 @@ export function createTokenService(deps: TokenServiceDeps) {
       managementId: deps.newId(),
       expiresIn: config.accessTokenExpirySeconds
     }
-    const access = await rotateToken(db, { managementId, valueHash: presentedHash }, next)
+    const { claimed, access } = await rotateToken(
+      db,
+      { managementId, valueHash: presentedHash },
+      next,
+      replay
+    )
+    if (!claimed) throw new SignatureError('replayed')
     // Another rotation or a revocation won the race after authentication.
     if (!access) throw new GnapError(404, 'invalid_rotation', 'invalid access token')
     return {

@@ -1,5 +1,6 @@
 import type { Jwk } from '../gnap/request-schemas.js'
 import { accessJsonSql, type AccessRow } from '../grant/grant-store.js'
+import { replayClaimed, replayCte, type ReplayClaim } from '../replay/replay-guard.js'
 import type { Queryable } from '../storage/db.js'
 
 export interface NewToken {
@@ -49,29 +50,44 @@ export async function findManagedToken(
 export async function rotateToken(
   q: Queryable,
   old: { managementId: string; valueHash: Uint8Array },
-  next: NewToken
-): Promise<AccessRow[] | undefined> {
-  const { rows } = await q.query<{ access: AccessRow[] | null }>(
-    `with live_grant as (
+  next: NewToken,
+  replay: ReplayClaim | undefined
+): Promise<{ claimed: boolean; access: AccessRow[] | undefined }> {
+  // The request's replay record ($6, $7) is written by the same statement, which rotates only
+  // when it was not there yet (RFC 9421 §7.2.2).
+  const { rows } = await q.query<{
+    claimed: boolean
+    rotated: boolean
+    access: AccessRow[] | null
+  }>(
+    `with ${replayCte('$6', '$7')}, live_grant as (
        select g.id from access_tokens t join grants g on g.id = t.grant_id
        where t.management_id = $1 and g.finalization_reason is distinct from 'REVOKED'
        for share of g
      ), old as (
        update access_tokens set revoked_at = now()
        where management_id = $1 and value_hash = $2 and revoked_at is null
-         and grant_id in (select id from live_grant)
+         and grant_id in (select id from live_grant) and ${replayClaimed('$6')}
        returning grant_id
      ), new as (
        insert into access_tokens (id, grant_id, value_hash, management_id, expires_in)
        select opas_uuid_v7(), grant_id, $3, $4, $5 from old
        returning grant_id
      )
-     select ${accessJsonSql('new.grant_id')} as access
-     from new`,
-    [old.managementId, old.valueHash, next.valueHash, next.managementId, next.expiresIn]
+     select ${replayClaimed('$6')} as claimed, exists (select 1 from new) as rotated,
+       (select ${accessJsonSql('new.grant_id')} from new) as access`,
+    [
+      old.managementId,
+      old.valueHash,
+      next.valueHash,
+      next.managementId,
+      next.expiresIn,
+      replay?.signature ?? null,
+      replay?.expiresAt ?? null
+    ]
   )
-  const row = rows[0]
-  return row === undefined ? undefined : (row.access ?? [])
+  const row = rows[0]!
+  return { claimed: row.claimed, access: row.rotated ? (row.access ?? []) : undefined }
 }
 
 /** Revokes a live token presented with its value (RFC 9635 §6.2). */

@@ -140,6 +140,43 @@ describe('replay', () => {
   })
 })
 
+describe('replay records on PostgreSQL', () => {
+  test(
+    'every verified signed request leaves one record: grant and rotation write it in their own statement',
+    {
+      skip:
+        process.env.OPAS_TEST_DATABASE_URL === undefined
+          ? 'PGlite keeps the records in memory'
+          : false
+    },
+    async () => {
+      const db = world.server.services.db
+      const records = async () =>
+        (await db.query<{ n: number }>('select count(*)::int as n from signature_replays')).rows[0]!
+          .n
+      const before = await records()
+      const { access_token: token } = await issue(7)
+      assert.equal(await records(), before + 1, 'the grant request')
+      const rotated = await signedRequest(token.manage, {
+        client: world.app,
+        method: 'POST',
+        token: token.value
+      })
+      assert.equal(rotated.status, 200, rotated.text)
+      assert.equal(await records(), before + 2, 'the rotation')
+      const next = (rotated.body as { access_token: { value: string; manage: string } })
+        .access_token
+      const revoked = await signedRequest(next.manage, {
+        client: world.app,
+        method: 'DELETE',
+        token: next.value
+      })
+      assert.equal(revoked.status, 204)
+      assert.equal(await records(), before + 3, 'the revocation')
+    }
+  )
+})
+
 describe('replay across opas processes sharing one PostgreSQL database', () => {
   const shared = process.env.OPAS_TEST_DATABASE_URL !== undefined
   test(
