@@ -1,0 +1,588 @@
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { after, before, describe, test } from 'node:test'
+import pg from 'pg'
+import { assertGnapError } from '../helpers/gnap-assertions.js'
+import { postJson, send, signedRequest, type TestResponse } from '../helpers/signed-request.js'
+import { createTestDatabase, freeListenerPorts } from '../helpers/test-server.js'
+import {
+  startWalletAddressServer,
+  type TestClient,
+  type WalletAddressServer
+} from '../helpers/wallet-address-server.js'
+
+/**
+ * Two `opas start` processes on one PostgreSQL database, as two replicas behind one load
+ * balancer: the races of concurrency.test.ts, with the contenders split over both. Only the
+ * database can serialise them here (no shared memory), so each race must end with exactly one
+ * winner, no deadlock and no 5xx.
+ */
+
+const skip = process.env.OPAS_TEST_DATABASE_URL
+  ? false
+  : 'needs OPAS_TEST_DATABASE_URL (PGlite belongs to one process)'
+
+/** Contenders of the single-kind races, and of each kind in the mixed ones. */
+const N = 16
+const K = 4
+const ROUNDS = 10
+/** A race still unanswered after this long is a deadlock (a round takes well under a second). */
+const RACE_DEADLINE_MS = 15_000
+const opts = { timeout: 60_000 }
+
+/**
+ * The public URL both processes answer for. It resolves nowhere, so no request reaches opas
+ * unless it names the process it goes to, as the load balancer would.
+ */
+const PUBLIC_URL = 'http://opas.invalid'
+const FINISH_URI = 'http://127.0.0.1:9/return?session=1'
+const IDP_SECRET = 'two-processes-idp-secret'
+const REPLAYED = 'invalid signature: this signature was already used'
+const INVALID_TOKEN = 'invalid access token'
+
+interface Opas {
+  name: string
+  auth: string
+  interaction: string
+  introspection: string
+  child: ChildProcess
+  exited: Promise<number | null>
+  output: () => string
+}
+
+interface Pending {
+  continueUri: string
+  continueToken: string
+  redirect: string
+}
+
+interface Token {
+  value: string
+  manage: string
+}
+
+interface Started {
+  id: string
+  nonce: string
+  cookie: string
+}
+
+describe('two opas processes on one PostgreSQL database', { skip }, () => {
+  const tenant = randomUUID()
+  const grantUrl = `${PUBLIC_URL}/${tenant}`
+  let procs: [Opas, Opas]
+  let database: { url: string; drop(): Promise<void> }
+  let pool: pg.Pool
+  let wallets: WalletAddressServer
+  let client: TestClient
+  let account: string
+
+  async function startOpas(name: string): Promise<Opas> {
+    const ports = await freeListenerPorts()
+    let output = ''
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/opas.ts', 'start'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'development',
+        LOG_LEVEL: 'warn',
+        LISTEN_HOST: '127.0.0.1',
+        ...ports,
+        AUTH_DATABASE_URL: database.url,
+        // Shared by both, as replicas share them: signatures are checked against this URL,
+        // the session cookie is signed with this key, the IdP authenticates with this secret.
+        AUTH_SERVER_URL: PUBLIC_URL,
+        OPERATOR_TENANT_ID: tenant,
+        IDENTITY_SERVER_URL: 'http://127.0.0.1:9/consent',
+        IDENTITY_SERVER_SECRET: IDP_SECRET,
+        ADMIN_API_SECRET: 'two-processes-admin-secret',
+        COOKIE_KEY: 'two-processes-cookie-key-long-enough-to-sign',
+        WAIT_SECONDS: '0',
+        RATE_LIMIT_PER_IP: '0',
+        RATE_LIMIT_PER_CLIENT: '0',
+        SHUTDOWN_TIMEOUT_MS: '5000'
+      },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()))
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()))
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+    const origin = (port: string) => `http://127.0.0.1:${port}`
+    return {
+      name,
+      auth: origin(ports.AUTH_PORT),
+      interaction: origin(ports.INTERACTION_PORT),
+      introspection: origin(ports.INTROSPECTION_PORT),
+      child,
+      exited,
+      output: () => output
+    }
+  }
+
+  async function untilReady(opas: Opas): Promise<void> {
+    const deadline = Date.now() + 90_000
+    for (const listener of [opas.auth, opas.interaction, opas.introspection]) {
+      for (;;) {
+        assert.equal(opas.child.exitCode, null, `opas ${opas.name} exited:\n${opas.output()}`)
+        assert.ok(Date.now() < deadline, `opas ${opas.name} not ready:\n${opas.output()}`)
+        const ready = await fetch(`${listener}/readyz`).then(
+          (res) => res.status === 200,
+          () => false
+        )
+        if (ready) break
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    }
+  }
+
+  async function stopOpas(opas: Opas): Promise<void> {
+    if (opas.child.exitCode !== null || opas.child.signalCode !== null) return
+    opas.child.kill('SIGTERM')
+    const timer = setTimeout(() => opas.child.kill('SIGKILL'), 15_000)
+    await opas.exited
+    clearTimeout(timer)
+  }
+
+  const logs = () => procs.map((p) => `--- opas ${p.name}:\n${p.output()}`).join('\n')
+
+  before(async () => {
+    database = (await createTestDatabase())!
+    pool = new pg.Pool({ connectionString: database.url, max: 2 })
+    wallets = await startWalletAddressServer()
+    client = wallets.addClient('racer', { authServer: grantUrl })
+    account = `${wallets.url}/alice`
+    // Started together: both migrate the fresh database at once (under the advisory lock).
+    procs = [await startOpas('A'), await startOpas('B')]
+    await Promise.all(procs.map(untilReady))
+  })
+
+  after(async () => {
+    if (procs) await Promise.all(procs.map(stopOpas))
+    await pool?.end()
+    await wallets?.close()
+    await database?.drop()
+  })
+
+  /** The same public URL, sent to one process's auth listener. */
+  function via(url: string, opas: Opas): string {
+    const u = new URL(url)
+    assert.equal(u.origin, PUBLIC_URL, `${url} is not on the public URL`)
+    return `${opas.auth}${u.pathname}${u.search}`
+  }
+
+  const signed = (
+    url: string,
+    opas: Opas,
+    options: { method?: string; body?: unknown; token?: string }
+  ) => signedRequest(url, { client, ...options, sendTo: via(url, opas) })
+
+  /** Every answer is 2xx, or 4xx with exactly a GNAP error body: never 5xx, never plain text. */
+  function assertWellFormed(answers: TestResponse[]): void {
+    for (const res of answers) {
+      const context = `${res.status} ${res.text}`
+      assert.ok(res.status < 500, `server error: ${context}`)
+      if (res.status < 400) continue
+      assert.match(res.headers.get('content-type') ?? '', /^application\/json\b/, context)
+      const body = res.body as { error?: { code?: unknown; description?: unknown } }
+      assert.deepEqual(Object.keys(body ?? {}), ['error'], context)
+      assert.deepEqual(Object.keys(body.error ?? {}).sort(), ['code', 'description'], context)
+      assert.equal(typeof body.error!.code, 'string', context)
+      assert.equal(typeof body.error!.description, 'string', context)
+    }
+  }
+
+  const outcome = (res: TestResponse) => {
+    const error = (res.body as { error?: { code: string; description: string } }).error
+    return error ? `${res.status} ${error.code}: ${error.description}` : String(res.status)
+  }
+
+  /** The losers lost the race, not the replay check (which would prove nothing). */
+  function assertLost(losers: TestResponse[], allowed: string[]): void {
+    for (const res of losers) {
+      const got = outcome(res)
+      assert.ok(!got.endsWith(REPLAYED), `refused as a replay, not by the race: ${got}`)
+      assert.ok(allowed.includes(got), `unexpected refusal ${got}`)
+    }
+  }
+
+  /** Outcome counts of one test, reported as a diagnostic: they show the races were real. */
+  function tally() {
+    const counts = new Map<string, number>()
+    return {
+      add: (answers: TestResponse[]) => {
+        for (const label of answers.map(outcome)) counts.set(label, (counts.get(label) ?? 0) + 1)
+      },
+      toString: () => [...counts].map(([label, n]) => `${n} × ${label}`).join('; ')
+    }
+  }
+
+  /** `work` answered within the deadline; a deadlock fails the test instead of hanging it. */
+  async function within<T>(what: string, work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`${what}: no answer within ${RACE_DEADLINE_MS} ms\n${logs()}`)),
+        RACE_DEADLINE_MS
+      )
+    })
+    try {
+      return await Promise.race([work, deadline])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  const processOf = (i: number) => procs[i % 2]!
+
+  /** `n` calls fired together, alternating between the processes (first one flips by round). */
+  async function fire(
+    round: number,
+    n: number,
+    call: (opas: Opas) => Promise<TestResponse>
+  ): Promise<TestResponse[]> {
+    const answers = await within(
+      `round ${round}`,
+      Promise.all(Array.from({ length: n }, (_, i) => call(processOf(i + round))))
+    )
+    assertWellFormed(answers)
+    return answers
+  }
+
+  /**
+   * `k` calls of `a` and `k` of `b` fired together, each kind sent to both processes, the
+   * firing order flipping by round; answered as [answers of a, answers of b].
+   */
+  async function race(
+    round: number,
+    k: number,
+    a: (opas: Opas) => Promise<TestResponse>,
+    b: (opas: Opas) => Promise<TestResponse>
+  ): Promise<[TestResponse[], TestResponse[]]> {
+    const isA = (i: number) => Math.floor(i / 2) % 2 === round % 2
+    const all = await within(
+      `round ${round}`,
+      Promise.all(Array.from({ length: 2 * k }, (_, i) => (isA(i) ? a : b)(processOf(i + round))))
+    )
+    assertWellFormed(all)
+    return [all.filter((_, i) => isA(i)), all.filter((_, i) => !isA(i))]
+  }
+
+  /** Which process answered `answers[i]` of {@link fire}. */
+  const answeredBy = (answers: TestResponse[], res: TestResponse, round: number) =>
+    processOf(answers.indexOf(res) + round).name
+
+  function soleWinner(answers: TestResponse[], status = 200): TestResponse {
+    const winners = answers.filter((r) => r.status === status)
+    assert.equal(winners.length, 1, `one ${status}, got ${answers.map((r) => r.status).join(',')}`)
+    return winners[0]!
+  }
+
+  const accessTokenOf = (res: TestResponse) => (res.body as { access_token?: Token }).access_token
+
+  // --- the flows, each step sent to the process the caller names ---
+
+  async function requestNonInteractive(opas: Opas): Promise<{ token: Token; grant: Pending }> {
+    const res = await signed(grantUrl, opas, {
+      body: {
+        client: client.walletAddress,
+        access_token: { access: [{ type: 'incoming-payment', actions: ['create', 'read'] }] }
+      }
+    })
+    assert.equal(res.status, 200, res.text)
+    const body = res.body as {
+      access_token: Token
+      continue: { uri: string; access_token: { value: string } }
+    }
+    return {
+      token: { value: body.access_token.value, manage: body.access_token.manage },
+      grant: {
+        continueUri: body.continue.uri,
+        continueToken: body.continue.access_token.value,
+        redirect: ''
+      }
+    }
+  }
+
+  async function requestInteractive(opas: Opas): Promise<Pending> {
+    const res = await signed(grantUrl, opas, {
+      body: {
+        client: client.walletAddress,
+        access_token: {
+          access: [
+            {
+              type: 'outgoing-payment',
+              actions: ['create', 'read'],
+              identifier: account,
+              limits: { debitAmount: { value: '500', assetCode: 'USD', assetScale: 2 } }
+            }
+          ]
+        },
+        interact: {
+          start: ['redirect'],
+          finish: { method: 'redirect', uri: FINISH_URI, nonce: 'client-nonce' }
+        }
+      }
+    })
+    assert.equal(res.status, 200, res.text)
+    const body = res.body as {
+      interact: { redirect: string }
+      continue: { uri: string; access_token: { value: string } }
+    }
+    return {
+      continueUri: body.continue.uri,
+      continueToken: body.continue.access_token.value,
+      redirect: body.interact.redirect
+    }
+  }
+
+  /** The browser opens `interact.redirect` on `opas`: 302 to the IdP with the session cookie. */
+  async function startInteraction(pending: Pending, opas: Opas): Promise<Started> {
+    const res = await send(via(pending.redirect, opas), {})
+    assert.equal(res.status, 302, res.text)
+    const location = new URL(res.headers.get('location')!)
+    const cookie = res.headers.get('set-cookie')
+    assert.ok(cookie, 'interaction start sets the session cookie')
+    return {
+      id: location.searchParams.get('interactId')!,
+      nonce: location.searchParams.get('nonce')!,
+      cookie: cookie.split(';')[0]!
+    }
+  }
+
+  const idpHeaders = { 'x-idp-secret': IDP_SECRET, accept: 'application/json' }
+
+  const idpChoose = (started: Started, choice: 'accept' | 'reject', opas: Opas) =>
+    send(`${opas.interaction}/grant/${started.id}/${started.nonce}/${choice}`, {
+      method: 'POST',
+      headers: { ...idpHeaders, 'content-type': 'application/json' },
+      body: '{}'
+    })
+
+  async function idpDetails(
+    started: Started,
+    opas: Opas
+  ): Promise<{ grantId: string; state: string }> {
+    const res = await send(`${opas.interaction}/grant/${started.id}/${started.nonce}`, {
+      headers: idpHeaders
+    })
+    assert.equal(res.status, 200, res.text)
+    return res.body as { grantId: string; state: string }
+  }
+
+  /** The browser comes back on `opas`: where the finish redirect sends it. */
+  async function finishInteraction(started: Started, opas: Opas): Promise<URL> {
+    const res = await send(`${opas.auth}/interact/${started.id}/${started.nonce}/finish`, {
+      headers: { cookie: started.cookie }
+    })
+    assert.equal(res.status, 302, res.text)
+    return new URL(res.headers.get('location')!)
+  }
+
+  const continueGrant = (pending: Pending, opas: Opas, body: unknown = {}) =>
+    signed(pending.continueUri, opas, { token: pending.continueToken, body })
+
+  const cancelGrant = (pending: Pending, opas: Opas) =>
+    signed(pending.continueUri, opas, { token: pending.continueToken, method: 'DELETE' })
+
+  const rotate = (token: Token, opas: Opas) =>
+    signed(token.manage, opas, { token: token.value, method: 'POST' })
+
+  /** Introspected on both processes, which must agree. */
+  async function introspect(value: string): Promise<{ active: boolean; grant?: string }> {
+    const answers = await Promise.all(
+      procs.map((p) => postJson(`${p.introspection}/`, { access_token: value }))
+    )
+    for (const res of answers) assert.equal(res.status, 200, res.text)
+    const [a, b] = answers.map((r) => r.body as { active: boolean; grant?: string })
+    assert.deepEqual(a, b, 'both processes answer alike')
+    return a!
+  }
+
+  async function tokenCounts(grantId: string): Promise<{ live: number; all: number }> {
+    const { rows } = await pool.query<{ live: number; all: number }>(
+      `select (count(*) filter (where revoked_at is null))::int as live, count(*)::int as all
+       from access_tokens where grant_id = $1`,
+      [grantId]
+    )
+    return rows[0]!
+  }
+
+  async function interactRefOf(interactionId: string): Promise<string> {
+    const { rows } = await pool.query<{ ref: string }>(
+      'select ref from interactions where id = $1',
+      [interactionId]
+    )
+    return rows[0]!.ref
+  }
+
+  // --- the races ---
+
+  test(
+    `${N} rotations of one token over both processes (${ROUNDS} rounds): one winner, one live token`,
+    opts,
+    async (t) => {
+      const seen = tally()
+      const winners = { A: 0, B: 0 }
+      for (let round = 0; round < ROUNDS; round++) {
+        const { token } = await requestNonInteractive(processOf(round))
+        const { grant: grantId } = await introspect(token.value)
+        assert.ok(grantId)
+        const answers = await fire(round, N, (p) => rotate(token, p))
+        seen.add(answers)
+        const winner = soleWinner(answers)
+        winners[answeredBy(answers, winner, round) as 'A' | 'B']++
+        assertLost(
+          answers.filter((r) => r !== winner),
+          [`401 invalid_client: ${INVALID_TOKEN}`, `404 invalid_rotation: ${INVALID_TOKEN}`]
+        )
+        assert.deepEqual(await tokenCounts(grantId), { live: 1, all: 2 }, `round ${round}`)
+        const next = accessTokenOf(winner)!
+        assert.equal((await introspect(token.value)).active, false)
+        assert.equal((await introspect(next.value)).active, true)
+        // The winner's token is managed on the other process too.
+        assert.equal((await rotate(next, processOf(round + 1))).status, 200)
+      }
+      t.diagnostic(`${seen}; won on A ${winners.A}, on B ${winners.B}`)
+    }
+  )
+
+  test(
+    `${N} continuations with one interact_ref over both processes (${ROUNDS} rounds): one token`,
+    opts,
+    async (t) => {
+      const seen = tally()
+      const winners = { A: 0, B: 0 }
+      for (let round = 0; round < ROUNDS; round++) {
+        const pending = await requestInteractive(processOf(round))
+        // Started on one process, decided and finished on the other: the session cookie and the
+        // IdP secret are the shared ones.
+        const started = await startInteraction(pending, processOf(round))
+        const { grantId } = await idpDetails(started, processOf(round + 1))
+        assert.equal((await idpChoose(started, 'accept', processOf(round + 1))).status, 202)
+        const back = await finishInteraction(started, processOf(round + 1))
+        const interactRef = back.searchParams.get('interact_ref')
+        assert.ok(interactRef, `round ${round}: the finish redirect carries interact_ref`)
+
+        const answers = await fire(round, N, (p) =>
+          continueGrant(pending, p, { interact_ref: interactRef })
+        )
+        seen.add(answers)
+        const winner = soleWinner(answers)
+        winners[answeredBy(answers, winner, round) as 'A' | 'B']++
+        const token = accessTokenOf(winner)
+        assert.ok(token, 'the winner gets the access token')
+        assertLost(
+          answers.filter((r) => r !== winner),
+          ['401 request_denied: grant interaction not approved']
+        )
+        assert.deepEqual(await tokenCounts(grantId), { live: 1, all: 1 }, `round ${round}`)
+        assert.equal((await introspect(token.value)).active, true)
+      }
+      t.diagnostic(`${seen}; won on A ${winners.A}, on B ${winners.B}`)
+    }
+  )
+
+  test(
+    `IdP accepts racing rejects on both interaction listeners (${ROUNDS} rounds): one decision, the grant follows it`,
+    opts,
+    async (t) => {
+      const wins = { accept: 0, reject: 0 }
+      for (let round = 0; round < ROUNDS; round++) {
+        const pending = await requestInteractive(processOf(round))
+        const started = await startInteraction(pending, processOf(round))
+        // Two of each, one per process.
+        const [accepts, rejects] = await race(
+          round,
+          2,
+          (p) => idpChoose(started, 'accept', p),
+          (p) => idpChoose(started, 'reject', p)
+        )
+        const winner = soleWinner([...accepts, ...rejects], 202)
+        const acceptWon = accepts.includes(winner)
+        wins[acceptWon ? 'accept' : 'reject']++
+        const losers = [...accepts, ...rejects].filter((r) => r !== winner)
+        // A decision after an accept is invalid; any decision after a reject is told it was denied.
+        assertLost(losers, [
+          acceptWon
+            ? '400 invalid_interaction: invalid interaction'
+            : '401 user_denied: user denied interaction'
+        ])
+
+        for (const p of procs) {
+          assert.equal((await idpDetails(started, p)).state, acceptWon ? 'APPROVED' : 'DENIED')
+        }
+        const back = await finishInteraction(started, processOf(round + 1))
+        if (acceptWon) {
+          const interactRef = back.searchParams.get('interact_ref')
+          assert.ok(interactRef, `round ${round}: the finish redirect carries interact_ref`)
+          const cont = await continueGrant(pending, processOf(round), { interact_ref: interactRef })
+          assert.equal(cont.status, 200, cont.text)
+          assert.equal((await introspect(accessTokenOf(cont)!.value)).active, true)
+        } else {
+          assert.equal(back.searchParams.get('result'), 'grant_rejected')
+          assert.equal(back.searchParams.get('interact_ref'), null)
+          assertGnapError(
+            await continueGrant(pending, processOf(round), {
+              interact_ref: await interactRefOf(started.id)
+            }),
+            404,
+            'invalid_continuation',
+            'grant not found'
+          )
+        }
+      }
+      // Which side wins is up to the scheduler; both are correct outcomes.
+      t.diagnostic(`accept won ${wins.accept}, reject won ${wins.reject}`)
+    }
+  )
+
+  test(
+    `cancels racing rotations over both processes (${ROUNDS} rounds): no token of the grant survives`,
+    opts,
+    async (t) => {
+      const seen = tally()
+      for (let round = 0; round < ROUNDS; round++) {
+        const { token, grant } = await requestNonInteractive(processOf(round))
+        const { grant: grantId } = await introspect(token.value)
+        assert.ok(grantId)
+        const [cancels, rotations] = await race(
+          round,
+          K,
+          (p) => cancelGrant(grant, p),
+          (p) => rotate(token, p)
+        )
+        seen.add(rotations)
+        soleWinner(cancels, 204)
+        assertLost(
+          cancels.filter((r) => r.status !== 204),
+          ['401 invalid_continuation: invalid grant']
+        )
+        const rotated = rotations.filter((r) => r.status === 200)
+        assert.ok(rotated.length <= 1, `round ${round}: ${rotated.length} rotations succeeded`)
+        assertLost(
+          rotations.filter((r) => r.status !== 200),
+          [`401 invalid_client: ${INVALID_TOKEN}`, `404 invalid_rotation: ${INVALID_TOKEN}`]
+        )
+        assert.equal((await tokenCounts(grantId)).live, 0, `round ${round}: no live token`)
+        assert.equal((await introspect(token.value)).active, false)
+        if (rotated[0]) {
+          const next = accessTokenOf(rotated[0])!
+          assert.equal((await introspect(next.value)).active, false)
+          // A token of a cancelled grant cannot be managed on either process.
+          for (const p of procs) {
+            assertGnapError(await rotate(next, p), 401, 'invalid_client', INVALID_TOKEN)
+          }
+        }
+      }
+      t.diagnostic(`rotations: ${seen}`)
+    }
+  )
+
+  test('neither process logged an error', () => {
+    // pino levels: 50 error, 60 fatal. An unhandled error is answered 500 and logged.
+    for (const p of procs) {
+      assert.doesNotMatch(p.output(), /"level":(50|60)/, `opas ${p.name}:\n${p.output()}`)
+      assert.equal(p.child.exitCode, null, `opas ${p.name} is still running`)
+    }
+  })
+})
