@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { v7 as uuidV7 } from 'uuid'
-import { createClientKeys } from './client-keys/index.js'
+import { createClientKeys, type Resolver } from './client-keys/index.js'
 import type { Config } from './config/index.js'
 import { createGrantService } from './grant/grant-service.js'
 import { createClientVerifier } from './http/client-verifier.js'
@@ -33,6 +33,8 @@ export function createServices(input: {
   db: Db
   logger: Logger
   now?: () => number
+  /** DNS for client fetches; the system resolver unless given (tests answer for made-up hosts). */
+  resolve?: Resolver
 }) {
   const { config, db, logger } = input
   const now = input.now ?? Date.now
@@ -40,6 +42,8 @@ export function createServices(input: {
   const clientKeys = createClientKeys({
     allowHttp: config.clientFetchAllowHttp,
     allowPrivate: config.clientFetchAllowPrivate,
+    allowedCidrs: config.clientFetchAllowedCidrs,
+    ...(input.resolve ? { resolve: input.resolve } : {}),
     timeoutMs: config.clientFetchTimeoutMs,
     maxBodyBytes: config.clientFetchMaxBytes,
     cacheTtlMs: config.clientKeyCacheTtlSeconds * 1000,

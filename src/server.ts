@@ -7,6 +7,7 @@ import {
   type GeneratableSetting,
   type LoadedConfig
 } from './config/index.js'
+import type { Resolver } from './client-keys/index.js'
 import { createServices, type RuntimeConfig, type Services } from './deps.js'
 import { hashSecret } from './gnap/secrets.js'
 import { ed25519Backend } from './http-signatures/index.js'
@@ -104,7 +105,12 @@ function startRetention(services: Services, config: Config, logger: Logger): Ret
 
 export async function startServer(
   loaded: LoadedConfig,
-  options: { logger: Logger; announce?: (lines: string[]) => void }
+  options: {
+    logger: Logger
+    announce?: (lines: string[]) => void
+    /** DNS for client fetches (tests); the system resolver otherwise. */
+    resolve?: Resolver
+  }
 ): Promise<RunningServer> {
   const { logger } = options
   const announce =
@@ -120,7 +126,7 @@ export async function startServer(
       idpSecretHash: hashSecret(config.identityServerSecret),
       apiSecret: config.adminApiSecret
     })
-    const services = createServices({ config, db, logger })
+    const services = createServices({ config, db, logger, resolve: options.resolve })
     apps = await buildApps(services)
     const urls = {} as Record<ListenerName, string>
     for (const name of listenerNames) {

@@ -107,6 +107,8 @@ export interface Config {
   clientFetchAllowHttp: boolean
   /** CLIENT_FETCH_ALLOW_PRIVATE: allow fetching from loopback and private network addresses. */
   clientFetchAllowPrivate: boolean
+  /** CLIENT_FETCH_ALLOWED_CIDRS: private ranges reachable despite CLIENT_FETCH_ALLOW_PRIVATE=false. */
+  clientFetchAllowedCidrs: readonly string[]
   /** CLIENT_FETCH_TIMEOUT_MS: timeout of one client wallet address or key fetch. */
   clientFetchTimeoutMs: number
   /** CLIENT_FETCH_MAX_BYTES: largest accepted response body of a client fetch. */

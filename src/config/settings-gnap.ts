@@ -1,5 +1,5 @@
 import type { DefaultContext, SettingsOf } from './setting-spec.js'
-import { boolean, integer, maxTimerMs } from './value-parsers.js'
+import { boolean, cidrList, integer, maxTimerMs } from './value-parsers.js'
 
 // Outside production, wallet addresses are usually http://localhost, so fetching them must work.
 const allowOutsideProduction = ({ nodeEnv }: DefaultContext): boolean => nodeEnv !== 'production'
@@ -19,6 +19,7 @@ export const gnapSettings: SettingsOf<
   | 'clientFetchTimeoutMs'
   | 'clientFetchMaxBytes'
   | 'clientKeyCacheTtlSeconds'
+  | 'clientFetchAllowedCidrs'
 > = {
   waitSeconds: {
     env: 'WAIT_SECONDS',
@@ -95,6 +96,17 @@ export const gnapSettings: SettingsOf<
     description:
       'Allow client fetches to loopback, private and link-local addresses; keep false in ' +
       'production so clients cannot make the server probe its own network.',
+    origin: 'opas'
+  },
+  clientFetchAllowedCidrs: {
+    env: 'CLIENT_FETCH_ALLOWED_CIDRS',
+    parser: cidrList(),
+    default: [],
+    defaultText: 'none',
+    description:
+      'Private ranges client fetches may reach even when CLIENT_FETCH_ALLOW_PRIVATE is false, ' +
+      'for wallets on a private network (e.g. `172.18.0.0/16` for a docker network); loopback, ' +
+      'link-local and cloud metadata stay refused unless listed.',
     origin: 'opas'
   },
   clientFetchTimeoutMs: {

@@ -1,3 +1,5 @@
+import ipaddr from 'ipaddr.js'
+
 /**
  * Parsers for the raw strings of environment variables. Each one is strict on purpose: a typo in
  * a deployment should stop the server at start, not silently become a default.
@@ -115,6 +117,27 @@ export function baseUrl(): ValueParser<string> {
       if (raw.includes('?') || raw.includes('#')) return fail('must not have a query or fragment')
       if (parsed.username !== '' || parsed.password !== '') return fail('must not have credentials')
       return ok(parsed.href.replace(/\/+$/, ''))
+    }
+  }
+}
+
+/** A comma-separated list of CIDR ranges (IPv4 or IPv6), e.g. `172.18.0.0/16, fd00::/8`. */
+export function cidrList(): ValueParser<readonly string[]> {
+  return {
+    type: 'comma-separated CIDR ranges',
+    parse(raw) {
+      const ranges = raw
+        .split(',')
+        .map((r) => r.trim())
+        .filter((r) => r !== '')
+      for (const range of ranges) {
+        try {
+          ipaddr.parseCIDR(range)
+        } catch {
+          return fail(`has ${JSON.stringify(range)}, which is not a CIDR range`)
+        }
+      }
+      return ok(ranges)
     }
   }
 }

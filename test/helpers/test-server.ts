@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { createServer } from 'node:net'
 import pg from 'pg'
+import type { Resolver } from '../../src/client-keys/index.js'
 import { loadConfig } from '../../src/config/index.js'
 import { createLogger } from '../../src/logger.js'
 import { startServer, type RunningServer } from '../../src/server.js'
@@ -83,7 +84,7 @@ export const TEST_IDP_URL = 'http://127.0.0.1:9/consent'
 /** Starts opas on free loopback ports with test settings; `env` overrides any of them. */
 export async function startTestServer(
   env: Record<string, string> = {},
-  options: { logStream?: { write(line: string): void } } = {}
+  options: { logStream?: { write(line: string): void }; resolve?: Resolver } = {}
 ): Promise<TestServer> {
   const ports = await freeListenerPorts()
   const database = await createTestDatabase()
@@ -109,7 +110,11 @@ export async function startTestServer(
   }
   const loaded = loadConfig(fullEnv, () => undefined)
   const logger = createLogger(fullEnv.LOG_LEVEL!, options.logStream)
-  const server = await startServer(loaded, { logger, announce: () => {} })
+  const server = await startServer(loaded, {
+    logger,
+    announce: () => {},
+    resolve: options.resolve
+  })
   const config = server.services.config
   return {
     ...server,
