@@ -105,3 +105,15 @@ test('two listeners on the same non-zero port are a problem; port 0 may repeat',
 test('unknown variables are ignored', () => {
   assert.doesNotThrow(() => loadConfig({ SOMETHING_ELSE: 'x', PATH: '/bin' }, noFiles))
 })
+
+test('CLIENT_FETCH_ALLOWED_CIDRS takes comma-separated CIDR ranges and names a bad one', () => {
+  assert.deepEqual(
+    loadConfig({ CLIENT_FETCH_ALLOWED_CIDRS: '172.18.0.0/16, fd00::/8' }, noFiles).config
+      .clientFetchAllowedCidrs,
+    ['172.18.0.0/16', 'fd00::/8']
+  )
+  assert.deepEqual(loadConfig({}, noFiles).config.clientFetchAllowedCidrs, [])
+  assert.deepEqual(problemsOf({ CLIENT_FETCH_ALLOWED_CIDRS: '10.0.0.0/8,10.0.0.1' }), [
+    'CLIENT_FETCH_ALLOWED_CIDRS: has "10.0.0.1", which is not a CIDR range (got "10.0.0.0/8,10.0.0.1")'
+  ])
+})
