@@ -146,7 +146,17 @@ export async function startServer(
       retention,
       async close() {
         await retention?.stop()
-        await Promise.all(listenerNames.map((name) => running[name].close()))
+        // Fastify closes the connections idle when closing starts; a keep-alive connection busy
+        // at that moment would stay open after its answer until the client hangs up (up to the
+        // keep-alive timeout, longer than SHUTDOWN_TIMEOUT_MS). Sweep them as they go idle.
+        const sweep = setInterval(() => {
+          for (const name of listenerNames) running[name].server.closeIdleConnections()
+        }, 50)
+        try {
+          await Promise.all(listenerNames.map((name) => running[name].close()))
+        } finally {
+          clearInterval(sweep)
+        }
         await services.clientKeys.close()
         await services.rateLimits.close()
         await db.close()
