@@ -55,9 +55,9 @@ async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Pro
   }
 }
 
-/** A fresh `opas_bench_<random>` database on the server of `baseUrl`. */
-async function createPostgres(baseUrl: string): Promise<BenchDatabase> {
-  const name = `opas_bench_${randomBytes(6).toString('hex')}`
+/** A fresh `opas_<purpose>_<random>` database on the server of `baseUrl`. */
+async function createPostgres(baseUrl: string, purpose: string): Promise<BenchDatabase> {
+  const name = `opas_${purpose}_${randomBytes(6).toString('hex')}`
   const version = await withClient(baseUrl, async (c) => {
     await c.query(`create database ${name}`)
     return (
@@ -95,8 +95,8 @@ async function createPostgres(baseUrl: string): Promise<BenchDatabase> {
 }
 
 /** A fresh temporary DATA_DIR for PGlite. */
-function createPglite(): BenchDatabase {
-  const root = mkdtempSync(join(tmpdir(), 'opas-bench-'))
+function createPglite(purpose: string): BenchDatabase {
+  const root = mkdtempSync(join(tmpdir(), `opas-${purpose}-`))
   const dataDir = join(root, 'data')
   return {
     kind: 'pglite',
@@ -113,9 +113,15 @@ function createPglite(): BenchDatabase {
   }
 }
 
-/** PostgreSQL when a base URL is given (AUTH_DATABASE_URL or DATABASE_URL), else PGlite. */
-export async function createBenchDatabase(baseUrl: string | undefined): Promise<BenchDatabase> {
-  return baseUrl ? createPostgres(baseUrl) : createPglite()
+/**
+ * PostgreSQL when a base URL is given (AUTH_DATABASE_URL or DATABASE_URL), else PGlite. The
+ * `purpose` names the database (`opas_<purpose>_<random>`) or the temporary directory.
+ */
+export async function createBenchDatabase(
+  baseUrl: string | undefined,
+  purpose = 'bench'
+): Promise<BenchDatabase> {
+  return baseUrl ? createPostgres(baseUrl, purpose) : createPglite(purpose)
 }
 
 /** Size of an existing PostgreSQL database (the floor server's), for the report. */
