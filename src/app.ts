@@ -8,7 +8,7 @@ import Fastify, {
   type RouteOptions
 } from 'fastify'
 import type { Services } from './deps.js'
-import { installErrorHandling } from './http/error-handler.js'
+import { installErrorHandling, sendGnapError } from './http/error-handler.js'
 import { registerGnapRoutes } from './http/gnap-routes.js'
 import { registerHealthRoutes } from './http/health-routes.js'
 import { registerIdpRoutes } from './http/idp-routes.js'
@@ -38,6 +38,13 @@ async function createListenerApp(name: ListenerName, services: Services): Promis
     bodyLimit: services.config.requestBodyLimitBytes,
     // Finish in-flight requests on close instead of answering them with Fastify's own 503 body.
     return503OnClosing: false,
+    // Errors Fastify raises before routing (a malformed percent-encoding, an over-long path
+    // segment) get the GNAP envelope too, without echoing the path (it may carry a nonce).
+    frameworkErrors: (error, _req, reply) => {
+      const status =
+        error.statusCode !== undefined && error.statusCode < 500 ? error.statusCode : 400
+      void sendGnapError(reply, status, 'invalid_request', 'invalid request URL')
+    },
     ajv: {
       customOptions: {
         // Refuse what the schema does not allow instead of silently dropping or converting it.
@@ -64,7 +71,13 @@ async function createListenerApp(name: ListenerName, services: Services): Promis
   // credentials are involved: requests are authorised by signatures, not cookies. Not on the
   // admin listener (as in Rafiki): no web page an operator visits may read its metrics.
   if (name !== 'admin') {
-    await app.register(fastifyCors, { origin: '*', methods: ['GET', 'HEAD', 'POST', 'DELETE'] })
+    await app.register(fastifyCors, {
+      origin: '*',
+      methods: ['GET', 'HEAD', 'POST', 'DELETE'],
+      // A bare OPTIONS (no preflight headers) is answered like a preflight rather than with the
+      // plugin's plain-text 400.
+      strictPreflight: false
+    })
   }
   app.addHook('onResponse', async (req, reply) => {
     // The route pattern, never the raw URL: interaction URLs carry nonces.

@@ -38,6 +38,16 @@ export function translateError(err: unknown, log: FastifyRequest['log']): Transl
   if (err instanceof ClientKeyError) {
     return { status: 400, code: 'invalid_client', description: 'could not determine client' }
   }
+  // PostgreSQL cannot store U+0000 in text (22021) or jsonb (22P05): the statement failed and
+  // nothing was written; the request, not the server, is at fault.
+  const sqlState = (err as { code?: unknown }).code
+  if (sqlState === '22021' || sqlState === '22P05') {
+    return {
+      status: 400,
+      code: 'invalid_request',
+      description: 'request contains a character that cannot be stored (U+0000)'
+    }
+  }
   const fastifyError = err as Partial<FastifyError>
   if (fastifyError.validation) {
     return {

@@ -1,0 +1,154 @@
+import { after, before, describe, test } from 'node:test'
+import fc from 'fast-check'
+import {
+  authorizationArb,
+  bodyArb,
+  continueBodyArb,
+  cookieArb,
+  getOrHead,
+  grantBodyArb,
+  interactive,
+  nearArb,
+  refArb,
+  refsArb,
+  segmentArb,
+  strayBody,
+  tokened
+} from './support/arbitraries.js'
+import {
+  assertEveryRouteReached,
+  bodyContext,
+  fuzzUnsigned,
+  requestArb,
+  unknownRoutesArb
+} from './support/run.js'
+import { cat, fixtureNames } from './support/symbols.js'
+import { startFuzzWorld, type FuzzWorld } from './support/world.js'
+
+/**
+ * Property-based fuzzing of every route of the auth listener (the public one) with unsigned or
+ * wrongly signed requests: whatever the body, headers, ids, query or method, no answer is a 5xx,
+ * every refusal is a GNAP error object, and no refusal changes the database. Requests aim at
+ * live rows (a pending grant, an issued token...) most of the time; correctly signed requests
+ * are fuzzed in signed-requests.test.ts.
+ */
+
+let world: FuzzWorld
+
+before(async () => {
+  world = await startFuzzWorld()
+})
+after(async () => {
+  await world?.close()
+})
+
+const ctx = () => bodyContext(world)
+
+describe('auth listener: grant requests', () => {
+  // Grant requests carry no token; a client may send one anyway.
+  const grantHeaders = () =>
+    fc.record({
+      authorization: fc.option(authorizationArb(refArb(fixtureNames, 'token')), {
+        nil: undefined,
+        freq: 2
+      })
+    })
+
+  test('POST / (operator tenant)', async (t) => {
+    const arb = requestArb(world, {
+      method: fc.constant('POST'),
+      path: fc.constant('/'),
+      headers: grantHeaders(),
+      body: bodyArb(grantBodyArb(ctx()))
+    })
+    await fuzzUnsigned(world, t, 'auth POST /', 'auth', arb)
+  })
+
+  test('POST /:tenantId', async (t) => {
+    const arb = requestArb(world, {
+      method: fc.constant('POST'),
+      path: segmentArb(nearArb(world.server.tenantId)).map((s) => cat('/', s)),
+      headers: grantHeaders(),
+      body: bodyArb(grantBodyArb(ctx()))
+    })
+    await fuzzUnsigned(world, t, 'auth POST /:tenantId', 'auth', arb)
+  })
+})
+
+describe('auth listener: continuation and token management', () => {
+  const managed = (
+    method: 'POST' | 'DELETE',
+    prefix: '/continue/' | '/token/',
+    fields: ['continueId', 'continueToken'] | ['manageId', 'token']
+  ) =>
+    refsArb(prefix === '/token/' ? tokened : fixtureNames, [...fields, 'interactRef']).chain(
+      ([id, token, ref]) =>
+        requestArb(world, {
+          method: fc.constant(method),
+          path: segmentArb(fc.constant(id!)).map((s) => cat(prefix, s)),
+          headers: fc.record({ authorization: authorizationArb(fc.constant(token!)) }),
+          body:
+            method === 'POST' && prefix === '/continue/'
+              ? continueBodyArb(fc.constant(ref!))
+              : strayBody
+        })
+    )
+
+  for (const method of ['POST', 'DELETE'] as const) {
+    test(`${method} /continue/:id`, async (t) => {
+      const arb = managed(method, '/continue/', ['continueId', 'continueToken'])
+      await fuzzUnsigned(world, t, `auth ${method} /continue/:id`, 'auth', arb)
+    })
+
+    test(`${method} /token/:id`, async (t) => {
+      const arb = managed(method, '/token/', ['manageId', 'token'])
+      await fuzzUnsigned(world, t, `auth ${method} /token/:id`, 'auth', arb)
+    })
+  }
+})
+
+describe('auth listener: the browser front channel', () => {
+  const interaction = (finish: boolean) =>
+    refsArb(interactive, ['interactId', 'nonce', 'cookie']).chain(([id, nonce, cookie]) =>
+      requestArb(world, {
+        method: getOrHead,
+        path: fc
+          .tuple(segmentArb(fc.constant(id!)), segmentArb(fc.constant(nonce!)))
+          .map(([i, n]) => cat('/interact/', i, '/', n, finish ? '/finish' : '')),
+        headers: fc.record({
+          cookie: cookieArb(fc.constant(cookie!), refArb(fixtureNames, 'interactId'))
+        }),
+        body: strayBody
+      })
+    )
+
+  test('GET /interact/:id/:nonce', async (t) => {
+    await fuzzUnsigned(world, t, 'auth GET /interact/:id/:nonce', 'auth', interaction(false))
+  })
+
+  test('GET /interact/:id/:nonce/finish', async (t) => {
+    const target = 'auth GET /interact/:id/:nonce/finish'
+    await fuzzUnsigned(world, t, target, 'auth', interaction(true))
+  })
+})
+
+describe('auth listener: discovery, probes, unknown routes', () => {
+  for (const path of ['/discovery', '/healthz', '/readyz']) {
+    test(`GET ${path}`, async (t) => {
+      const arb = requestArb(world, {
+        method: getOrHead,
+        path: fc.constant(path),
+        body: strayBody
+      })
+      await fuzzUnsigned(world, t, `auth GET ${path}`, 'auth', arb)
+    })
+  }
+
+  test('unknown routes and unusual methods', async (t) => {
+    await fuzzUnsigned(world, t, 'auth unknown routes', 'auth', unknownRoutesArb(world))
+  })
+
+  test('every route of the auth listener was reached', async (t) => {
+    for (const line of await assertEveryRouteReached(world, ['auth'])) t.diagnostic(line)
+  })
+})

@@ -1,0 +1,245 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import fc from 'fast-check'
+import type { ListenerName } from '../../src/app.js'
+import {
+  bodyArb,
+  getOrHead,
+  idpSecretArb,
+  interactive,
+  introspectionBodyArb,
+  refsArb,
+  segmentArb,
+  strayBody,
+  tokened
+} from './support/arbitraries.js'
+import {
+  assertEveryRouteReached,
+  bodyContext,
+  fuzzUnsigned,
+  requestArb,
+  unknownRoutesArb
+} from './support/run.js'
+import { cat } from './support/symbols.js'
+import { startFuzzWorld, type Answer, type FuzzWorld } from './support/world.js'
+
+/**
+ * Property-based fuzzing of the back channels: the IdP's interaction listener (x-idp-secret),
+ * token introspection and the admin listener, plus probes and unknown routes on each. Same
+ * properties as the auth listener's fuzz: no 5xx, every refusal a GNAP error object, no
+ * refusal changes the database.
+ */
+
+let world: FuzzWorld
+
+before(async () => {
+  world = await startFuzzWorld()
+})
+after(async () => {
+  await world?.close()
+})
+
+const ctx = () => bodyContext(world)
+
+// The fuzz's third property rests on this check, so it is tested first.
+describe('the state check', () => {
+  test('sees a write to any state table, and nothing else changes it', async () => {
+    const db = world.server.services.db
+    const grantId = world.fixtures.issued.grantId
+    const writes = [
+      ['grants', "update grants set updated_at = updated_at + interval '1 second' where id = $1"],
+      [
+        'accesses',
+        "update accesses set identifier = coalesce(identifier, '') || 'x' where grant_id = $1"
+      ],
+      ['access_tokens', 'update access_tokens set expires_in = expires_in + 1 where grant_id = $1'],
+      [
+        'subjects',
+        `insert into subjects (id, grant_id, position, sub_id, sub_id_format)
+         values (gen_random_uuid(), $1, 1, 'https://wallet.example/sub', 'uri')`
+      ],
+      ['interactions', 'update interactions set expires_in = expires_in + 1'],
+      ['tenants', "update tenants set updated_at = updated_at + interval '1 second'"]
+    ] as const
+    const start = await world.state()
+    assert.deepEqual(await world.state(), start, 'nothing written, nothing changed')
+    for (const [table, sql] of writes) {
+      const before = await world.state()
+      await db.query(sql, sql.includes('$1') ? [grantId] : [])
+      const after = await world.state()
+      assert.notEqual(after[table], before[table], `a write to ${table} is seen`)
+    }
+  })
+})
+
+describe('interaction listener: the IdP back channel', () => {
+  const grantPath = (choice: boolean) =>
+    refsArb(interactive, ['interactId', 'nonce']).chain(([id, nonce]) =>
+      fc
+        .tuple(
+          segmentArb(fc.constant(id!)),
+          segmentArb(fc.constant(nonce!)),
+          segmentArb(fc.constantFrom('accept', 'reject'))
+        )
+        .map(([i, n, c]) =>
+          choice ? cat('/grant/', i, '/', n, '/', c) : cat('/grant/', i, '/', n)
+        )
+    )
+  const idpHeaders = () => fc.record({ 'x-idp-secret': idpSecretArb(world.server.idpSecret) })
+
+  test('GET /grant/:id/:nonce', async (t) => {
+    const arb = requestArb(world, {
+      method: getOrHead,
+      path: grantPath(false),
+      headers: idpHeaders(),
+      body: strayBody
+    })
+    await fuzzUnsigned(world, t, 'interaction GET /grant/:id/:nonce', 'interaction', arb)
+  })
+
+  test('POST /grant/:id/:nonce/:choice', async (t) => {
+    const arb = requestArb(world, {
+      method: fc.constant('POST'),
+      path: grantPath(true),
+      headers: idpHeaders(),
+      body: bodyArb(fc.constant({}), 4)
+    })
+    const target = 'interaction POST /grant/:id/:nonce/:choice'
+    await fuzzUnsigned(world, t, target, 'interaction', arb)
+  })
+})
+
+describe('introspection listener', () => {
+  test('POST /', async (t) => {
+    const arb = requestArb(world, {
+      method: fc.constant('POST'),
+      path: fc.constant('/'),
+      body: bodyArb(
+        introspectionBodyArb(
+          ctx(),
+          refsArb(tokened, ['token']).map(([token]) => token!)
+        )
+      )
+    })
+    await fuzzUnsigned(world, t, 'introspection POST /', 'introspection', arb)
+  })
+})
+
+describe('admin listener', () => {
+  test('GET /metrics', async (t) => {
+    const arb = requestArb(world, {
+      method: getOrHead,
+      path: fc.constant('/metrics'),
+      body: strayBody
+    })
+    await fuzzUnsigned(world, t, 'admin GET /metrics', 'admin', arb)
+  })
+})
+
+const listeners: ListenerName[] = ['interaction', 'introspection', 'admin']
+
+describe('probes and unknown routes', () => {
+  for (const listener of listeners) {
+    for (const path of ['/healthz', '/readyz']) {
+      test(`${listener}: GET ${path}`, async (t) => {
+        const arb = requestArb(world, {
+          method: getOrHead,
+          path: fc.constant(path),
+          body: strayBody
+        })
+        await fuzzUnsigned(world, t, `${listener} GET ${path}`, listener, arb)
+      })
+    }
+
+    test(`${listener}: unknown routes and unusual methods`, async (t) => {
+      await fuzzUnsigned(world, t, `${listener} unknown routes`, listener, unknownRoutesArb(world))
+    })
+  }
+
+  test('every route of these listeners was reached', async (t) => {
+    for (const line of await assertEveryRouteReached(world, listeners)) t.diagnostic(line)
+  })
+})
+
+/**
+ * What the fuzz found wrong in its first full run, fixed since: kept as plain regressions
+ * (knownDeviations in support/world.ts lists what a future run finds and tolerates).
+ */
+describe('found by the fuzz, fixed', () => {
+  const inject = async (listener: ListenerName, method: string, url: string): Promise<Answer> => {
+    const res = await world.server.apps[listener].inject({ method: method as 'GET', url })
+    return { status: res.statusCode, headers: res.headers, text: res.body }
+  }
+  const assertEnvelope = (a: Answer, status: number) => {
+    const where = `${a.status} ${String(a.headers['content-type'])} ${a.text}`
+    assert.equal(a.status, status, where)
+    assert.match(String(a.headers['content-type']), /^application\/json\b/, where)
+    const body = JSON.parse(a.text) as { error?: { code?: unknown } }
+    assert.deepEqual(Object.keys(body), ['error'], where)
+  }
+
+  test('a NUL character in a nonce or a grant request field is a 4xx, not a 500', async () => {
+    const f = world.fixtures.pending
+    const secret = { 'x-idp-secret': world.server.idpSecret }
+    for (const [listener, method, url, headers] of [
+      ['auth', 'GET', `/interact/${f.interactId}/%00`, {}],
+      ['auth', 'GET', `/interact/${f.interactId}/%00/finish`, {}],
+      ['interaction', 'GET', `/grant/${f.interactId}/%00`, secret],
+      ['interaction', 'POST', `/grant/${f.interactId}/%00/accept`, secret]
+    ] as const) {
+      const res = await world.server.apps[listener].inject({ method, url, headers })
+      assert.ok(res.statusCode < 500, `${method} ${url}: ${res.statusCode} ${res.body}`)
+    }
+    const grant = world.sign({
+      method: 'POST',
+      url: '/',
+      signer: world.client,
+      body: Buffer.from(
+        JSON.stringify({
+          client: world.client.walletAddress,
+          access_token: {
+            access: [
+              {
+                type: 'outgoing-payment',
+                actions: ['create'],
+                identifier: `${world.walletsUrl}/alice`
+              }
+            ]
+          },
+          interact: {
+            start: ['redirect'],
+            finish: { method: 'redirect', uri: 'http://127.0.0.1:9/cb', nonce: 'a\u0000b' }
+          }
+        })
+      )
+    })
+    const res = await world.server.apps.auth.inject(grant)
+    assert.ok(res.statusCode < 500, `grant with a NUL in the finish nonce: ${res.body}`)
+  })
+
+  test('a malformed percent-encoding in the path is a GNAP 400 on every listener', async () => {
+    for (const [listener, url] of [
+      ['auth', '/interact/%ZZ/x'],
+      ['auth', '/continue/%E0%A4%A'],
+      ['interaction', '/grant/%ZZ/x'],
+      ['introspection', '/%ZZ'],
+      ['admin', '/metrics%ZZ']
+    ] as const) {
+      assertEnvelope(await inject(listener, 'GET', url), 400)
+    }
+  })
+
+  test('a path parameter over 100 characters is a GNAP error', async () => {
+    const res = await inject('auth', 'GET', `/interact/${'a'.repeat(101)}/x`)
+    assert.ok(res.status >= 400 && res.status < 500)
+    assertEnvelope(res, res.status)
+  })
+
+  test('OPTIONS without preflight headers is answered as a preflight, not with plain text', async () => {
+    for (const listener of ['auth', 'interaction', 'introspection'] as const) {
+      const res = await inject(listener, 'OPTIONS', '/')
+      assert.equal(res.status, 204, `${listener}: ${res.status} ${res.text}`)
+      assert.equal(res.text, '')
+    }
+  })
+})
