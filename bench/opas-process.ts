@@ -1,10 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '../test/helpers/test-server.js'
+
+// The test suite's helper (a free loopback port), also used by the crash test through here.
+export { freePort }
 
 const CLI = fileURLToPath(new URL('../dist/cli/opas.js', import.meta.url))
 
@@ -25,17 +28,6 @@ const FIXED_ENV = {
   // limit stays on (its cost is measured) with a budget no run reaches.
   RATE_LIMIT_PER_IP: '0',
   RATE_LIMIT_PER_CLIENT: '100000000'
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 export interface OpasProcess {

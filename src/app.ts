@@ -93,7 +93,7 @@ async function createListenerApp(name: ListenerName, services: Services): Promis
     if (reply.statusCode >= 400) req.log.info(entry, 'request refused')
     else req.log.debug(entry, 'request completed')
   })
-  if (name === 'auth') {
+  if (name === 'auth' && services.config.rateLimitPerIp > 0) {
     // The public listener: every request counts against its address before any work is done
     // (the client's own budget is counted once its signature is verified: client-verifier).
     app.addHook('onRequest', async (req) => {
