@@ -1,4 +1,5 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomBytes, randomInt, randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import pg from 'pg'
 import type { Resolver } from '../../src/client-keys/index.js'
@@ -12,15 +13,48 @@ import { startServer, type RunningServer } from '../../src/server.js'
  */
 const postgresBase = process.env.OPAS_TEST_DATABASE_URL
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * The kernel's ephemeral range: ports it hands to `listen(0)` and to outgoing connections. A
+ * port found free by `listen(0)` and released can be handed straight to another process's
+ * connection before our child binds it (CI once failed with EADDRINUSE that way), so test
+ * ports are drawn from below this range instead, where only explicit binds land.
+ */
+function ephemeralRangeStart(): number {
+  try {
+    const low = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0]
+    )
+    if (Number.isInteger(low) && low > 12_000) return low
+  } catch {
+    // not Linux: IANA's dynamic range starts at 49152
+  }
+  return 32_768
+}
+
+const portRange = { low: 10_000, high: ephemeralRangeStart() }
+const handedOut = new Set<number>()
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
   })
+}
+
+/**
+ * A loopback port nothing listens on, picked at random below the ephemeral range and never
+ * handed out twice in one process; concurrent test files pick independently, so a clash needs
+ * two of them to draw the same port out of ~20,000 within the moment before either binds it.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = randomInt(portRange.low, portRange.high)
+    if (handedOut.has(port)) continue
+    handedOut.add(port)
+    if (await canListen(port)) return port
+  }
+  throw new Error(`no free port found in ${portRange.low}-${portRange.high}`)
 }
 
 /** AUTH_PORT, INTERACTION_PORT, INTROSPECTION_PORT and ADMIN_PORT, each a free loopback port. */
