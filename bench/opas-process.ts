@@ -27,7 +27,10 @@ const FIXED_ENV = {
   // All load comes from one address, which the per-IP limit exists to stop. The per-client
   // limit stays on (its cost is measured) with a budget no run reaches.
   RATE_LIMIT_PER_IP: '0',
-  RATE_LIMIT_PER_CLIENT: '100000000'
+  RATE_LIMIT_PER_CLIENT: '100000000',
+  // The introspection scenarios issue their token pool once, before the runs; a soak outlasts
+  // the default lifetime of 10 minutes, after which every pooled token would read inactive.
+  ACCESS_TOKEN_EXPIRY_SECONDS: '86400'
 }
 
 export interface OpasProcess {

@@ -9,6 +9,7 @@ import Fastify, {
 } from 'fastify'
 import type { Services } from './deps.js'
 import { installErrorHandling, sendGnapError } from './http/error-handler.js'
+import { registerConsentRoutes } from './http/consent-routes.js'
 import { registerGnapRoutes } from './http/gnap-routes.js'
 import { registerHealthRoutes } from './http/health-routes.js'
 import { registerIdpRoutes } from './http/idp-routes.js'
@@ -110,6 +111,9 @@ export async function buildApps(services: Services): Promise<Apps> {
   await auth.register(fastifyCookie, { secret: services.config.cookieKey })
   registerGnapRoutes(auth, services)
   registerInteractionRoutes(auth, services)
+  if (services.config.consentScreen === 'builtin') {
+    registerConsentRoutes(auth, { ...services, authServerUrl: services.config.authServerUrl })
+  }
 
   const interaction = await createListenerApp('interaction', services)
   registerIdpRoutes(interaction, services)

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import type { Logger } from 'pino'
 import { v7 as uuidV7 } from 'uuid'
 import { createClientKeys, type Resolver } from './client-keys/index.js'
@@ -7,7 +7,9 @@ import { createGrantService } from './grant/grant-service.js'
 import { createClientVerifier } from './http/client-verifier.js'
 import { createInteractionSession } from './http/interaction-session.js'
 import { createInteractionService } from './interaction/interaction-service.js'
+import { createConsentService } from './consent/consent-service.js'
 import { createMetrics } from './metrics/metrics.js'
+import { createRandomPool } from './random/random-pool.js'
 import { createRateLimits } from './rate-limit/rate-limits.js'
 import { createDatabaseReplayGuard, createMemoryReplayGuard } from './replay/replay-guard.js'
 import type { Db } from './storage/db.js'
@@ -72,7 +74,20 @@ export function createServices(input: {
   // One process owns a PGlite database; PostgreSQL may be shared by several (README).
   const replay =
     db.kind === 'pglite' ? createMemoryReplayGuard({ now }) : createDatabaseReplayGuard(db)
-  const random = { randomBytes, randomUUID, newId: uuidV7 }
+  const randomBytes = createRandomPool()
+  // Time-ordered ids (migration 002). Within one millisecond their order is random, as in
+  // opas_uuid_v7(): index locality needs only the time prefix.
+  const newId = () => uuidV7({ random: randomBytes(16) })
+  const random = { randomBytes, randomUUID, newId }
+  const interactions = createInteractionService({
+    db,
+    ...(config.consentScreen === 'builtin'
+      ? {
+          builtinConsentUrl: (id: string, nonce: string) =>
+            `${config.authServerUrl}/interact/${id}/${nonce}/consent`
+        }
+      : {})
+  })
   return {
     config,
     db,
@@ -82,7 +97,8 @@ export function createServices(input: {
     grants: createGrantService({ db, clientKeys, config, ...random }),
     tokens: createTokenService({ db, config, ...random }),
     tenants: createTenantDirectory({ db, ttlMs: TENANT_CACHE_TTL_MS }),
-    interactions: createInteractionService({ db }),
+    interactions,
+    consent: createConsentService({ db, interactions, cookieKey: config.cookieKey }),
     rateLimits,
     verifyClient: createClientVerifier({ clientKeys, config, now, replay, rateLimits }),
     session: createInteractionSession(config)

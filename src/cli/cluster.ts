@@ -1,5 +1,6 @@
 import cluster from 'node:cluster'
 import type { Logger } from 'pino'
+import { serveClusterMetrics } from '../metrics/cluster-metrics.js'
 
 /**
  * `opas start --workers N`: N processes share the listening ports (node:cluster hands
@@ -8,12 +9,13 @@ import type { Logger } from 'pino'
  * database and nothing is shared in memory but caches.
  *
  * The primary only supervises: it replaces a worker that dies unexpectedly (at most once a
- * second, so a worker that cannot start does not spin), forwards SIGTERM/SIGINT, and exits when
- * every worker has stopped.
+ * second, so a worker that cannot start does not spin), forwards SIGTERM/SIGINT, exits when
+ * every worker has stopped, and sums the workers' metrics for whichever of them is scraped.
  */
 export function superviseWorkers(count: number, logger: Logger, shutdownTimeoutMs: number): void {
   let stopping = false
   let lastFork = 0
+  serveClusterMetrics()
 
   const fork = () => {
     lastFork = Date.now()

@@ -15,6 +15,10 @@ export type LogLevel = (typeof logLevels)[number]
 export const cookieSameSiteValues = ['lax', 'none'] as const
 export type CookieSameSite = (typeof cookieSameSiteValues)[number]
 
+/** Whether tenants without an identity provider get opas's own consent screen. */
+export const consentScreens = ['builtin', 'off'] as const
+export type ConsentScreen = (typeof consentScreens)[number]
+
 /**
  * Settings that may be left unset outside production: the caller generates a value, stores it
  * and prints it once, so a first `opas start` works with no configuration at all.
@@ -61,6 +65,8 @@ export interface Config {
   operatorTenantId: string | undefined
   /** IDENTITY_SERVER_URL: consent URL of the operator tenant's identity provider. */
   identityServerUrl: string | undefined
+  /** CONSENT_SCREEN: `builtin` serves opas's consent screen to tenants without an IdP. */
+  consentScreen: ConsentScreen
   /** IDENTITY_SERVER_SECRET: the operator tenant's `x-idp-secret`. Secret. */
   identityServerSecret: string | undefined
   /** ADMIN_API_SECRET: HMAC key of admin API request signatures. Secret. */

@@ -51,7 +51,9 @@ test('an empty environment gives the development defaults', () => {
   )
   assert.equal(config.serviceApiPort, 3011)
   assert.equal(config.authServerUrl, 'http://localhost:3006')
-  assert.equal(config.identityServerUrl, 'http://localhost:3030/mock-idp/')
+  // No IdP: interactive grants use the built-in consent screen.
+  assert.equal(config.identityServerUrl, undefined)
+  assert.equal(config.consentScreen, 'builtin')
   assert.equal(config.databaseUrl, undefined)
   assert.equal(config.dataDir, './data')
   assert.equal(config.redisUrl, undefined)
@@ -98,6 +100,21 @@ test('a complete production environment loads, with client fetches locked down',
   assert.equal(config.clientFetchAllowHttp, false)
   assert.equal(config.clientFetchAllowPrivate, false)
   assert.equal(config.identityServerUrl, 'https://idp.example.com/consent')
+  assert.equal(config.consentScreen, 'off')
+})
+
+test('production may go without an IdP only with CONSENT_SCREEN=builtin, chosen knowingly', () => {
+  const withoutIdp: Record<string, string> = { ...productionEnv }
+  delete withoutIdp.IDENTITY_SERVER_URL
+  assert.deepEqual(problemsOf(withoutIdp), [
+    'IDENTITY_SERVER_URL is required when NODE_ENV=production (or set CONSENT_SCREEN=builtin)'
+  ])
+  const { config } = loadConfig({ ...withoutIdp, CONSENT_SCREEN: 'builtin' }, noFiles)
+  assert.equal(config.consentScreen, 'builtin')
+  assert.equal(config.identityServerUrl, undefined)
+  assert.deepEqual(problemsOf({ ...productionEnv, CONSENT_SCREEN: 'on' }), [
+    'CONSENT_SCREEN: must be one of builtin, off (got "on")'
+  ])
 })
 
 test('production requires a COOKIE_KEY of at least 32 characters; development does not', () => {

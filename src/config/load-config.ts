@@ -54,8 +54,8 @@ function setValue<K extends keyof Config>(config: Partial<Config>, key: K, value
  * setting's range; URLs, UUIDs and enumerated values are checked. Unknown variables are ignored.
  *
  * Outside production, unset generatable settings are returned in `missing` so the caller can
- * generate, store and print them once. In production they, AUTH_SERVER_URL and
- * IDENTITY_SERVER_URL are required.
+ * generate, store and print them once. In production they and AUTH_SERVER_URL are required, and
+ * IDENTITY_SERVER_URL too unless CONSENT_SCREEN=builtin.
  *
  * @throws ConfigError listing every problem at once, so a deployment is fixed in one round.
  */
@@ -124,6 +124,14 @@ function checkCrossSettings(
   if (production && cookieKey !== undefined && cookieKey.length < minProductionCookieKeyLength) {
     problems.push(
       `${configSchema.cookieKey.env} must be at least ${minProductionCookieKeyLength} characters when NODE_ENV=production`
+    )
+  }
+
+  // Without an IdP, a production interaction needs the built-in screen, turned on knowingly.
+  if (production && config.identityServerUrl === undefined && config.consentScreen !== 'builtin') {
+    problems.push(
+      `${configSchema.identityServerUrl.env} is required when NODE_ENV=production ` +
+        `(or set ${configSchema.consentScreen.env}=builtin)`
     )
   }
 

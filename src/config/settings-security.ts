@@ -1,14 +1,12 @@
-import { cookieSameSiteValues } from './config-types.js'
+import { consentScreens, cookieSameSiteValues } from './config-types.js'
 import type { SettingsOf } from './setting-spec.js'
 import { integer, oneOf, text, url, uuid } from './value-parsers.js'
-
-/** The development identity provider of Rafiki's local environment (its mock account servicing entity). */
-const developmentIdentityServerUrl = 'http://localhost:3030/mock-idp/'
 
 /** The operator tenant, its identity provider, and the keys of the admin API and cookies. */
 export const securitySettings: SettingsOf<
   | 'operatorTenantId'
   | 'identityServerUrl'
+  | 'consentScreen'
   | 'identityServerSecret'
   | 'adminApiSecret'
   | 'adminApiSignatureVersion'
@@ -28,13 +26,24 @@ export const securitySettings: SettingsOf<
   identityServerUrl: {
     env: 'IDENTITY_SERVER_URL',
     parser: url(['http:', 'https:'], 'http(s) URL'),
-    default: ({ nodeEnv }) => (nodeEnv === 'production' ? undefined : developmentIdentityServerUrl),
-    defaultText: `\`${developmentIdentityServerUrl}\``,
-    requiredInProduction: true,
+    default: undefined,
+    defaultText: 'unset: the built-in consent screen (CONSENT_SCREEN)',
     description:
       "Consent page of the operator tenant's identity provider: the browser is redirected there " +
-      'to let the user approve or deny a grant.',
+      'to let the user approve or deny a grant. Required in production unless ' +
+      'CONSENT_SCREEN=builtin.',
     origin: 'rafiki'
+  },
+  consentScreen: {
+    env: 'CONSENT_SCREEN',
+    parser: oneOf(consentScreens),
+    default: ({ nodeEnv }) => (nodeEnv === 'production' ? 'off' : 'builtin'),
+    defaultText: '`builtin`; `off` in production',
+    description:
+      "`builtin` serves opas's own consent screen to tenants without an identity provider " +
+      '(IDENTITY_SERVER_URL unset), so an interactive grant works with nothing else running. ' +
+      'It does not authenticate the account holder: in production a wallet uses its own IdP.',
+    origin: 'opas'
   },
   identityServerSecret: {
     env: 'IDENTITY_SERVER_SECRET',

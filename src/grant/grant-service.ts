@@ -37,6 +37,8 @@ export interface GrantServiceDeps {
     waitSeconds: number
     accessTokenExpirySeconds: number
     interactionExpirySeconds: number
+    /** `builtin`: tenants without an IdP ask the account holder on opas's own screen. */
+    consentScreen: 'builtin' | 'off'
   }
   randomBytes: (size: number) => Buffer
   /** Unguessable UUIDs (v4), for the interaction ref (RFC 9635 §4.2.3). */
@@ -123,7 +125,10 @@ export function createGrantService(deps: GrantServiceDeps) {
     if (!request.interact) {
       throw new GnapError(400, 'invalid_request', "missing required request field 'interact'")
     }
-    if (!tenant.idpConsentUrl || !tenant.idpSecretHash) {
+    // Someone must ask the account holder: the tenant's IdP, or the built-in screen.
+    const askedByIdp = tenant.idpConsentUrl !== null && tenant.idpSecretHash !== null
+    const askedHere = tenant.idpConsentUrl === null && config.consentScreen === 'builtin'
+    if (!askedByIdp && !askedHere) {
       throw new GnapError(400, 'invalid_request', 'invalid tenant')
     }
     if (client.kind === 'jwk') {
@@ -243,6 +248,11 @@ export function createGrantService(deps: GrantServiceDeps) {
         }
         if (tooFast)
           throw new GnapError(400, 'too_fast', 'continued grant faster than "wait" period')
+        if (grant.state === 'FINALIZED' && grant.finalizationReason === 'ISSUED') {
+          // A retried or concurrent continuation that lost: the status and code are Rafiki's
+          // (request_denied), the description says what happened.
+          throw new GnapError(401, 'request_denied', 'grant already continued: token issued')
+        }
         if (grant.state !== 'APPROVED') {
           throw new GnapError(401, 'request_denied', 'grant interaction not approved')
         }

@@ -1,8 +1,15 @@
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { pageHeaders, renderNoticePage } from '../consent/consent-page.js'
 import type { InteractionOutcome, InteractionService } from '../interaction/interaction-service.js'
 import type { InteractionSession } from './interaction-session.js'
+import { acceptsHtml } from './route-auth.js'
 
 type InteractParams = { id: string; nonce: string }
+
+const ANSWER_RECORDED = {
+  title: 'Answer recorded',
+  message: 'You can close this window and go back to the app.'
+}
 
 /** The browser front channel on the auth listener (RFC 9635 §4.1.1 start, §4.2.1 finish). */
 export function registerInteractionRoutes(
@@ -11,10 +18,18 @@ export function registerInteractionRoutes(
 ): void {
   const { interactions, session } = deps
 
-  function answer(reply: FastifyReply, params: InteractParams, outcome: InteractionOutcome) {
+  function answer(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    params: InteractParams,
+    outcome: InteractionOutcome
+  ) {
     if (outcome.kind === 'accepted') {
       session.end(reply, params.id, params.nonce)
-      return reply.code(202).send()
+      // A polling client has no finish URI to return the browser to: a browser gets a page
+      // saying so (Rafiki's empty 202 left a blank tab), any other caller the empty 202.
+      if (!acceptsHtml(req)) return reply.code(202).send()
+      return reply.code(202).headers(pageHeaders).send(renderNoticePage(ANSWER_RECORDED))
     }
     if (outcome.endSession) session.end(reply, params.id, params.nonce)
     return reply.redirect(outcome.location, 302)
@@ -28,7 +43,7 @@ export function registerInteractionRoutes(
       if (outcome.kind === 'redirect' && !outcome.endSession) {
         session.begin(reply, req.params.id, req.params.nonce)
       }
-      return answer(reply, req.params, outcome)
+      return answer(req, reply, req.params, outcome)
     }
   )
 
@@ -38,7 +53,7 @@ export function registerInteractionRoutes(
     async (req, reply) => {
       const matches = session.matches(req, req.params.id)
       const outcome = await interactions.finish(req.params.id, req.params.nonce, matches)
-      return answer(reply, req.params, outcome)
+      return answer(req, reply, req.params, outcome)
     }
   )
 }

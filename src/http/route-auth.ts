@@ -25,3 +25,7 @@ export async function requireJsonAccept(req: FastifyRequest, _reply: FastifyRepl
     throw new GnapError(406, 'invalid_request', 'Must accept application/json')
   }
 }
+
+/** A browser asking for a page (navigations and form posts send `Accept: text/html,...`). */
+export const acceptsHtml = (req: FastifyRequest): boolean =>
+  req.headers.accept?.includes('text/html') === true

@@ -29,7 +29,14 @@ function finishRedirect(interaction: InteractionView, params: Record<string, str
 const unknownInteraction = (status: number) =>
   new GnapError(status, 'unknown_interaction', 'unknown interaction')
 
-export function createInteractionService(deps: { db: Db }) {
+export function createInteractionService(deps: {
+  db: Db
+  /**
+   * The built-in consent screen's URL for an interaction, when CONSENT_SCREEN=builtin: where a
+   * tenant without an identity provider sends the browser.
+   */
+  builtinConsentUrl?: (id: string, nonce: string) => string
+}) {
   const { db } = deps
 
   async function load(
@@ -44,8 +51,9 @@ export function createInteractionService(deps: { db: Db }) {
   }
 
   /**
-   * GET /interact/{id}/{nonce}: sends the browser to the tenant's IdP (RFC 9635 §4.1.1). The
-   * client's name and URI come from the stored grant, never from the query string.
+   * GET /interact/{id}/{nonce}: sends the browser to the tenant's IdP (RFC 9635 §4.1.1), or to
+   * the built-in consent screen when the tenant has none. The client's name and URI come from
+   * the stored grant, never from the query string.
    */
   async function start(id: string, nonce: string): Promise<InteractionOutcome> {
     // Not `load`: a cancelled grant's interaction is known here, and the browser is sent back to
@@ -65,6 +73,10 @@ export function createInteractionService(deps: { db: Db }) {
         location: finishRedirect(interaction, { result: 'invalid_interaction', message }),
         endSession: true
       }
+    }
+    if (!interaction.idpConsentUrl && deps.builtinConsentUrl) {
+      const location = deps.builtinConsentUrl(interaction.id, interaction.nonce)
+      return { kind: 'redirect', location, endSession: false }
     }
     if (!interaction.idpConsentUrl) {
       if (!finishable) throw new GnapError(500, 'request_denied', 'internal server error')

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Db } from '../storage/db.js'
+import { clusterScrape } from './cluster-metrics.js'
 
 /**
  * What opas counts, in the Prometheus text format served by the admin listener's /metrics.
@@ -88,6 +89,8 @@ export function createMetrics(deps: { db: Pick<Db, 'poolStats'> }) {
 
   return {
     registry,
+    /** The text exposition of this process, or of every worker under `--workers`. */
+    scrape: clusterScrape(registry),
     request(listener: string, route: string, method: string, status: number, seconds: number) {
       // Every request passes here: the labelled children are looked up once per series, not
       // hashed from their labels on every call.

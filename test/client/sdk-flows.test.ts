@@ -2,12 +2,12 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { after, before, beforeEach, describe, test } from 'node:test'
 import {
-  createAuthenticatedClient,
   isFinalizedGrant,
   isPendingGrant,
   type AuthenticatedClient
 } from '@interledger/open-payments'
 import { driveInteraction } from '../helpers/interaction-driver.js'
+import { outgoingPaymentAccess, sdkClientFor } from '../helpers/sdk-client.js'
 import { postJson, untilNextSecond } from '../helpers/signed-request.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
 import { startWalletAddressServer, type TestClient } from '../helpers/wallet-address-server.js'
@@ -29,17 +29,6 @@ const introspect = async (token: string, access?: unknown[]) =>
 function issued<A>(grant: { access_token?: A }): A {
   assert.ok(grant.access_token, 'grant carries an access token')
   return grant.access_token
-}
-
-function sdkClientFor(c: TestClient) {
-  return createAuthenticatedClient({
-    walletAddressUrl: c.walletAddress,
-    privateKey: c.privateKey,
-    keyId: c.keyId,
-    useHttp: true,
-    validateResponses: true,
-    logLevel: 'silent'
-  })
 }
 
 before(async () => {
@@ -66,15 +55,7 @@ const incoming = (identifier?: string) => ({
   actions: ['create' as const, 'read' as const, 'list' as const],
   ...(identifier ? { identifier } : {})
 })
-const outgoing = (identifier: string) => ({
-  type: 'outgoing-payment' as const,
-  actions: ['create' as const, 'read' as const],
-  identifier,
-  limits: {
-    debitAmount: { value: '500', assetCode: 'USD', assetScale: 2 },
-    interval: 'R12/2026-01-01T00:00:00Z/P1M'
-  }
-})
+const outgoing = (identifier: string) => outgoingPaymentAccess(identifier)
 
 describe('non-interactive grants', () => {
   test('incoming-payment grant is issued at once and introspects active', async () => {

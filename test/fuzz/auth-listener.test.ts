@@ -3,8 +3,11 @@ import fc from 'fast-check'
 import {
   authorizationArb,
   bodyArb,
+  browserAcceptArb,
+  consentFormArb,
   continueBodyArb,
   cookieArb,
+  formContentTypeArb,
   getOrHead,
   grantBodyArb,
   interactive,
@@ -36,7 +39,8 @@ import { startFuzzWorld, type FuzzWorld } from './support/world.js'
 let world: FuzzWorld
 
 before(async () => {
-  world = await startFuzzWorld()
+  // No IdP: interactions start on the built-in consent screen, which is fuzzed here too.
+  world = await startFuzzWorld({ IDENTITY_SERVER_URL: '' })
 })
 after(async () => {
   await world?.close()
@@ -108,27 +112,48 @@ describe('auth listener: continuation and token management', () => {
 })
 
 describe('auth listener: the browser front channel', () => {
-  const interaction = (finish: boolean) =>
+  const interaction = (
+    suffix: '' | '/finish' | '/consent',
+    form?: Pick<Parameters<typeof requestArb>[1], 'method' | 'body' | 'contentType'>
+  ) =>
     refsArb(interactive, ['interactId', 'nonce', 'cookie']).chain(([id, nonce, cookie]) =>
       requestArb(world, {
         method: getOrHead,
         path: fc
           .tuple(segmentArb(fc.constant(id!)), segmentArb(fc.constant(nonce!)))
-          .map(([i, n]) => cat('/interact/', i, '/', n, finish ? '/finish' : '')),
+          .map(([i, n]) => cat('/interact/', i, '/', n, suffix)),
         headers: fc.record({
           cookie: cookieArb(fc.constant(cookie!), refArb(fixtureNames, 'interactId'))
         }),
-        body: strayBody
+        body: strayBody,
+        ...(suffix === '/consent' ? { accept: browserAcceptArb } : {}),
+        ...form
       })
     )
 
   test('GET /interact/:id/:nonce', async (t) => {
-    await fuzzUnsigned(world, t, 'auth GET /interact/:id/:nonce', 'auth', interaction(false))
+    await fuzzUnsigned(world, t, 'auth GET /interact/:id/:nonce', 'auth', interaction(''))
   })
 
   test('GET /interact/:id/:nonce/finish', async (t) => {
     const target = 'auth GET /interact/:id/:nonce/finish'
-    await fuzzUnsigned(world, t, target, 'auth', interaction(true))
+    await fuzzUnsigned(world, t, target, 'auth', interaction('/finish'))
+  })
+
+  // The built-in consent screen (this world has no IdP, so interactions start there).
+  test('GET /interact/:id/:nonce/consent', async (t) => {
+    const target = 'auth GET /interact/:id/:nonce/consent'
+    await fuzzUnsigned(world, t, target, 'auth', interaction('/consent'))
+  })
+
+  test('POST /interact/:id/:nonce/consent', async (t) => {
+    const target = 'auth POST /interact/:id/:nonce/consent'
+    const arb = interaction('/consent', {
+      method: fc.constant('POST'),
+      body: consentFormArb(refArb(interactive, 'csrf')),
+      contentType: formContentTypeArb
+    })
+    await fuzzUnsigned(world, t, target, 'auth', arb)
   })
 })
 

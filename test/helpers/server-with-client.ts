@@ -15,10 +15,11 @@ export interface ServerWithClient {
 
 /** The usual test world: opas, a local wallet-address server and one client of it. */
 export async function startServerWithClient(
-  env: Record<string, string> = {}
+  env: Record<string, string> = {},
+  options: Parameters<typeof startTestServer>[1] = {}
 ): Promise<ServerWithClient> {
   const wallets = await startWalletAddressServer()
-  const server = await startTestServer(env)
+  const server = await startTestServer(env, options)
   const app = wallets.addClient('app', { authServer: server.grantUrl })
   return {
     server,

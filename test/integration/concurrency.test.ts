@@ -145,7 +145,7 @@ describe('continuation', () => {
     const token = accessTokenOf(winner)
     assert.ok(token, 'the winner gets the access token')
     for (const res of answers.filter((r) => r !== winner)) {
-      assertGnapError(res, 401, 'request_denied', 'grant interaction not approved')
+      assertGnapError(res, 401, 'request_denied', 'grant already continued: token issued')
     }
     assert.equal(await flows.allTokens(grantId), 1)
     assert.equal(await flows.liveTokens(grantId), 1)

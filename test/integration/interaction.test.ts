@@ -155,7 +155,7 @@ describe('front channel: the browser session', () => {
       await flows.continueGrant(pending, { interact_ref: ref }),
       401,
       'request_denied',
-      'grant interaction not approved'
+      'grant already continued: token issued'
     )
   })
 

@@ -130,10 +130,23 @@ describe('auth listener: the GNAP client API', () => {
     }
   })
 
-  test('every state-changing route on the public listener is client-signature', () => {
+  test('every state-changing route on the public listener is client-signature, but the consent form', () => {
     for (const route of routesOf('auth')) {
       if (methodsOf(route).every((m) => ['GET', 'HEAD', 'OPTIONS'].includes(m))) continue
+      if (route.url === '/interact/:id/:nonce/consent') continue
       assert.equal(authOf(route), 'client-signature', label(route))
+    }
+  })
+
+  test("the built-in consent screen is 'browser-session'; its form checks session and CSRF token first", () => {
+    const consent = routesOf('auth').filter((r) => r.url === '/interact/:id/:nonce/consent')
+    assert.deepEqual(consent.map((r) => methodsOf(r).join('|')).sort(), ['GET', 'HEAD', 'POST'])
+    for (const route of consent) {
+      assert.equal(authOf(route), 'browser-session', label(route))
+      const expected = methodsOf(route).includes('POST')
+        ? ['requireConsentSession', 'verifyConsentForm']
+        : ['requireConsentSession']
+      assert.deepEqual(hookNames(route, 'preHandler'), expected, label(route))
     }
   })
 })

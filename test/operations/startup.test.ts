@@ -4,12 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
-import {
-  createAuthenticatedClient,
-  isFinalizedGrant,
-  isPendingGrant
-} from '@interledger/open-payments'
-import { driveInteraction } from '../helpers/interaction-driver.js'
+import { isFinalizedGrant, isPendingGrant } from '@interledger/open-payments'
+import { driveConsentScreen } from '../helpers/interaction-driver.js'
+import { sdkClientFor } from '../helpers/sdk-client.js'
 import { postJson } from '../helpers/signed-request.js'
 import { freeListenerPorts } from '../helpers/test-server.js'
 import { startWalletAddressServer } from '../helpers/wallet-address-server.js'
@@ -85,7 +82,7 @@ test('starts with no configuration, generates settings once, and stops gracefull
     })
   })
   assert.equal(grant.status, 401)
-  await clientFlows(env, generated[1]!, first.output())
+  await clientFlows(env, generated[1]!)
   first.child.kill('SIGTERM')
   assert.equal(await first.exited, 0, first.output())
   assert.match(first.output(), /"msg":"stopped"/)
@@ -121,12 +118,11 @@ test('an invalid configuration is refused at start with every problem listed at 
 
 /**
  * What a newcomer does next: points the official client at the server they just started (its
- * default AUTH_SERVER_URL, the generated tenant and IdP secret) and runs the flows.
+ * default AUTH_SERVER_URL and the generated tenant) and runs the flows, answering the
+ * interactive grant on the built-in consent screen.
  */
-async function clientFlows(env: Record<string, string>, tenantId: string, output: string) {
-  const idpSecret = /IDENTITY_SERVER_SECRET=(\S+)/.exec(output)![1]!
+async function clientFlows(env: Record<string, string>, tenantId: string) {
   const authUrl = `http://localhost:${env.AUTH_PORT}`
-  const server = { authUrl, interactionUrl: `http://localhost:${env.INTERACTION_PORT}`, idpSecret }
   const introspect = async (token: string) =>
     (
       (await postJson(`http://localhost:${env.INTROSPECTION_PORT}/`, { access_token: token }))
@@ -135,14 +131,7 @@ async function clientFlows(env: Record<string, string>, tenantId: string, output
   const wallets = await startWalletAddressServer()
   try {
     const app = wallets.addClient('app', { authServer: `${authUrl}/${tenantId}` })
-    const client = await createAuthenticatedClient({
-      walletAddressUrl: app.walletAddress,
-      privateKey: app.privateKey,
-      keyId: app.keyId,
-      useHttp: true,
-      validateResponses: true,
-      logLevel: 'silent'
-    })
+    const client = await sdkClientFor(app)
     const grantUrl = `${authUrl}/${tenantId}`
     const incoming = await client.grant.request(
       { url: grantUrl },
@@ -171,7 +160,9 @@ async function clientFlows(env: Record<string, string>, tenantId: string, output
     )
     assert.ok(isPendingGrant(pending))
     const waitUntil = Date.now() + (pending.continue.wait ?? 0) * 1000
-    const { finish } = await driveInteraction(server, pending.interact.redirect, 'accept')
+    // No IdP is configured: the account holder answers on opas's own consent screen.
+    const { finish, page } = await driveConsentScreen(pending.interact.redirect, 'accept')
+    assert.match(page.text, /asks for access to your account/)
     const ref = new URL(finish.headers.get('location')!).searchParams.get('interact_ref')!
     // RFC 9635 §3.1: a client waits `wait` seconds (5 by default) before continuing.
     await new Promise((r) => setTimeout(r, Math.max(0, waitUntil - Date.now())))

@@ -7,6 +7,12 @@ import { assertGnapError } from '../helpers/gnap-assertions.js'
 import { postJson, send, signedRequest, type TestResponse } from '../helpers/signed-request.js'
 import { createTestDatabase, freeListenerPorts } from '../helpers/test-server.js'
 import {
+  interactiveGrantBody,
+  issuedGrantOf,
+  nonInteractiveGrantBody,
+  pendingGrantOf
+} from '../integration/support/grant-flows.js'
+import {
   startWalletAddressServer,
   type TestClient,
   type WalletAddressServer
@@ -36,7 +42,6 @@ const opts = { timeout: 60_000 }
  * unless it names the process it goes to, as the load balancer would.
  */
 const PUBLIC_URL = 'http://opas.invalid'
-const FINISH_URI = 'http://127.0.0.1:9/return?session=1'
 const IDP_SECRET = 'two-processes-idp-secret'
 const REPLAYED = 'invalid signature: this signature was already used'
 const INVALID_TOKEN = 'invalid access token'
@@ -282,57 +287,12 @@ describe('two opas processes on one PostgreSQL database', { skip }, () => {
   // --- the flows, each step sent to the process the caller names ---
 
   async function requestNonInteractive(opas: Opas): Promise<{ token: Token; grant: Pending }> {
-    const res = await signed(grantUrl, opas, {
-      body: {
-        client: client.walletAddress,
-        access_token: { access: [{ type: 'incoming-payment', actions: ['create', 'read'] }] }
-      }
-    })
-    assert.equal(res.status, 200, res.text)
-    const body = res.body as {
-      access_token: Token
-      continue: { uri: string; access_token: { value: string } }
-    }
-    return {
-      token: { value: body.access_token.value, manage: body.access_token.manage },
-      grant: {
-        continueUri: body.continue.uri,
-        continueToken: body.continue.access_token.value,
-        redirect: ''
-      }
-    }
+    return issuedGrantOf(await signed(grantUrl, opas, { body: nonInteractiveGrantBody(client) }))
   }
 
   async function requestInteractive(opas: Opas): Promise<Pending> {
-    const res = await signed(grantUrl, opas, {
-      body: {
-        client: client.walletAddress,
-        access_token: {
-          access: [
-            {
-              type: 'outgoing-payment',
-              actions: ['create', 'read'],
-              identifier: account,
-              limits: { debitAmount: { value: '500', assetCode: 'USD', assetScale: 2 } }
-            }
-          ]
-        },
-        interact: {
-          start: ['redirect'],
-          finish: { method: 'redirect', uri: FINISH_URI, nonce: 'client-nonce' }
-        }
-      }
-    })
-    assert.equal(res.status, 200, res.text)
-    const body = res.body as {
-      interact: { redirect: string }
-      continue: { uri: string; access_token: { value: string } }
-    }
-    return {
-      continueUri: body.continue.uri,
-      continueToken: body.continue.access_token.value,
-      redirect: body.interact.redirect
-    }
+    const body = interactiveGrantBody(client, account)
+    return pendingGrantOf(await signed(grantUrl, opas, { body }))
   }
 
   /** The browser opens `interact.redirect` on `opas`: 302 to the IdP with the session cookie. */
@@ -473,7 +433,7 @@ describe('two opas processes on one PostgreSQL database', { skip }, () => {
         assert.ok(token, 'the winner gets the access token')
         assertLost(
           answers.filter((r) => r !== winner),
-          ['401 request_denied: grant interaction not approved']
+          ['401 request_denied: grant already continued: token issued']
         )
         assert.deepEqual(await tokenCounts(grantId), { live: 1, all: 1 }, `round ${round}`)
         assert.equal((await introspect(token.value)).active, true)

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
+import { request } from 'node:http'
 import { randomUUID } from 'node:crypto'
 import { after, test } from 'node:test'
-import { postJson, signedRequest } from '../helpers/signed-request.js'
+import { signedRequest } from '../helpers/signed-request.js'
 import { createTestDatabase, freeListenerPorts } from '../helpers/test-server.js'
 import { startWalletAddressServer } from '../helpers/wallet-address-server.js'
 
@@ -19,6 +20,36 @@ function run(args: string[], env: Record<string, string>) {
     if (child.exitCode === null) child.kill('SIGKILL')
   })
   return { child, exited, output: () => output }
+}
+
+/** One request on a connection of its own: node:cluster hands each connection to the next worker. */
+function onNewConnection(
+  port: number,
+  method: string,
+  path: string,
+  body?: unknown
+): Promise<{ status: number; text: string }> {
+  const payload = body === undefined ? undefined : JSON.stringify(body)
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path,
+        agent: false,
+        headers: payload ? { 'content-type': 'application/json', accept: 'application/json' } : {}
+      },
+      (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => (text += chunk))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }))
+      }
+    )
+    req.on('error', reject)
+    req.end(payload)
+  })
 }
 
 test('--workers refuses embedded PGlite with a clear message', async () => {
@@ -66,10 +97,18 @@ test('--workers 2 on PostgreSQL: both processes serve, and SIGTERM stops them al
     })
     assert.equal(grant.status, 200, grant.text)
     const token = (grant.body as { access_token: { value: string } }).access_token.value
-    const info = await postJson(`http://127.0.0.1:${ports.INTROSPECTION_PORT}/`, {
+    const info = await onNewConnection(Number(ports.INTROSPECTION_PORT), 'POST', '/', {
       access_token: token
     })
-    assert.equal((info.body as { active: boolean }).active, true)
+    assert.equal((JSON.parse(info.text) as { active: boolean }).active, true)
+  }
+  // The introspections were spread over both workers (one connection each), yet every scrape,
+  // whichever worker takes it, counts all six: the primary sums the workers' registries.
+  for (let i = 0; i < 4; i++) {
+    const scrape = await onNewConnection(Number(ports.ADMIN_PORT), 'GET', '/metrics')
+    assert.equal(scrape.status, 200, scrape.text)
+    assert.match(scrape.text, /^opas_introspections_total\{result="active"\} 6$/m)
+    assert.match(scrape.text, /^opas_grants_issued_total\{type="quote"\} 6$/m)
   }
   opas.child.kill('SIGTERM')
   assert.equal(await opas.exited, 0, opas.output())

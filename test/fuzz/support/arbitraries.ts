@@ -900,3 +900,38 @@ export function introspectionBodyArb(
     { requiredKeys: ['access_token'] }
   )
 }
+
+/** The consent form as a browser posts it: mostly real fields, then near misses and junk. */
+export function consentFormArb(csrfs: fc.Arbitrary<Sym>): fc.Arbitrary<BodySpec> {
+  const choice = fc.oneof(
+    w(6, fc.constantFrom('accept', 'decline')),
+    w(1, fc.constantFrom('reject', 'ACCEPT', 'accept ', '', 'yes')),
+    w(1, fieldText(20))
+  )
+  const csrf = fc.oneof(w(6, csrfs), w(1, fieldText(60)))
+  const form = fc
+    .record({ csrf, choice, extra: fieldText(20) }, { requiredKeys: [] })
+    .map((fields): BodySpec => ({ kind: 'form', fields }))
+  return fc.oneof(
+    w(10, form),
+    w(1, fc.constant(noBody)),
+    w(
+      1,
+      fieldText(200).map((text): BodySpec => ({ kind: 'text', text }))
+    ),
+    w(1, nonJsonBody),
+    w(1, hugeBody)
+  )
+}
+
+/** A browser's Content-Type for a form post, mostly; sometimes what a broken client sends. */
+export const formContentTypeArb: fc.Arbitrary<string | undefined> = fc.oneof(
+  w(10, fc.constant('application/x-www-form-urlencoded')),
+  w(2, contentTypeArb)
+)
+
+/** Accept as a browser sends it (a page), or as any other caller (a GNAP error). */
+export const browserAcceptArb: fc.Arbitrary<string | undefined> = fc.oneof(
+  w(3, fc.constant('text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8')),
+  w(2, acceptArb)
+)

@@ -49,6 +49,9 @@ export function requestArb(
     path: fc.Arbitrary<Sym>
     body: fc.Arbitrary<BodySpec>
     headers?: fc.Arbitrary<Record<string, Sym | undefined>>
+    /** Accept and Content-Type values for the endpoint; the generic ones otherwise. */
+    accept?: fc.Arbitrary<string | undefined>
+    contentType?: fc.Arbitrary<string | undefined>
   }
 ): fc.Arbitrary<RequestSpec> {
   return fc
@@ -56,8 +59,8 @@ export function requestArb(
       method: parts.method,
       path: parts.path,
       query: queryArb,
-      accept: acceptArb,
-      contentType: contentTypeArb,
+      accept: parts.accept ?? acceptArb,
+      contentType: parts.contentType ?? contentTypeArb,
       signature: signatureFieldsArb([world.client.keyId, world.other.keyId]),
       misc: fc.option(miscHeadersArb, { nil: undefined, freq: 3 }),
       own: parts.headers ?? fc.constant({}),

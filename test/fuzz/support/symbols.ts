@@ -29,7 +29,8 @@ export const fixtureFields = [
   'interactRef',
   'cookie',
   'manageId',
-  'token'
+  'token',
+  'csrf' // the built-in consent form's anti-forgery token for the interaction
 ] as const
 export type FixtureField = (typeof fixtureFields)[number]
 export type Fixture = Record<FixtureField, string>
@@ -106,6 +107,8 @@ export type BodySpec =
   | { kind: 'json'; value: unknown }
   | { kind: 'text'; text: string }
   | { kind: 'bytes'; bytes: Uint8Array }
+  /** application/x-www-form-urlencoded fields, as a browser posts a form. */
+  | { kind: 'form'; fields: Readonly<Record<string, Sym>> }
 
 export const noBody: BodySpec = { kind: 'none' }
 

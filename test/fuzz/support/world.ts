@@ -172,6 +172,26 @@ function assertErrorEnvelope(method: string, answer: Answer, where: string): voi
   assert.equal(typeof description, 'string', where)
 }
 
+/**
+ * The built-in consent screen answers a browser (a request accepting text/html) with a page
+ * instead of the GNAP error object; every other caller gets the object.
+ */
+function isBrowserPage(req: InjectRequest, answer: Answer): boolean {
+  return (
+    String(answer.headers['content-type'] ?? '').startsWith('text/html') &&
+    /^\/interact\/[^/?]*\/[^/?]*\/consent(\?|$)/.test(req.url) &&
+    (req.headers.accept ?? '').includes('text/html')
+  )
+}
+
+/** A refusal page: a whole HTML document, no stack trace, no form to act on. */
+function assertNoticePage(method: string, answer: Answer, where: string): void {
+  assert.match(String(answer.headers['content-type']), /^text\/html; charset=utf-8$/, where)
+  if (method === 'HEAD') return assert.equal(answer.text, '', where)
+  assert.match(answer.text, /^<!doctype html>/, where)
+  assert.doesNotMatch(answer.text, /<form|\bat \S+\.(ts|js):\d+/, where)
+}
+
 export interface FuzzWorld {
   server: TestServer
   /** The client every fixture belongs to; its wallet address names the operator tenant. */
@@ -208,15 +228,56 @@ export interface FuzzWorld {
   close(): Promise<void>
 }
 
+/** Shorter strings are not searched for in the logs: they occur in any text by chance. */
+const MIN_SECRET_LENGTH = 12
+
+/**
+ * What a request carries, or its answer hands out, that must never be logged: credentials
+ * (Authorization, x-idp-secret, cookies), signature values, tokens in a body (introspection)
+ * and in an answer, the finish redirect's hash and interact_ref.
+ */
+function secretsOf(req: InjectRequest, answer: Answer): string[] {
+  const found: string[] = []
+  const header = (name: string) => {
+    const v = req.headers[name]
+    return typeof v === 'string' ? v : undefined
+  }
+  const authorization = header('authorization')
+  if (authorization) found.push(authorization.replace(/^\S+\s+/, ''))
+  for (const name of ['x-idp-secret', 'signature']) {
+    const v = header(name)
+    if (v) found.push(v)
+  }
+  // Byte sequences (`:base64:`) of the Signature field.
+  for (const m of (header('signature') ?? '').matchAll(/:([^:]+):/g)) found.push(m[1]!)
+  for (const pair of (header('cookie') ?? '').split(';')) found.push(pair.split('=')[1] ?? '')
+  const body = req.payload?.toString('utf8') ?? ''
+  for (const m of body.matchAll(/"access_token"\s*:\s*"([^"]+)"/g)) found.push(m[1]!)
+  for (const m of answer.text.matchAll(/"value"\s*:\s*"([^"]+)"/g)) found.push(m[1]!)
+  const location = answer.headers.location
+  if (typeof location === 'string' && URL.canParse(location)) {
+    const params = new URL(location).searchParams
+    for (const name of ['hash', 'interact_ref']) found.push(params.get(name) ?? '')
+  }
+  return found.filter((v) => v.trim().length >= MIN_SECRET_LENGTH)
+}
+
 export async function startFuzzWorld(env: Record<string, string> = {}): Promise<FuzzWorld> {
-  const world: ServerWithClient = await startServerWithClient({
-    // Nothing but the fuzzed requests may write: the fingerprint compares whole tables.
-    DATABASE_CLEANUP_WORKERS: '0',
-    // Fixtures must not expire during a long run (FUZZ_RUNS=10000 takes minutes).
-    INTERACTION_EXPIRY_SECONDS: '86400',
-    ACCESS_TOKEN_EXPIRY_SECONDS: '86400',
-    ...env
-  })
+  // Every log line, at the most verbose level: no request, however malformed, may put a
+  // credential in them (each exchange checks the lines written since the last).
+  const logLines: string[] = []
+  const world: ServerWithClient = await startServerWithClient(
+    {
+      // Nothing but the fuzzed requests may write: the fingerprint compares whole tables.
+      DATABASE_CLEANUP_WORKERS: '0',
+      // Fixtures must not expire during a long run (FUZZ_RUNS=10000 takes minutes).
+      INTERACTION_EXPIRY_SECONDS: '86400',
+      ACCESS_TOKEN_EXPIRY_SECONDS: '86400',
+      LOG_LEVEL: 'trace',
+      ...env
+    },
+    { logStream: { write: (line) => void logLines.push(line) } }
+  )
   const { server, wallets, app: client } = world
   const other = wallets.addClient('other', { authServer: server.grantUrl })
   const stranger: Signer = {
@@ -225,6 +286,11 @@ export async function startFuzzWorld(env: Record<string, string> = {}): Promise<
   }
   const { apps } = server
   const db = server.services.db
+  const staticSecrets = [
+    server.idpSecret,
+    server.env.COOKIE_KEY ?? '',
+    server.env.ADMIN_API_SECRET ?? ''
+  ].filter((v) => v.length >= MIN_SECRET_LENGTH)
   const publicUrl = server.services.config.authServerUrl
 
   const fixtures = {} as Record<FixtureName, Fixture>
@@ -267,6 +333,12 @@ export async function startFuzzWorld(env: Record<string, string> = {}): Promise<
         return Buffer.from(body.text)
       case 'bytes':
         return Buffer.from(body.bytes)
+      case 'form':
+        return Buffer.from(
+          new URLSearchParams(
+            Object.entries(body.fields).map(([k, v]): [string, string] => [k, resolve(v)])
+          ).toString()
+        )
     }
   }
 
@@ -329,7 +401,8 @@ export async function startFuzzWorld(env: Record<string, string> = {}): Promise<
     interactRef: randomUUID(),
     cookie: `opas_interaction=${randomUUID()}`,
     manageId: randomUUID(),
-    token: randomBytes(32).toString('base64url')
+    token: randomBytes(32).toString('base64url'),
+    csrf: randomBytes(32).toString('base64url')
   })
   const lastSegment = (url: string) => new URL(url).pathname.split('/').pop() as string
 
@@ -386,7 +459,8 @@ export async function startFuzzWorld(env: Record<string, string> = {}): Promise<
       interactId: interactId!,
       nonce: nonce!,
       interactRef: rows[0]!.ref,
-      cookie: setCookie.split(';')[0]!
+      cookie: setCookie.split(';')[0]!,
+      csrf: server.services.consent.csrfToken(interactId!, nonce!)
     }
   }
 
@@ -522,6 +596,22 @@ export async function startFuzzWorld(env: Record<string, string> = {}): Promise<
     const changed =
       after !== before && JSON.stringify(after.tables) !== JSON.stringify(before.tables)
     const where = describeExchange(listener, req, answer)
+    // The lines since the last exchange: this request's, and those of fixtures rebuilt for it.
+    const logged = logLines.splice(0).join('')
+    const fixtureSecrets = Object.values(fixtures).flatMap((f) => [
+      f.continueToken,
+      f.token,
+      f.nonce,
+      f.interactRef,
+      f.csrf,
+      f.cookie.split('=')[1] ?? ''
+    ])
+    for (const secret of [...staticSecrets, ...fixtureSecrets, ...secretsOf(req, answer)]) {
+      assert.ok(
+        !logged.includes(secret),
+        `a secret reached the logs (${clip(secret, 12)}):\n${where}\nlog: ${clip(logged, 2000)}`
+      )
+    }
     const s = statsOf(target)
     s.requests++
     s.statuses.set(answer.status, (s.statuses.get(answer.status) ?? 0) + 1)
@@ -539,7 +629,8 @@ export async function startFuzzWorld(env: Record<string, string> = {}): Promise<
       s.deviations.set(deviation.name, (s.deviations.get(deviation.name) ?? 0) + 1)
     } else {
       assert.ok(answer.status < 500, `a server error:\n${where}`)
-      assertErrorEnvelope(req.method, answer, where)
+      if (isBrowserPage(req, answer)) assertNoticePage(req.method, answer, where)
+      else assertErrorEnvelope(req.method, answer, where)
     }
     assert.deepEqual(
       after.tables,
@@ -562,6 +653,9 @@ export async function startFuzzWorld(env: Record<string, string> = {}): Promise<
   }
 
   await settle()
+  // The fixtures' own requests were logged: the capture works at this level, so a clean log
+  // later means nothing was leaked, not that nothing was looked at.
+  assert.match(logLines.join(''), /"msg":"request completed"/, 'the fuzz world captures logs')
   return {
     server,
     client,

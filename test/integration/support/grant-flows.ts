@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { postJson, send, signedRequest, type TestResponse } from '../../helpers/signed-request.js'
+import { outgoingPaymentAccess } from '../../helpers/sdk-client.js'
 import type { TestServer } from '../../helpers/test-server.js'
 import type { TestClient } from '../../helpers/wallet-address-server.js'
 
@@ -40,74 +41,75 @@ export function errorOf(res: TestResponse): { code?: string; description?: strin
 /** Asserts a GNAP error answer exactly (status, code and, when given, description). */
 export { assertGnapError } from '../../helpers/gnap-assertions.js'
 
-export function createGrantFlows(server: TestServer, client: TestClient, account: string) {
-  const outgoing = {
-    type: 'outgoing-payment',
-    actions: ['create', 'read'],
-    identifier: account,
-    limits: { debitAmount: { value: '500', assetCode: 'USD', assetScale: 2 } }
+/** A grant request for an outgoing payment from `account`, finished by redirect unless polling. */
+export function interactiveGrantBody(
+  client: Pick<TestClient, 'walletAddress'>,
+  account: string,
+  opts: { finish?: boolean; clientNonce?: string } = {}
+) {
+  const finish = { method: 'redirect', uri: FINISH_URI, nonce: opts.clientNonce ?? 'client-nonce' }
+  return {
+    client: client.walletAddress,
+    access_token: { access: [outgoingPaymentAccess(account)] },
+    interact: { start: ['redirect'], ...(opts.finish === false ? {} : { finish }) }
   }
+}
+
+/** A grant request the AS issues at once: incoming payments, create and read. */
+export const nonInteractiveGrantBody = (client: Pick<TestClient, 'walletAddress'>) => ({
+  client: client.walletAddress,
+  access_token: { access: [{ type: 'incoming-payment', actions: ['create', 'read'] }] }
+})
+
+/** The continuation and interaction of a 200 answer to {@link interactiveGrantBody}. */
+export function pendingGrantOf(res: TestResponse): PendingGrant {
+  assert.equal(res.status, 200, res.text)
+  const body = res.body as {
+    interact: { redirect: string; finish: string }
+    continue: { uri: string; access_token: { value: string }; wait?: number }
+  }
+  return {
+    continueUri: body.continue.uri,
+    continueToken: body.continue.access_token.value,
+    redirect: body.interact.redirect,
+    finish: body.interact.finish,
+    wait: body.continue.wait
+  }
+}
+
+/** The token and continuation of a 200 answer to {@link nonInteractiveGrantBody}. */
+export function issuedGrantOf(res: TestResponse): { token: IssuedToken; grant: PendingGrant } {
+  assert.equal(res.status, 200, res.text)
+  const body = res.body as {
+    access_token: IssuedToken
+    continue: { uri: string; access_token: { value: string } }
+  }
+  return {
+    token: { value: body.access_token.value, manage: body.access_token.manage },
+    grant: {
+      continueUri: body.continue.uri,
+      continueToken: body.continue.access_token.value,
+      redirect: '',
+      finish: '',
+      wait: undefined
+    }
+  }
+}
+
+export function createGrantFlows(server: TestServer, client: TestClient, account: string) {
+  const outgoing = outgoingPaymentAccess(account)
   const idpHeaders = { 'x-idp-secret': server.idpSecret, accept: 'application/json' }
 
   async function requestInteractive(
     opts: { finish?: boolean; clientNonce?: string } = {}
   ): Promise<PendingGrant> {
-    const res = await signedRequest(server.grantUrl, {
-      client,
-      body: {
-        client: client.walletAddress,
-        access_token: { access: [outgoing] },
-        interact: {
-          start: ['redirect'],
-          ...(opts.finish === false
-            ? {}
-            : {
-                finish: {
-                  method: 'redirect',
-                  uri: FINISH_URI,
-                  nonce: opts.clientNonce ?? 'client-nonce'
-                }
-              })
-        }
-      }
-    })
-    assert.equal(res.status, 200, res.text)
-    const body = res.body as {
-      interact: { redirect: string; finish: string }
-      continue: { uri: string; access_token: { value: string }; wait?: number }
-    }
-    return {
-      continueUri: body.continue.uri,
-      continueToken: body.continue.access_token.value,
-      redirect: body.interact.redirect,
-      finish: body.interact.finish,
-      wait: body.continue.wait
-    }
+    const body = interactiveGrantBody(client, account, opts)
+    return pendingGrantOf(await signedRequest(server.grantUrl, { client, body }))
   }
 
   async function requestNonInteractive(): Promise<{ token: IssuedToken; grant: PendingGrant }> {
-    const res = await signedRequest(server.grantUrl, {
-      client,
-      body: {
-        client: client.walletAddress,
-        access_token: { access: [{ type: 'incoming-payment', actions: ['create', 'read'] }] }
-      }
-    })
-    assert.equal(res.status, 200, res.text)
-    const body = res.body as {
-      access_token: IssuedToken
-      continue: { uri: string; access_token: { value: string } }
-    }
-    return {
-      token: { value: body.access_token.value, manage: body.access_token.manage },
-      grant: {
-        continueUri: body.continue.uri,
-        continueToken: body.continue.access_token.value,
-        redirect: '',
-        finish: '',
-        wait: undefined
-      }
-    }
+    const body = nonInteractiveGrantBody(client)
+    return issuedGrantOf(await signedRequest(server.grantUrl, { client, body }))
   }
 
   /** The browser opens `interact.redirect`: 302 to the IdP with the session cookie. */

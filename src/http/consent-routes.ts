@@ -1,0 +1,157 @@
+import formbody from '@fastify/formbody'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { renderConsentPage, renderNoticePage, pageHeaders } from '../consent/consent-page.js'
+import type { ConsentChoice, ConsentService, ConsentState } from '../consent/consent-service.js'
+import { GnapError, type GnapErrorCode } from '../gnap/gnap-error.js'
+import type { InteractionSession } from './interaction-session.js'
+import { acceptsHtml } from './route-auth.js'
+
+type Params = { id: string; nonce: string }
+type FormBody = Record<string, unknown> | undefined
+
+type Notice = Exclude<ConsentState['kind'], 'pending' | 'answered'> | 'session' | 'forged'
+
+/**
+ * Why the question is not shown or not taken: a page for a browser, and for any other caller
+ * the same status as a GNAP error.
+ */
+const NOTICES: Record<
+  Notice,
+  { status: number; title: string; message: string; code: GnapErrorCode; description: string }
+> = {
+  unknown: {
+    status: 404,
+    title: 'Request not found',
+    message: 'This link does not match any request for access. Go back to the app and start again.',
+    code: 'unknown_interaction',
+    description: 'unknown interaction'
+  },
+  expired: {
+    status: 410,
+    title: 'Request expired',
+    message:
+      'This request for access waited too long for an answer. Go back to the app and start again.',
+    code: 'invalid_interaction',
+    description: 'interaction expired'
+  },
+  closed: {
+    status: 409,
+    title: 'Request closed',
+    message: 'The app withdrew this request for access, or it has already been answered.',
+    code: 'invalid_interaction',
+    description: 'interaction closed'
+  },
+  session: {
+    status: 403,
+    title: 'Open this request from the app',
+    message:
+      'This page belongs to a request opened in another browser, or the request has already ' +
+      'been answered here. Go back to the app and start again.',
+    code: 'invalid_request',
+    description: 'invalid session'
+  },
+  forged: {
+    status: 403,
+    title: 'Answer not accepted',
+    message: 'Your answer could not be checked. Reload this page and answer again.',
+    code: 'invalid_request',
+    description: 'invalid consent form'
+  }
+}
+
+function notice(req: FastifyRequest, reply: FastifyReply, which: Notice) {
+  const { status, title, message, code, description } = NOTICES[which]
+  if (!acceptsHtml(req)) throw new GnapError(status, code, description)
+  return reply.code(status).headers(pageHeaders).send(renderNoticePage({ title, message }))
+}
+
+function answered(req: FastifyRequest, reply: FastifyReply, accepted: boolean) {
+  const decision = accepted ? 'accepted' : 'declined'
+  if (!acceptsHtml(req)) {
+    throw new GnapError(409, 'invalid_interaction', `interaction already ${decision}`)
+  }
+  return reply
+    .code(409)
+    .headers(pageHeaders)
+    .send(
+      renderNoticePage({
+        title: 'Already answered',
+        message: `This request for access was already ${decision}.`
+      })
+    )
+}
+
+/**
+ * The built-in consent screen (CONSENT_SCREEN=builtin) on the auth listener, under the
+ * interaction's own path so that its session cookie comes along. GET shows the question; POST
+ * records the answer and sends the browser on to the interaction's finish, exactly as after an
+ * external IdP (RFC 9635 §4.2.1 redirect with hash, or the polling client's 202).
+ */
+export function registerConsentRoutes(
+  app: FastifyInstance,
+  deps: { consent: ConsentService; session: InteractionSession; authServerUrl: string }
+): void {
+  const { consent, session } = deps
+  const path = '/interact/:id/:nonce/consent'
+
+  /** Only the browser that started the interaction (its signed session cookie) sees or answers. */
+  async function requireConsentSession(
+    req: FastifyRequest<{ Params: Params }>,
+    reply: FastifyReply
+  ) {
+    if (!session.matches(req, req.params.id)) return notice(req, reply, 'session')
+  }
+
+  /** The form's anti-forgery token and a known answer, before anything is read or written. */
+  async function verifyConsentForm(
+    req: FastifyRequest<{ Params: Params; Body: FormBody }>,
+    reply: FastifyReply
+  ) {
+    const { id, nonce } = req.params
+    const body = req.body ?? {}
+    if (!consent.csrfMatches(id, nonce, body.csrf)) return notice(req, reply, 'forged')
+    if (body.choice !== 'accept' && body.choice !== 'decline') return notice(req, reply, 'forged')
+  }
+
+  app.get<{ Params: Params }>(
+    path,
+    { config: { auth: 'browser-session' }, preHandler: requireConsentSession },
+    async (req, reply) => {
+      const { id, nonce } = req.params
+      const state = await consent.show(id, nonce)
+      if (state.kind === 'answered') return answered(req, reply, state.accepted)
+      if (state.kind !== 'pending') return notice(req, reply, state.kind)
+      return reply.headers(pageHeaders).send(
+        renderConsentPage({
+          clientName: state.clientName,
+          clientWalletAddress: state.clientWalletAddress,
+          access: state.access,
+          csrfToken: consent.csrfToken(id, nonce)
+        })
+      )
+    }
+  )
+
+  // Form posts only here: the rest of the listener speaks JSON.
+  void app.register(async (forms) => {
+    await forms.register(formbody, { bodyLimit: 1024 })
+    forms.post<{ Params: Params; Body: FormBody }>(
+      path,
+      {
+        config: { auth: 'browser-session' },
+        preHandler: [requireConsentSession, verifyConsentForm]
+      },
+      async (req, reply) => {
+        const { id, nonce } = req.params
+        const choice = req.body!.choice as ConsentChoice
+        const state = await consent.choose(id, nonce, choice)
+        if (state.kind === 'answered') {
+          if (state.accepted !== (choice === 'accept')) return answered(req, reply, state.accepted)
+          // 303: the browser follows with a GET to the finish, which ends the session.
+          return reply.redirect(`${deps.authServerUrl}/interact/${id}/${nonce}/finish`, 303)
+        }
+        return notice(req, reply, state.kind === 'pending' ? 'closed' : state.kind)
+      }
+    )
+  })
+}
