@@ -514,6 +514,16 @@ export async function startFuzzWorld(env: Record<string, string> = {}): Promise<
     }
   }
 
+  /** An issued grant after one more signed request on it (its revocation or a rotation). */
+  async function issuedThen(
+    request: (f: Fixture) => Pick<SignedSpec, 'method' | 'url' | 'token'>,
+    status: number
+  ): Promise<Fixture> {
+    const f = await issued(false)
+    await expectStatus('auth', sign({ ...request(f), signer: client }), status)
+    return f
+  }
+
   const builders: Record<FixtureName, () => Promise<Fixture>> = {
     pending: () => interactive(true),
     pollable: () => interactive(false),
@@ -521,28 +531,13 @@ export async function startFuzzWorld(env: Record<string, string> = {}): Promise<
     rejected: () => decided('reject'),
     issued: () => issued(false),
     directed: () => issued(true),
-    async revoked() {
-      const f = await issued(false)
-      const req = sign({
-        method: 'DELETE',
-        url: `/continue/${f.continueId}`,
-        token: f.continueToken,
-        signer: client
-      })
-      await expectStatus('auth', req, 204)
-      return f
-    },
-    async rotated() {
-      const f = await issued(false)
-      const req = sign({
-        method: 'POST',
-        url: `/token/${f.manageId}`,
-        token: f.token,
-        signer: client
-      })
-      await expectStatus('auth', req, 200)
-      return f
-    }
+    revoked: () =>
+      issuedThen(
+        (f) => ({ method: 'DELETE', url: `/continue/${f.continueId}`, token: f.continueToken }),
+        204
+      ),
+    rotated: () =>
+      issuedThen((f) => ({ method: 'POST', url: `/token/${f.manageId}`, token: f.token }), 200)
   }
 
   /** Rebuilds consumed fixtures and drops old rows; returns the state requests start from. */
