@@ -7,6 +7,7 @@ import { createGrantService } from './grant/grant-service.js'
 import { createClientVerifier } from './http/client-verifier.js'
 import { createInteractionSession } from './http/interaction-session.js'
 import { createInteractionService } from './interaction/interaction-service.js'
+import { interactionUrl } from './interaction/interaction-url.js'
 import { createConsentService } from './consent/consent-service.js'
 import { createMetrics } from './metrics/metrics.js'
 import { createRandomPool } from './random/random-pool.js'
@@ -84,7 +85,7 @@ export function createServices(input: {
     ...(config.consentScreen === 'builtin'
       ? {
           builtinConsentUrl: (id: string, nonce: string) =>
-            `${config.authServerUrl}/interact/${id}/${nonce}/consent`
+            interactionUrl(config.authServerUrl, id, nonce, 'consent')
         }
       : {})
   })

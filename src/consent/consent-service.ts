@@ -30,10 +30,10 @@ export type ConsentState =
 
 export type ConsentChoice = 'accept' | 'decline'
 
-function stateOf(interaction: InteractionView | undefined): ConsentState | undefined {
-  // A tenant with its own IdP decides there, after its login: the built-in screen must not
-  // offer a way around it, so its interactions are unknown here.
-  if (!interaction || interaction.idpConsentUrl !== null) return { kind: 'unknown' }
+const UNKNOWN: ConsentState = { kind: 'unknown' }
+
+/** Where an interaction stands when it is no longer open to an answer; undefined while it is. */
+function settledState(interaction: InteractionView): ConsentState | undefined {
   if (interaction.finalizationReason === 'REVOKED') return { kind: 'closed' }
   if (interaction.state !== 'PENDING') {
     return { kind: 'answered', accepted: interaction.state === 'APPROVED' }
@@ -50,8 +50,17 @@ export function createConsentService(deps: {
   cookieKey: string
 }) {
   const { db } = deps
-  const load = (id: string, nonce: string) =>
-    isUuid(id) ? findInteraction(db, id, nonce) : Promise.resolve(undefined)
+
+  /**
+   * The interaction, if the screen may ask about it. A tenant with its own IdP decides there,
+   * after its login: the built-in screen must not offer a way around it, so its interactions
+   * are unknown here.
+   */
+  async function load(id: string, nonce: string): Promise<InteractionView | undefined> {
+    if (!isUuid(id)) return undefined
+    const interaction = await findInteraction(db, id, nonce)
+    return interaction?.idpConsentUrl === null ? interaction : undefined
+  }
 
   /**
    * The form's anti-forgery token: an HMAC of the interaction under the server's cookie key.
@@ -75,8 +84,9 @@ export function createConsentService(deps: {
     /** What the screen shows: the question while it is open, else why it is not. */
     async show(id: string, nonce: string): Promise<ConsentState> {
       const interaction = await load(id, nonce)
-      const settled = stateOf(interaction)
-      if (settled || !interaction) return settled ?? { kind: 'unknown' }
+      if (!interaction) return UNKNOWN
+      const settled = settledState(interaction)
+      if (settled) return settled
       const contents = await findGrantContents(db, interaction.grantId)
       return {
         kind: 'pending',
@@ -89,25 +99,23 @@ export function createConsentService(deps: {
     },
 
     /**
-     * Records the answer. A repeat of the answer already recorded (a double click, a resent
-     * form) is the same success; any other answer after the first is refused.
+     * Records the answer, or says where the interaction stands when it was already answered:
+     * the caller compares that answer with its own (a double click or a resent form finds its
+     * own answer, which is the same success; any other answer after the first is refused).
      */
     async choose(id: string, nonce: string, choice: ConsentChoice): Promise<ConsentState> {
       const interaction = await load(id, nonce)
-      const settled = stateOf(interaction)
-      if (settled || !interaction) {
-        const repeat = settled?.kind === 'answered' && settled.accepted === (choice === 'accept')
-        return repeat
-          ? { kind: 'answered', accepted: choice === 'accept' }
-          : (settled ?? { kind: 'unknown' })
-      }
+      if (!interaction) return UNKNOWN
+      const settled = settledState(interaction)
+      if (settled) return settled
       try {
         await deps.interactions.decide(interaction, choice === 'accept' ? 'accept' : 'reject')
         return { kind: 'answered', accepted: choice === 'accept' }
       } catch (err) {
         if (!(err instanceof GnapError)) throw err
         // Lost a race to another tab or click: report what was recorded instead.
-        return stateOf(await load(id, nonce)) ?? { kind: 'closed' }
+        const now = await load(id, nonce)
+        return now ? (settledState(now) ?? { kind: 'closed' }) : UNKNOWN
       }
     }
   }

@@ -14,6 +14,7 @@ import type { ReplayClaim } from '../replay/replay-guard.js'
 import type { Db, Queryable } from '../storage/db.js'
 import type { Tenant } from '../tenant/tenant-store.js'
 import { findInteractionByRef } from '../interaction/interaction-store.js'
+import { interactionUrl } from '../interaction/interaction-url.js'
 import { generateTokenValue, hashToken } from '../token/token-value.js'
 import { insertToken } from '../token/token-store.js'
 import { assessGrantRequest, clientIdentityOf, type InteractionPolicy } from './grant-model.js'
@@ -166,7 +167,7 @@ export function createGrantService(deps: GrantServiceDeps) {
     )
     if (!inserted) throw new SignatureError('replayed')
     const redirect = new URL(
-      `${config.authServerUrl}/interact/${interaction.id}/${interaction.nonce}`
+      interactionUrl(config.authServerUrl, interaction.id, interaction.nonce)
     )
     // Kept for clients that read them; the interaction start ignores them (see above).
     redirect.searchParams.set('clientName', document.publicName)

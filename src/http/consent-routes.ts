@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { renderConsentPage, renderNoticePage, pageHeaders } from '../consent/consent-page.js'
 import type { ConsentChoice, ConsentService, ConsentState } from '../consent/consent-service.js'
 import { GnapError, type GnapErrorCode } from '../gnap/gnap-error.js'
+import { interactionUrl } from '../interaction/interaction-url.js'
 import type { InteractionSession } from './interaction-session.js'
 import { acceptsHtml } from './route-auth.js'
 
@@ -11,14 +12,18 @@ type FormBody = Record<string, unknown> | undefined
 
 type Notice = Exclude<ConsentState['kind'], 'pending' | 'answered'> | 'session' | 'forged'
 
-/**
- * Why the question is not shown or not taken: a page for a browser, and for any other caller
- * the same status as a GNAP error.
- */
-const NOTICES: Record<
-  Notice,
-  { status: number; title: string; message: string; code: GnapErrorCode; description: string }
-> = {
+interface NoticeSpec {
+  status: number
+  /** The page a browser gets. */
+  title: string
+  message: string
+  /** The GNAP error any other caller gets, with the same status. */
+  code: GnapErrorCode
+  description: string
+}
+
+/** Why the question is not shown or not taken. */
+const NOTICES: Record<Notice, NoticeSpec> = {
   unknown: {
     status: 404,
     title: 'Request not found',
@@ -59,26 +64,24 @@ const NOTICES: Record<
   }
 }
 
-function notice(req: FastifyRequest, reply: FastifyReply, which: Notice) {
-  const { status, title, message, code, description } = NOTICES[which]
-  if (!acceptsHtml(req)) throw new GnapError(status, code, description)
-  return reply.code(status).headers(pageHeaders).send(renderNoticePage({ title, message }))
+/** The interaction was already answered, the other way than this request would. */
+function alreadyAnswered(accepted: boolean): NoticeSpec {
+  const decision = accepted ? 'accepted' : 'declined'
+  return {
+    status: 409,
+    title: 'Already answered',
+    message: `This request for access was already ${decision}.`,
+    code: 'invalid_interaction',
+    description: `interaction already ${decision}`
+  }
 }
 
-function answered(req: FastifyRequest, reply: FastifyReply, accepted: boolean) {
-  const decision = accepted ? 'accepted' : 'declined'
-  if (!acceptsHtml(req)) {
-    throw new GnapError(409, 'invalid_interaction', `interaction already ${decision}`)
-  }
-  return reply
-    .code(409)
-    .headers(pageHeaders)
-    .send(
-      renderNoticePage({
-        title: 'Already answered',
-        message: `This request for access was already ${decision}.`
-      })
-    )
+/** A page for a browser; for any other caller, the same status as a GNAP error. */
+function notice(req: FastifyRequest, reply: FastifyReply, spec: Notice | NoticeSpec) {
+  const { status, title, message, code, description } =
+    typeof spec === 'string' ? NOTICES[spec] : spec
+  if (!acceptsHtml(req)) throw new GnapError(status, code, description)
+  return reply.code(status).headers(pageHeaders).send(renderNoticePage({ title, message }))
 }
 
 /**
@@ -119,7 +122,7 @@ export function registerConsentRoutes(
     async (req, reply) => {
       const { id, nonce } = req.params
       const state = await consent.show(id, nonce)
-      if (state.kind === 'answered') return answered(req, reply, state.accepted)
+      if (state.kind === 'answered') return notice(req, reply, alreadyAnswered(state.accepted))
       if (state.kind !== 'pending') return notice(req, reply, state.kind)
       return reply.headers(pageHeaders).send(
         renderConsentPage({
@@ -146,9 +149,11 @@ export function registerConsentRoutes(
         const choice = req.body!.choice as ConsentChoice
         const state = await consent.choose(id, nonce, choice)
         if (state.kind === 'answered') {
-          if (state.accepted !== (choice === 'accept')) return answered(req, reply, state.accepted)
+          if (state.accepted !== (choice === 'accept')) {
+            return notice(req, reply, alreadyAnswered(state.accepted))
+          }
           // 303: the browser follows with a GET to the finish, which ends the session.
-          return reply.redirect(`${deps.authServerUrl}/interact/${id}/${nonce}/finish`, 303)
+          return reply.redirect(interactionUrl(deps.authServerUrl, id, nonce, 'finish'), 303)
         }
         return notice(req, reply, state.kind === 'pending' ? 'closed' : state.kind)
       }

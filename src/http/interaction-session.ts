@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import { interactionUrl } from '../interaction/interaction-url.js'
 
 const COOKIE = 'opas_interaction'
 
@@ -18,7 +19,7 @@ export function createInteractionSession(config: {
   const sameSite = config.interactionCookieSameSite ?? 'lax'
   // SameSite=None is only honoured on secure cookies.
   const secure = publicUrl.protocol === 'https:' || sameSite === 'none'
-  const path = (id: string, nonce: string) => `${basePath}/interact/${id}/${nonce}`
+  const path = (id: string, nonce: string) => interactionUrl(basePath, id, nonce)
 
   return {
     begin(reply: FastifyReply, id: string, nonce: string): void {

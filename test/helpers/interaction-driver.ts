@@ -34,29 +34,69 @@ export async function driveInteraction(
   return { finish, details: details.body, idpLocation }
 }
 
+/** A browser on the built-in consent screen, after following the interaction link. */
+export interface OpenedConsent {
+  /** The screen's URL (GET shows the question, POST answers it). */
+  url: string
+  /** The interaction's session cookie, as `name=value`. */
+  cookie: string
+  page: TestResponse
+  /** The form's anti-forgery token, or '' when the page has no form. */
+  csrf: string
+  /** What the browser sends with every request (Accept). */
+  headers: Record<string, string>
+}
+
 /**
- * Plays the browser on opas's built-in consent screen (no IdP configured): start (302 to the
- * screen with the session cookie), the page, the form's answer, then the finish it leads to.
+ * The browser opens `redirect`: 302 to opas's built-in consent screen (no IdP configured) with
+ * the session cookie, then the page.
+ */
+export async function openConsentScreen(
+  redirect: string,
+  headers: Record<string, string> = {}
+): Promise<OpenedConsent> {
+  const start = await send(redirect, { headers })
+  assert.equal(start.status, 302, `interaction start answered ${start.status}: ${start.text}`)
+  const url = start.headers.get('location')!
+  assert.match(url, /\/interact\/[^/]+\/[^/]+\/consent$/, 'the start leads to the consent screen')
+  const cookie = start.headers.get('set-cookie')!.split(';')[0]!
+  const page = await send(url, { headers: { ...headers, cookie } })
+  const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)?.[1] ?? ''
+  return { url, cookie, page, csrf, headers }
+}
+
+/** Posts the consent form as the browser does; `fields` replace its token or its cookie. */
+export function answerConsentScreen(
+  opened: OpenedConsent,
+  choice: string,
+  fields: { csrf?: string; cookie?: string } = {}
+): Promise<TestResponse> {
+  return send(opened.url, {
+    method: 'POST',
+    headers: {
+      ...opened.headers,
+      'content-type': 'application/x-www-form-urlencoded',
+      cookie: fields.cookie ?? opened.cookie
+    },
+    body: new URLSearchParams({ csrf: fields.csrf ?? opened.csrf, choice }).toString()
+  })
+}
+
+/**
+ * Plays the browser on opas's built-in consent screen: start, the page, the form's answer, then
+ * the finish it leads to.
  */
 export async function driveConsentScreen(
   redirect: string,
   choice: 'accept' | 'decline'
 ): Promise<{ finish: TestResponse; page: TestResponse }> {
-  const start = await send(redirect, {})
-  assert.equal(start.status, 302, `interaction start answered ${start.status}: ${start.text}`)
-  const consentUrl = start.headers.get('location')!
-  assert.match(consentUrl, /\/consent$/, 'the start leads to the built-in consent screen')
-  const cookie = start.headers.get('set-cookie')!.split(';')[0]!
-  const page = await send(consentUrl, { headers: { cookie } })
-  assert.equal(page.status, 200, page.text)
-  const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)?.[1]
-  assert.ok(csrf, 'the consent form carries its anti-forgery token')
-  const answered = await send(consentUrl, {
-    method: 'POST',
-    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ csrf, choice }).toString()
-  })
+  const opened = await openConsentScreen(redirect)
+  assert.equal(opened.page.status, 200, opened.page.text)
+  assert.ok(opened.csrf, 'the consent form carries its anti-forgery token')
+  const answered = await answerConsentScreen(opened, choice)
   assert.equal(answered.status, 303, answered.text)
-  const finish = await send(answered.headers.get('location')!, { headers: { cookie } })
-  return { finish, page }
+  const finish = await send(answered.headers.get('location')!, {
+    headers: { cookie: opened.cookie }
+  })
+  return { finish, page: opened.page }
 }

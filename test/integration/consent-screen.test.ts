@@ -9,6 +9,7 @@ import {
   type WalletAddressServer
 } from '../helpers/wallet-address-server.js'
 import { assertGnapError } from '../helpers/gnap-assertions.js'
+import { answerConsentScreen as answer, openConsentScreen } from '../helpers/interaction-driver.js'
 import { outgoingPaymentAccess } from '../helpers/sdk-client.js'
 import {
   createGrantFlows,
@@ -41,42 +42,11 @@ after(async () => {
   await wallets.close()
 })
 
-interface Opened {
-  url: string
-  cookie: string
-  page: TestResponse
-  csrf: string
-}
-
 const htmlAccept = { accept: 'text/html,application/xhtml+xml' }
 
 /** The browser follows the interaction link to the consent page, keeping its session cookie. */
-async function open(pending: PendingGrant, redirect = pending.redirect): Promise<Opened> {
-  const start = await send(redirect, { headers: htmlAccept })
-  assert.equal(start.status, 302, start.text)
-  const url = start.headers.get('location')!
-  assert.match(url, /\/interact\/[^/]+\/[^/]+\/consent$/)
-  const cookie = start.headers.get('set-cookie')!.split(';')[0]!
-  const page = await send(url, { headers: { ...htmlAccept, cookie } })
-  const csrf = /name="csrf" value="([^"]+)"/.exec(page.text)?.[1] ?? ''
-  return { url, cookie, page, csrf }
-}
-
-function answer(
-  opened: Opened,
-  choice: string,
-  fields: { csrf?: string; cookie?: string } = {}
-): Promise<TestResponse> {
-  return send(opened.url, {
-    method: 'POST',
-    headers: {
-      ...htmlAccept,
-      'content-type': 'application/x-www-form-urlencoded',
-      cookie: fields.cookie ?? opened.cookie
-    },
-    body: new URLSearchParams({ csrf: fields.csrf ?? opened.csrf, choice }).toString()
-  })
-}
+const open = (pending: PendingGrant, redirect = pending.redirect) =>
+  openConsentScreen(redirect, htmlAccept)
 
 async function grantState(pending: PendingGrant): Promise<string> {
   const continueId = pending.continueUri.split('/').pop()
