@@ -35,6 +35,10 @@ async function createListenerApp(name: ListenerName, services: Services): Promis
     // One line per refused request (onResponse below) instead of two per request.
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: services.config.trustProxy,
+    // `/{tenant}/` is `/{tenant}`, as in Rafiki (koa-router is not strict): the .NET and PHP
+    // SDKs add the slash to grant and continuation URLs. Signatures are still checked against
+    // the URL the client used (client-verifier).
+    routerOptions: { ignoreTrailingSlash: true },
     // Larger bodies are refused with 413 before they are read further.
     bodyLimit: services.config.requestBodyLimitBytes,
     // Finish in-flight requests on close instead of answering them with Fastify's own 503 body.

@@ -20,6 +20,13 @@ export const consentScreens = ['builtin', 'off'] as const
 export type ConsentScreen = (typeof consentScreens)[number]
 
 /**
+ * Which repeated signed requests are refused (RFC 9421 §7.2.2): `standard` serves a repeated grant
+ * request that carries no `nonce`, `strict` refuses every repeat.
+ */
+export const signatureReplayModes = ['standard', 'strict'] as const
+export type SignatureReplayMode = (typeof signatureReplayModes)[number]
+
+/**
  * Settings that may be left unset outside production: the caller generates a value, stores it
  * and prints it once, so a first `opas start` works with no configuration at all.
  */
@@ -109,6 +116,8 @@ export interface Config {
   redisTlsCertFilePath: string | undefined
   /** SIGNATURE_MAX_AGE_SECONDS: how far an HTTP signature's `created` may be from now. */
   signatureMaxAgeSeconds: number
+  /** SIGNATURE_REPLAY: which repeated signatures are refused. */
+  signatureReplay: SignatureReplayMode
   /** CLIENT_FETCH_ALLOW_HTTP: allow fetching client wallet addresses and keys over plain http. */
   clientFetchAllowHttp: boolean
   /** CLIENT_FETCH_ALLOW_PRIVATE: allow fetching from loopback and private network addresses. */

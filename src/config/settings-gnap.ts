@@ -1,5 +1,6 @@
 import type { DefaultContext, SettingsOf } from './setting-spec.js'
-import { boolean, cidrList, integer, maxTimerMs } from './value-parsers.js'
+import { signatureReplayModes } from './config-types.js'
+import { boolean, cidrList, integer, maxTimerMs, oneOf } from './value-parsers.js'
 
 // Outside production, wallet addresses are usually http://localhost, so fetching them must work.
 const allowOutsideProduction = ({ nodeEnv }: DefaultContext): boolean => nodeEnv !== 'production'
@@ -14,6 +15,7 @@ export const gnapSettings: SettingsOf<
   | 'quoteInteraction'
   | 'listAllAccessInteraction'
   | 'signatureMaxAgeSeconds'
+  | 'signatureReplay'
   | 'clientFetchAllowHttp'
   | 'clientFetchAllowPrivate'
   | 'clientFetchTimeoutMs'
@@ -78,6 +80,18 @@ export const gnapSettings: SettingsOf<
     description:
       "How many seconds old an HTTP message signature's `created` time may be (60 s into the " +
       'future are tolerated for clock skew); older signatures are refused, which bounds replays.',
+    origin: 'opas'
+  },
+  signatureReplay: {
+    env: 'SIGNATURE_REPLAY',
+    parser: oneOf(signatureReplayModes),
+    default: 'standard',
+    description:
+      'Which repeated signed requests are refused while their `created` is in the window. ' +
+      '`standard`: every continuation and token management request, and any request whose ' +
+      'signature carries a `nonce`; a grant request without one is served again (the SDKs sign ' +
+      'no nonce, so two identical grant requests in one second are byte-identical, and what a ' +
+      'repeat returns is usable only with the client key). `strict`: every repeat.',
     origin: 'opas'
   },
   clientFetchAllowHttp: {

@@ -27,12 +27,16 @@ export const ClientSchema = Type.Union([
 
 export const InteractRequestSchema = Type.Object({
   start: Type.Array(Type.Literal('redirect'), { minItems: 1, maxItems: 1 }),
+  // The Rust SDK serialises an absent finish as `null`.
   finish: Type.Optional(
-    Type.Object({
-      method: Type.Literal('redirect'),
-      uri: Type.String({ format: 'uri', maxLength: 4096 }),
-      nonce: Type.String({ minLength: 1, maxLength: 256 })
-    })
+    Type.Union([
+      Type.Object({
+        method: Type.Literal('redirect'),
+        uri: Type.String({ format: 'uri', maxLength: 4096 }),
+        nonce: Type.String({ minLength: 1, maxLength: 256 })
+      }),
+      Type.Null()
+    ])
   )
 })
 
@@ -58,9 +62,14 @@ export const GrantRequestSchema = Type.Object({
 export type GrantRequest = Static<typeof GrantRequestSchema>
 
 export const ContinueRequestSchema = Type.Union([
-  Type.Object({ interact_ref: Type.Optional(Type.String({ maxLength: 256 })) }),
+  Type.Object({
+    interact_ref: Type.Optional(Type.String({ maxLength: 256 })),
+    // The PHP SDK repeats its grant request's `client` here; it is ignored (gnap-routes).
+    client: Type.Optional(ClientSchema)
+  }),
   Type.Null()
 ])
+export type ContinueRequest = Static<typeof ContinueRequestSchema> | undefined
 
 export const IntrospectionRequestSchema = Type.Object({
   access_token: Type.String({ minLength: 1, maxLength: 1024 }),

@@ -1,6 +1,7 @@
 import type { Dictionary, InnerList, Parameters } from 'structured-headers'
 import { isSupportedComponent } from './components.js'
 import { SignatureError } from './signature-error.js'
+import type { SignatureValues } from './signature-fields.js'
 import type { HttpMessage, RequiredComponentProfile } from './types.js'
 
 /** One label of Signature-Input that has a matching Signature member. */
@@ -45,26 +46,27 @@ function coversRequired(
 
 /**
  * Picks the first Signature-Input label (in field order) that also has a Signature member
- * and covers the required components.
+ * and covers the required components. A signature without a label (bare base64) belongs to the
+ * Signature-Input when that has exactly one member.
  *
  * @throws SignatureError `missing_component` when a well-formed label lacks components,
  *   otherwise `malformed`.
  */
 export function selectSignature(
   inputs: Dictionary,
-  signatures: Dictionary,
+  signatures: SignatureValues,
   msg: HttpMessage,
   hasBody: boolean,
   profile: RequiredComponentProfile
 ): SignatureCandidate {
   let incomplete = false
+  const unlabelled = inputs.size === 1 ? signatures.unlabelled : undefined
   for (const [label, input] of inputs) {
-    const signatureMember = signatures.get(label)
-    if (signatureMember === undefined) continue
+    const signature = signatures.byLabel.get(label) ?? unlabelled
+    if (signature === undefined) continue
     const [items, params] = input
-    const signature = signatureMember[0]
-    // RFC 9421 §4.1: Signature-Input members are inner lists; §4.2: Signature members are byte sequences.
-    if (!Array.isArray(items) || !(signature instanceof ArrayBuffer)) continue
+    // RFC 9421 §4.1: Signature-Input members are inner lists.
+    if (!Array.isArray(items)) continue
     const components = componentNames(items)
     if (components === undefined) continue
     if (!coversRequired(components, msg, hasBody, profile)) {
@@ -76,7 +78,7 @@ export function selectSignature(
       components,
       params,
       input: input as InnerList,
-      signature: Buffer.from(signature)
+      signature
     }
   }
   if (incomplete) {

@@ -14,6 +14,8 @@ export interface SignOptions {
   label?: string
   /** Default: what the Open Payments SDKs cover (see {@link defaultComponents}). */
   components?: string[]
+  /** RFC 9421 §2.3 `nonce`, which no SDK sends; opas then refuses a repeat of the request. */
+  nonce?: string
 }
 
 export interface SignatureHeaders {
@@ -56,7 +58,8 @@ export function signMessage(msg: HttpMessage, opts: SignOptions): SignatureHeade
     components.map((c) => [c, new Map()]),
     new Map<string, string | number>([
       ['keyid', keyid],
-      ['created', created]
+      ['created', created],
+      ...(opts.nonce === undefined ? [] : ([['nonce', opts.nonce]] as const))
     ])
   ])
   const base = createSignatureBase(msg, components, params)

@@ -40,6 +40,8 @@ export interface VerifiedSignature {
   label: string
   keyid: string
   created: number
+  /** RFC 9421 §2.3 `nonce`, when the signer sent one. */
+  nonce?: string
   components: string[]
   /** The verified signature's bytes (the replay record's key). */
   signature: Buffer

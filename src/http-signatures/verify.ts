@@ -1,30 +1,24 @@
 import type { KeyObject } from 'node:crypto'
-import { parseDictionary, serializeInnerList } from 'structured-headers'
-import type { Dictionary, Parameters } from 'structured-headers'
+import { serializeInnerList } from 'structured-headers'
+import type { Parameters } from 'structured-headers'
 import { createComponentLines } from './components.js'
 import { verifyContentDigest } from './content-digest.js'
 import { verifyEd25519 } from './ed25519.js'
 import { rawDictionaryMember } from './raw-member.js'
 import { selectSignature } from './select-signature.js'
 import { SignatureError } from './signature-error.js'
+import { parseSignatureInput, parseSignatureValues } from './signature-fields.js'
 import type { HttpMessage, KeyLookup, VerifiedSignature, VerifyPolicy } from './types.js'
 
 const DEFAULT_MAX_FUTURE_SKEW_SECONDS = 60
 const PARAMS_PREFIX = '"@signature-params": '
+const EMPTY = Buffer.alloc(0)
 
 function joinField(value: string | string[] | undefined): string | undefined {
   if (value === undefined) return undefined
   // RFC 9110 §5.3: multiple field lines combine with commas, as one dictionary.
   const joined = typeof value === 'string' ? value : value.join(', ')
   return joined === '' ? undefined : joined
-}
-
-function parseField(value: string, name: string): Dictionary {
-  try {
-    return parseDictionary(value)
-  } catch {
-    throw new SignatureError('malformed', `${name} is not a structured dictionary`)
-  }
 }
 
 function isInteger(value: unknown): value is number {
@@ -35,7 +29,7 @@ function isInteger(value: unknown): value is number {
 function checkParameters(
   params: Parameters,
   policy: VerifyPolicy
-): { keyid: string; created: number } {
+): { keyid: string; created: number; nonce: string | undefined } {
   const keyid = params.get('keyid')
   if (keyid === undefined || keyid === '') throw new SignatureError('no_keyid', 'keyid is missing')
   if (typeof keyid !== 'string') throw new SignatureError('malformed', 'keyid is not a string')
@@ -59,7 +53,12 @@ function checkParameters(
   if (params.has('tag') && params.get('tag') !== 'gnap') {
     throw new SignatureError('malformed', 'tag must be "gnap"')
   }
-  return { keyid, created }
+  // RFC 9421 §2.3: a nonce is a string; the caller decides what a repeated one means.
+  const nonce = params.get('nonce')
+  if (params.has('nonce') && (typeof nonce !== 'string' || nonce === '')) {
+    throw new SignatureError('malformed', 'nonce is not a non-empty string')
+  }
+  return { keyid, created, nonce: nonce as string | undefined }
 }
 
 function verifyBase(base: string, key: KeyObject, signature: Buffer): boolean {
@@ -84,21 +83,25 @@ export async function verifyMessage(
   if (signatureField === undefined || inputField === undefined) {
     throw new SignatureError('missing_headers', 'Signature and Signature-Input are required')
   }
-  const signatures = parseField(signatureField, 'Signature')
-  const inputs = parseField(inputField, 'Signature-Input')
+  const signatures = parseSignatureValues(signatureField)
+  const inputs = parseSignatureInput(inputField)
 
   const hasBody = msg.body !== undefined && msg.body.length > 0
   const profile = policy.requiredComponents ?? 'gnap'
   const candidate = selectSignature(inputs, signatures, msg, hasBody, profile)
-  const { keyid, created } = checkParameters(candidate.params, policy)
+  const { keyid, created, nonce } = checkParameters(candidate.params, policy)
 
   // RFC 9530 §6.3: a covered Content-Digest is only meaningful once checked against the body.
+  // A bodiless request may carry one uncovered (the PHP SDK digests its empty body without
+  // signing it); it is checked too, so no request carries a digest that contradicts its body.
+  const digest = joinField(msg.headers['content-digest'])
   if (candidate.components.includes('content-digest')) {
-    const digest = joinField(msg.headers['content-digest'])
     if (digest === undefined) {
       throw new SignatureError('digest_missing', 'Content-Digest is required with a body')
     }
-    verifyContentDigest(digest, msg.body ?? Buffer.alloc(0))
+    verifyContentDigest(digest, msg.body ?? EMPTY)
+  } else if (digest !== undefined && !hasBody) {
+    verifyContentDigest(digest, EMPTY)
   }
 
   const lines = createComponentLines(msg, candidate.components)
@@ -114,6 +117,7 @@ export async function verifyMessage(
     label: candidate.label,
     keyid,
     created,
+    ...(nonce !== undefined && { nonce }),
     components: candidate.components,
     signature: candidate.signature
   }

@@ -4,6 +4,7 @@ import { LRUCache } from 'lru-cache'
 import { importEd25519Jwk, type ClientKeys } from '../client-keys/index.js'
 import { GnapError } from '../gnap/gnap-error.js'
 import type { Jwk } from '../gnap/request-schemas.js'
+import type { SignatureReplayMode } from '../config/config-types.js'
 import type { ClientIdentity } from '../grant/grant-model.js'
 import { SignatureError, verifyMessage } from '../http-signatures/index.js'
 import type { RateLimits } from '../rate-limit/rate-limits.js'
@@ -13,7 +14,11 @@ export interface ClientVerifierDeps {
   clientKeys: ClientKeys
   replay: ReplayGuard
   rateLimits: Pick<RateLimits, 'consumeClient'>
-  config: { authServerUrl: string; signatureMaxAgeSeconds: number }
+  config: {
+    authServerUrl: string
+    signatureMaxAgeSeconds: number
+    signatureReplay: SignatureReplayMode
+  }
   now: () => number
 }
 
@@ -51,11 +56,18 @@ export function createClientVerifier(deps: ClientVerifierDeps) {
    * `deferReplay` the claim may instead be returned, for the statement that acts on the request
    * to write it (one round trip instead of two); that statement must then refuse to act when the
    * claim fails (see replay-guard). Otherwise the claim is made here.
+   *
+   * With `repeatable` (grant requests) a signature without a `nonce` is not claimed at all,
+   * unless SIGNATURE_REPLAY=strict: the SDKs sign only `keyid` and `created`, and Ed25519 is
+   * deterministic, so two identical grant requests in one second carry one signature. Serving
+   * the repeat is safe: each answer is a new grant whose continuation and tokens work only with
+   * requests signed by the client's key (RFC 9635 §7.3), so a replayer holds nothing usable.
+   * A client that wants repeats refused signs a `nonce` (RFC 9421 §7.2.2).
    */
   return async function verifyClient(
     req: FastifyRequest,
     client: ClientIdentity,
-    options: { deferReplay?: boolean } = {}
+    options: { deferReplay?: boolean; repeatable?: boolean } = {}
   ): Promise<ReplayClaim | undefined> {
     const verified = await verifyMessage(
       {
@@ -71,6 +83,9 @@ export function createClientVerifier(deps: ClientVerifierDeps) {
     await deps.rateLimits.consumeClient(
       client.kind === 'walletAddress' ? client.walletAddress : `jwk:${client.jwk.x}`
     )
+    if (options.repeatable && verified.nonce === undefined && config.signatureReplay !== 'strict') {
+      return undefined
+    }
     // RFC 9421 §7.2.2: recorded only once verified (an unsigned flood records nothing), until
     // `created` leaves the window, after which the freshness check refuses the signature anyway.
     const claim = {

@@ -3,6 +3,7 @@ import { GnapError } from '../gnap/gnap-error.js'
 import {
   ContinueRequestSchema,
   GrantRequestSchema,
+  type ContinueRequest,
   type GrantRequest
 } from '../gnap/request-schemas.js'
 import { bytesEqual } from '../gnap/secrets.js'
@@ -52,6 +53,22 @@ function issuedTypes(res: {
 
 type IdParams = { id: string }
 
+/**
+ * The interaction reference of a continuation (RFC 9635 §5.1), or undefined for a poll (§5.2).
+ * A poll is an empty body or `{}` (Rafiki); the PHP SDK also sends its `client` in every
+ * continuation, and the Rust SDK, which cannot leave the reference out, polls with an empty one.
+ * The client is known from the grant and its signature (§7.3), so a `client` member is ignored.
+ * Any other body without a reference is refused, as by Rafiki.
+ */
+function interactRefOf(body: ContinueRequest): string | undefined {
+  const { interact_ref: ref, ...others } = body ?? {}
+  if (ref !== undefined && ref !== '') return ref
+  if (Object.keys(others).some((member) => member !== 'client')) {
+    throw new GnapError(401, 'invalid_request', 'missing interaction reference')
+  }
+  return undefined
+}
+
 /** The GNAP client API on the auth listener (Open Payments auth-server spec v1.3). */
 export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): void {
   const { db, grants, tokens, tenants, verifyClient, metrics, config } = deps
@@ -65,7 +82,8 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     const tenant = isUuid(tenantId) ? await tenants.find(tenantId) : undefined
     if (!tenant) throw new GnapError(404, 'invalid_request', 'Not Found')
     req.replayClaim = await verifyClient(req, clientIdentityOf((req.body as GrantRequest).client), {
-      deferReplay: true
+      deferReplay: true,
+      repeatable: true
     })
     req.tenant = tenant
   }
@@ -90,8 +108,10 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
   async function authenticateToken(req: FastifyRequest): Promise<void> {
     const { id } = req.params as IdParams
     const token = parseGnapAuthorization(req.headers.authorization)
-    const row = isUuid(id) && token !== undefined ? await findManagedToken(db, id) : undefined
-    if (!row || !bytesEqual(row.valueHash, hashToken(token as string))) {
+    // The PHP SDK's rotation sends no Authorization at all: say so rather than "invalid".
+    if (token === undefined) throw new GnapError(401, 'invalid_client', 'missing access token')
+    const row = isUuid(id) ? await findManagedToken(db, id) : undefined
+    if (!row || !bytesEqual(row.valueHash, hashToken(token))) {
       throw new GnapError(401, 'invalid_client', 'invalid access token')
     }
     // Rotation writes the replay claim itself; revocation has it claimed here.
@@ -139,16 +159,11 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     '/continue/:id',
     { ...continuationRoute, schema: { body: ContinueRequestSchema } },
     async (req) => {
-      const body = (req.body ?? {}) as { interact_ref?: string }
-      // Rafiki: an empty body polls; a non-empty one must carry the reference.
-      if (body.interact_ref === undefined && Object.keys(body).length > 0) {
-        throw new GnapError(401, 'invalid_request', 'missing interaction reference')
-      }
       const { continueId, continueToken } = req.continuation!
       const res = await grants.continueGrant({
         continueId,
         continueToken,
-        interactRef: body.interact_ref
+        interactRef: interactRefOf(req.body as ContinueRequest)
       })
       const types = issuedTypes(res)
       if (types.length > 0) metrics.grantIssued(types)

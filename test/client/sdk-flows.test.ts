@@ -35,9 +35,10 @@ before(async () => {
   wallets = await startWalletAddressServer()
   server = await startTestServer()
 })
-// A client of its own for each test: opas refuses a signature it has seen, and the SDK signs
-// identical requests identically within one second (`created` has a resolution of a second), so
-// two tests asking for the same grant in the same second would be one request sent twice.
+// A client of its own for each test: opas refuses a continuation or token request whose
+// signature it has seen, and the SDK signs identical requests identically within one second
+// (`created` has a resolution of a second), so two tests making the same request in the same
+// second would be one request sent twice.
 let clientName = ''
 let clientCount = 0
 beforeEach(async () => {
@@ -73,6 +74,21 @@ describe('non-interactive grants', () => {
     assert.equal(info.active, true)
     assert.deepEqual(info.access, [incoming()])
     assert.deepEqual(info.client, { walletAddress: testClient.walletAddress })
+  })
+
+  test('eight identical grant requests at once are eight grants, each with a live token', async () => {
+    // Signed in the same second, they are byte-identical: none is refused as a replay.
+    const grants = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        client.grant.request({ url: server.grantUrl }, { access_token: { access: [incoming()] } })
+      )
+    )
+    const tokens = grants.map((grant) => {
+      assert.ok(isFinalizedGrant(grant))
+      return issued(grant).value
+    })
+    assert.equal(new Set(tokens).size, 8)
+    for (const token of tokens) assert.equal((await introspect(token)).active, true)
   })
 
   test('quote grant, and a grant with two items, on the operator endpoint `/`', async () => {

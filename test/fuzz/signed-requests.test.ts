@@ -33,8 +33,9 @@ import { startFuzzWorld, type FuzzWorld } from './support/world.js'
  * grant bodies with a field wrong, continuations with odd interact_refs, tokens of the wrong
  * grant, fuzzed ids and queries. Some are then tampered with, signed with the wrong key or
  * stale, or sent twice (a replay). Properties: no 5xx, every refusal a GNAP error object,
- * no refusal changes the database (checked per request), and no replay of an accepted request
- * is accepted.
+ * no refusal changes the database (checked per request), and no replay of an accepted
+ * continuation or token management request is accepted; a replayed grant request (signed
+ * without a nonce, as the SDKs sign) is served again (SIGNATURE_REPLAY=standard).
  */
 
 let world: FuzzWorld
@@ -219,7 +220,12 @@ async function sendSigned(target: string, c: SignedCase): Promise<void> {
     // The very same bytes again.
     const again = await world.exchange(target, 'auth', first.sent, touches)
     if (first.status < 400) {
-      assert.equal(again.status, 401, `a replay of an accepted request: ${again.text}`)
+      const grantRequest = c.method === 'POST' && c.token === undefined
+      assert.equal(
+        again.status,
+        grantRequest ? first.status : 401,
+        `a replay of an accepted request: ${again.text}`
+      )
     }
   }
 }

@@ -13,6 +13,8 @@ export interface SignedRequestOptions {
   keyid?: string
   key?: KeyObject
   created?: number
+  /** Signs an RFC 9421 `nonce` parameter. */
+  nonce?: string
   label?: string
   components?: string[]
   headers?: Record<string, string>
@@ -30,8 +32,9 @@ export interface TestResponse {
   headers: Headers
 }
 
-// opas refuses a signature it has already seen (replay protection), and Ed25519 signatures are
-// deterministic: two identical requests signed in the same second are one request sent twice.
+// opas refuses a signature it has already seen (replay protection; for grant requests only when
+// signed with a nonce), and Ed25519 signatures are deterministic: two identical requests signed
+// in the same second are one request sent twice.
 // Tests send identical requests in quick succession on purpose (a refusal, then the same request
 // done right; twenty concurrent rotations of one token), so the helpers sign each one with
 // `created` = now, as the SDKs do, unless that exact request was already signed with it, and then
@@ -93,7 +96,8 @@ export async function signedRequest(
         options.created ??
         distinctCreated(JSON.stringify([method, url, headers.authorization, body, options.keyid])),
       label: options.label ?? 'sig1',
-      components
+      components,
+      ...(options.nonce !== undefined && { nonce: options.nonce })
     }
   )
   const sent = body !== undefined && options.tamperBody ? options.tamperBody(body) : body

@@ -8,7 +8,8 @@ import { startTestServer } from '../helpers/test-server.js'
 /**
  * RFC 9421 §7.2.2: a signed request seen once is refused when it comes again while its
  * `created` is inside the window (SIGNATURE_MAX_AGE_SECONDS), on every listener process that
- * shares the database, and the refusal writes nothing.
+ * shares the database, and the refusal writes nothing. Grant requests are the exception: one
+ * without a `nonce` is served again (SIGNATURE_REPLAY=standard), as the SDKs sign none.
  */
 
 let world: ServerWithClient
@@ -27,8 +28,8 @@ const grantBody = (n: number) => ({
   }
 })
 
-function grantRequest(url: string, body: unknown, created: number) {
-  return signedRequest(url, { client: world.app, body, created })
+function grantRequest(url: string, body: unknown, created: number, nonce?: string) {
+  return signedRequest(url, { client: world.app, body, created, ...(nonce && { nonce }) })
 }
 
 async function issue(n: number) {
@@ -38,18 +39,34 @@ async function issue(n: number) {
 }
 
 const replayed = /already used/
+const tokenOf = (res: { body: unknown }) =>
+  (res.body as { access_token: { value: string } }).access_token.value
 
 describe('replay', () => {
-  test('the same signed grant request twice: the second is 401 invalid_client and creates nothing', async () => {
+  test('the same signed grant request twice without a nonce: both are served, as two grants', async () => {
     const created = now() - 5
+    const grants = await countRows(world.server, 'grants')
     const first = await grantRequest(world.server.grantUrl, grantBody(1), created)
+    const again = await grantRequest(world.server.grantUrl, grantBody(1), created)
+    assert.equal(first.status, 200, first.text)
+    assert.equal(again.status, 200, again.text)
+    assert.notEqual(tokenOf(first), tokenOf(again))
+    assert.equal(await countRows(world.server, 'grants'), grants + 2)
+  })
+
+  test('a grant request signed with a nonce, sent twice: the second is 401 invalid_client and creates nothing', async () => {
+    const created = now() - 5
+    const first = await grantRequest(world.server.grantUrl, grantBody(1), created, 'n-1')
     assert.equal(first.status, 200, first.text)
     const grants = await countRows(world.server, 'grants')
     const tokens = await countRows(world.server, 'access_tokens')
-    const again = await grantRequest(world.server.grantUrl, grantBody(1), created)
+    const again = await grantRequest(world.server.grantUrl, grantBody(1), created, 'n-1')
     assertGnapError(again, 401, 'invalid_client', replayed)
     assert.equal(await countRows(world.server, 'grants'), grants)
     assert.equal(await countRows(world.server, 'access_tokens'), tokens)
+    // Another nonce is another signature, and another request.
+    const other = await grantRequest(world.server.grantUrl, grantBody(1), created, 'n-2')
+    assert.equal(other.status, 200, other.text)
   })
 
   test('the same request signed again (another created, so another signature) is a new request', async () => {
@@ -124,10 +141,11 @@ describe('replay', () => {
       client: world.app,
       key: other.privateKey,
       body,
-      created
+      created,
+      nonce: 'n-4'
     })
     assertGnapError(wrongKey, 401, 'invalid_client', 'invalid signature')
-    const right = await grantRequest(world.server.grantUrl, body, created)
+    const right = await grantRequest(world.server.grantUrl, body, created, 'n-4')
     assert.equal(right.status, 200, right.text)
   })
 
@@ -142,7 +160,7 @@ describe('replay', () => {
 
 describe('replay records on PostgreSQL', () => {
   test(
-    'every verified signed request leaves one record: grant and rotation write it in their own statement',
+    'every verified request that must not repeat leaves one record: grant and rotation write it in their own statement',
     {
       skip:
         process.env.OPAS_TEST_DATABASE_URL === undefined
@@ -156,7 +174,10 @@ describe('replay records on PostgreSQL', () => {
           .n
       const before = await records()
       const { access_token: token } = await issue(7)
-      assert.equal(await records(), before + 1, 'the grant request')
+      assert.equal(await records(), before, 'a grant request without a nonce')
+      const withNonce = await grantRequest(world.server.grantUrl, grantBody(7), now(), 'n-7')
+      assert.equal(withNonce.status, 200, withNonce.text)
+      assert.equal(await records(), before + 1, 'a grant request with a nonce')
       const rotated = await signedRequest(token.manage, {
         client: world.app,
         method: 'POST',
@@ -192,12 +213,13 @@ describe('replay across opas processes sharing one PostgreSQL database', () => {
       })
       try {
         const created = now()
-        const viaFirst = await grantRequest(world.server.grantUrl, grantBody(6), created)
+        const viaFirst = await grantRequest(world.server.grantUrl, grantBody(6), created, 'n-6')
         assert.equal(viaFirst.status, 200, viaFirst.text)
         const viaSecond = await signedRequest(world.server.grantUrl, {
           client: world.app,
           body: grantBody(6),
           created,
+          nonce: 'n-6',
           sendTo: `${second.authUrl}${new URL(world.server.grantUrl).pathname}`
         })
         assertGnapError(viaSecond, 401, 'invalid_client', replayed)
@@ -206,4 +228,25 @@ describe('replay across opas processes sharing one PostgreSQL database', () => {
       }
     }
   )
+})
+
+describe('SIGNATURE_REPLAY=strict', () => {
+  test('the identical grant request pair without a nonce: the second is 401 and creates nothing', async () => {
+    const strict = await startServerWithClient({ SIGNATURE_REPLAY: 'strict' })
+    try {
+      const body = {
+        client: strict.app.walletAddress,
+        access_token: { access: [{ type: 'quote', actions: ['create'] }] }
+      }
+      const created = now()
+      const request = () =>
+        signedRequest(strict.server.grantUrl, { client: strict.app, body, created })
+      assert.equal((await request()).status, 200)
+      const grants = await countRows(strict.server, 'grants')
+      assertGnapError(await request(), 401, 'invalid_client', replayed)
+      assert.equal(await countRows(strict.server, 'grants'), grants)
+    } finally {
+      await strict.close()
+    }
+  })
 })

@@ -69,7 +69,7 @@ describe('token management needs the very token being managed', () => {
     })
     test(`${method}: a signed request with no token is refused`, async () => {
       const res = await signedRequest(a.manage, { method, client: app })
-      assertGnapError(res, 401, 'invalid_client', 'invalid access token')
+      assertGnapError(res, 401, 'invalid_client', 'missing access token')
     })
     test(`${method}: another client's token, signed by that client, is refused`, async () => {
       const res = await signedRequest(a.manage, { method, client: other, token: otherToken.value })
