@@ -12,10 +12,8 @@ function componentsOf(field: string, label = 'sig1'): unknown[] {
   return member[0].map(([value]) => value)
 }
 
-const malformed =
-  (reason = 'malformed') =>
-  (err: unknown) =>
-    err instanceof SignatureError && err.reason === reason
+const refusedAs = (reason: string) => (err: unknown) =>
+  err instanceof SignatureError && err.reason === reason
 
 describe('Signature-Input, as the SDKs write it', () => {
   test('RFC 8941 quoted items (TypeScript, Go, .NET, PHP)', () => {
@@ -49,7 +47,7 @@ describe('Signature-Input, as the SDKs write it', () => {
     'sig1=(@method) garbage'
   ]) {
     test(`refused: ${field}`, () => {
-      assert.throws(() => parseSignatureInput(field), malformed())
+      assert.throws(() => parseSignatureInput(field), refusedAs('malformed'))
     })
   }
 })
@@ -76,7 +74,7 @@ describe('Signature, as the SDKs write it', () => {
 
   for (const field of ['sig1=:not base64:', `${b64}, ${b64}`, `Sig1=${b64}`, `=${b64}`]) {
     test(`refused: ${field.slice(0, 24)}…`, () => {
-      assert.throws(() => parseSignatureValues(field), malformed())
+      assert.throws(() => parseSignatureValues(field), refusedAs('malformed'))
     })
   }
 })
@@ -90,24 +88,32 @@ describe('verifyMessage across the syntaxes', () => {
     targetUri: 'https://auth.example/token/1',
     headers: { authorization: 'GNAP t', 'content-type': 'application/json', ...headers }
   })
+  const verify = (headers: Record<string, string>) =>
+    verifyMessage(msg(headers), async () => publicKey, policy)
+  /** Base64 Ed25519 over the base of msg() for `params`, covering `@method @target-uri` and more. */
+  function signBase(params: string, more: string[]): string {
+    const base = [
+      '"@method": POST',
+      '"@target-uri": https://auth.example/token/1',
+      ...more,
+      `"@signature-params": ${params}`
+    ].join('\n')
+    return sign(null, Buffer.from(base), privateKey).toString('base64')
+  }
+  const authorizationLine = '"authorization": GNAP t'
   // The Rust SDK's base: quoted component lines, but its `@signature-params` line is its
   // Signature-Input exactly, names unquoted.
   const rustParams = `(@method @target-uri content-type authorization);created=${now};keyid="k"`
-  const rustBase = [
-    '"@method": POST',
-    '"@target-uri": https://auth.example/token/1',
+  const rustSignature = signBase(rustParams, [
     '"content-type": application/json',
-    '"authorization": GNAP t',
-    `"@signature-params": ${rustParams}`
-  ].join('\n')
-  const rustSignature = sign(null, Buffer.from(rustBase), privateKey).toString('base64')
+    authorizationLine
+  ])
 
   test('a Rust-style request (bare names, bare base64) verifies over the params as sent', async () => {
-    const verified = await verifyMessage(
-      msg({ 'signature-input': `sig1=${rustParams}`, signature: rustSignature }),
-      async () => publicKey,
-      policy
-    )
+    const verified = await verify({
+      'signature-input': `sig1=${rustParams}`,
+      signature: rustSignature
+    })
     assert.deepEqual(verified.components, [
       '@method',
       '@target-uri',
@@ -120,12 +126,8 @@ describe('verifyMessage across the syntaxes', () => {
   test('a bare signature is refused when Signature-Input has two members', async () => {
     const input = `sig1=${rustParams}, sig2=${rustParams}`
     await assert.rejects(
-      verifyMessage(
-        msg({ 'signature-input': input, signature: rustSignature }),
-        async () => publicKey,
-        policy
-      ),
-      malformed()
+      verify({ 'signature-input': input, signature: rustSignature }),
+      refusedAs('malformed')
     )
   })
 
@@ -135,57 +137,33 @@ describe('verifyMessage across the syntaxes', () => {
       '("@method" "@target-uri" "content-type" "authorization")'
     )
     await assert.rejects(
-      verifyMessage(
-        msg({ 'signature-input': `sig1=${quoted}`, signature: rustSignature }),
-        async () => publicKey,
-        policy
-      ),
-      malformed('bad_signature')
+      verify({ 'signature-input': `sig1=${quoted}`, signature: rustSignature }),
+      refusedAs('bad_signature')
     )
   })
 
   test('a nonce is returned, and must be a non-empty string', async () => {
     const params = `("@method" "@target-uri" "authorization");created=${now};keyid="k";nonce="n1"`
-    const base = [
-      '"@method": POST',
-      '"@target-uri": https://auth.example/token/1',
-      '"authorization": GNAP t',
-      `"@signature-params": ${params}`
-    ].join('\n')
-    const signature = `sig1=:${sign(null, Buffer.from(base), privateKey).toString('base64')}:`
-    const verified = await verifyMessage(
-      msg({ 'signature-input': `sig1=${params}`, signature }),
-      async () => publicKey,
-      policy
-    )
+    const signature = `sig1=:${signBase(params, [authorizationLine])}:`
+    const verified = await verify({ 'signature-input': `sig1=${params}`, signature })
     assert.equal(verified.nonce, 'n1')
     await assert.rejects(
-      verifyMessage(
-        msg({ 'signature-input': `sig1=${params.replace('"n1"', '1')}`, signature }),
-        async () => publicKey,
-        policy
-      ),
-      malformed()
+      verify({ 'signature-input': `sig1=${params.replace('"n1"', '1')}`, signature }),
+      refusedAs('malformed')
     )
   })
 
   test('a bodiless request may carry an uncovered digest of the empty body, and no other', async () => {
     const params = `("@method" "@target-uri" "authorization");keyid="k";created=${now}`
-    const base = [
-      '"@method": POST',
-      '"@target-uri": https://auth.example/token/1',
-      '"authorization": GNAP t',
-      `"@signature-params": ${params}`
-    ].join('\n')
-    const signature = `sig1=${sign(null, Buffer.from(base), privateKey).toString('base64')}`
+    const signature = `sig1=${signBase(params, [authorizationLine])}`
     const empty =
       'sha-512=:z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg==:'
     const headers = { 'signature-input': `sig1=${params}`, signature, 'content-length': '0' }
-    await verifyMessage(msg({ ...headers, 'content-digest': empty }), async () => publicKey, policy)
+    await verify({ ...headers, 'content-digest': empty })
     const other = `sha-512=:${Buffer.alloc(64).toString('base64')}:`
     await assert.rejects(
-      verifyMessage(msg({ ...headers, 'content-digest': other }), async () => publicKey, policy),
-      malformed('digest_mismatch')
+      verify({ ...headers, 'content-digest': other }),
+      refusedAs('digest_mismatch')
     )
   })
 })

@@ -1,4 +1,4 @@
-import { headerOf, sha512Digest, type SdkShape } from './sdk-signature.js'
+import { createdKeyidAlgStyle, sha512Digest, type SdkShape } from './sdk-signature.js'
 
 /**
  * interledger/open-payments-dotnet: `OpenPayments.Sdk.HttpSignatureUtils/HttpRequestSigner.cs`
@@ -10,18 +10,7 @@ import { headerOf, sha512Digest, type SdkShape } from './sdk-signature.js'
  */
 export const dotnetSdk: SdkShape = {
   name: '.NET',
-  style: {
-    components: (req) => [
-      '@method',
-      '@target-uri',
-      ...(headerOf(req, 'authorization') !== undefined ? ['authorization'] : []),
-      ...(req.body ? ['content-digest', 'content-length', 'content-type'] : [])
-    ],
-    quoted: true,
-    params: ({ created, keyid, alg }) =>
-      `;created=${created};keyid="${keyid}";alg="${alg ?? 'ed25519'}"`,
-    signature: (b64) => `sig1=:${b64}:`
-  },
+  style: createdKeyidAlgStyle,
   request(method, url, token, body) {
     const headers: Record<string, string> = {}
     // Grant, continuation and rotation ask for JSON; the DELETEs set no Accept.

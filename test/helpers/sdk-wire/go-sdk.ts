@@ -1,4 +1,4 @@
-import { headerOf, sha512Digest, type SdkShape } from './sdk-signature.js'
+import { createdKeyidAlgStyle, sha512Digest, type SdkShape } from './sdk-signature.js'
 
 /**
  * interledger/open-payments-go: `httpsignatureutils/signature.go` signs, `client.go` (DoSigned)
@@ -8,18 +8,7 @@ import { headerOf, sha512Digest, type SdkShape } from './sdk-signature.js'
  */
 export const goSdk: SdkShape = {
   name: 'Go',
-  style: {
-    components: (req) => [
-      '@method',
-      '@target-uri',
-      ...(headerOf(req, 'authorization') !== undefined ? ['authorization'] : []),
-      ...(req.body ? ['content-digest', 'content-length', 'content-type'] : [])
-    ],
-    quoted: true,
-    params: ({ created, keyid, alg }) =>
-      `;created=${created};keyid="${keyid}";alg="${alg ?? 'ed25519'}"`,
-    signature: (b64) => `sig1=:${b64}:`
-  },
+  style: createdKeyidAlgStyle,
   request(method, url, token, body) {
     const headers: Record<string, string> = {
       'User-Agent': 'Go-http-client/1.1',

@@ -1,4 +1,4 @@
-import { headerOf, sha512Digest, type SdkShape } from './sdk-signature.js'
+import { sha512Digest, usualComponents, type SdkShape } from './sdk-signature.js'
 
 /**
  * interledger/open-payments-php: `lib/Utils/HttpSignature.php` signs (`Signature: sig1=<b64>`
@@ -12,12 +12,7 @@ import { headerOf, sha512Digest, type SdkShape } from './sdk-signature.js'
 export const phpSdk: SdkShape = {
   name: 'PHP',
   style: {
-    components: (req) => [
-      '@method',
-      '@target-uri',
-      ...(headerOf(req, 'authorization') !== undefined ? ['authorization'] : []),
-      ...(req.body ? ['content-digest', 'content-length', 'content-type'] : [])
-    ],
+    components: usualComponents,
     quoted: true,
     params: ({ created, keyid, alg }) =>
       `;keyid="${keyid}";created=${created}${alg === undefined ? '' : `;alg="${alg}"`}`,

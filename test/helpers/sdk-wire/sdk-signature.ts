@@ -43,6 +43,28 @@ export interface SignatureStyle {
   signature(base64: string): string
 }
 
+/**
+ * The components the TypeScript, Go, .NET and PHP SDKs cover, in their order: `authorization`
+ * when sent, and the content headers when there is a body.
+ */
+export function usualComponents(req: WireRequest): string[] {
+  return [
+    '@method',
+    '@target-uri',
+    ...(headerOf(req, 'authorization') !== undefined ? ['authorization'] : []),
+    ...(req.body ? ['content-digest', 'content-length', 'content-type'] : [])
+  ]
+}
+
+/** Go and .NET sign alike: quoted names, then `created`, `keyid`, `alg`, and `sig1=:…:`. */
+export const createdKeyidAlgStyle: SignatureStyle = {
+  components: usualComponents,
+  quoted: true,
+  params: ({ created, keyid, alg }) =>
+    `;created=${created};keyid="${keyid}";alg="${alg ?? 'ed25519'}"`,
+  signature: (b64) => `sig1=:${b64}:`
+}
+
 /** The value of a header, whatever the SDK's spelling of its name. */
 export function headerOf(req: WireRequest, name: string): string | undefined {
   const found = Object.keys(req.headers).find((key) => key.toLowerCase() === name)
