@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test'
 import {
   FINISH_URI,
   createGrantFlows,
+  pendingGrantOf,
   type GrantFlows
 } from '../integration/support/grant-flows.js'
 import { assertGnapError, countRows } from '../helpers/gnap-assertions.js'
@@ -92,19 +93,12 @@ for (const shape of officialSdks) {
     })
 
     test('an interactive grant, continued with its interact_ref', async () => {
-      const pending = answer(
+      const pending = pendingGrantOf(
         await sendWire(sdk.grant(world.server.grantUrl, interactive(account, true)))
       )
-      assert.ok(pending.interact)
-      const { interactRef } = await flows.approve({
-        continueUri: pending.continue.uri,
-        continueToken: pending.continue.access_token.value,
-        redirect: pending.interact.redirect,
-        finish: pending.interact.finish,
-        wait: undefined
-      })
-      const { uri, access_token: cont } = pending.continue
-      const issued = answer(await sendWire(sdk.continue(uri, cont.value, interactRef)))
+      const { interactRef } = await flows.approve(pending)
+      const continuation = sdk.continue(pending.continueUri, pending.continueToken, interactRef)
+      const issued = answer(await sendWire(continuation))
       assert.equal(await active(issued.access_token!.value), true)
     })
 
