@@ -2,7 +2,9 @@
 // Drives grant, rotation and interactive-grant load, SIGKILLs opas at random moments and restarts
 // it on the same PostgreSQL database or PGlite data directory, then checks the ledger of every
 // request against the introspection API and the database. The checks and the definition of an
-// ambiguous request (sent, no answer) are in scripts/crash/verify.ts.
+// ambiguous request (sent, no answer) are in scripts/crash/verify.ts; what a run must show
+// besides (an acknowledged change checked, a kill with requests in flight, no 5xx, no error
+// logged) is in scripts/crash/minimums.ts.
 import { parseOptions, usage, UsageError, type CrashOptions } from './crash/options.js'
 import { runPhase, type PhaseResult } from './crash/phase.js'
 import { failed, formatPhase, formatSummary } from './crash/report.js'

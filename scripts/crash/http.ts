@@ -43,7 +43,7 @@ function flatHeaders(raw: Record<string, string | string[] | undefined>): Record
  */
 export class CrashHttp {
   private readonly pools = new Map<string, Pool>()
-  /** Requests sent and not yet settled, for the kill log. */
+  /** Requests sent and not yet settled: a kill waits for one (phase.ts) and records how many. */
   inFlight = 0
 
   constructor(private readonly connections: number) {}

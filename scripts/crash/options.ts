@@ -13,11 +13,16 @@ DATA_DIR (removed at the end). Everything runs on 127.0.0.1.
 options:
   --db WHICH         postgres, pglite or both (default both)
   --duration S       seconds of load per database (default 20)
-  --kills N          SIGKILLs (each followed by a restart) while the load runs (default 3)
+  --kills N          SIGKILLs (each followed by a restart) while the load runs (default 3, at
+                     least 1)
   --concurrency N    concurrent workers, split between grant, rotate and interactive (default 12)
   --help             this text
 
-exit code: 0 when no violation was found, 1 otherwise (2 on bad options).`
+A run also fails when it proves too little or shows a fault: no acknowledged (2xx) change was
+verified, no kill landed with a request in flight, opas answered a 5xx (any incarnation) or
+logged an error-level line.
+
+exit code: 0 when no violation was found and no run failed, 1 otherwise (2 on bad options).`
 
 export type DbKind = 'postgres' | 'pglite'
 
@@ -66,7 +71,8 @@ export function parseOptions(argv: string[]): CrashOptions {
   return {
     dbs: databases(values.db),
     durationMs: positiveInteger('duration', values.duration, 1) * 1000,
-    kills: positiveInteger('kills', values.kills, 0),
+    // A run must show a kill with requests in flight (minimums.ts): with no kill it cannot.
+    kills: positiveInteger('kills', values.kills, 1),
     // One worker of each kind at least, or a kind would go untested.
     concurrency: positiveInteger('concurrency', values.concurrency, 3),
     help: values.help

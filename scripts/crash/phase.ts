@@ -40,6 +40,9 @@ const CLIENTS = 8
 const MIN_UPTIME_MS = 1000
 // The drain (finishing retries of lost requests) may take this long before workers are halted.
 const DRAIN_LIMIT_MS = 20_000
+// A kill between requests cuts none: at a kill moment with nothing in flight, wait this long at
+// most for a request to be sent (workers pause between retries, so there may be none).
+const IN_FLIGHT_WAIT_MS = 2000
 
 type Log = (line: string) => void
 
@@ -54,6 +57,14 @@ function killSchedule(durationMs: number, kills: number): number[] {
 const sleepUntil = (t: number, signal: AbortSignal) =>
   sleep(Math.max(0, t - performance.now()), undefined, { signal })
 
+/** Resolves once a request is in flight, or after IN_FLIGHT_WAIT_MS (the kill log then shows 0). */
+async function untilInFlight(http: CrashHttp, signal: AbortSignal): Promise<void> {
+  const deadline = performance.now() + IN_FLIGHT_WAIT_MS
+  while (http.inFlight === 0 && performance.now() < deadline) {
+    await sleep(1, undefined, { signal })
+  }
+}
+
 /** SIGKILLs opas at the scheduled moments and restarts it at once, on the same database. */
 async function killAndRestart(
   server: OpasServer,
@@ -67,6 +78,7 @@ async function killAndRestart(
   const records: KillRecord[] = []
   for (const offset of killSchedule(options.durationMs, options.kills)) {
     await sleepUntil(Math.max(started + offset, upSince + MIN_UPTIME_MS), signal)
+    await untilInFlight(http, signal)
     const killedAt = performance.now()
     const record: KillRecord = {
       atMs: killedAt - started,

@@ -1,4 +1,5 @@
 import { opNames, type Ledger, type OpTally } from './ledger.js'
+import { unmetMinimums } from './minimums.js'
 import type { PhaseResult } from './phase.js'
 
 const MAX_LISTED = 40
@@ -83,8 +84,12 @@ function listed(title: string, items: string[]): string[] {
   return [`  ${title}: ${items.length}`, ...shown, ...more]
 }
 
+/** Why the run fails besides violations: unmet minimums (minimums.ts), then the run's own. */
+const runFailures = (result: PhaseResult) => [...unmetMinimums(result), ...result.failures]
+
 export function formatPhase(result: PhaseResult): string {
   const { ledger, verdict } = result
+  const failures = runFailures(result)
   return [
     '',
     `== ${result.description}`,
@@ -102,20 +107,22 @@ export function formatPhase(result: PhaseResult): string {
       (result.serverErrors.last ? `, last: ${result.serverErrors.last}` : ''),
     `  checks made: ${verdict.checks}`,
     ...listed('violations', verdict.violations),
-    ...(result.failures.length > 0 ? listed('failures (the run itself)', result.failures) : [])
+    ...(failures.length > 0 ? listed('failures (unmet minimums, the run itself)', failures) : [])
   ].join('\n')
 }
 
 export function failed(result: PhaseResult): boolean {
-  return result.verdict.violations.length > 0 || result.failures.length > 0
+  return result.verdict.violations.length > 0 || runFailures(result).length > 0
 }
 
 export function formatSummary(results: PhaseResult[]): string {
-  const lines = results.map(
-    (r) =>
+  const lines = results.map((r) => {
+    const failures = runFailures(r).length
+    return (
       `  ${r.kind.padEnd(9)} ${String(r.verdict.checks).padStart(7)} checks, ` +
-      `${r.verdict.violations.length} violations${r.failures.length ? `, ${r.failures.length} run failures` : ''}`
-  )
-  const verdict = results.some(failed) ? 'FAILED' : 'OK: no violation'
+      `${r.verdict.violations.length} violations${failures ? `, ${failures} failures` : ''}`
+    )
+  })
+  const verdict = results.some(failed) ? 'FAILED' : 'OK: no violation, every minimum met'
   return ['', `crash test ${verdict}`, ...lines].join('\n')
 }
