@@ -21,13 +21,19 @@ import {
   unknownRoutesArb
 } from './support/run.js'
 import { cat } from './support/symbols.js'
-import { startFuzzWorld, type Answer, type FuzzWorld } from './support/world.js'
+import {
+  startFuzzWorld,
+  type Answer,
+  type ExchangeOptions,
+  type FuzzWorld
+} from './support/world.js'
 
 /**
  * Property-based fuzzing of the back channels: the IdP's interaction listener (x-idp-secret),
  * token introspection and the admin listener, plus probes and unknown routes on each. Same
  * properties as the auth listener's fuzz: no 5xx, every refusal a GNAP error object, no
- * refusal changes the database.
+ * refusal changes the database. On the IdP back channel, a request whose x-idp-secret (as
+ * sent) is not exactly the server's secret is refused, so only the IdP can read or decide.
  */
 
 let world: FuzzWorld
@@ -86,6 +92,14 @@ describe('interaction listener: the IdP back channel', () => {
         )
     )
   const idpHeaders = () => fc.record({ 'x-idp-secret': idpSecretArb(world.server.idpSecret) })
+  // The header as sent: toInject trims it as HTTP would, so ` ${secret}` is the secret.
+  const idpSecret: ExchangeOptions = {
+    uncredentialed: (sent) => {
+      const secret = sent.headers['x-idp-secret']
+      if (secret === undefined) return 'no x-idp-secret'
+      return secret === world.server.idpSecret ? undefined : "x-idp-secret not the server's"
+    }
+  }
 
   test('GET /grant/:id/:nonce', async (t) => {
     const arb = requestArb(world, {
@@ -94,7 +108,8 @@ describe('interaction listener: the IdP back channel', () => {
       headers: idpHeaders(),
       body: strayBody
     })
-    await fuzzUnsigned(world, t, 'interaction GET /grant/:id/:nonce', 'interaction', arb)
+    const target = 'interaction GET /grant/:id/:nonce'
+    await fuzzUnsigned(world, t, target, 'interaction', arb, idpSecret)
   })
 
   test('POST /grant/:id/:nonce/:choice', async (t) => {
@@ -105,7 +120,7 @@ describe('interaction listener: the IdP back channel', () => {
       body: bodyArb(fc.constant({}), 4)
     })
     const target = 'interaction POST /grant/:id/:nonce/:choice'
-    await fuzzUnsigned(world, t, target, 'interaction', arb)
+    await fuzzUnsigned(world, t, target, 'interaction', arb, idpSecret)
   })
 })
 

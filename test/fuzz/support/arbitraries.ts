@@ -578,6 +578,11 @@ export const getOrHead = fc.oneof(w(5, fc.constant('GET')), w(1, fc.constant('HE
 export interface BodyContext {
   /** The fixtures' client. */
   walletAddress: string
+  /**
+   * The wallet addresses of the world's other clients, which no grant body names: a grant
+   * request signed by one of them is never signed by the client it names.
+   */
+  otherWalletAddresses: readonly string[]
   /** Its public JWK (directed identity). */
   jwk: Record<string, string>
   /** Origin of the local wallet-address server. */
@@ -712,7 +717,10 @@ export function accessItemArb(ctx: BodyContext): fc.Arbitrary<unknown> {
   )
 }
 
-/** A client's `client` field: its wallet address in all three spellings, or near misses. */
+/**
+ * A client's `client` field: its wallet address in all three spellings, or near misses (never
+ * another registered client's wallet address).
+ */
 export function grantClientArb(ctx: BodyContext): fc.Arbitrary<unknown> {
   const { walletAddress } = ctx
   return fc.oneof(
@@ -734,7 +742,10 @@ export function grantClientArb(ctx: BodyContext): fc.Arbitrary<unknown> {
     w(
       1,
       fc.oneof(
-        fc.stringMatching(/^[a-z0-9-]{1,12}$/).map((n) => `${ctx.walletsUrl}/${n}`),
+        fc
+          .stringMatching(/^[a-z0-9-]{1,12}$/)
+          .map((n) => `${ctx.walletsUrl}/${n}`)
+          .filter((url) => !ctx.otherWalletAddresses.includes(url)),
         fc.constantFrom(
           `${walletAddress}/`,
           `${walletAddress}?x=1`,

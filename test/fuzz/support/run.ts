@@ -13,7 +13,7 @@ import {
   type BodyContext
 } from './arbitraries.js'
 import { cat, fixturesIn, type BodySpec, type RequestSpec, type Sym } from './symbols.js'
-import { fuzzParameters, fuzzRuns, type FuzzWorld } from './world.js'
+import { fuzzParameters, fuzzRuns, type ExchangeOptions, type FuzzWorld } from './world.js'
 
 /**
  * Runs one fuzz target: FUZZ_RUNS generated cases, each sending at least one request through
@@ -36,6 +36,7 @@ export async function fuzz<T>(
 export function bodyContext(world: FuzzWorld): BodyContext {
   return {
     walletAddress: world.client.walletAddress,
+    otherWalletAddresses: [world.other.walletAddress],
     jwk: world.client.publicJwk as unknown as Record<string, string>,
     walletsUrl: world.walletsUrl
   }
@@ -80,16 +81,21 @@ export function requestArb(
     }))
 }
 
-/** Fuzzes one endpoint with unsigned requests. */
+/**
+ * Fuzzes one endpoint with unsigned requests. `options.uncredentialed` says which of them carry
+ * no valid credential for the endpoint (all of them, on a route that requires a signature):
+ * those must be refused.
+ */
 export function fuzzUnsigned(
   world: FuzzWorld,
   t: TestContext,
   target: string,
   listener: ListenerName,
-  arb: fc.Arbitrary<RequestSpec>
+  arb: fc.Arbitrary<RequestSpec>,
+  options: ExchangeOptions = {}
 ): Promise<void> {
   return fuzz(world, t, target, arb, async (spec) => {
-    await world.exchange(target, listener, () => world.toInject(spec), fixturesIn(spec))
+    await world.exchange(target, listener, () => world.toInject(spec), fixturesIn(spec), options)
   })
 }
 

@@ -25,7 +25,9 @@ import {
  * The world every fuzz file runs in: opas on its test database with a local wallet-address
  * server, live fixtures (pending, approved, issued... grants) for generated requests to aim at,
  * and `exchange()`, which sends one request in-process and checks the suite's properties:
- * no 5xx, every refusal a GNAP error object, and no refusal changes the database.
+ * no 5xx, every refusal a GNAP error object, no refusal changes the database, and a request
+ * the caller says carried no valid credential (signature, x-idp-secret) is refused, so only
+ * requests with one can change the database.
  *
  * Environment: FUZZ_RUNS (cases per endpoint, default below), FUZZ_SEED and FUZZ_PATH (replay
  * a failure), FUZZ_STRICT=1 (known deviations fail too), FUZZ_VERBOSE=1 (refusal reasons per
@@ -119,9 +121,22 @@ const PRUNE_AT = 150
 
 const FINISH_URI = 'http://127.0.0.1:9/return?session=1'
 
+/** What the caller of `exchange()` knows about a request beyond its bytes. */
+export interface ExchangeOptions {
+  /**
+   * Why the request as sent carries no valid credential (signature, x-idp-secret) for what it
+   * aims at, or undefined when it may carry one. A request without one must be refused, and so,
+   * by "no refusal changes the database", leave the state alone. Called once the request is
+   * built (after a request function has run).
+   */
+  uncredentialed?: (sent: InjectRequest) => string | undefined
+}
+
 export interface TargetStats {
   requests: number
   refused: number
+  /** Requests sent without a valid credential (each had to be refused). */
+  uncredentialed: number
   statuses: Map<number, number>
   deviations: Map<string, number>
   /** Refusals by status, code and description (FUZZ_VERBOSE=1 reports them). */
@@ -212,13 +227,15 @@ export interface FuzzWorld {
   /**
    * Sends one request and checks the properties; `touches` names the fixtures it aims at, which
    * are rebuilt before the next request if it succeeded and changed the database. A function is
-   * called once the fixtures are rebuilt, so that its symbols name live rows.
+   * called once the fixtures are rebuilt, so that its symbols name live rows. With
+   * `options.uncredentialed`, a request it finds without a valid credential must be refused.
    */
   exchange(
     target: string,
     listener: ListenerName,
     request: InjectRequest | (() => InjectRequest),
-    touches: ReadonlySet<FixtureName>
+    touches: ReadonlySet<FixtureName>,
+    options?: ExchangeOptions
   ): Promise<Answer & { sent: InjectRequest }>
   stats: Map<string, TargetStats>
   /** Row counts and checksums of the state tables now (what `exchange` compares). */
@@ -561,6 +578,7 @@ export async function startFuzzWorld(env: Record<string, string> = {}): Promise<
       s = {
         requests: 0,
         refused: 0,
+        uncredentialed: 0,
         statuses: new Map(),
         deviations: new Map(),
         reasons: new Map()
@@ -574,7 +592,8 @@ export async function startFuzzWorld(env: Record<string, string> = {}): Promise<
     target: string,
     listener: ListenerName,
     request: InjectRequest | (() => InjectRequest),
-    touches: ReadonlySet<FixtureName>
+    touches: ReadonlySet<FixtureName>,
+    options: ExchangeOptions = {}
   ): Promise<Answer & { sent: InjectRequest }> {
     const before = await settle()
     const req = typeof request === 'function' ? request() : request
@@ -612,10 +631,19 @@ export async function startFuzzWorld(env: Record<string, string> = {}): Promise<
     s.statuses.set(answer.status, (s.statuses.get(answer.status) ?? 0) + 1)
 
     const refused = answer.status >= 400
-    if (!refused) {
-      if (changed) for (const name of touches) stale.add(name)
-      return { ...answer, sent: req }
+    // Marked before the credential check, so that after a failure it rebuilds what was consumed.
+    if (!refused && changed) for (const name of touches) stale.add(name)
+    const lacking = options.uncredentialed?.(req)
+    if (lacking !== undefined) {
+      s.uncredentialed++
+      assert.ok(
+        refused,
+        `a request without a valid credential (${lacking}) was served${
+          changed ? ' and changed the database' : ''
+        }:\n${where}`
+      )
     }
+    if (!refused) return { ...answer, sent: req }
     s.refused++
     const reason = `${answer.status} ${clip(answer.text, 120)}`
     s.reasons.set(reason, (s.reasons.get(reason) ?? 0) + 1)
@@ -639,7 +667,8 @@ export async function startFuzzWorld(env: Record<string, string> = {}): Promise<
     const s = statsOf(target)
     const statuses = [...s.statuses].sort(([a], [b]) => a - b).map(([k, v]) => `${k}×${v}`)
     const deviations = [...s.deviations].map(([k, v]) => `${v}× ${k}`)
-    const summary = `${target}: ${s.requests} requests, ${s.refused} refused [${statuses.join(' ')}]${
+    const uncredentialed = s.uncredentialed ? ` (${s.uncredentialed} without a credential)` : ''
+    const summary = `${target}: ${s.requests} requests, ${s.refused} refused${uncredentialed} [${statuses.join(' ')}]${
       deviations.length ? `; known deviations: ${deviations.join('; ')}` : ''
     }`
     if (process.env.FUZZ_VERBOSE !== '1') return [summary]
