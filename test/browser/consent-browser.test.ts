@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { isPendingGrant } from '@interledger/open-payments'
 import { chromium, type Browser } from 'playwright-core'
+import { assertTokenIssued } from '../helpers/gnap-assertions.js'
 import { interactRefFor } from '../helpers/interaction-driver.js'
 import { outgoingPaymentAccess, sdkClientFor } from '../helpers/sdk-client.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
@@ -109,7 +110,7 @@ describe('the consent screen in Chromium', { skip: available ? false : `no ${CHR
         { url: grant.continue.uri, accessToken: grant.continue.access_token.value },
         { interact_ref: interactRef }
       )
-      assert.ok('access_token' in continued && continued.access_token?.value, 'a token is issued')
+      await assertTokenIssued(server, { body: continued, text: JSON.stringify(continued) })
     } finally {
       await page.close()
     }

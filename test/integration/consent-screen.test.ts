@@ -8,7 +8,7 @@ import {
   type TestClient,
   type WalletAddressServer
 } from '../helpers/wallet-address-server.js'
-import { assertGnapError, countRows } from '../helpers/gnap-assertions.js'
+import { assertGnapError, assertTokenIssued, countRows } from '../helpers/gnap-assertions.js'
 import {
   answerConsentScreen as answer,
   interactRefFor,
@@ -141,7 +141,7 @@ describe('answering', () => {
     assert.equal(back.searchParams.get('hash'), expected)
     const cont = await flows.continueGrant(pending, { interact_ref: interactRef })
     assert.equal(cont.status, 200, cont.text)
-    assert.ok((cont.body as { access_token?: { value: string } }).access_token?.value)
+    await assertTokenIssued(server, cont)
   })
 
   test('Decline: back to the client with grant_rejected, and no token', async () => {
