@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test'
 import { assertGnapError, countRows } from '../helpers/gnap-assertions.js'
 import { startServerWithClient, type ServerWithClient } from '../helpers/server-with-client.js'
 import { postJson, signedRequest, type SignedRequestOptions } from '../helpers/signed-request.js'
+import { postgresOnly } from '../helpers/requirements.js'
 import { startTestServer } from '../helpers/test-server.js'
 
 /**
@@ -179,12 +180,7 @@ describe('replay', () => {
 describe('replay records on PostgreSQL', () => {
   test(
     'every verified request that must not repeat leaves one record: grant and rotation write it in their own statement',
-    {
-      skip:
-        process.env.OPAS_TEST_DATABASE_URL === undefined
-          ? 'PGlite keeps the records in memory'
-          : false
-    },
+    { skip: postgresOnly('PGlite keeps the records in memory') },
     async () => {
       const db = world.server.services.db
       const records = async () =>
@@ -217,10 +213,9 @@ describe('replay records on PostgreSQL', () => {
 })
 
 describe('replay across opas processes sharing one PostgreSQL database', () => {
-  const shared = process.env.OPAS_TEST_DATABASE_URL !== undefined
   test(
     'a request answered by one server is refused by the other',
-    { skip: shared ? false : 'needs OPAS_TEST_DATABASE_URL (PGlite belongs to one process)' },
+    { skip: postgresOnly('a PGlite database belongs to one process') },
     async () => {
       // A second server on the same database, answering for the same public URL, as two
       // processes behind one load balancer do.

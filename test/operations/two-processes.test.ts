@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import pg from 'pg'
 import { assertGnapError } from '../helpers/gnap-assertions.js'
+import { postgresOnly } from '../helpers/requirements.js'
 import { postJson, send, signedRequest, type TestResponse } from '../helpers/signed-request.js'
 import { createTestDatabase, freeListenerPorts } from '../helpers/test-server.js'
 import {
@@ -25,9 +26,7 @@ import {
  * winner, no deadlock and no 5xx.
  */
 
-const skip = process.env.OPAS_TEST_DATABASE_URL
-  ? false
-  : 'needs OPAS_TEST_DATABASE_URL (PGlite belongs to one process)'
+const skip = postgresOnly('a PGlite database belongs to one process')
 
 /** Contenders of the single-kind races, and of each kind in the mixed ones. */
 const N = 16
