@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { createTestDatabase } from '../../test/helpers/test-server.js'
 import { createPgliteDb } from '../storage/pglite-db.js'
+import { createPostgresDb } from '../storage/postgres-db.js'
 import { migrate } from '../storage/migrate.js'
 import type { Db } from '../storage/db.js'
 import {
@@ -58,13 +60,23 @@ describe('memory replay guard (PGlite: one process)', () => {
   })
 })
 
-describe('database replay guard (PostgreSQL: shared by every process)', () => {
+// The guard opas uses on PostgreSQL, tested on the PostgreSQL server when the suite runs on one
+// (OPAS_TEST_DATABASE_URL), and on PGlite otherwise: the same SQL, the same answers.
+const onPostgres = process.env.OPAS_TEST_DATABASE_URL !== undefined
+
+describe(`database replay guard (shared by every process), on ${onPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
   let db: Db
+  let database: Awaited<ReturnType<typeof createTestDatabase>>
   before(async () => {
-    db = await createPgliteDb('memory://')
+    database = await createTestDatabase()
+    db = database ? createPostgresDb(database.url, 4) : await createPgliteDb('memory://')
     await migrate(db)
+    assert.equal(db.kind, onPostgres ? 'postgres' : 'pglite')
   })
-  after(() => db.close())
+  after(async () => {
+    await db.close()
+    await database?.drop()
+  })
   sharedBehaviour(() => createDatabaseReplayGuard(db))
 
   test('an expired record (not yet deleted) is claimed afresh', async () => {

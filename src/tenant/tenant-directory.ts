@@ -16,6 +16,10 @@ export function createTenantDirectory(deps: { db: Queryable; ttlMs: number; maxE
       const tenant = await findTenant(deps.db, id)
       if (tenant) cache.set(id, tenant)
       return tenant
+    },
+    /** Drops a changed or deleted tenant at once in this process (other processes: `ttlMs`). */
+    forget(id: string): void {
+      cache.delete(id)
     }
   }
 }

@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { isPendingGrant } from '@interledger/open-payments'
 import { chromium, type Browser } from 'playwright-core'
+import { assertTokenIssued } from '../helpers/gnap-assertions.js'
+import { interactRefFor } from '../helpers/interaction-driver.js'
 import { outgoingPaymentAccess, sdkClientFor } from '../helpers/sdk-client.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
 import { startWalletAddressServer, type TestClient } from '../helpers/wallet-address-server.js'
@@ -108,7 +110,7 @@ describe('the consent screen in Chromium', { skip: available ? false : `no ${CHR
         { url: grant.continue.uri, accessToken: grant.continue.access_token.value },
         { interact_ref: interactRef }
       )
-      assert.ok('access_token' in continued && continued.access_token?.value, 'a token is issued')
+      await assertTokenIssued(server, { body: continued, text: JSON.stringify(continued) })
     } finally {
       await page.close()
     }
@@ -126,11 +128,15 @@ describe('the consent screen in Chromium', { skip: available ? false : `no ${CHR
       const back = new URL(page.url())
       assert.equal(back.searchParams.get('result'), 'grant_rejected')
       assert.equal(back.searchParams.get('hash'), null)
+      // The interaction's real reference, as if the client had it: the rejection refuses it.
+      const interactRef = await interactRefFor(server, grant.continue.uri)
       await assert.rejects(
         client.grant.continue(
           { url: grant.continue.uri, accessToken: grant.continue.access_token.value },
-          { interact_ref: '00000000-0000-4000-8000-000000000000' }
-        )
+          { interact_ref: interactRef }
+        ),
+        (err: { status?: number; code?: string }) =>
+          err.status === 404 && err.code === 'invalid_continuation'
       )
     } finally {
       await page.close()

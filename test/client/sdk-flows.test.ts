@@ -6,7 +6,7 @@ import {
   isPendingGrant,
   type AuthenticatedClient
 } from '@interledger/open-payments'
-import { driveInteraction } from '../helpers/interaction-driver.js'
+import { driveInteraction, interactRefFor } from '../helpers/interaction-driver.js'
 import { outgoingPaymentAccess, sdkClientFor } from '../helpers/sdk-client.js'
 import { postJson, untilNextSecond } from '../helpers/signed-request.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
@@ -221,13 +221,17 @@ describe('interactive grants through the IdP back channel', () => {
     const back = new URL(finish.headers.get('location')!)
     assert.equal(back.searchParams.get('result'), 'grant_rejected')
     assert.equal(back.searchParams.get('interact_ref'), null)
+    // The interaction's real reference, as if the client had it: the rejection refuses it.
+    const interactRef = await interactRefFor(server, pending.continue.uri)
     await assert.rejects(
       client.grant.continue(
         { url: pending.continue.uri, accessToken: pending.continue.access_token.value },
-        { interact_ref: '00000000-0000-4000-8000-000000000000' }
+        { interact_ref: interactRef }
       ),
-      (err: { status?: number; code?: string }) =>
-        err.status === 404 && err.code === 'invalid_continuation'
+      (err: { status?: number; code?: string; description?: string }) =>
+        err.status === 404 &&
+        err.code === 'invalid_continuation' &&
+        err.description === 'grant not found'
     )
   })
 

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test'
 import { isUint64String, type OpenApiContract } from '../helpers/openapi-contract.js'
 import { send, signedRequest, type TestResponse } from '../helpers/signed-request.js'
 import type { TestServer } from '../helpers/test-server.js'
+import { assertTokenIssued } from '../helpers/gnap-assertions.js'
 import type { TestClient, WalletAddressServer } from '../helpers/wallet-address-server.js'
 import { startServerWithClient, type ServerWithClient } from '../helpers/server-with-client.js'
 import {
@@ -89,7 +90,7 @@ describe('200: both response shapes', () => {
         access_token: { access: [incoming(), { type: 'quote', actions: ['create', 'read'] }] }
       })
       check(res)
-      assert.ok((res.body as { access_token?: unknown }).access_token)
+      await assertTokenIssued(server, res)
     }
   })
 

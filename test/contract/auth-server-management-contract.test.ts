@@ -5,6 +5,7 @@ import { driveInteraction } from '../helpers/interaction-driver.js'
 import type { OpenApiContract } from '../helpers/openapi-contract.js'
 import { send, signedRequest, type TestResponse } from '../helpers/signed-request.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
+import { assertTokenIssued } from '../helpers/gnap-assertions.js'
 import type { TestClient, WalletAddressServer } from '../helpers/wallet-address-server.js'
 import { startServerWithClient, type ServerWithClient } from '../helpers/server-with-client.js'
 import {
@@ -84,14 +85,14 @@ describe('POST /continue/{id}', () => {
     await driveInteraction(server, grant.redirect, 'accept')
     const done = await continueRequest(grant, {})
     check(done)
-    assert.ok((done.body as { access_token?: unknown }).access_token)
+    await assertTokenIssued(server, done)
   })
 
   test('200: continuing with interact_ref issues the token; a subject grant gets sub_ids', async () => {
     const grant = await outgoingGrant(true)
     const res = await continueRequest(grant, { interact_ref: await approvedRef(grant) })
     check(res)
-    assert.ok((res.body as { access_token?: unknown }).access_token)
+    await assertTokenIssued(server, res)
 
     const subject = { sub_ids: [{ id: `${wallets.url}/alice`, format: 'uri' }] }
     const owner = await pendingGrant(server, app, { subject, interact: interactWith(true) })

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import type { TestResponse } from './signed-request.js'
+import { postJson, type TestResponse } from './signed-request.js'
 import type { TestServer } from './test-server.js'
 
 /**
@@ -35,4 +35,31 @@ export async function countRows(
     `select count(*)::int as n from ${table}`
   )
   return rows[0]!.n
+}
+
+/**
+ * The answer issued an access token that is live: introspection (the resource server's view)
+ * reports it active, so a token row that was never committed, or was born revoked, fails here.
+ * Returns the introspection answer.
+ */
+export async function assertTokenIssued(
+  server: Pick<TestServer, 'introspectionUrl'>,
+  res: Pick<TestResponse, 'body' | 'text'>
+): Promise<{ active: true; grant: string; access: unknown[] }> {
+  const value = (res.body as { access_token?: { value?: unknown } } | undefined)?.access_token
+    ?.value
+  assert.ok(typeof value === 'string' && value !== '', `an access token is issued: ${res.text}`)
+  return assertTokenActive(server, value)
+}
+
+/** Introspection reports the token active; returns its answer. */
+export async function assertTokenActive(
+  server: Pick<TestServer, 'introspectionUrl'>,
+  value: string
+): Promise<{ active: true; grant: string; access: unknown[] }> {
+  const res = await postJson(`${server.introspectionUrl}/`, { access_token: value })
+  assert.equal(res.status, 200, res.text)
+  const body = res.body as { active: true; grant: string; access: unknown[] }
+  assert.equal(body.active, true, `introspection says the token is active: ${res.text}`)
+  return body
 }

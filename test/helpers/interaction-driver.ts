@@ -100,3 +100,20 @@ export async function driveConsentScreen(
   })
   return { finish, page: opened.page }
 }
+
+/**
+ * The `interact_ref` opas holds for a grant's interaction, found by the grant's continue URI:
+ * what a client would send had it been given one (a rejected interaction's finish carries none).
+ */
+export async function interactRefFor(
+  server: Pick<TestServer, 'services'>,
+  continueUri: string
+): Promise<string> {
+  const { rows } = await server.services.db.query<{ ref: string }>(
+    `select i.ref from interactions i join grants g on g.id = i.grant_id
+     where g.continue_id = $1`,
+    [new URL(continueUri).pathname.split('/').pop()]
+  )
+  assert.equal(rows.length, 1, `one interaction for ${continueUri}`)
+  return rows[0]!.ref
+}

@@ -21,6 +21,8 @@ export interface AddClientOptions {
   resourceServer?: string
   assetCode?: string
   assetScale?: number
+  /** Publish this client's key (its kid and private key sign for both) instead of a new one. */
+  sameKeyAs?: TestClient
 }
 
 export interface WalletAddressServer {
@@ -33,6 +35,8 @@ export interface WalletAddressServer {
   removeKey(name: string, keyId: string): void
   /** How many GET requests `path` received (any status). */
   hits(path: string): number
+  /** How many requests the server received, on any path. */
+  totalHits(): number
   close(): Promise<void>
 }
 
@@ -56,14 +60,21 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
  */
 export async function startWalletAddressServer(opts?: {
   host?: string
+  /** Default: any free port. */
+  port?: number
+  /** Awaited before each answer: a test holds requests in flight with it. */
+  beforeAnswer?: (path: string) => Promise<void>
 }): Promise<WalletAddressServer> {
   const host = opts?.host ?? '127.0.0.1'
   const clients = new Map<string, Client>()
   const hitCounts = new Map<string, number>()
+  let totalHits = 0
 
-  const server = createServer((req, res) => {
+  const server = createServer(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname
+    totalHits++
     if (req.method === 'GET') hitCounts.set(path, (hitCounts.get(path) ?? 0) + 1)
+    await opts?.beforeAnswer?.(path)
     const isJwks = path.endsWith('/jwks.json')
     const client = clients.get(isJwks ? path.slice(1, -'/jwks.json'.length) : path.slice(1))
     if (req.method !== 'GET' || client === undefined) {
@@ -74,12 +85,16 @@ export async function startWalletAddressServer(opts?: {
   })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(0, host, () => resolve())
+    server.listen(opts?.port ?? 0, host, () => resolve())
   })
   const { port } = server.address() as AddressInfo
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`
 
-  function newKey(name: string, client: Client): TestClient {
+  function newKey(name: string, client: Client, same?: TestClient): TestClient {
+    if (same) {
+      client.keys.set(same.keyId, { ...same.publicJwk })
+      return { ...same, walletAddress: `${url}/${name}`, publicJwk: { ...same.publicJwk } }
+    }
     const { privateKey, publicKey } = generateKeyPairSync('ed25519')
     const keyId = `${name}-${randomUUID()}`
     const jwk = publicKey.export({ format: 'jwk' })
@@ -111,13 +126,14 @@ export async function startWalletAddressServer(opts?: {
       if (o.publicName !== null) document.publicName = o.publicName ?? `Test Client ${name}`
       const client: Client = { document, keys: new Map() }
       clients.set(name, client)
-      return newKey(name, client)
+      return newKey(name, client, o.sameKeyAs)
     },
     addKey: (name) => newKey(name, getClient(name)),
     removeKey(name, keyId) {
       if (!getClient(name).keys.delete(keyId)) throw new Error(`unknown key ${keyId} of ${name}`)
     },
     hits: (path) => hitCounts.get(path) ?? 0,
+    totalHits: () => totalHits,
     close() {
       return new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()))

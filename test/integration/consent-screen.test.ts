@@ -8,8 +8,12 @@ import {
   type TestClient,
   type WalletAddressServer
 } from '../helpers/wallet-address-server.js'
-import { assertGnapError } from '../helpers/gnap-assertions.js'
-import { answerConsentScreen as answer, openConsentScreen } from '../helpers/interaction-driver.js'
+import { assertGnapError, assertTokenIssued, countRows } from '../helpers/gnap-assertions.js'
+import {
+  answerConsentScreen as answer,
+  interactRefFor,
+  openConsentScreen
+} from '../helpers/interaction-driver.js'
 import { outgoingPaymentAccess } from '../helpers/sdk-client.js'
 import {
   createGrantFlows,
@@ -137,10 +141,11 @@ describe('answering', () => {
     assert.equal(back.searchParams.get('hash'), expected)
     const cont = await flows.continueGrant(pending, { interact_ref: interactRef })
     assert.equal(cont.status, 200, cont.text)
-    assert.ok((cont.body as { access_token?: { value: string } }).access_token?.value)
+    await assertTokenIssued(server, cont)
   })
 
   test('Decline: back to the client with grant_rejected, and no token', async () => {
+    const tokens = await countRows(server, 'access_tokens')
     const pending = await flows.requestInteractive()
     const opened = await open(pending)
     const declined = await answer(opened, 'decline')
@@ -154,11 +159,15 @@ describe('answering', () => {
       'grant_rejected'
     )
     assert.equal(await grantState(pending), 'FINALIZED')
+    // The interaction's real reference, as if the client had it: the rejection refuses it.
+    const interactRef = await interactRefFor(server, pending.continueUri)
     assertGnapError(
-      await flows.continueGrant(pending, { interact_ref: 'x' }),
+      await flows.continueGrant(pending, { interact_ref: interactRef }),
       404,
-      'invalid_continuation'
+      'invalid_continuation',
+      'grant not found'
     )
+    assert.equal(await countRows(server, 'access_tokens'), tokens)
   })
 
   test('a polling client: after Accept the browser gets a page to close, the client its token', async () => {

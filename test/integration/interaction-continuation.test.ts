@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, before, describe, test } from 'node:test'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
+import { assertTokenIssued } from '../helpers/gnap-assertions.js'
 import {
   startWalletAddressServer,
   type WalletAddressServer
@@ -94,7 +95,7 @@ describe('continuation rules', () => {
     // Approval happens on the back channel; the browser's finish is not needed for the token.
     const cont = await flows.continueGrant(pending, { interact_ref: ref })
     assert.equal(cont.status, 200, cont.text)
-    assert.ok((cont.body as { access_token?: unknown }).access_token)
+    await assertTokenIssued(server, cont)
   })
 })
 
@@ -136,7 +137,7 @@ describe('wait (WAIT_SECONDS=2)', () => {
     assertGnapError(await slowFlows.continueGrant(polling), 400, 'too_fast')
     const cont = await slowFlows.continueGrant(finishable, { interact_ref: interactRef })
     assert.equal(cont.status, 200, cont.text)
-    assert.ok((cont.body as { access_token?: unknown }).access_token)
+    await assertTokenIssued(slow, cont)
     assert.equal((cont.body as { continue: { wait?: number } }).continue.wait, undefined)
   })
 })

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { assertGnapError, countRows } from '../helpers/gnap-assertions.js'
 import { startServerWithClient, type ServerWithClient } from '../helpers/server-with-client.js'
-import { signedRequest, type SignedRequestOptions } from '../helpers/signed-request.js'
+import { postJson, signedRequest, type SignedRequestOptions } from '../helpers/signed-request.js'
+import { postgresOnly } from '../helpers/requirements.js'
 import { startTestServer } from '../helpers/test-server.js'
 
 /**
@@ -39,6 +40,12 @@ async function issue(n: number) {
 }
 
 const replayed = /already used/
+
+async function introspect(value: string): Promise<{ active: boolean }> {
+  const res = await postJson(`${world.server.introspectionUrl}/`, { access_token: value })
+  assert.equal(res.status, 200, res.text)
+  return res.body as { active: boolean }
+}
 const tokenOf = (res: { body: unknown }) =>
   (res.body as { access_token: { value: string } }).access_token.value
 
@@ -76,7 +83,15 @@ describe('replay', () => {
     assert.equal(fresh.status, 200, fresh.text)
   })
 
-  test('a replayed rotation or revocation is refused (its token is already dead) and changes nothing', async () => {
+  test('a replayed rotation or revocation is refused as a replay, even with its token live, and changes nothing', async () => {
+    // A rotation or revocation kills the token it presents, so its replay would be refused by
+    // the token check alone. The test makes the token live again in the database: only the
+    // replay guard then stands between the replay and a second rotation or revocation.
+    const revive = (manage: string) =>
+      world.server.services.db.query(
+        'update access_tokens set revoked_at = null where management_id = $1',
+        [new URL(manage).pathname.split('/').pop()]
+      )
     const { access_token: token } = await issue(3)
     const created = now()
     const rotate: SignedRequestOptions = {
@@ -87,9 +102,11 @@ describe('replay', () => {
     }
     const rotated = await signedRequest(token.manage, rotate)
     assert.equal(rotated.status, 200, rotated.text)
+    await revive(token.manage)
     const tokens = await countRows(world.server, 'access_tokens')
-    assertGnapError(await signedRequest(token.manage, rotate), 401, 'invalid_client')
-    assert.equal(await countRows(world.server, 'access_tokens'), tokens)
+    assertGnapError(await signedRequest(token.manage, rotate), 401, 'invalid_client', replayed)
+    assert.equal(await countRows(world.server, 'access_tokens'), tokens, 'no token issued')
+    assert.equal((await introspect(token.value)).active, true, 'the presented token lives on')
 
     const next = (rotated.body as { access_token: { value: string; manage: string } }).access_token
     const revoke: SignedRequestOptions = {
@@ -99,7 +116,9 @@ describe('replay', () => {
       created
     }
     assert.equal((await signedRequest(next.manage, revoke)).status, 204)
-    assertGnapError(await signedRequest(next.manage, revoke), 401, 'invalid_client')
+    await revive(next.manage)
+    assertGnapError(await signedRequest(next.manage, revoke), 401, 'invalid_client', replayed)
+    assert.equal((await introspect(next.value)).active, true, 'the replay revoked nothing')
   })
 
   test('a replayed poll is refused as a replay, while the grant is still pending', async () => {
@@ -161,12 +180,7 @@ describe('replay', () => {
 describe('replay records on PostgreSQL', () => {
   test(
     'every verified request that must not repeat leaves one record: grant and rotation write it in their own statement',
-    {
-      skip:
-        process.env.OPAS_TEST_DATABASE_URL === undefined
-          ? 'PGlite keeps the records in memory'
-          : false
-    },
+    { skip: postgresOnly('PGlite keeps the records in memory') },
     async () => {
       const db = world.server.services.db
       const records = async () =>
@@ -199,10 +213,9 @@ describe('replay records on PostgreSQL', () => {
 })
 
 describe('replay across opas processes sharing one PostgreSQL database', () => {
-  const shared = process.env.OPAS_TEST_DATABASE_URL !== undefined
   test(
     'a request answered by one server is refused by the other',
-    { skip: shared ? false : 'needs OPAS_TEST_DATABASE_URL (PGlite belongs to one process)' },
+    { skip: postgresOnly('a PGlite database belongs to one process') },
     async () => {
       // A second server on the same database, answering for the same public URL, as two
       // processes behind one load balancer do.

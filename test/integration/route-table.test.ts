@@ -2,7 +2,17 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { FastifyInstance, RouteOptions } from 'fastify'
 import { routeAuthKinds } from '../../src/http/route-auth.js'
+import { assertGnapError } from '../helpers/gnap-assertions.js'
+import { answerConsentScreen, openConsentScreen } from '../helpers/interaction-driver.js'
+import { startServerWithClient, type ServerWithClient } from '../helpers/server-with-client.js'
+import { send, signedRequest, type TestResponse } from '../helpers/signed-request.js'
+import { addTenant } from '../helpers/tenants.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
+import {
+  createGrantFlows,
+  nonInteractiveGrantBody,
+  type GrantFlows
+} from './support/grant-flows.js'
 
 /**
  * The route table as declared: every route says how it authenticates its caller, and the
@@ -202,4 +212,225 @@ describe('admin listener: operators only', () => {
         assert.ok(['GET', 'HEAD'].includes(method), label(route))
     }
   })
+})
+
+/**
+ * The hooks do what their names say: for every route that authenticates, a request aimed at a
+ * live grant, token or interaction but lacking the credential is refused by the hook, and the
+ * same request with the credential is then served (so the refusal was the hook's, not a dead
+ * target's). A hook emptied of its check, or a new authenticating route without a case here,
+ * fails.
+ */
+describe('each authenticating hook refuses a request without its credential', () => {
+  let world: ServerWithClient
+  let operator: GrantFlows
+  let tenant: GrantFlows
+  let tenantServer: TestServer
+
+  before(async () => {
+    // No IdP for the operator tenant: its interactions open the built-in consent screen. A
+    // second tenant has an IdP, for the back channel's routes.
+    world = await startServerWithClient({ IDENTITY_SERVER_URL: '' })
+    tenantServer = await addTenant(world.server, {
+      consentUrl: 'http://127.0.0.1:9/idp/consent',
+      secret: 'route-table-idp-secret'
+    })
+    const account = `${world.wallets.url}/alice`
+    operator = createGrantFlows(world.server, world.app, account)
+    tenant = createGrantFlows(tenantServer, world.app, account)
+  })
+  after(() => world.close())
+
+  const json = { 'content-type': 'application/json', accept: 'application/json' }
+  const noSignature = 'invalid signature headers: Signature and Signature-Input are required'
+  const unsigned = (url: string, method: string, token?: string, body?: unknown) =>
+    send(url, {
+      method,
+      headers: { ...json, ...(token === undefined ? {} : { authorization: `GNAP ${token}` }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) })
+    })
+
+  interface Case {
+    /** The request without the credential, and the refusal expected of the hook. */
+    refused: () => Promise<TestResponse>
+    status: number
+    code: string
+    description: string
+    /** The same request with its credential, and the status it gets then. */
+    served: () => Promise<TestResponse>
+    servedStatus: number
+  }
+
+  /** The cases of a GET route and of the HEAD route Fastify adds beside it. */
+  const forGetAndHead = (
+    listener: Listener,
+    url: string,
+    build: (method: 'GET' | 'HEAD') => Promise<Case>
+  ) =>
+    Object.fromEntries(
+      (['GET', 'HEAD'] as const).map((method) => [
+        `${listener} ${method} ${url}`,
+        () => build(method)
+      ])
+    )
+
+  /** Built per route when its test runs: each gets live targets of its own. */
+  const cases: Record<string, () => Promise<Case>> = {
+    'auth POST /': async () => ({
+      refused: () =>
+        unsigned(`${world.server.authUrl}/`, 'POST', undefined, nonInteractiveGrantBody(world.app)),
+      status: 401,
+      code: 'invalid_client',
+      description: noSignature,
+      served: () =>
+        signedRequest(`${world.server.authUrl}/`, {
+          client: world.app,
+          body: nonInteractiveGrantBody(world.app)
+        }),
+      servedStatus: 200
+    }),
+    'auth POST /:tenantId': async () => ({
+      refused: () =>
+        unsigned(world.server.grantUrl, 'POST', undefined, nonInteractiveGrantBody(world.app)),
+      status: 401,
+      code: 'invalid_client',
+      description: noSignature,
+      served: () =>
+        signedRequest(world.server.grantUrl, {
+          client: world.app,
+          body: nonInteractiveGrantBody(world.app)
+        }),
+      servedStatus: 200
+    }),
+    'auth POST /continue/:id': async () => {
+      const pending = await operator.requestInteractive({ finish: false })
+      return {
+        refused: () => unsigned(pending.continueUri, 'POST', pending.continueToken, {}),
+        status: 401,
+        code: 'invalid_client',
+        description: noSignature,
+        served: () => operator.continueGrant(pending),
+        servedStatus: 200
+      }
+    },
+    'auth DELETE /continue/:id': async () => {
+      const pending = await operator.requestInteractive()
+      return {
+        refused: () => unsigned(pending.continueUri, 'DELETE', pending.continueToken),
+        status: 401,
+        code: 'invalid_client',
+        description: noSignature,
+        served: () => operator.cancelGrant(pending),
+        servedStatus: 204
+      }
+    },
+    'auth POST /token/:id': async () => {
+      const { token } = await operator.requestNonInteractive()
+      return {
+        refused: () => unsigned(token.manage, 'POST', token.value),
+        status: 401,
+        code: 'invalid_client',
+        description: noSignature,
+        served: () => operator.rotate(token),
+        servedStatus: 200
+      }
+    },
+    'auth DELETE /token/:id': async () => {
+      const { token } = await operator.requestNonInteractive()
+      return {
+        refused: () => unsigned(token.manage, 'DELETE', token.value),
+        status: 401,
+        code: 'invalid_client',
+        description: noSignature,
+        served: () => operator.revoke(token),
+        servedStatus: 204
+      }
+    },
+    ...forGetAndHead('auth', '/interact/:id/:nonce/consent', async (method) => {
+      const opened = await openConsentScreen((await operator.requestInteractive()).redirect)
+      return {
+        refused: () => send(opened.url, { method, headers: json }),
+        status: 403,
+        code: 'invalid_request',
+        description: 'invalid session',
+        served: () => send(opened.url, { method, headers: { cookie: opened.cookie } }),
+        servedStatus: 200
+      }
+    }),
+    'auth POST /interact/:id/:nonce/consent': async () => {
+      const opened = await openConsentScreen((await operator.requestInteractive()).redirect)
+      return {
+        // With the session but a forged form: the second hook's refusal (the first's is above).
+        refused: () =>
+          answerConsentScreen({ ...opened, headers: json }, 'accept', { csrf: 'forged' }),
+        status: 403,
+        code: 'invalid_request',
+        description: 'invalid consent form',
+        served: () => answerConsentScreen(opened, 'accept'),
+        servedStatus: 303
+      }
+    },
+    ...forGetAndHead('auth', '/interact/:id/:nonce/finish', async (method) => {
+      const opened = await openConsentScreen((await operator.requestInteractive()).redirect)
+      assert.equal((await answerConsentScreen(opened, 'accept')).status, 303)
+      const finish = opened.url.replace(/\/consent$/, '/finish')
+      return {
+        refused: () => send(finish, { method, headers: json }),
+        status: 401,
+        code: 'invalid_request',
+        description: 'invalid session',
+        served: () => send(finish, { method, headers: { cookie: opened.cookie } }),
+        servedStatus: 302
+      }
+    }),
+    ...forGetAndHead('interaction', '/grant/:id/:nonce', async (method) => {
+      const started = await tenant.startInteraction((await tenant.requestInteractive()).redirect)
+      const url = `${world.server.interactionUrl}/grant/${started.id}/${started.nonce}`
+      return {
+        refused: () => send(url, { method, headers: json }),
+        status: 401,
+        code: 'invalid_request',
+        description: 'invalid x-idp-secret',
+        served: () =>
+          send(url, { method, headers: { ...json, 'x-idp-secret': tenantServer.idpSecret } }),
+        servedStatus: 200
+      }
+    }),
+    'interaction POST /grant/:id/:nonce/:choice': async () => {
+      const started = await tenant.startInteraction((await tenant.requestInteractive()).redirect)
+      return {
+        refused: () =>
+          send(`${world.server.interactionUrl}/grant/${started.id}/${started.nonce}/accept`, {
+            method: 'POST',
+            headers: json,
+            body: '{}'
+          }),
+        status: 401,
+        code: 'invalid_interaction',
+        description: 'invalid x-idp-secret',
+        served: () => tenant.idpChoose(started.id, started.nonce, 'accept'),
+        servedStatus: 202
+      }
+    }
+  }
+
+  test('every authenticating route has a case', () => {
+    const authenticating = listeners.flatMap((listener) =>
+      routesOf(listener)
+        .filter((r) => authOf(r) !== 'none' && !isCorsPreflight(r))
+        .flatMap((r) => methodsOf(r).map((m) => `${listener} ${m} ${r.url}`))
+    )
+    assert.deepEqual(authenticating.sort(), Object.keys(cases).sort())
+  })
+
+  for (const [route, build] of Object.entries(cases)) {
+    test(route, async () => {
+      const c = await build()
+      const refused = await c.refused()
+      if (route.includes(' HEAD ')) assert.equal(refused.status, c.status)
+      else assertGnapError(refused, c.status, c.code, c.description)
+      const served = await c.served()
+      assert.equal(served.status, c.servedStatus, served.text)
+    })
+  }
 })

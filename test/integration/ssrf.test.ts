@@ -16,14 +16,21 @@ import {
  * private addresses refused). Plain http stays allowed here and 127.0.0.1/32 is opened with
  * CLIENT_FETCH_ALLOWED_CIDRS, so that the local wallet-address server is reachable and every
  * refusal below is the address policy's. Host names are answered by a resolver of the test's.
+ *
+ * Traps: the same wallet address, with the signing client's key, is served on 127.0.0.2 and
+ * [::1] on the same port as the allowed server. Without the guard every refused request below
+ * would fetch a valid key from one of them and be granted; with it the traps are never reached,
+ * and the guard's own reason (`forbidden_address`) is logged for each refusal.
  */
 
 let wallets: WalletAddressServer
+let traps: WalletAddressServer[]
 let server: TestServer
 let redirector: Server
 let redirectorPort: number
 let app: TestClient
 const lookups = new Map<string, number>()
+const logLines: string[] = []
 
 /** The answers of the test's DNS: a name, or a sequence of answers for successive lookups. */
 const zone: Record<string, ResolvedAddress[][]> = {
@@ -32,15 +39,15 @@ const zone: Record<string, ResolvedAddress[][]> = {
   'intranet.example': [[{ address: '10.0.0.5', family: 4 }]],
   'other-loopback.example': [[{ address: '127.0.0.2', family: 4 }]],
   'v6-loopback.example': [[{ address: '::1', family: 6 }]],
-  // One public-looking answer hiding a private one: the whole answer is refused.
+  // One allowed answer beside a refused one (a trap): the whole answer is refused.
   'mixed.example': [
     [
       { address: '127.0.0.1', family: 4 },
-      { address: '10.0.0.5', family: 4 }
+      { address: '127.0.0.2', family: 4 }
     ]
   ],
-  // Rebinding: the first lookup says the allowed address, every later one a private address.
-  'rebind.example': [[{ address: '127.0.0.1', family: 4 }], [{ address: '10.0.0.5', family: 4 }]]
+  // Rebinding: the first lookup says the allowed address, every later one the trap's.
+  'rebind.example': [[{ address: '127.0.0.1', family: 4 }], [{ address: '127.0.0.2', family: 4 }]]
 }
 
 async function resolve(hostname: string): Promise<ResolvedAddress[]> {
@@ -53,16 +60,22 @@ async function resolve(hostname: string): Promise<ResolvedAddress[]> {
 
 before(async () => {
   wallets = await startWalletAddressServer()
+  const port = Number(new URL(wallets.url).port)
+  traps = await Promise.all(
+    ['127.0.0.2', '::1'].map((host) => startWalletAddressServer({ host, port }))
+  )
   server = await startTestServer(
     {
       NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
       CLIENT_FETCH_ALLOW_HTTP: 'true',
       CLIENT_FETCH_ALLOWED_CIDRS: '127.0.0.1/32',
       CLIENT_KEY_CACHE_TTL_SECONDS: '1'
     },
-    { resolve }
+    { resolve, logStream: { write: (line) => void logLines.push(line) } }
   )
   app = wallets.addClient('app', { authServer: server.grantUrl })
+  for (const trap of traps) trap.addClient('app', { authServer: server.grantUrl, sameKeyAs: app })
   // A server on the allowed address that redirects every request to the URL encoded in the
   // first segment of its path (a wallet address `http://127.0.0.1:port/<encoded URL>`).
   redirector = createServer((req, res) => {
@@ -75,6 +88,7 @@ before(async () => {
 after(async () => {
   await server.close()
   await wallets.close()
+  for (const trap of traps) await trap.close()
   await new Promise((r) => redirector.close(r))
 })
 
@@ -91,8 +105,28 @@ function grantAs(walletAddress: string) {
   })
 }
 
-const refused = (res: Awaited<ReturnType<typeof grantAs>>) =>
+/**
+ * Refused by the guard itself: the answer any failed key fetch gets, and, in the log, the
+ * guard's reason for this wallet address's keys (any other failure logs another reason).
+ */
+function refusedByGuard(res: Awaited<ReturnType<typeof grantAs>>, walletAddress: string) {
   assertGnapError(res, 400, 'invalid_client', 'could not determine client')
+  const failures = logLines
+    .splice(0)
+    .map((line) => JSON.parse(line) as { msg?: string; url?: string; reason?: string })
+    .filter((entry) => entry.msg === 'client key fetch failed')
+  assert.deepEqual(
+    failures.map(({ url, reason }) => ({ url, reason })),
+    [{ url: `${walletAddress}/jwks.json`, reason: 'forbidden_address' }]
+  )
+}
+
+/** Neither trap was ever reached. */
+const assertTrapsUntouched = () =>
+  assert.deepEqual(
+    traps.map((trap) => trap.totalHits()),
+    [0, 0]
+  )
 
 describe('client key fetches in production', () => {
   test('control: the wallet-address server on the allowed address, by IP and by name', async () => {
@@ -106,37 +140,45 @@ describe('client key fetches in production', () => {
     const before = wallets.hits('/app/jwks.json')
     for (const host of [
       '127.0.0.2',
+      '[::1]',
+      // 0.0.0.0 connects to this host: to the allowed server itself.
+      '0.0.0.0',
       '10.0.0.5',
       '192.168.1.1',
-      '169.254.169.254',
-      '[::1]',
-      '0.0.0.0'
+      '169.254.169.254'
     ]) {
-      refused(await grantAs(`http://${host}:${walletPort()}/app`))
+      const address = `http://${host}:${walletPort()}/app`
+      refusedByGuard(await grantAs(address), address)
     }
     assert.equal(wallets.hits('/app/jwks.json'), before)
+    assertTrapsUntouched()
   })
 
   test('names resolving to such addresses are refused, and so is an answer mixing them in', async () => {
     for (const host of [
-      'metadata.example',
-      'intranet.example',
       'other-loopback.example',
       'v6-loopback.example',
-      'mixed.example'
+      'mixed.example',
+      'metadata.example',
+      'intranet.example'
     ]) {
-      refused(await grantAs(`http://${host}:${walletPort()}/app`))
+      const address = `http://${host}:${walletPort()}/app`
+      refusedByGuard(await grantAs(address), address)
     }
+    assertTrapsUntouched()
   })
 
   test('a redirect to a refused address is not followed, whether by IP or by name', async () => {
     for (const target of [
-      'http://169.254.169.254/latest/meta-data/',
-      `http://metadata.example:${walletPort()}/app/jwks.json`,
-      `http://127.0.0.2:${walletPort()}/app/jwks.json`
+      `http://127.0.0.2:${walletPort()}/app/jwks.json`,
+      `http://[::1]:${walletPort()}/app/jwks.json`,
+      `http://other-loopback.example:${walletPort()}/app/jwks.json`,
+      'http://169.254.169.254/latest/meta-data/'
     ]) {
-      refused(await grantAs(`http://127.0.0.1:${redirectorPort}/${encodeURIComponent(target)}`))
+      const address = `http://127.0.0.1:${redirectorPort}/${encodeURIComponent(target)}`
+      refusedByGuard(await grantAs(address), address)
     }
+    assertTrapsUntouched()
     // Control: the same redirector sending the fetch to the real JWKS is followed.
     const real = `${app.walletAddress}/jwks.json`
     const res = await grantAs(`http://127.0.0.1:${redirectorPort}/${encodeURIComponent(real)}`)
@@ -147,10 +189,12 @@ describe('client key fetches in production', () => {
     const address = `http://rebind.example:${walletPort()}/app`
     const first = await grantAs(address)
     assert.equal(first.status, 200, first.text)
+    logLines.splice(0)
     // Once the cached keys (1 s) and the pooled keep-alive connection (the server's 5 s hint)
-    // are gone, the next fetch resolves again, gets the private address, and is refused.
+    // are gone, the next fetch resolves again, gets the trap's address, and is refused.
     await new Promise((r) => setTimeout(r, 5500))
-    refused(await grantAs(address))
+    refusedByGuard(await grantAs(address), address)
     assert.ok((lookups.get('rebind.example') ?? 0) >= 2)
+    assertTrapsUntouched()
   })
 })

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process'
 import { request } from 'node:http'
 import { randomUUID } from 'node:crypto'
 import { after, test } from 'node:test'
+import { POSTGRES_ONLY } from '../helpers/requirements.js'
 import { signedRequest } from '../helpers/signed-request.js'
 import { createTestDatabase, freeListenerPorts } from '../helpers/test-server.js'
 import { startWalletAddressServer } from '../helpers/wallet-address-server.js'
@@ -60,7 +61,7 @@ test('--workers refuses embedded PGlite with a clear message', async () => {
 
 test('--workers 2 on PostgreSQL: both processes serve, and SIGTERM stops them all', async (t) => {
   const database = await createTestDatabase()
-  if (!database) return t.skip('needs OPAS_TEST_DATABASE_URL')
+  if (!database) return t.skip(POSTGRES_ONLY)
   after(() => database.drop())
   const ports = await freeListenerPorts()
   const auth = ports.AUTH_PORT
