@@ -17,6 +17,7 @@ import { findInteractionByRef } from '../interaction/interaction-store.js'
 import { interactionUrl } from '../interaction/interaction-url.js'
 import { generateTokenValue, hashToken } from '../token/token-value.js'
 import { insertToken } from '../token/token-store.js'
+import { decideContinuation, type ContinuationRequest } from './grant-lifecycle.js'
 import { assessGrantRequest, clientIdentityOf, type InteractionPolicy } from './grant-model.js'
 import {
   findGrantByContinueId,
@@ -227,7 +228,8 @@ export function createGrantService(deps: GrantServiceDeps) {
   }): Promise<ContinueResponse> {
     const pending = () =>
       continueWire(config.authServerUrl, input.continueId, input.continueToken, config.waitSeconds)
-    // The common poll, a grant still waiting for its account holder, costs one statement.
+    // The common poll, a grant still waiting for its account holder, costs one statement (the
+    // same rule as grant-lifecycle's isPendingPoll; a property test holds the two equal).
     if (
       input.interactRef === undefined &&
       (await recordPendingPoll(db, input.continueId, config.waitSeconds))
@@ -237,37 +239,18 @@ export function createGrantService(deps: GrantServiceDeps) {
     return db.transaction(async (tx) => {
       const grant = await findGrantByContinueId(tx, input.continueId, { forUpdate: true })
       if (!grant) throw new GnapError(401, 'invalid_continuation', 'invalid grant')
-      const tooFast =
-        grant.dbNow.getTime() < grant.lastContinuedAt.getTime() + config.waitSeconds * 1000
-
-      if (input.interactRef !== undefined) {
-        const interaction = isUuid(input.interactRef)
-          ? await findInteractionByRef(tx, input.interactRef, grant.id)
-          : undefined
-        if (!interaction || grant.finalizationReason === 'REJECTED') {
-          throw new GnapError(404, 'invalid_continuation', 'grant not found')
-        }
-        if (tooFast)
-          throw new GnapError(400, 'too_fast', 'continued grant faster than "wait" period')
-        if (grant.state === 'FINALIZED' && grant.finalizationReason === 'ISSUED') {
-          // A retried or concurrent continuation that lost: the status and code are Rafiki's
-          // (request_denied), the description says what happened.
-          throw new GnapError(401, 'request_denied', 'grant already continued: token issued')
-        }
-        if (grant.state !== 'APPROVED') {
-          throw new GnapError(401, 'request_denied', 'grant interaction not approved')
-        }
-        return issue(tx, grant, input.continueToken)
-      }
-
-      if (tooFast) throw new GnapError(400, 'too_fast', 'polled grant faster than "wait" period')
-      if (grant.finishMethod) throw new GnapError(401, 'request_denied', 'grant cannot be polled')
-      if (grant.state === 'PENDING' || grant.state === 'PROCESSING') {
+      const ref = input.interactRef
+      const request: ContinuationRequest =
+        ref === undefined
+          ? { kind: 'poll' }
+          : {
+              kind: 'interact_ref',
+              found: isUuid(ref) && (await findInteractionByRef(tx, ref, grant.id)) !== undefined
+            }
+      if (decideContinuation(grant, request, grant.dbNow, config.waitSeconds) === 'pending') {
         await touchGrantContinuation(tx, grant.id)
         return { continue: pending() }
       }
-      if (grant.state !== 'APPROVED')
-        throw new GnapError(401, 'request_denied', 'grant cannot be continued')
       return issue(tx, grant, input.continueToken)
     })
   }

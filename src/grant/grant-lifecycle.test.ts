@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { after, before, describe, test } from 'node:test'
+import fc from 'fast-check'
+import { createTestDatabase } from '../../test/helpers/test-server.js'
+import { GnapError } from '../gnap/gnap-error.js'
+import type { Db } from '../storage/db.js'
+import { migrate } from '../storage/migrate.js'
+import { createPgliteDb } from '../storage/pglite-db.js'
+import { createPostgresDb } from '../storage/postgres-db.js'
+import {
+  decideContinuation,
+  isPendingPoll,
+  type ContinuableGrant,
+  type ContinuationRequest
+} from './grant-lifecycle.js'
+import type { FinalizationReason, GrantState } from './grant-model.js'
+import { recordPendingPoll } from './grant-store.js'
+
+const NOW = new Date('2026-12-03T12:00:00.000Z')
+const WAIT = 5
+const ago = (seconds: number) => new Date(NOW.getTime() - seconds * 1000)
+
+const grant = (over: Partial<ContinuableGrant> = {}): ContinuableGrant => ({
+  state: 'PENDING',
+  finalizationReason: null,
+  finishMethod: null,
+  lastContinuedAt: ago(60),
+  ...over
+})
+const poll: ContinuationRequest = { kind: 'poll' }
+const ref = (found = true): ContinuationRequest => ({ kind: 'interact_ref', found })
+
+/** The refusal `decide` throws, as `status code: description`. */
+function refusal(decide: () => unknown): string {
+  try {
+    return `decided ${String(decide())}`
+  } catch (err) {
+    assert.ok(err instanceof GnapError, String(err))
+    return `${err.status} ${err.code}: ${err.description}`
+  }
+}
+const decide = (g: ContinuableGrant, request: ContinuationRequest, now = NOW) =>
+  refusal(() => decideContinuation(g, request, now, WAIT))
+
+describe('continuation with interact_ref (RFC 9635 §5.1)', () => {
+  const approved = grant({ state: 'APPROVED', finishMethod: 'redirect' })
+
+  test('an approved grant is issued; a reference not of this grant is unknown', () => {
+    assert.equal(decideContinuation(approved, ref(), NOW, WAIT), 'issue')
+    assert.equal(decide(approved, ref(false)), '404 invalid_continuation: grant not found')
+  })
+
+  test('a rejected grant answers as an unknown reference, whatever else holds', () => {
+    const rejected = grant({ state: 'FINALIZED', finalizationReason: 'REJECTED' })
+    assert.equal(decide(rejected, ref()), '404 invalid_continuation: grant not found')
+    assert.equal(
+      decide({ ...rejected, lastContinuedAt: NOW }, ref()),
+      '404 invalid_continuation: grant not found'
+    )
+  })
+
+  test('within wait it is too fast; at wait exactly it is not', () => {
+    const early = { ...approved, lastContinuedAt: ago(WAIT - 0.001) }
+    assert.equal(decide(early, ref()), '400 too_fast: continued grant faster than "wait" period')
+    assert.equal(
+      decideContinuation({ ...approved, lastContinuedAt: ago(WAIT) }, ref(), NOW, WAIT),
+      'issue'
+    )
+  })
+
+  test('a spent reference (token issued) and a grant not yet approved are refused', () => {
+    const issued = grant({ state: 'FINALIZED', finalizationReason: 'ISSUED' })
+    assert.equal(decide(issued, ref()), '401 request_denied: grant already continued: token issued')
+    for (const state of ['PENDING', 'PROCESSING'] as const) {
+      assert.equal(
+        decide(grant({ state }), ref()),
+        '401 request_denied: grant interaction not approved'
+      )
+    }
+  })
+})
+
+describe('polling (RFC 9635 §5.2)', () => {
+  test('a grant waiting for its account holder is pending; an approved one is issued', () => {
+    assert.equal(decideContinuation(grant(), poll, NOW, WAIT), 'pending')
+    assert.equal(decideContinuation(grant({ state: 'PROCESSING' }), poll, NOW, WAIT), 'pending')
+    assert.equal(decideContinuation(grant({ state: 'APPROVED' }), poll, NOW, WAIT), 'issue')
+  })
+
+  test('too fast first; then a grant with a finish method is never polled; then a finalised one is refused', () => {
+    const early = grant({ lastContinuedAt: ago(1), finishMethod: 'redirect' })
+    assert.equal(decide(early, poll), '400 too_fast: polled grant faster than "wait" period')
+    assert.equal(
+      decide(grant({ finishMethod: 'redirect' }), poll),
+      '401 request_denied: grant cannot be polled'
+    )
+    for (const finalizationReason of ['ISSUED', 'REJECTED'] as const) {
+      assert.equal(
+        decide(grant({ state: 'FINALIZED', finalizationReason }), poll),
+        '401 request_denied: grant cannot be continued'
+      )
+    }
+  })
+
+  test('isPendingPoll is the poll decision being "pending"', () => {
+    assert.equal(isPendingPoll(grant(), NOW, WAIT), true)
+    assert.equal(isPendingPoll(grant({ lastContinuedAt: ago(1) }), NOW, WAIT), false)
+    assert.equal(isPendingPoll(grant({ state: 'APPROVED' }), NOW, WAIT), false)
+  })
+})
+
+// grant-store's recordPendingPoll decides a pending poll in one statement, for speed: for any
+// grant row, wait and moment, its answer is the model's. Run on the PostgreSQL server when the
+// suite runs on one (OPAS_TEST_DATABASE_URL), on PGlite otherwise.
+describe('recordPendingPoll (SQL) agrees with isPendingPoll (the model)', () => {
+  let db: Db
+  let database: Awaited<ReturnType<typeof createTestDatabase>>
+  const tenantId = randomUUID()
+  before(async () => {
+    database = await createTestDatabase()
+    db = database ? createPostgresDb(database.url, 2) : await createPgliteDb('memory://')
+    await migrate(db)
+    await db.query('insert into tenants (id) values ($1)', [tenantId])
+  })
+  after(async () => {
+    await db.close()
+    await database?.drop()
+  })
+
+  const states: [GrantState, FinalizationReason | null][] = [
+    ['PROCESSING', null],
+    ['PENDING', null],
+    ['APPROVED', null],
+    ['FINALIZED', 'ISSUED'],
+    ['FINALIZED', 'REJECTED'],
+    ['FINALIZED', 'REVOKED']
+  ]
+  const rolledBack = Symbol('rolled back')
+
+  test('for generated states, finish methods, waits and poll moments', async () => {
+    const cases = fc.record({
+      state: fc.constantFrom(...states),
+      finishMethod: fc.constantFrom(null, 'redirect'),
+      waitSeconds: fc.integer({ min: 0, max: 5 }),
+      // How long before now the grant was last continued, around `wait` and its boundary.
+      sinceMs: fc.oneof(fc.integer({ min: -50, max: 8000 }), fc.integer({ min: -2, max: 2 }))
+    })
+    await fc.assert(
+      fc.asyncProperty(
+        cases,
+        async ({ state: [state, reason], finishMethod, waitSeconds, sinceMs }) => {
+          const since = sinceMs < 5 && sinceMs > -5 ? waitSeconds * 1000 + sinceMs : sinceMs
+          let answers: { sql: boolean; model: boolean } | undefined
+          // One transaction: now() is one moment for the insert, the model's clock and the update.
+          await db
+            .transaction(async (tx) => {
+              const continueId = randomUUID()
+              await tx.query(
+                `insert into grants (id, tenant_id, state, finalization_reason, continue_id,
+                 continue_token_hash, finish_method, grant_uri, client, last_continued_at)
+               values ($1, $2, $3, $4, $5, $6, $7, 'http://as.example/t', 'https://w.example/c',
+                 now() - make_interval(secs => $8::float8 / 1000))`,
+                [
+                  randomUUID(),
+                  tenantId,
+                  state,
+                  reason,
+                  continueId,
+                  randomBytes(32),
+                  finishMethod,
+                  since
+                ]
+              )
+              const { rows } = await tx.query<{ now: Date; last: Date }>(
+                `select now() as now, last_continued_at as last from grants where continue_id = $1`,
+                [continueId]
+              )
+              const row = rows[0]!
+              const model = isPendingPoll(
+                { state, finalizationReason: reason, finishMethod, lastContinuedAt: row.last },
+                row.now,
+                waitSeconds
+              )
+              const sql = await recordPendingPoll(tx, continueId, waitSeconds)
+              answers = { sql, model }
+              throw rolledBack
+            })
+            .catch((err: unknown) => {
+              if (err !== rolledBack) throw err
+            })
+          assert.ok(answers)
+          assert.equal(
+            answers.sql,
+            answers.model,
+            `${state}/${reason} finish=${finishMethod} wait=${waitSeconds}s since=${since}ms`
+          )
+        }
+      ),
+      { numRuns: 200 }
+    )
+  })
+})
