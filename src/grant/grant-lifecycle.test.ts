@@ -2,12 +2,9 @@ import assert from 'node:assert/strict'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import fc from 'fast-check'
-import { createTestDatabase } from '../../test/helpers/test-server.js'
+import { openTestDb } from '../../test/helpers/test-server.js'
 import { GnapError } from '../gnap/gnap-error.js'
 import type { Db } from '../storage/db.js'
-import { migrate } from '../storage/migrate.js'
-import { createPgliteDb } from '../storage/pglite-db.js'
-import { createPostgresDb } from '../storage/postgres-db.js'
 import {
   decideContinuation,
   isPendingPoll,
@@ -115,18 +112,13 @@ describe('polling (RFC 9635 §5.2)', () => {
 // suite runs on one (OPAS_TEST_DATABASE_URL), on PGlite otherwise.
 describe('recordPendingPoll (SQL) agrees with isPendingPoll (the model)', () => {
   let db: Db
-  let database: Awaited<ReturnType<typeof createTestDatabase>>
+  let close: () => Promise<void>
   const tenantId = randomUUID()
   before(async () => {
-    database = await createTestDatabase()
-    db = database ? createPostgresDb(database.url, 2) : await createPgliteDb('memory://')
-    await migrate(db)
+    ;({ db, close } = await openTestDb())
     await db.query('insert into tenants (id) values ($1)', [tenantId])
   })
-  after(async () => {
-    await db.close()
-    await database?.drop()
-  })
+  after(() => close())
 
   const states: [GrantState, FinalizationReason | null][] = [
     ['PROCESSING', null],

@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { createTestDatabase } from '../../test/helpers/test-server.js'
-import { createPgliteDb } from '../storage/pglite-db.js'
-import { createPostgresDb } from '../storage/postgres-db.js'
-import { migrate } from '../storage/migrate.js'
+import { openTestDb } from '../../test/helpers/test-server.js'
 import type { Db } from '../storage/db.js'
 import {
   createDatabaseReplayGuard,
@@ -66,17 +63,12 @@ const onPostgres = process.env.OPAS_TEST_DATABASE_URL !== undefined
 
 describe(`database replay guard (shared by every process), on ${onPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
   let db: Db
-  let database: Awaited<ReturnType<typeof createTestDatabase>>
+  let close: () => Promise<void>
   before(async () => {
-    database = await createTestDatabase()
-    db = database ? createPostgresDb(database.url, 4) : await createPgliteDb('memory://')
-    await migrate(db)
+    ;({ db, close } = await openTestDb())
     assert.equal(db.kind, onPostgres ? 'postgres' : 'pglite')
   })
-  after(async () => {
-    await db.close()
-    await database?.drop()
-  })
+  after(() => close())
   sharedBehaviour(() => createDatabaseReplayGuard(db))
 
   test('an expired record (not yet deleted) is claimed afresh', async () => {

@@ -6,6 +6,10 @@ import type { Resolver } from '../../src/client-keys/index.js'
 import { loadConfig } from '../../src/config/index.js'
 import { createLogger } from '../../src/logger.js'
 import { startServer, type RunningServer } from '../../src/server.js'
+import type { Db } from '../../src/storage/db.js'
+import { migrate } from '../../src/storage/migrate.js'
+import { createPgliteDb } from '../../src/storage/pglite-db.js'
+import { createPostgresDb } from '../../src/storage/postgres-db.js'
 
 /**
  * Tests run on embedded PGlite by default; with OPAS_TEST_DATABASE_URL set (a PostgreSQL URL
@@ -164,5 +168,22 @@ export async function startTestServer(
     idpSecret: config.identityServerSecret,
     grantUrl: `${config.authServerUrl}/${config.operatorTenantId}`,
     env: fullEnv
+  }
+}
+
+/**
+ * A migrated database for store-level tests: a throwaway database on the PostgreSQL server when
+ * the suite runs on one (OPAS_TEST_DATABASE_URL), an in-memory PGlite otherwise.
+ */
+export async function openTestDb(): Promise<{ db: Db; close(): Promise<void> }> {
+  const database = await createTestDatabase()
+  const db = database ? createPostgresDb(database.url, 4) : await createPgliteDb('memory://')
+  await migrate(db)
+  return {
+    db,
+    async close() {
+      await db.close()
+      await database?.drop()
+    }
   }
 }
