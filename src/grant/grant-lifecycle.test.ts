@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import fc from 'fast-check'
-import { openTestDb } from '../../test/helpers/test-server.js'
+import { inRolledBackTransaction, openTestDb } from '../../test/helpers/test-server.js'
 import { GnapError } from '../gnap/gnap-error.js'
 import type { Db } from '../storage/db.js'
 import {
@@ -128,7 +128,6 @@ describe('recordPendingPoll (SQL) agrees with isPendingPoll (the model)', () => 
     ['FINALIZED', 'REJECTED'],
     ['FINALIZED', 'REVOKED']
   ]
-  const rolledBack = Symbol('rolled back')
 
   test('for generated states, finish methods, waits and poll moments', async () => {
     const cases = fc.record({
@@ -143,45 +142,38 @@ describe('recordPendingPoll (SQL) agrees with isPendingPoll (the model)', () => 
         cases,
         async ({ state: [state, reason], finishMethod, waitSeconds, sinceMs }) => {
           const since = sinceMs < 5 && sinceMs > -5 ? waitSeconds * 1000 + sinceMs : sinceMs
-          let answers: { sql: boolean; model: boolean } | undefined
           // One transaction: now() is one moment for the insert, the model's clock and the update.
-          await db
-            .transaction(async (tx) => {
-              const continueId = randomUUID()
-              await tx.query(
-                `insert into grants (id, tenant_id, state, finalization_reason, continue_id,
-                 continue_token_hash, finish_method, grant_uri, client, last_continued_at)
-               values ($1, $2, $3, $4, $5, $6, $7, 'http://as.example/t', 'https://w.example/c',
-                 now() - make_interval(secs => $8::float8 / 1000))`,
-                [
-                  randomUUID(),
-                  tenantId,
-                  state,
-                  reason,
-                  continueId,
-                  randomBytes(32),
-                  finishMethod,
-                  since
-                ]
-              )
-              const { rows } = await tx.query<{ now: Date; last: Date }>(
-                `select now() as now, last_continued_at as last from grants where continue_id = $1`,
-                [continueId]
-              )
-              const row = rows[0]!
-              const model = isPendingPoll(
-                { state, finalizationReason: reason, finishMethod, lastContinuedAt: row.last },
-                row.now,
-                waitSeconds
-              )
-              const sql = await recordPendingPoll(tx, continueId, waitSeconds)
-              answers = { sql, model }
-              throw rolledBack
-            })
-            .catch((err: unknown) => {
-              if (err !== rolledBack) throw err
-            })
-          assert.ok(answers)
+          const answers = await inRolledBackTransaction(db, async (tx) => {
+            const continueId = randomUUID()
+            await tx.query(
+              `insert into grants (id, tenant_id, state, finalization_reason, continue_id,
+               continue_token_hash, finish_method, grant_uri, client, last_continued_at)
+             values ($1, $2, $3, $4, $5, $6, $7, 'http://as.example/t', 'https://w.example/c',
+               now() - make_interval(secs => $8::float8 / 1000))`,
+              [
+                randomUUID(),
+                tenantId,
+                state,
+                reason,
+                continueId,
+                randomBytes(32),
+                finishMethod,
+                since
+              ]
+            )
+            const { rows } = await tx.query<{ now: Date; last: Date }>(
+              `select now() as now, last_continued_at as last from grants where continue_id = $1`,
+              [continueId]
+            )
+            const row = rows[0]!
+            const model = isPendingPoll(
+              { state, finalizationReason: reason, finishMethod, lastContinuedAt: row.last },
+              row.now,
+              waitSeconds
+            )
+            const sql = await recordPendingPoll(tx, continueId, waitSeconds)
+            return { sql, model }
+          })
           assert.equal(
             answers.sql,
             answers.model,

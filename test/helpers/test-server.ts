@@ -6,7 +6,7 @@ import type { Resolver } from '../../src/client-keys/index.js'
 import { loadConfig } from '../../src/config/index.js'
 import { createLogger } from '../../src/logger.js'
 import { startServer, type RunningServer } from '../../src/server.js'
-import type { Db } from '../../src/storage/db.js'
+import type { Db, Queryable } from '../../src/storage/db.js'
 import { migrate } from '../../src/storage/migrate.js'
 import { createPgliteDb } from '../../src/storage/pglite-db.js'
 import { createPostgresDb } from '../../src/storage/postgres-db.js'
@@ -186,4 +186,25 @@ export async function openTestDb(): Promise<{ db: Db; close(): Promise<void> }> 
       await database?.drop()
     }
   }
+}
+
+/**
+ * `fn`'s result, computed in a transaction that is then rolled back: rows written to set up a
+ * case leave nothing behind, and now() is one moment throughout.
+ */
+export async function inRolledBackTransaction<T>(
+  db: Db,
+  fn: (tx: Queryable) => Promise<T>
+): Promise<T> {
+  const rollback = Symbol('rollback')
+  let result: { value: T } | undefined
+  await db
+    .transaction(async (tx) => {
+      result = { value: await fn(tx) }
+      throw rollback
+    })
+    .catch((err: unknown) => {
+      if (err !== rollback) throw err
+    })
+  return result!.value
 }
