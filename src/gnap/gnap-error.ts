@@ -55,3 +55,34 @@ export interface GnapErrorBody {
 export function gnapErrorBody(code: GnapErrorCode, description: string): GnapErrorBody {
   return { error: { code, description } }
 }
+
+type ErrorOptions = { cause?: unknown; headers?: Record<string, string> }
+
+/**
+ * One constructor per code, with the status opas answers it with. RFC 9635 §3.6 assigns no
+ * statuses; these are Rafiki's most common ones. A site passing another status says why (it is
+ * what Rafiki answers there).
+ */
+function errorOf(code: GnapErrorCode, defaultStatus: number) {
+  return (description: string, status = defaultStatus, options?: ErrorOptions) =>
+    new GnapError(status, code, description, options)
+}
+
+export const invalidRequest = errorOf('invalid_request', 400)
+export const invalidClient = errorOf('invalid_client', 401)
+export const invalidInteraction = errorOf('invalid_interaction', 400)
+export const invalidRotation = errorOf('invalid_rotation', 404)
+export const invalidContinuation = errorOf('invalid_continuation', 401)
+export const userDenied = errorOf('user_denied', 401)
+export const requestDenied = errorOf('request_denied', 401)
+export const unknownInteraction = errorOf('unknown_interaction', 404)
+export const tooFast = errorOf('too_fast', 400)
+export const tooManyAttempts = errorOf('too_many_attempts', 429)
+
+/** An unexpected failure, answered as Rafiki answers one (500 `request_denied`). */
+export const internalError = (options?: ErrorOptions) =>
+  new GnapError(500, 'request_denied', 'internal server error', options)
+
+/** A dependency is down (database, metrics): 503, in Rafiki's envelope for server faults. */
+export const unavailable = (description: string, options?: ErrorOptions) =>
+  new GnapError(503, 'request_denied', description, options)

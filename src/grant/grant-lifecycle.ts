@@ -1,4 +1,4 @@
-import { GnapError } from '../gnap/gnap-error.js'
+import { GnapError, invalidContinuation, requestDenied, tooFast } from '../gnap/gnap-error.js'
 import type { FinalizationReason, GrantState } from './grant-model.js'
 
 /**
@@ -46,27 +46,28 @@ export function decideContinuation(
   now: Date,
   waitSeconds: number
 ): ContinuationDecision {
-  const tooFast = isTooFast(grant, now, waitSeconds)
+  const early = isTooFast(grant, now, waitSeconds)
   if (request.kind === 'interact_ref') {
     if (!request.found || grant.finalizationReason === 'REJECTED') {
-      throw new GnapError(404, 'invalid_continuation', 'grant not found')
+      // Rafiki's answer to an unknown reference: 404.
+      throw invalidContinuation('grant not found', 404)
     }
-    if (tooFast) throw new GnapError(400, 'too_fast', 'continued grant faster than "wait" period')
+    if (early) throw tooFast('continued grant faster than "wait" period')
     if (grant.state === 'FINALIZED' && grant.finalizationReason === 'ISSUED') {
       // A retried or concurrent continuation that lost: the status and code are Rafiki's
       // (request_denied), the description says what happened.
-      throw new GnapError(401, 'request_denied', 'grant already continued: token issued')
+      throw requestDenied('grant already continued: token issued')
     }
     if (grant.state !== 'APPROVED') {
-      throw new GnapError(401, 'request_denied', 'grant interaction not approved')
+      throw requestDenied('grant interaction not approved')
     }
     return 'issue'
   }
-  if (tooFast) throw new GnapError(400, 'too_fast', 'polled grant faster than "wait" period')
-  if (grant.finishMethod) throw new GnapError(401, 'request_denied', 'grant cannot be polled')
+  if (early) throw tooFast('polled grant faster than "wait" period')
+  if (grant.finishMethod) throw requestDenied('grant cannot be polled')
   if (grant.state === 'PENDING' || grant.state === 'PROCESSING') return 'pending'
   if (grant.state !== 'APPROVED') {
-    throw new GnapError(401, 'request_denied', 'grant cannot be continued')
+    throw requestDenied('grant cannot be continued')
   }
   return 'issue'
 }

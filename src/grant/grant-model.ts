@@ -1,5 +1,5 @@
 import type { AccessItem } from '../gnap/access.js'
-import { GnapError } from '../gnap/gnap-error.js'
+import { invalidRequest } from '../gnap/gnap-error.js'
 import type { GrantRequest, Jwk } from '../gnap/request-schemas.js'
 import { parseRepeatingInterval } from './interval.js'
 
@@ -44,19 +44,15 @@ function checkLimits(item: AccessItem): void {
   const limits = item.limits
   if (!limits) return
   if (limits.debitAmount && limits.receiveAmount) {
-    throw new GnapError(400, 'invalid_request', 'only one access amount allowed')
+    throw invalidRequest('only one access amount allowed')
   }
   for (const amount of [limits.debitAmount, limits.receiveAmount]) {
     if (amount && BigInt(amount.value) > UINT64_MAX) {
-      throw new GnapError(400, 'invalid_request', 'amount value must be an unsigned 64-bit integer')
+      throw invalidRequest('amount value must be an unsigned 64-bit integer')
     }
   }
   if (limits.interval !== undefined && !parseRepeatingInterval(limits.interval)) {
-    throw new GnapError(
-      400,
-      'invalid_request',
-      'limits interval must be an ISO 8601 repeating interval'
-    )
+    throw invalidRequest('limits interval must be an ISO 8601 repeating interval')
   }
 }
 
@@ -67,7 +63,7 @@ const forbiddenFinishSchemes = new Set(['javascript:', 'data:', 'vbscript:', 'fi
 function checkFinishUri(request: GrantRequest): void {
   const uri = request.interact?.finish?.uri
   if (uri !== undefined && forbiddenFinishSchemes.has(new URL(uri).protocol)) {
-    throw new GnapError(400, 'invalid_request', 'interact finish uri scheme is not allowed')
+    throw invalidRequest('interact finish uri scheme is not allowed')
   }
 }
 
@@ -77,10 +73,10 @@ function checkSubject(request: GrantRequest): void {
     try {
       url = new URL(subId.id)
     } catch {
-      throw new GnapError(400, 'invalid_request', 'subject id must be a valid https url')
+      throw invalidRequest('subject id must be a valid https url')
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      throw new GnapError(400, 'invalid_request', 'subject id must be a valid https url')
+      throw invalidRequest('subject id must be a valid https url')
     }
   }
 }
@@ -98,7 +94,7 @@ export function assessGrantRequest(
   const access = (request.access_token?.access ?? []) as AccessItem[]
   const subIds = request.subject?.sub_ids ?? []
   if (access.length === 0 && subIds.length === 0) {
-    throw new GnapError(400, 'invalid_request', 'subject or access_token required')
+    throw invalidRequest('subject or access_token required')
   }
   access.forEach(checkLimits)
   checkSubject(request)
@@ -106,7 +102,7 @@ export function assessGrantRequest(
   const needsConsent = access.filter((item) => !isSkippable(item, policy))
   // Rafiki checks only the first such item; every item that needs consent must name its account.
   if (needsConsent.some((item) => !item.identifier)) {
-    throw new GnapError(400, 'invalid_request', 'access identifier required')
+    throw invalidRequest('access identifier required')
   }
   return { interactive: subIds.length > 0 || needsConsent.length > 0, access }
 }

@@ -1,6 +1,11 @@
 import type { ClientKeys } from '../client-keys/index.js'
 import { toAccessWire } from '../gnap/access.js'
-import { GnapError } from '../gnap/gnap-error.js'
+import {
+  invalidClient,
+  invalidContinuation,
+  invalidRequest,
+  requestDenied
+} from '../gnap/gnap-error.js'
 import type { GrantRequest } from '../gnap/request-schemas.js'
 import {
   accessTokenWire,
@@ -125,20 +130,17 @@ export function createGrantService(deps: GrantServiceDeps) {
     }
 
     if (!request.interact) {
-      throw new GnapError(400, 'invalid_request', "missing required request field 'interact'")
+      throw invalidRequest("missing required request field 'interact'")
     }
     // Someone must ask the account holder: the tenant's IdP, or the built-in screen.
     const askedByIdp = tenant.idpConsentUrl !== null && tenant.idpSecretHash !== null
     const askedHere = tenant.idpConsentUrl === null && config.consentScreen === 'builtin'
     if (!askedByIdp && !askedHere) {
-      throw new GnapError(400, 'invalid_request', 'invalid tenant')
+      throw invalidRequest('invalid tenant')
     }
+    // Rafiki answers both client problems of an interactive grant with 400.
     if (client.kind === 'jwk') {
-      throw new GnapError(
-        400,
-        'invalid_client',
-        'JWK client identifier cannot be used for interactive grants'
-      )
+      throw invalidClient('JWK client identifier cannot be used for interactive grants', 400)
     }
     // The consent screen names the client from its own wallet address document, never from the
     // browser's query string (Rafiki weakness §12.7).
@@ -146,7 +148,7 @@ export function createGrantService(deps: GrantServiceDeps) {
       .getWalletAddress(client.walletAddress)
       .catch(() => undefined)
     if (!document?.publicName) {
-      throw new GnapError(400, 'invalid_client', "missing required request field 'client'")
+      throw invalidClient("missing required request field 'client'", 400)
     }
     const interaction = {
       id: newId(),
@@ -196,7 +198,7 @@ export function createGrantService(deps: GrantServiceDeps) {
         finalizationReason: 'ISSUED'
       }))
     ) {
-      throw new GnapError(401, 'request_denied', 'grant cannot be continued')
+      throw requestDenied('grant cannot be continued')
     }
     const contents = await findGrantContents(tx, grant.id)
     const response: ContinueResponse = {
@@ -238,7 +240,7 @@ export function createGrantService(deps: GrantServiceDeps) {
     }
     return db.transaction(async (tx) => {
       const grant = await findGrantByContinueId(tx, input.continueId, { forUpdate: true })
-      if (!grant) throw new GnapError(401, 'invalid_continuation', 'invalid grant')
+      if (!grant) throw invalidContinuation('invalid grant')
       const ref = input.interactRef
       const request: ContinuationRequest =
         ref === undefined
@@ -262,7 +264,7 @@ export function createGrantService(deps: GrantServiceDeps) {
       return revokeGrant(tx, grantId)
     })
     if (!revoked) {
-      throw new GnapError(401, 'invalid_continuation', 'invalid grant')
+      throw invalidContinuation('invalid grant')
     }
   }
 

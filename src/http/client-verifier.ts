@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { LRUCache } from 'lru-cache'
 import { importEd25519Jwk, type ClientKeys } from '../client-keys/index.js'
-import { GnapError } from '../gnap/gnap-error.js'
+import { internalError, invalidClient } from '../gnap/gnap-error.js'
 import type { Jwk } from '../gnap/request-schemas.js'
 import type { SignatureReplayMode } from '../config/config-types.js'
 import type { ClientIdentity } from '../grant/grant-model.js'
@@ -40,8 +40,8 @@ export function createClientVerifier(deps: ClientVerifierDeps) {
     return async (keyid: string) => {
       // Directed identity: the key is the JWK itself, and the signature must name it (the
       // resource server requires the same; Rafiki's AS did not check, weakness §12.6).
-      if (keyid !== jwk.kid)
-        throw new GnapError(400, 'invalid_client', 'could not determine client')
+      // Answered like a key that cannot be fetched (Rafiki: 400 `could not determine client`).
+      if (keyid !== jwk.kid) throw invalidClient('could not determine client', 400)
       let key = jwkKeys.get(jwk.x)
       if (!key) {
         key = importEd25519Jwk(jwk)
@@ -107,5 +107,5 @@ export function storedClient(row: { client: string | null; jwk: Jwk | null }): C
   if (row.client !== null) return { kind: 'walletAddress', walletAddress: row.client }
   if (row.jwk !== null) return { kind: 'jwk', jwk: row.jwk }
   // The schema's check constraint makes this unreachable; answer it as Rafiki does.
-  throw new GnapError(500, 'request_denied', 'internal server error')
+  throw internalError()
 }

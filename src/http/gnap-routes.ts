@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import { GnapError } from '../gnap/gnap-error.js'
+import { invalidClient, invalidContinuation, invalidRequest } from '../gnap/gnap-error.js'
 import {
   ContinueRequestSchema,
   GrantRequestSchema,
@@ -64,7 +64,8 @@ function interactRefOf(body: ContinueRequest): string | undefined {
   const { interact_ref: ref, ...others } = body ?? {}
   if (ref !== undefined && ref !== '') return ref
   if (Object.keys(others).some((member) => member !== 'client')) {
-    throw new GnapError(401, 'invalid_request', 'missing interaction reference')
+    // Rafiki's status for a continuation body without a reference.
+    throw invalidRequest('missing interaction reference', 401)
   }
   return undefined
 }
@@ -80,7 +81,8 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
   async function verifyGrantRequest(req: FastifyRequest): Promise<void> {
     const tenantId = grantTenantId(req)
     const tenant = isUuid(tenantId) ? await tenants.find(tenantId) : undefined
-    if (!tenant) throw new GnapError(404, 'invalid_request', 'Not Found')
+    // An unknown tenant is an unknown grant endpoint: 404, as Rafiki.
+    if (!tenant) throw invalidRequest('Not Found', 404)
     req.replayClaim = await verifyClient(req, clientIdentityOf((req.body as GrantRequest).client), {
       deferReplay: true,
       repeatable: true
@@ -93,11 +95,10 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
   async function authenticateContinuation(req: FastifyRequest): Promise<void> {
     const { id } = req.params as IdParams
     const token = parseGnapAuthorization(req.headers.authorization)
-    if (token === undefined)
-      throw new GnapError(401, 'invalid_continuation', 'missing continuation information')
+    if (token === undefined) throw invalidContinuation('missing continuation information')
     const grant = isUuid(id) ? await findGrantByContinueId(db, id, { forUpdate: false }) : undefined
     if (!grant || !bytesEqual(grant.continueTokenHash, hashToken(token))) {
-      throw new GnapError(401, 'invalid_continuation', 'invalid grant')
+      throw invalidContinuation('invalid grant')
     }
     await verifyClient(req, storedClient(grant))
     req.continuation = { continueId: id, continueToken: token, grantId: grant.id }
@@ -109,10 +110,10 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     const { id } = req.params as IdParams
     const token = parseGnapAuthorization(req.headers.authorization)
     // The PHP SDK's rotation sends no Authorization at all: say so rather than "invalid".
-    if (token === undefined) throw new GnapError(401, 'invalid_client', 'missing access token')
+    if (token === undefined) throw invalidClient('missing access token')
     const row = isUuid(id) ? await findManagedToken(db, id) : undefined
     if (!row || !bytesEqual(row.valueHash, hashToken(token))) {
-      throw new GnapError(401, 'invalid_client', 'invalid access token')
+      throw invalidClient('invalid access token')
     }
     // Rotation writes the replay claim itself; revocation has it claimed here.
     req.replayClaim = await verifyClient(req, storedClient(row), {

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { GnapError } from '../gnap/gnap-error.js'
+import { unavailable } from '../gnap/gnap-error.js'
 import type { Db } from '../storage/db.js'
 import { listMigrations } from '../storage/migrate.js'
 
@@ -24,11 +24,11 @@ export function registerHealthRoutes(app: FastifyInstance, deps: { db: Db }): vo
       )
       version = rows[0]?.version ?? 0
     } catch (err) {
-      throw new GnapError(503, 'request_denied', 'database unavailable', { cause: err })
+      throw unavailable('database unavailable', { cause: err })
     }
     // A newer opas sharing the database may have applied more: that is still ready.
     if (version < latestMigration) {
-      throw new GnapError(503, 'request_denied', 'database schema is not migrated')
+      throw unavailable('database schema is not migrated')
     }
     return { status: 'ready' }
   })

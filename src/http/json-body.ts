@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import secureJson from 'secure-json-parse'
-import { GnapError } from '../gnap/gnap-error.js'
+import { invalidRequest } from '../gnap/gnap-error.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,12 +24,13 @@ export function registerJsonBody(app: FastifyInstance): void {
         secureJson.parse(body, undefined, { protoAction: 'error', constructorAction: 'error' })
       )
     } catch {
-      done(new GnapError(400, 'invalid_request', 'request body is not valid JSON'), undefined)
+      done(invalidRequest('request body is not valid JSON'), undefined)
     }
   })
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
     req.rawBody = body
     if (body.length === 0) return done(null, undefined)
-    done(new GnapError(415, 'invalid_request', 'request body must be application/json'), undefined)
+    // HTTP's 415 Unsupported Media Type, in the GNAP envelope.
+    done(invalidRequest('request body must be application/json', 415), undefined)
   })
 }

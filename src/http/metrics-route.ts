@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import { GnapError } from '../gnap/gnap-error.js'
+import { unavailable } from '../gnap/gnap-error.js'
 import type { Metrics } from '../metrics/metrics.js'
 
 /** GET /metrics in the Prometheus text exposition format, on the admin listener. */
@@ -10,7 +10,7 @@ export function registerMetricsRoute(app: FastifyInstance, metrics: Metrics): vo
       body = await metrics.scrape()
     } catch (err) {
       // Under --workers: the primary or a worker did not answer in time.
-      throw new GnapError(503, 'request_denied', 'metrics unavailable', { cause: err })
+      throw unavailable('metrics unavailable', { cause: err })
     }
     return reply.type(metrics.registry.contentType).send(body)
   })

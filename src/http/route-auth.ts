@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { GnapError } from '../gnap/gnap-error.js'
+import { invalidRequest } from '../gnap/gnap-error.js'
 
 /** How a route authenticates its caller; the route-table test checks every route declares one. */
 export const routeAuthKinds = ['client-signature', 'idp-secret', 'browser-session', 'none'] as const
@@ -22,7 +22,7 @@ export async function requireJsonAccept(req: FastifyRequest, _reply: FastifyRepl
   // What the SDKs send, decided without a full content negotiation.
   if (accept === undefined || accept === 'application/json' || accept === '*/*') return
   if (req.accepts().type(['application/json']) === false) {
-    throw new GnapError(406, 'invalid_request', 'Must accept application/json')
+    throw invalidRequest('Must accept application/json', 406)
   }
 }
 

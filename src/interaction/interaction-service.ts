@@ -1,4 +1,11 @@
-import { GnapError } from '../gnap/gnap-error.js'
+import {
+  GnapError,
+  internalError,
+  invalidInteraction,
+  invalidRequest,
+  unknownInteraction,
+  userDenied
+} from '../gnap/gnap-error.js'
 import { secretMatchesHash } from '../gnap/secrets.js'
 import { toAccessWire, type AccessItem } from '../gnap/access.js'
 import { isUuid } from '../gnap/wire.js'
@@ -26,9 +33,6 @@ function finishRedirect(interaction: InteractionView, params: Record<string, str
   return url.href
 }
 
-const unknownInteraction = (status: number) =>
-  new GnapError(status, 'unknown_interaction', 'unknown interaction')
-
 export function createInteractionService(deps: {
   db: Db
   /**
@@ -46,7 +50,7 @@ export function createInteractionService(deps: {
   ): Promise<InteractionView> {
     const interaction = isUuid(id) ? await findInteraction(db, id, nonce) : undefined
     if (!interaction || interaction.finalizationReason === 'REVOKED')
-      throw unknownInteraction(statusIfUnknown)
+      throw unknownInteraction('unknown interaction', statusIfUnknown)
     return interaction
   }
 
@@ -59,7 +63,8 @@ export function createInteractionService(deps: {
     // Not `load`: a cancelled grant's interaction is known here, and the browser is sent back to
     // the client as invalid below (FINALIZED), as Rafiki does (behaviour §2.1 start).
     const interaction = isUuid(id) ? await findInteraction(db, id, nonce) : undefined
-    if (!interaction) throw unknownInteraction(400)
+    // Rafiki answers an unknown interaction at the start with 400.
+    if (!interaction) throw unknownInteraction('unknown interaction', 400)
     const finishable = interaction.finishMethod === 'redirect' && interaction.finishUri !== null
     if (
       interaction.state !== 'PENDING' ||
@@ -67,7 +72,8 @@ export function createInteractionService(deps: {
       interaction.grantState === 'FINALIZED'
     ) {
       const message = interaction.expired ? 'interaction expired' : 'invalid interaction'
-      if (!finishable) throw new GnapError(403, 'invalid_interaction', message)
+      // Rafiki's status when there is no finish URI to send the browser back to.
+      if (!finishable) throw invalidInteraction(message, 403)
       return {
         kind: 'redirect',
         location: finishRedirect(interaction, { result: 'invalid_interaction', message }),
@@ -79,7 +85,7 @@ export function createInteractionService(deps: {
       return { kind: 'redirect', location, endSession: false }
     }
     if (!interaction.idpConsentUrl) {
-      if (!finishable) throw new GnapError(500, 'request_denied', 'internal server error')
+      if (!finishable) throw internalError()
       const params = { result: 'request_denied', message: 'internal server error' }
       return { kind: 'redirect', location: finishRedirect(interaction, params), endSession: true }
     }
@@ -130,10 +136,10 @@ export function createInteractionService(deps: {
    */
   async function decide(interaction: InteractionView, choice: string): Promise<void> {
     if (choice !== 'accept' && choice !== 'reject') {
-      throw new GnapError(400, 'invalid_request', 'invalid interaction choice')
+      throw invalidRequest('invalid interaction choice')
     }
     if (interaction.finalizationReason === 'REJECTED') {
-      throw new GnapError(401, 'user_denied', 'user denied interaction')
+      throw userDenied('user denied interaction')
     }
     const refused = Symbol('refused')
     const to =
@@ -159,9 +165,9 @@ export function createInteractionService(deps: {
       // whether it happened to read the grant before the reject committed.
       const current = await findInteraction(db, interaction.id, interaction.nonce)
       if (current?.finalizationReason === 'REJECTED') {
-        throw new GnapError(401, 'user_denied', 'user denied interaction')
+        throw userDenied('user denied interaction')
       }
-      throw new GnapError(400, 'invalid_interaction', 'invalid interaction')
+      throw invalidInteraction('invalid interaction')
     }
   }
 
@@ -176,7 +182,7 @@ export function createInteractionService(deps: {
     sessionMatches: boolean
   ): Promise<InteractionOutcome> {
     const interaction = isUuid(id) ? await findInteraction(db, id, nonce) : undefined
-    if (!interaction) throw unknownInteraction(404)
+    if (!interaction) throw unknownInteraction('unknown interaction')
     const finishable = interaction.finishMethod === 'redirect' && interaction.finishUri !== null
     const fail = (
       result: string,
@@ -194,12 +200,14 @@ export function createInteractionService(deps: {
     if (interaction.state === 'PENDING' && interaction.expired) {
       return fail('invalid_interaction', 'interaction expired', 401, 'invalid_interaction')
     }
-    if (!sessionMatches) throw new GnapError(401, 'invalid_request', 'invalid session')
+    // Rafiki's status for a finish without the interaction's session.
+    if (!sessionMatches) throw invalidRequest('invalid session', 401)
     if (interaction.finalizationReason === 'REVOKED') {
       return fail('unknown_interaction', 'unknown interaction', 404, 'unknown_interaction')
     }
     if (interaction.state === 'PENDING') {
-      if (!finishable) throw new GnapError(401, 'invalid_interaction', 'interaction is not active')
+      // Rafiki's status for a finish before the IdP decided.
+      if (!finishable) throw invalidInteraction('interaction is not active', 401)
       return {
         kind: 'redirect',
         location: finishRedirect(interaction, { result: 'grant_invalid' }),

@@ -7,7 +7,7 @@ import {
   RateLimiterRes,
   type RateLimiterAbstract
 } from 'rate-limiter-flexible'
-import { GnapError } from '../gnap/gnap-error.js'
+import { tooManyAttempts } from '../gnap/gnap-error.js'
 
 /**
  * Per-IP and per-client request budgets (fixed windows). With Redis they are shared by every opas
@@ -97,7 +97,7 @@ async function consume(
     if (!(rejection instanceof RateLimiterRes)) throw rejection
     // RFC 9110 §10.2.3: whole seconds until the window has room again.
     const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000))
-    throw new GnapError(429, 'too_many_attempts', `too many requests from this ${what}`, {
+    throw tooManyAttempts(`too many requests from this ${what}`, undefined, {
       headers: { 'retry-after': String(retryAfter) }
     })
   }

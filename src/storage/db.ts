@@ -25,8 +25,3 @@ export interface Db extends Queryable {
   poolStats(): { total: number; idle: number; waiting: number }
   close(): Promise<void>
 }
-
-/** A unique-constraint violation (SQLSTATE 23505), for callers that retry or map it. */
-export function isUniqueViolation(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505'
-}

@@ -1,6 +1,6 @@
 import type { AccessItem } from '../gnap/access.js'
 import { toAccessWire } from '../gnap/access.js'
-import { GnapError } from '../gnap/gnap-error.js'
+import { invalidRotation } from '../gnap/gnap-error.js'
 import type { IntrospectionRequest, Jwk } from '../gnap/request-schemas.js'
 import { accessTokenWire, type AccessTokenWire } from '../gnap/wire.js'
 import { SignatureError } from '../http-signatures/index.js'
@@ -55,7 +55,7 @@ export function createTokenService(deps: TokenServiceDeps) {
     )
     if (!claimed) throw new SignatureError('replayed')
     // Another rotation or a revocation won the race after authentication.
-    if (!access) throw new GnapError(404, 'invalid_rotation', 'invalid access token')
+    if (!access) throw invalidRotation('invalid access token')
     return {
       access_token: accessTokenWire(
         config.authServerUrl,
