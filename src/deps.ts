@@ -80,6 +80,7 @@ export function createServices(input: {
   // opas_uuid_v7(): index locality needs only the time prefix.
   const newId = () => uuidV7({ random: randomBytes(16) })
   const random = { randomBytes, randomUUID, newId }
+  const tokens = createTokenService({ db, config, ...random })
   const interactions = createInteractionService({
     db,
     ...(config.consentScreen === 'builtin'
@@ -95,8 +96,8 @@ export function createServices(input: {
     logger,
     clientKeys,
     metrics,
-    grants: createGrantService({ db, clientKeys, config, ...random }),
-    tokens: createTokenService({ db, config, ...random }),
+    grants: createGrantService({ db, clientKeys, config, ...random, tokens }),
+    tokens,
     tenants: createTenantDirectory({ db, ttlMs: TENANT_CACHE_TTL_MS }),
     interactions,
     consent: createConsentService({ db, interactions, cookieKey: config.cookieKey }),

@@ -20,8 +20,8 @@ import type { Db, Queryable } from '../storage/db.js'
 import type { Tenant } from '../tenant/tenant-store.js'
 import { findInteractionByRef } from '../interaction/interaction-store.js'
 import { interactionUrl } from '../interaction/interaction-url.js'
+import type { TokenService } from '../token/token-service.js'
 import { generateTokenValue, hashToken } from '../token/token-value.js'
-import { insertToken } from '../token/token-store.js'
 import { decideContinuation, type ContinuationRequest } from './grant-lifecycle.js'
 import { assessGrantRequest, clientIdentityOf, type InteractionPolicy } from './grant-model.js'
 import {
@@ -42,7 +42,6 @@ export interface GrantServiceDeps {
   config: InteractionPolicy & {
     authServerUrl: string
     waitSeconds: number
-    accessTokenExpirySeconds: number
     interactionExpirySeconds: number
     /** `builtin`: tenants without an IdP ask the account holder on opas's own screen. */
     consentScreen: 'builtin' | 'off'
@@ -52,6 +51,8 @@ export interface GrantServiceDeps {
   randomUUID: () => string
   /** Time-ordered UUIDs (v7) for row ids, index-friendly (migration 002). */
   newId: () => string
+  /** The token domain mints and stores the access tokens a grant issues. */
+  tokens: Pick<TokenService, 'newToken' | 'insert'>
 }
 
 export type GrantResponse =
@@ -66,15 +67,6 @@ export interface ContinueResponse {
 
 export function createGrantService(deps: GrantServiceDeps) {
   const { db, config, randomUUID, newId } = deps
-  const newToken = () => {
-    const value = generateTokenValue(deps.randomBytes)
-    return {
-      value,
-      valueHash: hashToken(value),
-      managementId: newId(),
-      expiresIn: config.accessTokenExpirySeconds
-    }
-  }
 
   /**
    * RFC 9635 §2 / §3: a grant request. Non-interactive grants are issued and finalised at once
@@ -109,7 +101,7 @@ export function createGrantService(deps: GrantServiceDeps) {
     }
 
     if (!interactive) {
-      const token = newToken()
+      const token = deps.tokens.newToken()
       const inserted = await insertGrant(
         db,
         {
@@ -206,8 +198,8 @@ export function createGrantService(deps: GrantServiceDeps) {
     }
     // A subject-only grant gets no token (Rafiki inserted one nobody could see).
     if (contents.access.length > 0) {
-      const token = newToken()
-      await insertToken(tx, grant.id, token)
+      const token = deps.tokens.newToken()
+      await deps.tokens.insert(tx, grant.id, token)
       response.access_token = accessTokenWire(
         config.authServerUrl,
         token,

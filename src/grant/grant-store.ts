@@ -1,7 +1,9 @@
-import type { AccessItem, OutgoingLimits } from '../gnap/access.js'
+import { accessJsonSql, insertAccessesSql, type AccessRow } from '../access/access-store.js'
+import type { AccessItem } from '../gnap/access.js'
 import type { Jwk } from '../gnap/request-schemas.js'
 import { replayClaimed, replayCte, type ReplayClaim } from '../replay/replay-guard.js'
 import type { Queryable } from '../storage/db.js'
+import { insertTokenSql } from '../token/token-store.js'
 import type { FinalizationReason, GrantState } from './grant-model.js'
 
 /** A grant as stored (continuation token only as its hash). */
@@ -30,16 +32,6 @@ const GRANT_COLUMNS = `g.id, g.tenant_id as "tenantId", g.state, g.finalization_
   g.finish_method as "finishMethod", g.finish_uri as "finishUri", g.client_nonce as "clientNonce",
   g.grant_uri as "grantUri", g.client, g.client_name as "clientName", g.jwk,
   g.last_continued_at as "lastContinuedAt", g.created_at as "createdAt", now() as "dbNow"`
-
-/**
- * SQL for a grant's access items as a JSON array in request order (null when it has none);
- * `grantId` is an SQL expression.
- */
-export function accessJsonSql(grantId: string): string {
-  return `(select json_agg(json_build_object('type', a.type, 'actions', a.actions,
-     'identifier', a.identifier, 'limits', a.limits) order by a.position)
-   from accesses a where a.grant_id = ${grantId})`
-}
 
 export interface NewGrant {
   id: string
@@ -78,17 +70,13 @@ with ${replayCte('$24', '$25')}, g as (
   where ${replayClaimed('$24')}
   returning id
 ), a as (
-  insert into accesses (id, grant_id, position, type, actions, identifier, limits)
-  select opas_uuid_v7(), g.id, x.pos, x.item->>'type',
-    array(select jsonb_array_elements_text(x.item->'actions')), x.item->>'identifier', x.item->'limits'
-  from g, jsonb_array_elements($15::jsonb) with ordinality as x(item, pos)
+  ${insertAccessesSql('g', '$15')}
 ), s as (
   insert into subjects (id, grant_id, position, sub_id, sub_id_format)
   select opas_uuid_v7(), g.id, x.pos, x.item->>'id', x.item->>'format'
   from g, jsonb_array_elements($16::jsonb) with ordinality as x(item, pos)
 ), t as (
-  insert into access_tokens (id, grant_id, value_hash, management_id, expires_in)
-  select opas_uuid_v7(), g.id, $17::bytea, $18::uuid, $19::integer from g where $17::bytea is not null
+  ${insertTokenSql('g', '$17', '$18', '$19')}
 ), i as (
   insert into interactions (id, grant_id, ref, nonce, state, expires_in)
   select $20::uuid, g.id, $21::uuid, $22::text, 'PENDING', $23::integer from g where $20::uuid is not null
@@ -161,13 +149,6 @@ export async function findGrantContents(
     [grantId]
   )
   return { access: rows[0]?.access ?? [], subIds: rows[0]?.subIds ?? [] }
-}
-
-export interface AccessRow {
-  type: string
-  actions: string[]
-  identifier: string | null
-  limits: OutgoingLimits | null
 }
 
 /** Moves a grant from one state to another; false when it was no longer in `from` (a race lost). */

@@ -5,9 +5,15 @@ import type { IntrospectionRequest, Jwk } from '../gnap/request-schemas.js'
 import { accessTokenWire, type AccessTokenWire } from '../gnap/wire.js'
 import { SignatureError } from '../http-signatures/index.js'
 import type { ReplayClaim } from '../replay/replay-guard.js'
-import type { Db } from '../storage/db.js'
+import type { Db, Queryable } from '../storage/db.js'
 import { matchAccess } from './access-match.js'
-import { findActiveToken, revokeToken, rotateToken } from './token-store.js'
+import {
+  findActiveToken,
+  insertToken,
+  revokeToken,
+  rotateToken,
+  type NewToken
+} from './token-store.js'
 import { generateTokenValue, hashToken } from './token-value.js'
 
 export interface TokenServiceDeps {
@@ -35,18 +41,24 @@ export function createTokenService(deps: TokenServiceDeps) {
    * RFC 9635 §6.1: a new value and a new management URI for the same access; the old token is
    * dead the moment this commits. The caller has authenticated the presented token.
    */
+  /** A new access token: its value, for the client, and what is stored of it. */
+  function newToken(): NewToken & { value: string } {
+    const value = generateTokenValue(deps.randomBytes)
+    return {
+      value,
+      valueHash: hashToken(value),
+      managementId: deps.newId(),
+      expiresIn: config.accessTokenExpirySeconds
+    }
+  }
+
   async function rotate(
     managementId: string,
     presentedHash: Uint8Array,
     /** The request signature's replay claim, written by the rotation itself (replay-guard). */
     replay?: ReplayClaim
   ): Promise<{ access_token: AccessTokenWire }> {
-    const value = generateTokenValue(deps.randomBytes)
-    const next = {
-      valueHash: hashToken(value),
-      managementId: deps.newId(),
-      expiresIn: config.accessTokenExpirySeconds
-    }
+    const { value, ...next } = newToken()
     const { claimed, access } = await rotateToken(
       db,
       { managementId, valueHash: presentedHash },
@@ -85,7 +97,14 @@ export function createTokenService(deps: TokenServiceDeps) {
     }
   }
 
-  return { rotate, revoke, introspect }
+  return {
+    newToken,
+    /** Stores a token of `grantId` within the caller's transaction (a grant issuing it). */
+    insert: (q: Queryable, grantId: string, token: NewToken) => insertToken(q, grantId, token),
+    rotate,
+    revoke,
+    introspect
+  }
 }
 
 export type TokenService = ReturnType<typeof createTokenService>

@@ -1,5 +1,5 @@
 import type { Jwk } from '../gnap/request-schemas.js'
-import { accessJsonSql, type AccessRow } from '../grant/grant-store.js'
+import { accessJsonSql, type AccessRow } from '../access/access-store.js'
 import { replayClaimed, replayCte, type ReplayClaim } from '../replay/replay-guard.js'
 import type { Queryable } from '../storage/db.js'
 
@@ -7,6 +7,21 @@ export interface NewToken {
   valueHash: Buffer
   managementId: string
   expiresIn: number
+}
+
+/**
+ * An `insert into access_tokens` for a CTE: one token (hash, management id and lifetime in the
+ * parameters named) for the grant the CTE `grant` returns, when a hash is given.
+ */
+export function insertTokenSql(
+  grant: string,
+  valueHash: string,
+  managementId: string,
+  expiresIn: string
+): string {
+  return `insert into access_tokens (id, grant_id, value_hash, management_id, expires_in)
+  select opas_uuid_v7(), ${grant}.id, ${valueHash}::bytea, ${managementId}::uuid, ${expiresIn}::integer
+  from ${grant} where ${valueHash}::bytea is not null`
 }
 
 export async function insertToken(q: Queryable, grantId: string, token: NewToken): Promise<void> {
