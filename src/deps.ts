@@ -83,6 +83,11 @@ export function createServices(input: {
   const tokens = createTokenService({ db, config, ...random })
   const interactions = createInteractionService({
     db,
+    // A closure: the grant service is built below, with the interaction service it asks.
+    grants: {
+      recordDecision: (q, grantId, decision) => grants.recordDecision(q, grantId, decision),
+      contents: (grantId) => grants.contents(grantId)
+    },
     ...(config.consentScreen === 'builtin'
       ? {
           builtinConsentUrl: (id: string, nonce: string) =>
@@ -90,17 +95,18 @@ export function createServices(input: {
         }
       : {})
   })
+  const grants = createGrantService({ db, clientKeys, config, ...random, tokens, interactions })
   return {
     config,
     db,
     logger,
     clientKeys,
     metrics,
-    grants: createGrantService({ db, clientKeys, config, ...random, tokens }),
+    grants,
     tokens,
     tenants: createTenantDirectory({ db, ttlMs: TENANT_CACHE_TTL_MS }),
     interactions,
-    consent: createConsentService({ db, interactions, cookieKey: config.cookieKey }),
+    consent: createConsentService({ grants, interactions, cookieKey: config.cookieKey }),
     rateLimits,
     verifyClient: createClientVerifier({ clientKeys, config, now, replay, rateLimits }),
     session: createInteractionSession(config)

@@ -2,11 +2,9 @@ import { createHmac } from 'node:crypto'
 import { toAccessWire } from '../gnap/access.js'
 import { GnapError } from '../gnap/gnap-error.js'
 import { bytesEqual } from '../gnap/secrets.js'
-import { isUuid } from '../gnap/wire.js'
-import { findGrantContents } from '../grant/grant-store.js'
+import type { GrantService } from '../grant/grant-service.js'
 import type { InteractionService } from '../interaction/interaction-service.js'
-import { findInteraction, type InteractionView } from '../interaction/interaction-store.js'
-import type { Db } from '../storage/db.js'
+import type { InteractionView } from '../interaction/interaction-service.js'
 import { describeAccess, type AccessDescription } from './describe-access.js'
 
 /**
@@ -44,12 +42,12 @@ function settledState(interaction: InteractionView): ConsentState | undefined {
 }
 
 export function createConsentService(deps: {
-  db: Db
-  interactions: Pick<InteractionService, 'decide'>
+  grants: Pick<GrantService, 'contents'>
+  interactions: Pick<InteractionService, 'decide' | 'find'>
   /** Signs the anti-forgery token (the interaction cookie's key). */
   cookieKey: string
 }) {
-  const { db } = deps
+  const { grants, interactions } = deps
 
   /**
    * The interaction, if the screen may ask about it. A tenant with its own IdP decides there,
@@ -57,8 +55,7 @@ export function createConsentService(deps: {
    * are unknown here.
    */
   async function load(id: string, nonce: string): Promise<InteractionView | undefined> {
-    if (!isUuid(id)) return undefined
-    const interaction = await findInteraction(db, id, nonce)
+    const interaction = await interactions.find(id, nonce)
     return interaction?.idpConsentUrl === null ? interaction : undefined
   }
 
@@ -87,7 +84,7 @@ export function createConsentService(deps: {
       if (!interaction) return UNKNOWN
       const settled = settledState(interaction)
       if (settled) return settled
-      const contents = await findGrantContents(db, interaction.grantId)
+      const contents = await grants.contents(interaction.grantId)
       return {
         kind: 'pending',
         // Interactive grants are refused unless the client's wallet address document, fetched

@@ -11,7 +11,7 @@ import {
   type ContinuableGrant,
   type ContinuationRequest
 } from './grant-lifecycle.js'
-import type { FinalizationReason, GrantState } from './grant-model.js'
+import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
 import { recordPendingPoll } from './grant-store.js'
 
 const NOW = new Date('2026-12-03T12:00:00.000Z')

@@ -1,11 +1,31 @@
 import { GnapError, invalidContinuation, requestDenied, tooFast } from '../gnap/gnap-error.js'
-import type { FinalizationReason, GrantState } from './grant-model.js'
+import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
 
 /**
  * The grant's continuation rules (RFC 9635 §5), pure: the service loads the grant, asks here,
  * and persists what is decided. Time is passed in, read off the database clock that stamped
  * `lastContinuedAt`.
  */
+
+/** A move of a grant: from which states, to which state (and finalization reason). */
+export interface GrantTransition {
+  from: readonly GrantState[]
+  to: { state: GrantState; finalizationReason: FinalizationReason | null }
+}
+
+/**
+ * The moves of a grant (RFC 9635 §1.5), but revocation, which any unrevoked grant may take
+ * (grant-store `revokeGrant`): the account holder decides a pending grant (§4), and an approved
+ * one is issued once, by its continuation (§5).
+ */
+export const grantTransitions = {
+  approve: { from: ['PENDING', 'PROCESSING'], to: { state: 'APPROVED', finalizationReason: null } },
+  reject: {
+    from: ['PENDING', 'PROCESSING'],
+    to: { state: 'FINALIZED', finalizationReason: 'REJECTED' }
+  },
+  issue: { from: ['APPROVED'], to: { state: 'FINALIZED', finalizationReason: 'ISSUED' } }
+} as const satisfies Record<string, GrantTransition>
 
 /** What the continuation decision reads of a grant. */
 export interface ContinuableGrant {

@@ -3,12 +3,6 @@ import { invalidRequest } from '../gnap/gnap-error.js'
 import type { GrantRequest, Jwk } from '../gnap/request-schemas.js'
 import { parseRepeatingInterval } from './interval.js'
 
-/** Grant states, as Rafiki stores them (PROCESSING is legacy: read, never written). */
-export const grantStates = ['PROCESSING', 'PENDING', 'APPROVED', 'FINALIZED'] as const
-export type GrantState = (typeof grantStates)[number]
-export const finalizationReasons = ['ISSUED', 'REVOKED', 'REJECTED'] as const
-export type FinalizationReason = (typeof finalizationReasons)[number]
-
 /** Who the client is: a wallet address (keys at `{walletAddress}/jwks.json`) or a bare JWK. */
 export type ClientIdentity =
   { kind: 'walletAddress'; walletAddress: string } | { kind: 'jwk'; jwk: Jwk }

@@ -10,7 +10,6 @@ import type { GrantRequest } from '../gnap/request-schemas.js'
 import {
   accessTokenWire,
   continueWire,
-  isUuid,
   type AccessTokenWire,
   type ContinueWire
 } from '../gnap/wire.js'
@@ -18,11 +17,15 @@ import { SignatureError } from '../http-signatures/index.js'
 import type { ReplayClaim } from '../replay/replay-guard.js'
 import type { Db, Queryable } from '../storage/db.js'
 import type { Tenant } from '../tenant/tenant-store.js'
-import { findInteractionByRef } from '../interaction/interaction-store.js'
+import type { InteractionService } from '../interaction/interaction-service.js'
 import { interactionUrl } from '../interaction/interaction-url.js'
 import type { TokenService } from '../token/token-service.js'
 import { generateTokenValue, hashToken } from '../token/token-value.js'
-import { decideContinuation, type ContinuationRequest } from './grant-lifecycle.js'
+import {
+  decideContinuation,
+  grantTransitions,
+  type ContinuationRequest
+} from './grant-lifecycle.js'
 import { assessGrantRequest, clientIdentityOf, type InteractionPolicy } from './grant-model.js'
 import {
   findGrantByContinueId,
@@ -53,6 +56,8 @@ export interface GrantServiceDeps {
   newId: () => string
   /** The token domain mints and stores the access tokens a grant issues. */
   tokens: Pick<TokenService, 'newToken' | 'insert'>
+  /** The interaction domain knows which interaction references belong to a grant. */
+  interactions: Pick<InteractionService, 'refBelongsTo'>
 }
 
 export type GrantResponse =
@@ -184,12 +189,8 @@ export function createGrantService(deps: GrantServiceDeps) {
     grant: GrantRow,
     continueToken: string
   ): Promise<ContinueResponse> {
-    if (
-      !(await transitionGrant(tx, grant.id, ['APPROVED'], {
-        state: 'FINALIZED',
-        finalizationReason: 'ISSUED'
-      }))
-    ) {
+    const { from, to } = grantTransitions.issue
+    if (!(await transitionGrant(tx, grant.id, from, to))) {
       throw requestDenied('grant cannot be continued')
     }
     const contents = await findGrantContents(tx, grant.id)
@@ -239,7 +240,7 @@ export function createGrantService(deps: GrantServiceDeps) {
           ? { kind: 'poll' }
           : {
               kind: 'interact_ref',
-              found: isUuid(ref) && (await findInteractionByRef(tx, ref, grant.id)) !== undefined
+              found: await deps.interactions.refBelongsTo(tx, ref, grant.id)
             }
       if (decideContinuation(grant, request, grant.dbNow, config.waitSeconds) === 'pending') {
         await touchGrantContinuation(tx, grant.id)
@@ -260,7 +261,21 @@ export function createGrantService(deps: GrantServiceDeps) {
     }
   }
 
-  return { requestGrant, continueGrant, cancelGrant }
+  return {
+    requestGrant,
+    continueGrant,
+    cancelGrant,
+    /**
+     * The account holder's decision moves the grant (RFC 9635 §4), in the interaction domain's
+     * transaction; false when the grant was no longer pending (cancelled, or decided).
+     */
+    recordDecision(q: Queryable, grantId: string, decision: 'approve' | 'reject') {
+      const { from, to } = grantTransitions[decision]
+      return transitionGrant(q, grantId, from, to)
+    },
+    /** A grant's access items and subjects, in request order (the consent screens show them). */
+    contents: (grantId: string) => findGrantContents(db, grantId)
+  }
 }
 
 export type GrantService = ReturnType<typeof createGrantService>

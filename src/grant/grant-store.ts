@@ -4,7 +4,7 @@ import type { Jwk } from '../gnap/request-schemas.js'
 import { replayClaimed, replayCte, type ReplayClaim } from '../replay/replay-guard.js'
 import type { Queryable } from '../storage/db.js'
 import { insertTokenSql } from '../token/token-store.js'
-import type { FinalizationReason, GrantState } from './grant-model.js'
+import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
 
 /** A grant as stored (continuation token only as its hash). */
 export interface GrantRow {

@@ -9,10 +9,30 @@ import {
 import { secretMatchesHash } from '../gnap/secrets.js'
 import { toAccessWire, type AccessItem } from '../gnap/access.js'
 import { isUuid } from '../gnap/wire.js'
-import { findGrantContents, transitionGrant } from '../grant/grant-store.js'
-import type { Db } from '../storage/db.js'
+import type { AccessRow } from '../access/access-store.js'
+import type { Db, Queryable } from '../storage/db.js'
 import { computeInteractHash } from './finish-hash.js'
-import { decideInteraction, findInteraction, type InteractionView } from './interaction-store.js'
+import {
+  decideInteraction,
+  findInteraction,
+  findInteractionByRef,
+  type InteractionView
+} from './interaction-store.js'
+
+export type { InteractionView } from './interaction-store.js'
+
+/**
+ * What an interaction needs of its grant, from the grant domain (wired by the composition root:
+ * the grant domain builds on interactions, not the other way round).
+ */
+export interface GrantSide {
+  /** Moves the grant with the account holder's decision; false when it could no longer move. */
+  recordDecision(q: Queryable, grantId: string, decision: 'approve' | 'reject'): Promise<boolean>
+  /** The grant's access items and subjects, in request order. */
+  contents(
+    grantId: string
+  ): Promise<{ access: AccessRow[]; subIds: { id: string; format: string }[] }>
+}
 
 /** What the browser is told to do next. */
 export type InteractionOutcome =
@@ -35,6 +55,7 @@ function finishRedirect(interaction: InteractionView, params: Record<string, str
 
 export function createInteractionService(deps: {
   db: Db
+  grants: GrantSide
   /**
    * The built-in consent screen's URL for an interaction, when CONSENT_SCREEN=builtin: where a
    * tenant without an identity provider sends the browser.
@@ -118,7 +139,7 @@ export function createInteractionService(deps: {
 
   /** GET /grant/{id}/{nonce} on the IdP back channel: what the consent screen shows. */
   async function details(interaction: InteractionView): Promise<IdpGrantDetails> {
-    const contents = await findGrantContents(db, interaction.grantId)
+    const contents = await deps.grants.contents(interaction.grantId)
     const result: IdpGrantDetails = {
       grantId: interaction.grantId,
       access: contents.access.map(toAccessWire),
@@ -142,18 +163,14 @@ export function createInteractionService(deps: {
       throw userDenied('user denied interaction')
     }
     const refused = Symbol('refused')
-    const to =
-      choice === 'accept'
-        ? ({ state: 'APPROVED', finalizationReason: null } as const)
-        : ({ state: 'FINALIZED', finalizationReason: 'REJECTED' } as const)
     const decided = await db
       .transaction(async (tx) => {
         const state = choice === 'accept' ? 'APPROVED' : 'DENIED'
         // Both rows move together or neither does: a grant cancelled meanwhile rolls the
         // interaction's decision back too.
         if (!(await decideInteraction(tx, interaction.id, state))) throw refused
-        if (!(await transitionGrant(tx, interaction.grantId, ['PENDING', 'PROCESSING'], to)))
-          throw refused
+        const decision = choice === 'accept' ? 'approve' : 'reject'
+        if (!(await deps.grants.recordDecision(tx, interaction.grantId, decision))) throw refused
         return true
       })
       .catch((err: unknown) => {
@@ -235,7 +252,20 @@ export function createInteractionService(deps: {
     }
   }
 
-  return { start, authenticateIdp, details, decide, finish }
+  return {
+    start,
+    authenticateIdp,
+    details,
+    decide,
+    finish,
+    /** The interaction with this id and nonce, in whatever state (undefined if unknown). */
+    find: (id: string, nonce: string) =>
+      isUuid(id) ? findInteraction(db, id, nonce) : Promise.resolve(undefined),
+    /** Whether `ref` is the reference of one of the grant's interactions (RFC 9635 §5.1). */
+    async refBelongsTo(q: Queryable, ref: string, grantId: string): Promise<boolean> {
+      return isUuid(ref) && (await findInteractionByRef(q, ref, grantId)) !== undefined
+    }
+  }
 }
 
 export type InteractionService = ReturnType<typeof createInteractionService>

@@ -1,4 +1,4 @@
-import type { FinalizationReason, GrantState } from '../grant/grant-model.js'
+import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
 import type { Queryable } from '../storage/db.js'
 
 export const interactionStates = ['PENDING', 'APPROVED', 'DENIED'] as const
