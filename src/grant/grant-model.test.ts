@@ -3,7 +3,8 @@ import { describe, test } from 'node:test'
 import type { AccessItem } from '../gnap/access.js'
 import { GnapError } from '../gnap/gnap-error.js'
 import type { GrantRequest, Jwk } from '../gnap/request-schemas.js'
-import { assessGrantRequest, clientIdentityOf, type InteractionPolicy } from './grant-model.js'
+import { clientIdentityOf } from '../gnap/client-identity.js'
+import { assessGrantRequest, type InteractionPolicy } from './grant-model.js'
 
 const ALICE = 'https://wallet.example/alice'
 const defaults: InteractionPolicy = {

@@ -1,11 +1,7 @@
 import type { AccessItem } from '../gnap/access.js'
 import { invalidRequest } from '../gnap/gnap-error.js'
-import type { GrantRequest, Jwk } from '../gnap/request-schemas.js'
+import type { GrantRequest } from '../gnap/request-schemas.js'
 import { parseRepeatingInterval } from './interval.js'
-
-/** Who the client is: a wallet address (keys at `{walletAddress}/jwks.json`) or a bare JWK. */
-export type ClientIdentity =
-  { kind: 'walletAddress'; walletAddress: string } | { kind: 'jwk'; jwk: Jwk }
 
 /** The interaction policy knobs (Rafiki §3.3). */
 export interface InteractionPolicy {
@@ -15,14 +11,6 @@ export interface InteractionPolicy {
 }
 
 const UINT64_MAX = 18_446_744_073_709_551_615n
-
-/** Normalises the spec's three `client` forms. */
-export function clientIdentityOf(client: GrantRequest['client']): ClientIdentity {
-  if (typeof client === 'string') return { kind: 'walletAddress', walletAddress: client }
-  if ('walletAddress' in client)
-    return { kind: 'walletAddress', walletAddress: client.walletAddress }
-  return { kind: 'jwk', jwk: client.jwk }
-}
 
 function isSkippable(item: AccessItem, policy: InteractionPolicy): boolean {
   if (item.limits !== undefined) return false

@@ -10,6 +10,7 @@ import type { GrantRequest } from '../gnap/request-schemas.js'
 import {
   accessTokenWire,
   continueWire,
+  isUuid,
   type AccessTokenWire,
   type ContinueWire
 } from '../gnap/wire.js'
@@ -26,7 +27,9 @@ import {
   grantTransitions,
   type ContinuationRequest
 } from './grant-lifecycle.js'
-import { assessGrantRequest, clientIdentityOf, type InteractionPolicy } from './grant-model.js'
+import { clientIdentityOf, storedClient, type ClientIdentity } from '../gnap/client-identity.js'
+import { bytesEqual } from '../gnap/secrets.js'
+import { assessGrantRequest, type InteractionPolicy } from './grant-model.js'
 import {
   findGrantByContinueId,
   findGrantContents,
@@ -63,6 +66,15 @@ export interface GrantServiceDeps {
 export type GrantResponse =
   | { access_token: AccessTokenWire; continue: ContinueWire }
   | { interact: { redirect: string; finish: string }; continue: ContinueWire }
+
+/** A grant's continuation, authenticated by its token: what the continuation routes act on. */
+export interface Continuation {
+  continueId: string
+  continueToken: string
+  grantId: string
+  /** The grant's client: the continuation request must be signed by it. */
+  client: ClientIdentity
+}
 
 export interface ContinueResponse {
   access_token?: AccessTokenWire
@@ -250,6 +262,21 @@ export function createGrantService(deps: GrantServiceDeps) {
     })
   }
 
+  /**
+   * RFC 9635 §5: the grant being continued, found by its continuation id and authenticated by
+   * its continuation token (compared by hash). The caller then checks the request is signed by
+   * the grant's client (§7.3).
+   */
+  async function findContinuation(continueId: string, token: string): Promise<Continuation> {
+    const grant = isUuid(continueId)
+      ? await findGrantByContinueId(db, continueId, { forUpdate: false })
+      : undefined
+    if (!grant || !bytesEqual(grant.continueTokenHash, hashToken(token))) {
+      throw invalidContinuation('invalid grant')
+    }
+    return { continueId, continueToken: token, grantId: grant.id, client: storedClient(grant) }
+  }
+
   /** RFC 9635 §5.4: the client cancels the grant; it and all its tokens are revoked at once. */
   async function cancelGrant(grantId: string): Promise<void> {
     const revoked = await db.transaction(async (tx) => {
@@ -263,6 +290,7 @@ export function createGrantService(deps: GrantServiceDeps) {
 
   return {
     requestGrant,
+    findContinuation,
     continueGrant,
     cancelGrant,
     /**

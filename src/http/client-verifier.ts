@@ -2,10 +2,9 @@ import type { KeyObject } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import { LRUCache } from 'lru-cache'
 import { importEd25519Jwk, type ClientKeys } from '../client-keys/index.js'
-import { internalError, invalidClient } from '../gnap/gnap-error.js'
-import type { Jwk } from '../gnap/request-schemas.js'
+import { invalidClient } from '../gnap/gnap-error.js'
 import type { SignatureReplayMode } from '../config/config-types.js'
-import type { ClientIdentity } from '../grant/grant-model.js'
+import type { ClientIdentity } from '../gnap/client-identity.js'
 import { SignatureError, verifyMessage } from '../http-signatures/index.js'
 import type { RateLimits } from '../rate-limit/rate-limits.js'
 import type { ReplayClaim, ReplayGuard } from '../replay/replay-guard.js'
@@ -101,11 +100,3 @@ export function createClientVerifier(deps: ClientVerifierDeps) {
 }
 
 export type VerifyClient = ReturnType<typeof createClientVerifier>
-
-/** The client identity stored on a grant. */
-export function storedClient(row: { client: string | null; jwk: Jwk | null }): ClientIdentity {
-  if (row.client !== null) return { kind: 'walletAddress', walletAddress: row.client }
-  if (row.jwk !== null) return { kind: 'jwk', jwk: row.jwk }
-  // The schema's check constraint makes this unreachable; answer it as Rafiki does.
-  throw internalError()
-}

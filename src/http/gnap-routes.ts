@@ -6,34 +6,28 @@ import {
   type ContinueRequest,
   type GrantRequest
 } from '../gnap/request-schemas.js'
-import { bytesEqual } from '../gnap/secrets.js'
 import { isUuid } from '../gnap/wire.js'
-import { clientIdentityOf } from '../grant/grant-model.js'
-import type { GrantService } from '../grant/grant-service.js'
-import { findGrantByContinueId } from '../grant/grant-store.js'
+import { clientIdentityOf } from '../gnap/client-identity.js'
+import type { Continuation, GrantService } from '../grant/grant-service.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { ReplayClaim } from '../replay/replay-guard.js'
-import type { Db } from '../storage/db.js'
-import type { TenantDirectory } from '../tenant/tenant-directory.js'
-import type { Tenant } from '../tenant/tenant-store.js'
-import type { TokenService } from '../token/token-service.js'
-import { findManagedToken } from '../token/token-store.js'
-import { hashToken, parseGnapAuthorization } from '../token/token-value.js'
-import { storedClient, type VerifyClient } from './client-verifier.js'
+import type { Tenant, TenantDirectory } from '../tenant/tenant-directory.js'
+import type { ManagedToken, TokenService } from '../token/token-service.js'
+import { parseGnapAuthorization } from '../token/token-value.js'
+import type { VerifyClient } from './client-verifier.js'
 import { requireJsonAccept } from './route-auth.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
     tenant?: Tenant
-    continuation?: { continueId: string; continueToken: string; grantId: string }
-    managedToken?: { managementId: string; valueHash: Uint8Array }
+    continuation?: Continuation
+    managedToken?: ManagedToken
     /** A replay claim the handler's statement writes (grant, rotation): see client-verifier. */
     replayClaim?: ReplayClaim
   }
 }
 
 export interface GnapRouteDeps {
-  db: Db
   grants: GrantService
   tokens: TokenService
   tenants: TenantDirectory
@@ -72,7 +66,7 @@ function interactRefOf(body: ContinueRequest): string | undefined {
 
 /** The GNAP client API on the auth listener (Open Payments auth-server spec v1.3). */
 export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): void {
-  const { db, grants, tokens, tenants, verifyClient, metrics, config } = deps
+  const { grants, tokens, tenants, verifyClient, metrics, config } = deps
 
   // Grant request: the tenant is resolved before the signature, so an unknown tenant never
   // makes the server fetch a client-chosen URL (Rafiki weakness §12.1).
@@ -96,12 +90,9 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     const { id } = req.params as IdParams
     const token = parseGnapAuthorization(req.headers.authorization)
     if (token === undefined) throw invalidContinuation('missing continuation information')
-    const grant = isUuid(id) ? await findGrantByContinueId(db, id, { forUpdate: false }) : undefined
-    if (!grant || !bytesEqual(grant.continueTokenHash, hashToken(token))) {
-      throw invalidContinuation('invalid grant')
-    }
-    await verifyClient(req, storedClient(grant))
-    req.continuation = { continueId: id, continueToken: token, grantId: grant.id }
+    const continuation = await grants.findContinuation(id, token)
+    await verifyClient(req, continuation.client)
+    req.continuation = continuation
   }
 
   // RFC 9635 §6: token management requires the very token being managed (Rafiki accepted any
@@ -111,15 +102,12 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     const token = parseGnapAuthorization(req.headers.authorization)
     // The PHP SDK's rotation sends no Authorization at all: say so rather than "invalid".
     if (token === undefined) throw invalidClient('missing access token')
-    const row = isUuid(id) ? await findManagedToken(db, id) : undefined
-    if (!row || !bytesEqual(row.valueHash, hashToken(token))) {
-      throw invalidClient('invalid access token')
-    }
+    const managed = await tokens.findManaged(id, token)
     // Rotation writes the replay claim itself; revocation has it claimed here.
-    req.replayClaim = await verifyClient(req, storedClient(row), {
+    req.replayClaim = await verifyClient(req, managed.client, {
       deferReplay: req.method === 'POST'
     })
-    req.managedToken = { managementId: id, valueHash: row.valueHash }
+    req.managedToken = managed
   }
 
   const grantRoute = {

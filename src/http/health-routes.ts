@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { unavailable } from '../gnap/gnap-error.js'
 import type { Db } from '../storage/db.js'
-import { listMigrations } from '../storage/migrate.js'
+import { appliedVersion, latestVersion } from '../storage/migrate.js'
 
 // Probes are exempt from the per-IP rate limit: an orchestrator polls them all day long.
 const probe = { config: { auth: 'none' as const, rateLimit: false as const } }
@@ -12,17 +12,14 @@ const probe = { config: { auth: 'none' as const, rateLimit: false as const } }
  * GET /readyz, readiness (the database answers and carries every migration this build knows).
  */
 export function registerHealthRoutes(app: FastifyInstance, deps: { db: Db }): void {
-  const latestMigration = Math.max(0, ...listMigrations().map((m) => m.version))
+  const latestMigration = latestVersion()
 
   app.get('/healthz', probe, async () => ({ status: 'ok' }))
 
   app.get('/readyz', probe, async () => {
     let version: number
     try {
-      const { rows } = await deps.db.query<{ version: number }>(
-        'select coalesce(max(version), 0)::int as version from opas_migrations'
-      )
-      version = rows[0]?.version ?? 0
+      version = await appliedVersion(deps.db)
     } catch (err) {
       throw unavailable('database unavailable', { cause: err })
     }

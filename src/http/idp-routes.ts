@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
-import type { InteractionService } from '../interaction/interaction-service.js'
-import type { InteractionView } from '../interaction/interaction-store.js'
+import type { InteractionService, InteractionView } from '../interaction/interaction-service.js'
 import { requireJsonAccept } from './route-auth.js'
 
 declare module 'fastify' {

@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import type { Db } from './db.js'
+import type { Db, Queryable } from './db.js'
 
 const migrationsDir = fileURLToPath(new URL('./migrations/', import.meta.url))
 
@@ -55,6 +55,17 @@ export async function migrate(db: Db): Promise<string[]> {
 }
 
 /** Migrations not yet applied (for readiness checks and `opas migrate --status`). */
+/** The newest migration applied to the database (0 when none). */
+export async function appliedVersion(db: Queryable): Promise<number> {
+  const { rows } = await db.query<{ version: number }>(
+    'select coalesce(max(version), 0)::int as version from opas_migrations'
+  )
+  return rows[0]?.version ?? 0
+}
+
+/** The newest migration this build carries. */
+export const latestVersion = (): number => Math.max(0, ...listMigrations().map((m) => m.version))
+
 export async function pendingMigrations(db: Db): Promise<string[]> {
   const { rows } = await db.query<{ exists: boolean }>(
     "select to_regclass('opas_migrations') is not null as exists"

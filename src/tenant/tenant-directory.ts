@@ -2,6 +2,8 @@ import { LRUCache } from 'lru-cache'
 import type { Queryable } from '../storage/db.js'
 import { findTenant, type Tenant } from './tenant-store.js'
 
+export type { Tenant } from './tenant-store.js'
+
 /**
  * Live tenants by id, cached briefly: every grant request names its tenant, and tenants change
  * rarely. A change (or a deletion) is seen within `ttlMs`; unknown ids are not cached, so a new

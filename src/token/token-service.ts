@@ -1,14 +1,17 @@
 import type { AccessItem } from '../gnap/access.js'
 import { toAccessWire } from '../gnap/access.js'
-import { invalidRotation } from '../gnap/gnap-error.js'
+import { storedClient, type ClientIdentity } from '../gnap/client-identity.js'
+import { invalidClient, invalidRotation } from '../gnap/gnap-error.js'
 import type { IntrospectionRequest, Jwk } from '../gnap/request-schemas.js'
-import { accessTokenWire, type AccessTokenWire } from '../gnap/wire.js'
+import { bytesEqual } from '../gnap/secrets.js'
+import { accessTokenWire, isUuid, type AccessTokenWire } from '../gnap/wire.js'
 import { SignatureError } from '../http-signatures/index.js'
 import type { ReplayClaim } from '../replay/replay-guard.js'
 import type { Db, Queryable } from '../storage/db.js'
 import { matchAccess } from './access-match.js'
 import {
   findActiveToken,
+  findManagedToken,
   insertToken,
   revokeToken,
   rotateToken,
@@ -34,6 +37,14 @@ export type IntrospectionResponse =
       client: { walletAddress: string } | { jwk: Jwk }
     }
 
+/** A token under management, authenticated by its value: what rotation and revocation act on. */
+export interface ManagedToken {
+  managementId: string
+  valueHash: Uint8Array
+  /** The grant's client: the management request must be signed by it. */
+  client: ClientIdentity
+}
+
 export function createTokenService(deps: TokenServiceDeps) {
   const { db, config } = deps
 
@@ -50,6 +61,19 @@ export function createTokenService(deps: TokenServiceDeps) {
       managementId: deps.newId(),
       expiresIn: config.accessTokenExpirySeconds
     }
+  }
+
+  /**
+   * RFC 9635 §6: the token being managed, found by its management id and authenticated by its
+   * own value (compared by hash; Rafiki accepted any signed request, weakness §12.5). The caller
+   * then checks the request is signed by the grant's client.
+   */
+  async function findManaged(managementId: string, token: string): Promise<ManagedToken> {
+    const row = isUuid(managementId) ? await findManagedToken(db, managementId) : undefined
+    if (!row || !bytesEqual(row.valueHash, hashToken(token))) {
+      throw invalidClient('invalid access token')
+    }
+    return { managementId, valueHash: row.valueHash, client: storedClient(row) }
   }
 
   async function rotate(
@@ -99,6 +123,7 @@ export function createTokenService(deps: TokenServiceDeps) {
 
   return {
     newToken,
+    findManaged,
     /** Stores a token of `grantId` within the caller's transaction (a grant issuing it). */
     insert: (q: Queryable, grantId: string, token: NewToken) => insertToken(q, grantId, token),
     rotate,

@@ -33,7 +33,7 @@ export async function insertToken(q: Queryable, grantId: string, token: NewToken
 }
 
 /** What token management needs to authenticate a request: the token and its grant's client. */
-export interface ManagedToken {
+export interface ManagedTokenRow {
   valueHash: Uint8Array
   grantId: string
   client: string | null
@@ -44,8 +44,8 @@ export interface ManagedToken {
 export async function findManagedToken(
   q: Queryable,
   managementId: string
-): Promise<ManagedToken | undefined> {
-  const { rows } = await q.query<ManagedToken>(
+): Promise<ManagedTokenRow | undefined> {
+  const { rows } = await q.query<ManagedTokenRow>(
     `select t.value_hash as "valueHash", t.grant_id as "grantId", g.client, g.jwk
      from access_tokens t join grants g on g.id = t.grant_id
      where t.management_id = $1 and t.revoked_at is null`,
