@@ -17,7 +17,6 @@ import { migrate, pendingMigrations } from './storage/migrate.js'
 import { createPgliteDb } from './storage/pglite-db.js'
 import { createPostgresDb } from './storage/postgres-db.js'
 import { resolveGeneratedSettings } from './storage/generated-settings.js'
-import { upsertOperatorTenant } from './tenant/tenant-store.js'
 
 /** PostgreSQL when a URL is configured, otherwise embedded PGlite in DATA_DIR. */
 export async function openDb(config: Config): Promise<Db> {
@@ -120,13 +119,13 @@ export async function startServer(
   try {
     await prepareSchema(db, loaded.config, logger)
     const config = await resolveRuntimeConfig(db, loaded, announce)
-    await upsertOperatorTenant(db, {
+    const services = createServices({ config, db, logger, resolve: options.resolve })
+    await services.tenants.syncOperator({
       id: config.operatorTenantId,
       idpConsentUrl: config.identityServerUrl ?? null,
       idpSecretHash: hashSecret(config.identityServerSecret),
       apiSecret: config.adminApiSecret
     })
-    const services = createServices({ config, db, logger, resolve: options.resolve })
     apps = await buildApps(services)
     const urls = {} as Record<ListenerName, string>
     for (const name of listenerNames) {

@@ -17,7 +17,7 @@ import {
 import { SignatureError } from '../http-signatures/index.js'
 import type { ReplayClaim } from '../replay/replay-guard.js'
 import type { Db, Queryable } from '../storage/db.js'
-import type { Tenant } from '../tenant/tenant-store.js'
+import type { Tenant } from '../tenant/tenant-directory.js'
 import type { InteractionService } from '../interaction/interaction-service.js'
 import { interactionUrl } from '../interaction/interaction-url.js'
 import type { TokenService } from '../token/token-service.js'

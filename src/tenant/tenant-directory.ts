@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type { Queryable } from '../storage/db.js'
-import { findTenant, type Tenant } from './tenant-store.js'
+import { findTenant, upsertOperatorTenant, type Tenant } from './tenant-store.js'
 
 export type { Tenant } from './tenant-store.js'
 
@@ -18,6 +18,11 @@ export function createTenantDirectory(deps: { db: Queryable; ttlMs: number; maxE
       const tenant = await findTenant(deps.db, id)
       if (tenant) cache.set(id, tenant)
       return tenant
+    },
+    /** The operator tenant, as the configuration says on every start (tenant-store). */
+    async syncOperator(tenant: Parameters<typeof upsertOperatorTenant>[1]): Promise<void> {
+      await upsertOperatorTenant(deps.db, tenant)
+      cache.delete(tenant.id)
     },
     /** Drops a changed or deleted tenant at once in this process (other processes: `ttlMs`). */
     forget(id: string): void {
