@@ -14,8 +14,7 @@ import {
   type AccessTokenWire,
   type ContinueWire
 } from '../gnap/wire.js'
-import { SignatureError } from '../http-signatures/index.js'
-import type { ReplayClaim } from '../replay/replay-guard.js'
+import { replayed, type Replay, type Replayed } from '../replay/replay-guard.js'
 import type { Db, Queryable } from '../storage/db.js'
 import type { Tenant } from '../tenant/tenant-directory.js'
 import type { InteractionService } from '../interaction/interaction-service.js'
@@ -88,15 +87,17 @@ export function createGrantService(deps: GrantServiceDeps) {
   /**
    * RFC 9635 §2 / §3: a grant request. Non-interactive grants are issued and finalised at once
    * (Rafiki left them APPROVED, so a later poll minted a second token); interactive ones start an
-   * interaction at the tenant's IdP. The request's signature was verified before this call.
+   * interaction at the tenant's IdP. The request's signature was verified before this call, by
+   * the client `request.client` names; `replayed` when the grant's statement found the
+   * signature recorded already (then nothing was written).
    */
   async function requestGrant(input: {
     tenant: Tenant
     grantUri: string
     request: GrantRequest
-    /** The request signature's replay claim, written with the grant (replay-guard). */
-    replay?: ReplayClaim
-  }): Promise<GrantResponse> {
+    /** How the request is kept from being replayed: its signature may be recorded with the grant. */
+    replay: Replay
+  }): Promise<GrantResponse | Replayed> {
     const { tenant, grantUri, request } = input
     const { interactive, access } = assessGrantRequest(request, config)
     const client = clientIdentityOf(request.client)
@@ -131,7 +132,7 @@ export function createGrantService(deps: GrantServiceDeps) {
         },
         input.replay
       )
-      if (!inserted) throw new SignatureError('replayed')
+      if (!inserted) return replayed
       return {
         access_token: accessTokenWire(config.authServerUrl, token, access),
         continue: continueWire(config.authServerUrl, base.continueId, continueToken)
@@ -177,7 +178,7 @@ export function createGrantService(deps: GrantServiceDeps) {
       },
       input.replay
     )
-    if (!inserted) throw new SignatureError('replayed')
+    if (!inserted) return replayed
     const redirect = new URL(
       interactionUrl(config.authServerUrl, interaction.id, interaction.nonce)
     )
@@ -228,11 +229,11 @@ export function createGrantService(deps: GrantServiceDeps) {
    * One transaction with the grant row locked: of any number of concurrent continuations of an
    * approved grant exactly one gets the token.
    */
-  async function continueGrant(input: {
-    continueId: string
-    continueToken: string
+  async function continueGrant(
+    continuation: Continuation,
     interactRef: string | undefined
-  }): Promise<ContinueResponse> {
+  ): Promise<ContinueResponse> {
+    const input = { ...continuation, interactRef }
     const pending = () =>
       continueWire(config.authServerUrl, input.continueId, input.continueToken, config.waitSeconds)
     // The common poll, a grant still waiting for its account holder, costs one statement (the
@@ -278,7 +279,7 @@ export function createGrantService(deps: GrantServiceDeps) {
   }
 
   /** RFC 9635 §5.4: the client cancels the grant; it and all its tokens are revoked at once. */
-  async function cancelGrant(grantId: string): Promise<void> {
+  async function cancelGrant({ grantId }: Continuation): Promise<void> {
     const revoked = await db.transaction(async (tx) => {
       await lockGrant(tx, grantId)
       return revokeGrant(tx, grantId)

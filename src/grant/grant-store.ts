@@ -1,7 +1,7 @@
 import { accessJsonSql, insertAccessesSql, type AccessRow } from '../access/access-store.js'
 import type { AccessItem } from '../gnap/access.js'
 import type { Jwk } from '../gnap/request-schemas.js'
-import { replayClaimed, replayCte, type ReplayClaim } from '../replay/replay-guard.js'
+import { replayClaimed, replayCte, replayParams, type Replay } from '../replay/replay-guard.js'
 import type { Queryable } from '../storage/db.js'
 import { insertTokenSql } from '../token/token-store.js'
 import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
@@ -84,11 +84,7 @@ with ${replayCte('$24', '$25')}, g as (
 select id from g`
 
 /** False when `replay` was already claimed: then nothing was written. */
-export async function insertGrant(
-  q: Queryable,
-  grant: NewGrant,
-  replay: ReplayClaim | undefined
-): Promise<boolean> {
+export async function insertGrant(q: Queryable, grant: NewGrant, replay: Replay): Promise<boolean> {
   const { rowCount } = await q.query(INSERT_GRANT, [
     grant.id,
     grant.tenantId,
@@ -113,8 +109,7 @@ export async function insertGrant(
     grant.interaction?.ref ?? null,
     grant.interaction?.nonce ?? null,
     grant.interaction?.expiresIn ?? null,
-    replay?.signature ?? null,
-    replay?.expiresAt ?? null
+    ...replayParams(replay)
   ])
   return rowCount === 1
 }

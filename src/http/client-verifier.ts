@@ -7,7 +7,7 @@ import type { SignatureReplayMode } from '../config/config-types.js'
 import type { ClientIdentity } from '../gnap/client-identity.js'
 import { SignatureError, verifyMessage } from '../http-signatures/index.js'
 import type { RateLimits } from '../rate-limit/rate-limits.js'
-import type { ReplayClaim, ReplayGuard } from '../replay/replay-guard.js'
+import type { Replay, ReplayGuard } from '../replay/replay-guard.js'
 
 export interface ClientVerifierDeps {
   clientKeys: ClientKeys
@@ -51,10 +51,11 @@ export function createClientVerifier(deps: ClientVerifierDeps) {
   }
 
   /**
-   * Verifies the request's signature for `client` and claims it against replay. With
-   * `deferReplay` the claim may instead be returned, for the statement that acts on the request
-   * to write it (one round trip instead of two); that statement must then refuse to act when the
-   * claim fails (see replay-guard). Otherwise the claim is made here.
+   * Verifies the request's signature for `client` and says how it is kept from being replayed
+   * (replay-guard `Replay`). With `deferReplay` the signature may be left for the statement that
+   * acts on the request to record (`record`: one round trip instead of two); that statement then
+   * refuses to act when it was recorded already. Otherwise it is claimed here (`claimed`), and a
+   * replay is refused here.
    *
    * With `repeatable` (grant requests) a signature without a `nonce` is not claimed at all,
    * unless SIGNATURE_REPLAY=strict: the SDKs sign only `keyid` and `created`, and Ed25519 is
@@ -67,7 +68,7 @@ export function createClientVerifier(deps: ClientVerifierDeps) {
     req: FastifyRequest,
     client: ClientIdentity,
     options: { deferReplay?: boolean; repeatable?: boolean } = {}
-  ): Promise<ReplayClaim | undefined> {
+  ): Promise<Replay> {
     const verified = await verifyMessage(
       {
         method: req.method,
@@ -83,19 +84,17 @@ export function createClientVerifier(deps: ClientVerifierDeps) {
       client.kind === 'walletAddress' ? client.walletAddress : `jwk:${client.jwk.x}`
     )
     if (options.repeatable && verified.nonce === undefined && config.signatureReplay !== 'strict') {
-      return undefined
+      return { kind: 'none' }
     }
     // RFC 9421 §7.2.2: recorded only once verified (an unsigned flood records nothing), until
     // `created` leaves the window, after which the freshness check refuses the signature anyway.
-    const claim = {
-      signature: verified.signature,
-      expiresAt: verified.created + config.signatureMaxAgeSeconds
+    const signature = verified.signature
+    const expiresAt = verified.created + config.signatureMaxAgeSeconds
+    if (options.deferReplay && deps.replay.foldsIntoStatements) {
+      return { kind: 'record', signature, expiresAt }
     }
-    if (options.deferReplay && deps.replay.foldsIntoStatements) return claim
-    if (!(await deps.replay.claim(claim.signature, claim.expiresAt))) {
-      throw new SignatureError('replayed')
-    }
-    return undefined
+    if (!(await deps.replay.claim(signature, expiresAt))) throw new SignatureError('replayed')
+    return { kind: 'claimed' }
   }
 }
 

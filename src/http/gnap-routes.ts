@@ -10,21 +10,27 @@ import { isUuid } from '../gnap/wire.js'
 import { clientIdentityOf } from '../gnap/client-identity.js'
 import type { Continuation, GrantService } from '../grant/grant-service.js'
 import type { Metrics } from '../metrics/metrics.js'
-import type { ReplayClaim } from '../replay/replay-guard.js'
+import { SignatureError } from '../http-signatures/index.js'
+import type { Replay, Replayed } from '../replay/replay-guard.js'
 import type { Tenant, TenantDirectory } from '../tenant/tenant-directory.js'
 import type { ManagedToken, TokenService } from '../token/token-service.js'
 import { parseGnapAuthorization } from '../token/token-value.js'
 import type { VerifyClient } from './client-verifier.js'
+import { requestContext } from './request-context.js'
 import { requireJsonAccept } from './route-auth.js'
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    tenant?: Tenant
-    continuation?: Continuation
-    managedToken?: ManagedToken
-    /** A replay claim the handler's statement writes (grant, rotation): see client-verifier. */
-    replayClaim?: ReplayClaim
-  }
+/** What each route's hook authenticated, for its handler (request-context). */
+const grantRequest = requestContext<{ tenant: Tenant; replay: Replay }>('verified grant request')
+const continuation = requestContext<Continuation>('authenticated continuation')
+const managedToken = requestContext<{ token: ManagedToken; replay: Replay }>('managed token')
+
+/**
+ * A service found the request's signature recorded already, when its statement came to record
+ * it (replay-guard): answered as the signature's refusal, 401 `invalid_client`.
+ */
+function unlessReplayed<T extends object>(res: T | Replayed): T {
+  if ('replayed' in res) throw new SignatureError('replayed')
+  return res
 }
 
 export interface GnapRouteDeps {
@@ -77,11 +83,9 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     const tenant = isUuid(tenantId) ? await tenants.find(tenantId) : undefined
     // An unknown tenant is an unknown grant endpoint: 404, as Rafiki.
     if (!tenant) throw invalidRequest('Not Found', 404)
-    req.replayClaim = await verifyClient(req, clientIdentityOf((req.body as GrantRequest).client), {
-      deferReplay: true,
-      repeatable: true
-    })
-    req.tenant = tenant
+    const client = clientIdentityOf((req.body as GrantRequest).client)
+    const replay = await verifyClient(req, client, { deferReplay: true, repeatable: true })
+    grantRequest.set(req, { tenant, replay })
   }
 
   // RFC 9635 §5: the continuation token is presented as `Authorization: GNAP <token>` and the
@@ -90,9 +94,9 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     const { id } = req.params as IdParams
     const token = parseGnapAuthorization(req.headers.authorization)
     if (token === undefined) throw invalidContinuation('missing continuation information')
-    const continuation = await grants.findContinuation(id, token)
-    await verifyClient(req, continuation.client)
-    req.continuation = continuation
+    const found = await grants.findContinuation(id, token)
+    await verifyClient(req, found.client)
+    continuation.set(req, found)
   }
 
   // RFC 9635 §6: token management requires the very token being managed (Rafiki accepted any
@@ -102,12 +106,10 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     const token = parseGnapAuthorization(req.headers.authorization)
     // The PHP SDK's rotation sends no Authorization at all: say so rather than "invalid".
     if (token === undefined) throw invalidClient('missing access token')
-    const managed = await tokens.findManaged(id, token)
-    // Rotation writes the replay claim itself; revocation has it claimed here.
-    req.replayClaim = await verifyClient(req, managed.client, {
-      deferReplay: req.method === 'POST'
-    })
-    req.managedToken = managed
+    const found = await tokens.findManaged(id, token)
+    // Rotation records the signature itself; revocation has it claimed here.
+    const replay = await verifyClient(req, found.client, { deferReplay: req.method === 'POST' })
+    managedToken.set(req, { token: found, replay })
   }
 
   const grantRoute = {
@@ -116,13 +118,16 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     preHandler: [requireJsonAccept, verifyGrantRequest]
   }
   const grantHandler = async (req: FastifyRequest) => {
-    const res = await grants.requestGrant({
-      tenant: req.tenant as Tenant,
-      // The hash binds the finish redirect to the grant endpoint the client called (§4.2.3).
-      grantUri: `${config.authServerUrl}/${(req.params as { tenantId?: string }).tenantId ?? ''}`,
-      request: req.body as GrantRequest,
-      replay: req.replayClaim
-    })
+    const { tenant, replay } = grantRequest.of(req)
+    const res = unlessReplayed(
+      await grants.requestGrant({
+        tenant,
+        // The hash binds the finish redirect to the grant endpoint the client called (§4.2.3).
+        grantUri: `${config.authServerUrl}/${(req.params as { tenantId?: string }).tenantId ?? ''}`,
+        request: req.body as GrantRequest,
+        replay
+      })
+    )
     if ('interact' in res) metrics.grantPending()
     else metrics.grantIssued(issuedTypes(res))
     return res
@@ -148,19 +153,17 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     '/continue/:id',
     { ...continuationRoute, schema: { body: ContinueRequestSchema } },
     async (req) => {
-      const { continueId, continueToken } = req.continuation!
-      const res = await grants.continueGrant({
-        continueId,
-        continueToken,
-        interactRef: interactRefOf(req.body as ContinueRequest)
-      })
+      const res = await grants.continueGrant(
+        continuation.of(req),
+        interactRefOf(req.body as ContinueRequest)
+      )
       const types = issuedTypes(res)
       if (types.length > 0) metrics.grantIssued(types)
       return res
     }
   )
   app.delete('/continue/:id', continuationRoute, async (req, reply) => {
-    await grants.cancelGrant(req.continuation!.grantId)
+    await grants.cancelGrant(continuation.of(req))
     metrics.revoked('grant')
     return reply.code(204).send()
   })
@@ -170,14 +173,13 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     preHandler: [requireJsonAccept, authenticateToken]
   }
   app.post('/token/:id', tokenRoute, async (req) => {
-    const { managementId, valueHash } = req.managedToken!
-    const res = await tokens.rotate(managementId, valueHash, req.replayClaim)
+    const { token, replay } = managedToken.of(req)
+    const res = unlessReplayed(await tokens.rotate(token, replay))
     metrics.rotated()
     return res
   })
   app.delete('/token/:id', tokenRoute, async (req, reply) => {
-    const { managementId, valueHash } = req.managedToken!
-    await tokens.revoke(managementId, valueHash)
+    await tokens.revoke(managedToken.of(req).token)
     metrics.revoked('token')
     return reply.code(204).send()
   })

@@ -1,12 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { InteractionService, InteractionView } from '../interaction/interaction-service.js'
+import { requestContext } from './request-context.js'
 import { requireJsonAccept } from './route-auth.js'
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    idpInteraction?: InteractionView
-  }
-}
+/** The interaction the IdP proved it may read or decide (its tenant's x-idp-secret). */
+const idpInteraction = requestContext<InteractionView>('IdP-authenticated interaction')
 
 type GrantParams = { id: string; nonce: string; choice?: string }
 
@@ -25,12 +23,13 @@ export function registerIdpRoutes(
   const authenticate = (badSecretCode: 'invalid_request' | 'invalid_interaction') =>
     async function authenticateIdp(req: FastifyRequest): Promise<void> {
       const { id, nonce } = req.params as GrantParams
-      req.idpInteraction = await interactions.authenticateIdp(
+      const interaction = await interactions.authenticateIdp(
         id,
         nonce,
         secretOf(req),
         badSecretCode
       )
+      idpInteraction.set(req, interaction)
     }
 
   app.get<{ Params: GrantParams }>(
@@ -39,7 +38,7 @@ export function registerIdpRoutes(
       config: { auth: 'idp-secret' },
       preHandler: [requireJsonAccept, authenticate('invalid_request')]
     },
-    (req) => interactions.details(req.idpInteraction!)
+    (req) => interactions.details(idpInteraction.of(req))
   )
 
   app.post<{ Params: GrantParams }>(
@@ -49,7 +48,7 @@ export function registerIdpRoutes(
       preHandler: [requireJsonAccept, authenticate('invalid_interaction')]
     },
     async (req, reply) => {
-      await interactions.decide(req.idpInteraction!, req.params.choice ?? '')
+      await interactions.decide(idpInteraction.of(req), req.params.choice ?? '')
       return reply.code(202).send()
     }
   )

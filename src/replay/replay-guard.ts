@@ -20,11 +20,31 @@ export interface ReplayGuard {
   readonly foldsIntoStatements: boolean
 }
 
-/** A verified signature whose record the acting statement writes ({@link replayCte}). */
-export interface ReplayClaim {
-  signature: Uint8Array
-  expiresAt: number
+/**
+ * How one verified request is kept from being replayed, decided once by the signature verifier
+ * (http/client-verifier) and consumed by what acts on the request:
+ * - `none`: the request may repeat (a grant request signed without a nonce, under
+ *   SIGNATURE_REPLAY=standard);
+ * - `claimed`: its signature is recorded already;
+ * - `record`: the statement that acts on the request records the signature (until `expiresAt`,
+ *   unix seconds) and acts only if it was not there yet ({@link replayCte}): one round trip.
+ */
+export type Replay =
+  | { kind: 'none' }
+  | { kind: 'claimed' }
+  | { kind: 'record'; signature: Uint8Array; expiresAt: number }
+
+/** The parameters of {@link replayCte} for `replay`: nulls when the statement records nothing. */
+export function replayParams(replay: Replay): [Uint8Array | null, number | null] {
+  return replay.kind === 'record' ? [replay.signature, replay.expiresAt] : [null, null]
 }
+
+/**
+ * A service's answer to a request found to be a replay by the statement that would have acted
+ * on it; the HTTP edge answers it as the signature's refusal (401 `invalid_client`).
+ */
+export const replayed = Object.freeze({ replayed: true as const })
+export type Replayed = typeof replayed
 
 /**
  * A CTE named `replay` recording the signature in parameter `signature` until the unix time in

@@ -5,8 +5,7 @@ import { invalidClient, invalidRotation } from '../gnap/gnap-error.js'
 import type { IntrospectionRequest, Jwk } from '../gnap/request-schemas.js'
 import { bytesEqual } from '../gnap/secrets.js'
 import { accessTokenWire, isUuid, type AccessTokenWire } from '../gnap/wire.js'
-import { SignatureError } from '../http-signatures/index.js'
-import type { ReplayClaim } from '../replay/replay-guard.js'
+import { replayed, type Replay, type Replayed } from '../replay/replay-guard.js'
 import type { Db, Queryable } from '../storage/db.js'
 import { matchAccess } from './access-match.js'
 import {
@@ -48,10 +47,6 @@ export interface ManagedToken {
 export function createTokenService(deps: TokenServiceDeps) {
   const { db, config } = deps
 
-  /**
-   * RFC 9635 §6.1: a new value and a new management URI for the same access; the old token is
-   * dead the moment this commits. The caller has authenticated the presented token.
-   */
   /** A new access token: its value, for the client, and what is stored of it. */
   function newToken(): NewToken & { value: string } {
     const value = generateTokenValue(deps.randomBytes)
@@ -76,20 +71,19 @@ export function createTokenService(deps: TokenServiceDeps) {
     return { managementId, valueHash: row.valueHash, client: storedClient(row) }
   }
 
+  /**
+   * RFC 9635 §6.1: a new value and a new management URI for the same access; the old token is
+   * dead the moment this commits. The caller has authenticated the presented token;
+   * `replayed` when the rotation found the request's signature recorded already (nothing done).
+   */
   async function rotate(
-    managementId: string,
-    presentedHash: Uint8Array,
-    /** The request signature's replay claim, written by the rotation itself (replay-guard). */
-    replay?: ReplayClaim
-  ): Promise<{ access_token: AccessTokenWire }> {
+    managed: ManagedToken,
+    /** How the request is kept from being replayed: the rotation may record its signature. */
+    replay: Replay
+  ): Promise<{ access_token: AccessTokenWire } | Replayed> {
     const { value, ...next } = newToken()
-    const { claimed, access } = await rotateToken(
-      db,
-      { managementId, valueHash: presentedHash },
-      next,
-      replay
-    )
-    if (!claimed) throw new SignatureError('replayed')
+    const { claimed, access } = await rotateToken(db, managed, next, replay)
+    if (!claimed) return replayed
     // Another rotation or a revocation won the race after authentication.
     if (!access) throw invalidRotation('invalid access token')
     return {
@@ -102,8 +96,8 @@ export function createTokenService(deps: TokenServiceDeps) {
   }
 
   /** RFC 9635 §6.2: idempotent; a token already gone is as revoked as it gets. */
-  async function revoke(managementId: string, presentedHash: Uint8Array): Promise<void> {
-    await revokeToken(db, managementId, presentedHash)
+  async function revoke({ managementId, valueHash }: ManagedToken): Promise<void> {
+    await revokeToken(db, managementId, valueHash)
   }
 
   /** Answers a resource server: is the token active, and what of the requested access does it grant. */

@@ -1,6 +1,6 @@
 import type { Jwk } from '../gnap/request-schemas.js'
 import { accessJsonSql, type AccessRow } from '../access/access-store.js'
-import { replayClaimed, replayCte, type ReplayClaim } from '../replay/replay-guard.js'
+import { replayClaimed, replayCte, replayParams, type Replay } from '../replay/replay-guard.js'
 import type { Queryable } from '../storage/db.js'
 
 export interface NewToken {
@@ -66,7 +66,7 @@ export async function rotateToken(
   q: Queryable,
   old: { managementId: string; valueHash: Uint8Array },
   next: NewToken,
-  replay: ReplayClaim | undefined
+  replay: Replay
 ): Promise<{ claimed: boolean; access: AccessRow[] | undefined }> {
   // The request's replay record ($6, $7) is written by the same statement, which rotates only
   // when it was not there yet (RFC 9421 §7.2.2).
@@ -97,8 +97,7 @@ export async function rotateToken(
       next.valueHash,
       next.managementId,
       next.expiresIn,
-      replay?.signature ?? null,
-      replay?.expiresAt ?? null
+      ...replayParams(replay)
     ]
   )
   const row = rows[0]!
