@@ -4,6 +4,7 @@ import { GnapError } from '../gnap/gnap-error.js'
 import { bytesEqual } from '../gnap/secrets.js'
 import type { GrantService } from '../grant/grant-service.js'
 import type { InteractionService } from '../interaction/interaction-service.js'
+import { settledStatus } from '../interaction/interaction-lifecycle.js'
 import type { InteractionView } from '../interaction/interaction-service.js'
 import { describeAccess, type AccessDescription } from './describe-access.js'
 
@@ -32,13 +33,11 @@ const UNKNOWN: ConsentState = { kind: 'unknown' }
 
 /** Where an interaction stands when it is no longer open to an answer; undefined while it is. */
 function settledState(interaction: InteractionView): ConsentState | undefined {
-  if (interaction.finalizationReason === 'REVOKED') return { kind: 'closed' }
-  if (interaction.state !== 'PENDING') {
-    return { kind: 'answered', accepted: interaction.state === 'APPROVED' }
+  const status = settledStatus(interaction)
+  if (status === 'accepted' || status === 'declined') {
+    return { kind: 'answered', accepted: status === 'accepted' }
   }
-  if (interaction.expired) return { kind: 'expired' }
-  if (interaction.grantState === 'FINALIZED') return { kind: 'closed' }
-  return undefined
+  return status === undefined ? undefined : { kind: status }
 }
 
 export function createConsentService(deps: {

@@ -12,6 +12,7 @@ import { isUuid } from '../gnap/wire.js'
 import type { AccessRow } from '../access/access-store.js'
 import type { Db, Queryable } from '../storage/db.js'
 import { computeInteractHash } from './finish-hash.js'
+import { answeredState, finishStep, startRefusal } from './interaction-lifecycle.js'
 import {
   decideInteraction,
   findInteraction,
@@ -87,12 +88,8 @@ export function createInteractionService(deps: {
     // Rafiki answers an unknown interaction at the start with 400.
     if (!interaction) throw unknownInteraction('unknown interaction', 400)
     const finishable = interaction.finishMethod === 'redirect' && interaction.finishUri !== null
-    if (
-      interaction.state !== 'PENDING' ||
-      interaction.expired ||
-      interaction.grantState === 'FINALIZED'
-    ) {
-      const message = interaction.expired ? 'interaction expired' : 'invalid interaction'
+    const message = startRefusal(interaction)
+    if (message !== undefined) {
       // Rafiki's status when there is no finish URI to send the browser back to.
       if (!finishable) throw invalidInteraction(message, 403)
       return {
@@ -165,7 +162,7 @@ export function createInteractionService(deps: {
     const refused = Symbol('refused')
     const decided = await db
       .transaction(async (tx) => {
-        const state = choice === 'accept' ? 'APPROVED' : 'DENIED'
+        const state = answeredState[choice]
         // Both rows move together or neither does: a grant cancelled meanwhile rolls the
         // interaction's decision back too.
         if (!(await decideInteraction(tx, interaction.id, state))) throw refused
@@ -201,12 +198,9 @@ export function createInteractionService(deps: {
     const interaction = isUuid(id) ? await findInteraction(db, id, nonce) : undefined
     if (!interaction) throw unknownInteraction('unknown interaction')
     const finishable = interaction.finishMethod === 'redirect' && interaction.finishUri !== null
-    const fail = (
-      result: string,
-      message: string,
-      status: number,
-      code: GnapError['code']
-    ): InteractionOutcome => {
+    const step = finishStep(interaction, sessionMatches)
+    if (step.kind === 'failed') {
+      const { result, message, status, code } = step
       if (!finishable) throw new GnapError(status, code, message)
       return {
         kind: 'redirect',
@@ -214,15 +208,9 @@ export function createInteractionService(deps: {
         endSession: true
       }
     }
-    if (interaction.state === 'PENDING' && interaction.expired) {
-      return fail('invalid_interaction', 'interaction expired', 401, 'invalid_interaction')
-    }
     // Rafiki's status for a finish without the interaction's session.
-    if (!sessionMatches) throw invalidRequest('invalid session', 401)
-    if (interaction.finalizationReason === 'REVOKED') {
-      return fail('unknown_interaction', 'unknown interaction', 404, 'unknown_interaction')
-    }
-    if (interaction.state === 'PENDING') {
+    if (step.kind === 'foreign-session') throw invalidRequest('invalid session', 401)
+    if (step.kind === 'undecided') {
       // Rafiki's status for a finish before the IdP decided.
       if (!finishable) throw invalidInteraction('interaction is not active', 401)
       return {
@@ -232,7 +220,7 @@ export function createInteractionService(deps: {
       }
     }
     if (!finishable) return { kind: 'accepted' }
-    if (interaction.state === 'DENIED') {
+    if (step.kind === 'rejected') {
       return {
         kind: 'redirect',
         location: finishRedirect(interaction, { result: 'grant_rejected' }),

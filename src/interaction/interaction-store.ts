@@ -1,8 +1,6 @@
 import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
 import type { Queryable } from '../storage/db.js'
-
-export const interactionStates = ['PENDING', 'APPROVED', 'DENIED'] as const
-export type InteractionState = (typeof interactionStates)[number]
+import type { InteractionState } from './interaction-lifecycle.js'
 
 /** An interaction with what its flows need of its grant and tenant, in one read. */
 export interface InteractionView {
@@ -26,7 +24,8 @@ export interface InteractionView {
   idpSecretHash: Uint8Array | null
 }
 
-// Expiry is judged by the database clock, the same clock that stamped created_at.
+// Expiry is judged by the database clock, the same clock that stamped created_at; the rule is
+// interaction-lifecycle's isInteractionExpired (a property test holds the two equal).
 const VIEW = `select i.id, i.ref, i.nonce, i.state,
     i.created_at + make_interval(secs => i.expires_in) < now() as expired,
     g.id as "grantId", g.state as "grantState", g.finalization_reason as "finalizationReason",
