@@ -76,5 +76,3 @@ export const IntrospectionRequestSchema = Type.Object({
   access: Type.Optional(AccessSchema)
 })
 export type IntrospectionRequest = Static<typeof IntrospectionRequestSchema>
-
-export const UuidParam = Type.String({ format: 'uuid' })

@@ -1,5 +1,6 @@
 import type { ClientKeys } from '../client-keys/index.js'
 import { toAccessWire } from '../gnap/access.js'
+import { clientIdentityOf, storedClient, type ClientIdentity } from '../gnap/client-identity.js'
 import {
   invalidClient,
   invalidContinuation,
@@ -7,6 +8,7 @@ import {
   requestDenied
 } from '../gnap/gnap-error.js'
 import type { GrantRequest } from '../gnap/request-schemas.js'
+import { bytesEqual } from '../gnap/secrets.js'
 import {
   accessTokenWire,
   continueWire,
@@ -26,8 +28,6 @@ import {
   grantTransitions,
   type ContinuationRequest
 } from './grant-lifecycle.js'
-import { clientIdentityOf, storedClient, type ClientIdentity } from '../gnap/client-identity.js'
-import { bytesEqual } from '../gnap/secrets.js'
 import { assessGrantRequest, type InteractionPolicy } from './grant-model.js'
 import {
   findGrantByContinueId,
@@ -233,33 +233,32 @@ export function createGrantService(deps: GrantServiceDeps) {
     continuation: Continuation,
     interactRef: string | undefined
   ): Promise<ContinueResponse> {
-    const input = { ...continuation, interactRef }
+    const { continueId, continueToken } = continuation
     const pending = () =>
-      continueWire(config.authServerUrl, input.continueId, input.continueToken, config.waitSeconds)
+      continueWire(config.authServerUrl, continueId, continueToken, config.waitSeconds)
     // The common poll, a grant still waiting for its account holder, costs one statement (the
     // same rule as grant-lifecycle's isPendingPoll; a property test holds the two equal).
     if (
-      input.interactRef === undefined &&
-      (await recordPendingPoll(db, input.continueId, config.waitSeconds))
+      interactRef === undefined &&
+      (await recordPendingPoll(db, continueId, config.waitSeconds))
     ) {
       return { continue: pending() }
     }
     return db.transaction(async (tx) => {
-      const grant = await findGrantByContinueId(tx, input.continueId, { forUpdate: true })
+      const grant = await findGrantByContinueId(tx, continueId, { forUpdate: true })
       if (!grant) throw invalidContinuation('invalid grant')
-      const ref = input.interactRef
       const request: ContinuationRequest =
-        ref === undefined
+        interactRef === undefined
           ? { kind: 'poll' }
           : {
               kind: 'interact_ref',
-              found: await deps.interactions.refBelongsTo(tx, ref, grant.id)
+              found: await deps.interactions.refBelongsTo(tx, interactRef, grant.id)
             }
       if (decideContinuation(grant, request, grant.dbNow, config.waitSeconds) === 'pending') {
         await touchGrantContinuation(tx, grant.id)
         return { continue: pending() }
       }
-      return issue(tx, grant, input.continueToken)
+      return issue(tx, grant, continueToken)
     })
   }
 
