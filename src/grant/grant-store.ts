@@ -4,6 +4,7 @@ import type { Jwk } from '../gnap/request-schemas.js'
 import { replayClaimed, replayCte, replayParams, type Replay } from '../replay/replay-guard.js'
 import type { Queryable } from '../storage/db.js'
 import { insertTokenSql } from '../token/token-store.js'
+import { insertInteractionSql } from '../interaction/interaction-store.js'
 import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
 
 /** A grant as stored (continuation token only as its hash). */
@@ -59,6 +60,8 @@ export interface NewGrant {
 // One statement inserts the grant with its access rows, subjects and its token or interaction:
 // atomic without an explicit transaction, and one round trip on the hot path (non-interactive
 // grants). Foreign keys are checked at the end of the statement, so the CTEs may reference `g`.
+// The rows of other domains are written by the fragments those domains export (access, token,
+// interaction), so each table's SQL stays with its owner.
 // The request's replay record ($24, $25) is written by the same statement, and nothing else
 // is when it was already there (RFC 9421 §7.2.2), so a replayed grant request creates nothing.
 const INSERT_GRANT = `
@@ -78,8 +81,7 @@ with ${replayCte('$24', '$25')}, g as (
 ), t as (
   ${insertTokenSql('g', '$17', '$18', '$19')}
 ), i as (
-  insert into interactions (id, grant_id, ref, nonce, state, expires_in)
-  select $20::uuid, g.id, $21::uuid, $22::text, 'PENDING', $23::integer from g where $20::uuid is not null
+  ${insertInteractionSql('g', '$20', '$21', '$22', '$23')}
 )
 select id from g`
 

@@ -36,6 +36,22 @@ const VIEW = `select i.id, i.ref, i.nonce, i.state,
   join grants g on g.id = i.grant_id
   join tenants n on n.id = g.tenant_id and n.deleted_at is null`
 
+/**
+ * An `insert into interactions` for a CTE: one PENDING interaction (id, reference, nonce and
+ * lifetime in the parameters named) for the grant the CTE `grant` returns, when an id is given.
+ */
+export function insertInteractionSql(
+  grant: string,
+  id: string,
+  ref: string,
+  nonce: string,
+  expiresIn: string
+): string {
+  return `insert into interactions (id, grant_id, ref, nonce, state, expires_in)
+  select ${id}::uuid, ${grant}.id, ${ref}::uuid, ${nonce}::text, 'PENDING', ${expiresIn}::integer
+  from ${grant} where ${id}::uuid is not null`
+}
+
 /** The interaction with this id and nonce (both come from the same URL the AS handed out). */
 export async function findInteraction(
   q: Queryable,
