@@ -65,12 +65,17 @@ export function createInteractionService(deps: {
 }) {
   const { db } = deps
 
+  /** The interaction with this id and nonce, in whatever state (undefined if unknown). */
+  async function find(id: string, nonce: string): Promise<InteractionView | undefined> {
+    return isUuid(id) ? findInteraction(db, id, nonce) : undefined
+  }
+
   async function load(
     id: string,
     nonce: string,
     statusIfUnknown: number
   ): Promise<InteractionView> {
-    const interaction = isUuid(id) ? await findInteraction(db, id, nonce) : undefined
+    const interaction = await find(id, nonce)
     if (!interaction || interaction.finalizationReason === 'REVOKED')
       throw unknownInteraction('unknown interaction', statusIfUnknown)
     return interaction
@@ -84,7 +89,7 @@ export function createInteractionService(deps: {
   async function start(id: string, nonce: string): Promise<InteractionOutcome> {
     // Not `load`: a cancelled grant's interaction is known here, and the browser is sent back to
     // the client as invalid below (FINALIZED), as Rafiki does (behaviour §2.1 start).
-    const interaction = isUuid(id) ? await findInteraction(db, id, nonce) : undefined
+    const interaction = await find(id, nonce)
     // Rafiki answers an unknown interaction at the start with 400.
     if (!interaction) throw unknownInteraction('unknown interaction', 400)
     const finishable = interaction.finishMethod === 'redirect' && interaction.finishUri !== null
@@ -195,7 +200,7 @@ export function createInteractionService(deps: {
     nonce: string,
     sessionMatches: boolean
   ): Promise<InteractionOutcome> {
-    const interaction = isUuid(id) ? await findInteraction(db, id, nonce) : undefined
+    const interaction = await find(id, nonce)
     if (!interaction) throw unknownInteraction('unknown interaction')
     const finishable = interaction.finishMethod === 'redirect' && interaction.finishUri !== null
     const step = finishStep(interaction, sessionMatches)
@@ -246,9 +251,7 @@ export function createInteractionService(deps: {
     details,
     decide,
     finish,
-    /** The interaction with this id and nonce, in whatever state (undefined if unknown). */
-    find: (id: string, nonce: string) =>
-      isUuid(id) ? findInteraction(db, id, nonce) : Promise.resolve(undefined),
+    find,
     /** Whether `ref` is the reference of one of the grant's interactions (RFC 9635 §5.1). */
     async refBelongsTo(q: Queryable, ref: string, grantId: string): Promise<boolean> {
       return isUuid(ref) && (await findInteractionByRef(q, ref, grantId)) !== undefined
