@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict'
-import { randomBytes, randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import fc from 'fast-check'
-import { inRolledBackTransaction, openTestDb } from '../../test/helpers/test-server.js'
+import {
+  inRolledBackTransaction,
+  lifetimeAndAgeArb,
+  openTestDb,
+  seedGrant,
+  seedTenant
+} from '../../test/helpers/store-test.js'
 import { GnapError } from '../gnap/gnap-error.js'
 import type { Db } from '../storage/db.js'
 import {
@@ -113,10 +118,10 @@ describe('polling (RFC 9635 §5.2)', () => {
 describe('recordPendingPoll (SQL) agrees with isPendingPoll (the model)', () => {
   let db: Db
   let close: () => Promise<void>
-  const tenantId = randomUUID()
+  let tenantId: string
   before(async () => {
     ;({ db, close } = await openTestDb())
-    await db.query('insert into tenants (id) values ($1)', [tenantId])
+    tenantId = await seedTenant(db)
   })
   after(() => close())
 
@@ -133,54 +138,36 @@ describe('recordPendingPoll (SQL) agrees with isPendingPoll (the model)', () => 
     const cases = fc.record({
       state: fc.constantFrom(...states),
       finishMethod: fc.constantFrom(null, 'redirect'),
-      waitSeconds: fc.integer({ min: 0, max: 5 }),
-      // How long before now the grant was last continued, around `wait` and its boundary.
-      sinceMs: fc.oneof(fc.integer({ min: -50, max: 8000 }), fc.integer({ min: -2, max: 2 }))
+      // `wait`, and how long before now the grant was last continued.
+      wait: lifetimeAndAgeArb
     })
     await fc.assert(
-      fc.asyncProperty(
-        cases,
-        async ({ state: [state, reason], finishMethod, waitSeconds, sinceMs }) => {
-          const since = sinceMs < 5 && sinceMs > -5 ? waitSeconds * 1000 + sinceMs : sinceMs
-          // One transaction: now() is one moment for the insert, the model's clock and the update.
-          const answers = await inRolledBackTransaction(db, async (tx) => {
-            const continueId = randomUUID()
-            await tx.query(
-              `insert into grants (id, tenant_id, state, finalization_reason, continue_id,
-               continue_token_hash, finish_method, grant_uri, client, last_continued_at)
-             values ($1, $2, $3, $4, $5, $6, $7, 'http://as.example/t', 'https://w.example/c',
-               now() - make_interval(secs => $8::float8 / 1000))`,
-              [
-                randomUUID(),
-                tenantId,
-                state,
-                reason,
-                continueId,
-                randomBytes(32),
-                finishMethod,
-                since
-              ]
-            )
-            const { rows } = await tx.query<{ now: Date; last: Date }>(
-              `select now() as now, last_continued_at as last from grants where continue_id = $1`,
-              [continueId]
-            )
-            const row = rows[0]!
-            const model = isPendingPoll(
-              { state, finalizationReason: reason, finishMethod, lastContinuedAt: row.last },
-              row.now,
-              waitSeconds
-            )
-            const sql = await recordPendingPoll(tx, continueId, waitSeconds)
-            return { sql, model }
-          })
-          assert.equal(
-            answers.sql,
-            answers.model,
-            `${state}/${reason} finish=${finishMethod} wait=${waitSeconds}s since=${since}ms`
+      fc.asyncProperty(cases, async ({ state: [state, reason], finishMethod, wait }) => {
+        // One transaction: now() is one moment for the grant, the model's clock and the update.
+        const answers = await inRolledBackTransaction(db, async (tx) => {
+          const grantId = await seedGrant(tx, tenantId, state, reason)
+          const { rows } = await tx.query<{ now: Date; last: Date; continueId: string }>(
+            `update grants set finish_method = $2,
+               last_continued_at = now() - make_interval(secs => $3::float8 / 1000)
+             where id = $1
+             returning now() as now, last_continued_at as last, continue_id as "continueId"`,
+            [grantId, finishMethod, wait.ageMs]
           )
-        }
-      ),
+          const row = rows[0]!
+          const model = isPendingPoll(
+            { state, finalizationReason: reason, finishMethod, lastContinuedAt: row.last },
+            row.now,
+            wait.seconds
+          )
+          const sql = await recordPendingPoll(tx, row.continueId, wait.seconds)
+          return { sql, model }
+        })
+        assert.equal(
+          answers.sql,
+          answers.model,
+          `${state}/${reason} finish=${finishMethod} wait=${wait.seconds}s since=${wait.ageMs}ms`
+        )
+      }),
       { numRuns: 200 }
     )
   })

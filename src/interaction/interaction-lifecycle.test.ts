@@ -1,8 +1,14 @@
 import assert from 'node:assert/strict'
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import fc from 'fast-check'
-import { inRolledBackTransaction, openTestDb } from '../../test/helpers/test-server.js'
+import {
+  inRolledBackTransaction,
+  lifetimeAndAgeArb,
+  openTestDb,
+  seedGrant,
+  seedTenant
+} from '../../test/helpers/store-test.js'
 import type { Db } from '../storage/db.js'
 import {
   finishStep,
@@ -80,30 +86,17 @@ describe('the built-in consent screen', () => {
 describe('interaction-store (SQL) agrees with isInteractionExpired (the model)', () => {
   let db: Db
   let close: () => Promise<void>
-  const grantId = randomUUID()
+  let grantId: string
 
   before(async () => {
     ;({ db, close } = await openTestDb())
-    const tenantId = randomUUID()
-    await db.query('insert into tenants (id) values ($1)', [tenantId])
-    await db.query(
-      `insert into grants (id, tenant_id, state, continue_id, continue_token_hash, grant_uri, client)
-       values ($1, $2, 'PENDING', $3, $4, 'http://as.example/t', 'https://w.example/c')`,
-      [grantId, tenantId, randomUUID(), randomBytes(32)]
-    )
+    grantId = await seedGrant(db, await seedTenant(db), 'PENDING')
   })
   after(() => close())
 
   test('for generated lifetimes and ages, around the boundary', async () => {
-    const cases = fc.record({
-      expiresIn: fc.integer({ min: 0, max: 5 }),
-      ageMs: fc.integer({ min: -50, max: 8000 }),
-      // Within 2 ms of the end of the lifetime, or anywhere.
-      boundary: fc.option(fc.integer({ min: -2, max: 2 }), { nil: undefined })
-    })
     await fc.assert(
-      fc.asyncProperty(cases, async ({ expiresIn, ageMs, boundary }) => {
-        const age = boundary === undefined ? ageMs : expiresIn * 1000 + boundary
+      fc.asyncProperty(lifetimeAndAgeArb, async ({ seconds: expiresIn, ageMs: age }) => {
         // One transaction: now() is one moment for the insert, the reads and the model's clock.
         const answers = await inRolledBackTransaction(db, async (tx) => {
           const id = randomUUID()

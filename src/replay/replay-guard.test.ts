@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { openTestDb } from '../../test/helpers/test-server.js'
+import { openTestDb } from '../../test/helpers/store-test.js'
 import type { Db } from '../storage/db.js'
 import {
   createDatabaseReplayGuard,

@@ -6,10 +6,6 @@ import type { Resolver } from '../../src/client-keys/index.js'
 import { loadConfig } from '../../src/config/index.js'
 import { createLogger } from '../../src/logger.js'
 import { startServer, type RunningServer } from '../../src/server.js'
-import type { Db, Queryable } from '../../src/storage/db.js'
-import { migrate } from '../../src/storage/migrate.js'
-import { createPgliteDb } from '../../src/storage/pglite-db.js'
-import { createPostgresDb } from '../../src/storage/postgres-db.js'
 
 /**
  * Tests run on embedded PGlite by default; with OPAS_TEST_DATABASE_URL set (a PostgreSQL URL
@@ -169,42 +165,4 @@ export async function startTestServer(
     grantUrl: `${config.authServerUrl}/${config.operatorTenantId}`,
     env: fullEnv
   }
-}
-
-/**
- * A migrated database for store-level tests: a throwaway database on the PostgreSQL server when
- * the suite runs on one (OPAS_TEST_DATABASE_URL), an in-memory PGlite otherwise.
- */
-export async function openTestDb(): Promise<{ db: Db; close(): Promise<void> }> {
-  const database = await createTestDatabase()
-  const db = database ? createPostgresDb(database.url, 4) : await createPgliteDb('memory://')
-  await migrate(db)
-  return {
-    db,
-    async close() {
-      await db.close()
-      await database?.drop()
-    }
-  }
-}
-
-/**
- * `fn`'s result, computed in a transaction that is then rolled back: rows written to set up a
- * case leave nothing behind, and now() is one moment throughout.
- */
-export async function inRolledBackTransaction<T>(
-  db: Db,
-  fn: (tx: Queryable) => Promise<T>
-): Promise<T> {
-  const rollback = Symbol('rollback')
-  let result: { value: T } | undefined
-  await db
-    .transaction(async (tx) => {
-      result = { value: await fn(tx) }
-      throw rollback
-    })
-    .catch((err: unknown) => {
-      if (err !== rollback) throw err
-    })
-  return result!.value
 }
