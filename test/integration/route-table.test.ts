@@ -274,77 +274,63 @@ describe('each authenticating hook refuses a request without its credential', ()
       ])
     )
 
+  /** A client-signature route: unsigned, refused by the signature check; signed, served. */
+  const signatureCase = (
+    refused: Case['refused'],
+    served: Case['served'],
+    servedStatus: number
+  ): Case => ({
+    refused,
+    status: 401,
+    code: 'invalid_client',
+    description: noSignature,
+    served,
+    servedStatus
+  })
+
+  /** A grant request at `url`: a grant the operator tenant issues at once when it is signed. */
+  const grantCase = (url: string) =>
+    signatureCase(
+      () => unsigned(url, 'POST', undefined, nonInteractiveGrantBody(world.app)),
+      () => signedRequest(url, { client: world.app, body: nonInteractiveGrantBody(world.app) }),
+      200
+    )
+
   /** Built per route when its test runs: each gets live targets of its own. */
   const cases: Record<string, () => Promise<Case>> = {
-    'auth POST /': async () => ({
-      refused: () =>
-        unsigned(`${world.server.authUrl}/`, 'POST', undefined, nonInteractiveGrantBody(world.app)),
-      status: 401,
-      code: 'invalid_client',
-      description: noSignature,
-      served: () =>
-        signedRequest(`${world.server.authUrl}/`, {
-          client: world.app,
-          body: nonInteractiveGrantBody(world.app)
-        }),
-      servedStatus: 200
-    }),
-    'auth POST /:tenantId': async () => ({
-      refused: () =>
-        unsigned(world.server.grantUrl, 'POST', undefined, nonInteractiveGrantBody(world.app)),
-      status: 401,
-      code: 'invalid_client',
-      description: noSignature,
-      served: () =>
-        signedRequest(world.server.grantUrl, {
-          client: world.app,
-          body: nonInteractiveGrantBody(world.app)
-        }),
-      servedStatus: 200
-    }),
+    'auth POST /': async () => grantCase(`${world.server.authUrl}/`),
+    'auth POST /:tenantId': async () => grantCase(world.server.grantUrl),
     'auth POST /continue/:id': async () => {
       const pending = await operator.requestInteractive({ finish: false })
-      return {
-        refused: () => unsigned(pending.continueUri, 'POST', pending.continueToken, {}),
-        status: 401,
-        code: 'invalid_client',
-        description: noSignature,
-        served: () => operator.continueGrant(pending),
-        servedStatus: 200
-      }
+      return signatureCase(
+        () => unsigned(pending.continueUri, 'POST', pending.continueToken, {}),
+        () => operator.continueGrant(pending),
+        200
+      )
     },
     'auth DELETE /continue/:id': async () => {
       const pending = await operator.requestInteractive()
-      return {
-        refused: () => unsigned(pending.continueUri, 'DELETE', pending.continueToken),
-        status: 401,
-        code: 'invalid_client',
-        description: noSignature,
-        served: () => operator.cancelGrant(pending),
-        servedStatus: 204
-      }
+      return signatureCase(
+        () => unsigned(pending.continueUri, 'DELETE', pending.continueToken),
+        () => operator.cancelGrant(pending),
+        204
+      )
     },
     'auth POST /token/:id': async () => {
       const { token } = await operator.requestNonInteractive()
-      return {
-        refused: () => unsigned(token.manage, 'POST', token.value),
-        status: 401,
-        code: 'invalid_client',
-        description: noSignature,
-        served: () => operator.rotate(token),
-        servedStatus: 200
-      }
+      return signatureCase(
+        () => unsigned(token.manage, 'POST', token.value),
+        () => operator.rotate(token),
+        200
+      )
     },
     'auth DELETE /token/:id': async () => {
       const { token } = await operator.requestNonInteractive()
-      return {
-        refused: () => unsigned(token.manage, 'DELETE', token.value),
-        status: 401,
-        code: 'invalid_client',
-        description: noSignature,
-        served: () => operator.revoke(token),
-        servedStatus: 204
-      }
+      return signatureCase(
+        () => unsigned(token.manage, 'DELETE', token.value),
+        () => operator.revoke(token),
+        204
+      )
     },
     ...forGetAndHead('auth', '/interact/:id/:nonce/consent', async (method) => {
       const opened = await openConsentScreen((await operator.requestInteractive()).redirect)
