@@ -12,6 +12,7 @@ import { createServices, type RuntimeConfig, type Services } from './deps.js'
 import { hashSecret } from './gnap/secrets.js'
 import { ed25519Backend } from './http-signatures/index.js'
 import type { Db } from './storage/db.js'
+import { deleteExpiredReplays } from './replay/replay-guard.js'
 import { startRetentionJob, type RetentionJob } from './retention/retention-job.js'
 import { migrate, pendingMigrations } from './storage/migrate.js'
 import { createPgliteDb } from './storage/pglite-db.js'
@@ -87,13 +88,16 @@ const portOf: Record<ListenerName, (c: Config) => number> = {
 const DAY_SECONDS = 86_400
 
 function startRetention(services: Services, config: Config, logger: Logger): RetentionJob {
+  const tokenAge = config.accessTokenDeletionDays * DAY_SECONDS
+  // Counted from the end of the interaction, which may outlive a short retention period.
+  const pendingAge = config.pendingGrantDeletionDays * DAY_SECONDS + config.interactionExpirySeconds
+  const { grants, tokens, db } = services
   return startRetentionJob({
-    db: services.db,
-    policy: {
-      tokenDeletionSeconds: config.accessTokenDeletionDays * DAY_SECONDS,
-      // Counted from the end of the interaction, which may outlive a short retention period.
-      pendingGrantDeletionSeconds:
-        config.pendingGrantDeletionDays * DAY_SECONDS + config.interactionExpirySeconds
+    rules: {
+      tokens: (limit) => tokens.purgeSpent(limit, tokenAge),
+      finishedGrants: (limit) => grants.purgeFinished(limit, tokenAge),
+      abandonedGrants: (limit) => grants.purgeAbandoned(limit, pendingAge),
+      replays: (limit) => deleteExpiredReplays(db, limit)
     },
     intervalMs: config.cleanupIntervalSeconds * 1000,
     batchSize: 1000,

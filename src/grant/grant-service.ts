@@ -30,6 +30,8 @@ import {
 } from './grant-lifecycle.js'
 import { assessGrantRequest, type InteractionPolicy } from './grant-model.js'
 import {
+  deleteAbandonedGrants,
+  deleteFinishedGrants,
   findGrantByContinueId,
   findGrantContents,
   insertGrant,
@@ -302,7 +304,13 @@ export function createGrantService(deps: GrantServiceDeps) {
       return transitionGrant(q, grantId, from, to)
     },
     /** A grant's access items and subjects, in request order (the consent screens show them). */
-    contents: (grantId: string) => findGrantContents(db, grantId)
+    contents: (grantId: string) => findGrantContents(db, grantId),
+    /** Retention: deletes up to `limit` grants finished over `olderThanS` s ago, tokens gone. */
+    purgeFinished: (limit: number, olderThanS: number) =>
+      deleteFinishedGrants(db, limit, olderThanS),
+    /** Retention: deletes up to `limit` grants created over `olderThanS` s ago, never finished. */
+    purgeAbandoned: (limit: number, olderThanS: number) =>
+      deleteAbandonedGrants(db, limit, olderThanS)
   }
 }
 

@@ -3,7 +3,7 @@ import type { AccessItem } from '../gnap/access.js'
 import type { Jwk } from '../gnap/request-schemas.js'
 import { replayClaimed, replayCte, replayParams, type Replay } from '../replay/replay-guard.js'
 import type { Queryable } from '../storage/db.js'
-import { insertTokenSql } from '../token/token-store.js'
+import { insertTokenSql, revokeGrantTokensSql } from '../token/token-store.js'
 import { insertInteractionSql } from '../interaction/interaction-store.js'
 import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
 
@@ -207,12 +207,48 @@ export async function revokeGrant(q: Queryable, grantId: string): Promise<boolea
     `with g as (
        update grants set state = 'FINALIZED', finalization_reason = 'REVOKED', updated_at = now()
        where id = $1 and finalization_reason is distinct from 'REVOKED' returning id
-     ), t as (
-       update access_tokens set revoked_at = now()
-       where grant_id in (select id from g) and revoked_at is null
-     )
+     ), t as (${revokeGrantTokensSql('g')})
      select id from g`,
     [grantId]
   )
   return rows.length === 1
+}
+
+// Retention (retention/retention-job.ts): at most $1 rows per statement, skipping rows another
+// transaction holds, so requests in flight are never waited for.
+
+// A finished grant (issued, revoked or rejected) whose tokens are all gone has nothing left to
+// manage: its continuation is refused and no token points at it.
+const DELETE_FINISHED_GRANTS = `delete from grants where id in (
+  select g.id from grants g
+  where g.created_at < now() - make_interval(secs => $2)
+    and g.state = 'FINALIZED'
+    and g.updated_at < now() - make_interval(secs => $2)
+    and not exists (select 1 from access_tokens t where t.grant_id = g.id)
+  limit $1 for update skip locked)`
+
+// A grant still pending (or approved but never continued) this long after its creation was
+// abandoned; its accesses, subjects and interaction go with it (on delete cascade).
+const DELETE_ABANDONED_GRANTS = `delete from grants where id in (
+  select id from grants
+  where created_at < now() - make_interval(secs => $2)
+    and state <> 'FINALIZED'
+  limit $1 for update skip locked)`
+
+/** Deletes up to `limit` grants finished more than `olderThanS` seconds ago, with no token left. */
+export async function deleteFinishedGrants(
+  q: Queryable,
+  limit: number,
+  olderThanS: number
+): Promise<number> {
+  return (await q.query(DELETE_FINISHED_GRANTS, [limit, olderThanS])).rowCount
+}
+
+/** Deletes up to `limit` grants created more than `olderThanS` seconds ago and never finished. */
+export async function deleteAbandonedGrants(
+  q: Queryable,
+  limit: number,
+  olderThanS: number
+): Promise<number> {
+  return (await q.query(DELETE_ABANDONED_GRANTS, [limit, olderThanS])).rowCount
 }

@@ -66,6 +66,15 @@ export function replayClaimed(signature: string): string {
   return `(${signature}::bytea is null or exists (select 1 from replay))`
 }
 
+const DELETE_EXPIRED = `delete from signature_replays where signature in (
+  select signature from signature_replays where expires_at < now()
+  limit $1 for update skip locked)`
+
+/** Deletes up to `limit` expired records (retention/retention-job.ts). */
+export async function deleteExpiredReplays(q: Queryable, limit: number): Promise<number> {
+  return (await q.query(DELETE_EXPIRED, [limit])).rowCount
+}
+
 const CLAIM = `with ${replayCte('$1', '$2')} select 1 from replay`
 
 /** PostgreSQL: an unlogged table, shared by every process on the database. */

@@ -1,17 +1,24 @@
 import type { Logger } from 'pino'
-import type { Queryable } from '../storage/db.js'
-import {
-  deleteAbandonedGrants,
-  deleteExpiredReplays,
-  deleteExpiredTokens,
-  deleteFinishedGrants,
-  type RetentionCounts,
-  type RetentionPolicy
-} from './retention-store.js'
+
+/** Rows deleted by one pass of each retention rule. */
+export interface RetentionCounts {
+  tokens: number
+  finishedGrants: number
+  abandonedGrants: number
+  replays: number
+}
+
+/**
+ * One delete per rule, each asked of the domain that owns the table (bound to its retention
+ * period by the caller): deletes at most `limit` rows, picked through an index on created_at
+ * (or expires_at), skipping rows another transaction holds, so a request in flight is never
+ * waited for and two opas processes cleaning at once do not queue behind each other. Answers
+ * how many it deleted.
+ */
+export type RetentionRules = Record<keyof RetentionCounts, (limit: number) => Promise<number>>
 
 export interface RetentionJobOptions {
-  db: Queryable
-  policy: RetentionPolicy
+  rules: RetentionRules
   /** Time between the end of one pass and the start of the next. */
   intervalMs: number
   /** Rows per delete statement: small enough that each statement is short. */
@@ -38,13 +45,13 @@ const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolv
  * process sharing a database may run it (rows another holds are skipped, not waited for).
  */
 export function startRetentionJob(options: RetentionJobOptions): RetentionJob {
-  const { db, policy, batchSize, logger } = options
+  const { rules, batchSize, logger } = options
   const maxBatches = options.maxBatchesPerPass ?? 100
 
-  async function drain(rule: () => Promise<number>): Promise<number> {
+  async function drain(rule: (limit: number) => Promise<number>): Promise<number> {
     let total = 0
     for (let i = 0; i < maxBatches; i++) {
-      const deleted = await rule()
+      const deleted = await rule(batchSize)
       total += deleted
       if (deleted < batchSize) break
       await yieldToRequests()
@@ -53,15 +60,12 @@ export function startRetentionJob(options: RetentionJobOptions): RetentionJob {
   }
 
   async function pass(): Promise<RetentionCounts> {
-    const tokenAge = policy.tokenDeletionSeconds
     const counts: RetentionCounts = {
-      tokens: await drain(() => deleteExpiredTokens(db, batchSize, tokenAge)),
+      tokens: await drain(rules.tokens),
       // After the tokens, so that a grant whose last token just went is deleted in this pass.
-      finishedGrants: await drain(() => deleteFinishedGrants(db, batchSize, tokenAge)),
-      abandonedGrants: await drain(() =>
-        deleteAbandonedGrants(db, batchSize, policy.pendingGrantDeletionSeconds)
-      ),
-      replays: await drain(() => deleteExpiredReplays(db, batchSize))
+      finishedGrants: await drain(rules.finishedGrants),
+      abandonedGrants: await drain(rules.abandonedGrants),
+      replays: await drain(rules.replays)
     }
     options.onDeleted?.(counts)
     if (Object.values(counts).some((n) => n > 0)) logger.info({ deleted: counts }, 'retention pass')

@@ -9,6 +9,7 @@ import { replayed, type Replay, type Replayed } from '../replay/replay-guard.js'
 import type { Db, Queryable } from '../storage/db.js'
 import { matchAccess } from './access-match.js'
 import {
+  deleteSpentTokens,
   findActiveToken,
   findManagedToken,
   insertToken,
@@ -122,7 +123,9 @@ export function createTokenService(deps: TokenServiceDeps) {
     insert: (q: Queryable, grantId: string, token: NewToken) => insertToken(q, grantId, token),
     rotate,
     revoke,
-    introspect
+    introspect,
+    /** Retention: deletes up to `limit` tokens expired or revoked over `olderThanS` seconds ago. */
+    purgeSpent: (limit: number, olderThanS: number) => deleteSpentTokens(db, limit, olderThanS)
   }
 }
 

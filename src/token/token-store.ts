@@ -144,3 +144,31 @@ export async function findActiveToken(
   const row = rows[0]
   return row === undefined ? undefined : { ...row, access: row.access ?? [] }
 }
+
+/**
+ * An `update access_tokens` for a CTE: revokes every live token of the grants the CTE `grant`
+ * returns (a grant's revocation, RFC 9635 §5.4, takes its tokens with it).
+ */
+export function revokeGrantTokensSql(grant: string): string {
+  return `update access_tokens set revoked_at = now()
+  where grant_id in (select id from ${grant}) and revoked_at is null`
+}
+
+// A token is kept for the retention period after it expired or was revoked (revoked_at and the
+// expiry are both >= created_at, so the created_at range narrows the scan first). At most $1
+// rows, skipping rows another transaction holds (see retention/retention-job.ts).
+const DELETE_SPENT_TOKENS = `delete from access_tokens where id in (
+  select id from access_tokens
+  where created_at < now() - make_interval(secs => $2)
+    and (revoked_at < now() - make_interval(secs => $2)
+         or created_at + make_interval(secs => expires_in) < now() - make_interval(secs => $2))
+  limit $1 for update skip locked)`
+
+/** Deletes up to `limit` tokens expired or revoked more than `olderThanS` seconds ago. */
+export async function deleteSpentTokens(
+  q: Queryable,
+  limit: number,
+  olderThanS: number
+): Promise<number> {
+  return (await q.query(DELETE_SPENT_TOKENS, [limit, olderThanS])).rowCount
+}

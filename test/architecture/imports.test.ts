@@ -6,8 +6,8 @@ import { describe, test } from 'node:test'
 /**
  * The layout rules of docs/architecture.md, read off the sources: each domain folder under src/
  * builds on others without any folder depending back on itself through them (no import loop
- * between folders), and the HTTP edge reaches the database only through services (no store
- * import, no SQL in src/http).
+ * between folders), the HTTP edge reaches the database only through services (no store
+ * import, no SQL in src/http), and only a table's owning folder writes it.
  */
 
 const SRC = 'src'
@@ -104,5 +104,31 @@ describe('source layout', () => {
         `${file} runs SQL`
       )
     }
+  })
+
+  test("only a table's owning folder writes it (insert, update, delete)", () => {
+    // The owner of each table (docs/architecture.md, "Domains and who may use whom"). Another
+    // domain's statement may read a table in a join, or write it through a fragment its owner
+    // exports, never by writing the table's name itself.
+    const owners: Record<string, string> = {
+      tenants: 'tenant',
+      grants: 'grant',
+      subjects: 'grant',
+      accesses: 'access',
+      interactions: 'interaction',
+      access_tokens: 'token',
+      signature_replays: 'replay'
+    }
+    const writes = /\b(?:insert\s+into|update|delete\s+from)\s+(\w+)/gi
+    const found: string[] = []
+    for (const file of sourceFiles(SRC)) {
+      if (folderOf(file) === 'storage') continue // migrations create and move every table
+      for (const [, table] of readFileSync(file, 'utf8').matchAll(writes)) {
+        const owner = owners[table!.toLowerCase()]
+        if (owner && owner !== folderOf(file)) found.push(`${file} writes ${table}`)
+      }
+    }
+    assert.ok(Object.keys(owners).length > 0)
+    assert.deepEqual(found, [], 'writes to a table outside its owning folder')
   })
 })
