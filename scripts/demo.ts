@@ -6,21 +6,51 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { existsSync, readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { isFinalizedGrant, isPendingGrant } from '@interledger/open-payments'
+import { ConfigError, loadConfig } from '../src/config/index.js'
 import { outgoingPaymentAccess, sdkClientFor } from '../test/helpers/sdk-client.js'
 import { startWalletAddressServer } from '../test/helpers/wallet-address-server.js'
 
+const config = loadDemoConfig()
+
 const usage = `usage: npm run demo -- [--auth URL] [--introspection URL]
 
-Runs a scripted Open Payments client against opas (start it first: npm start).
-  --auth URL            opas' public listener, default http://localhost:3006
-  --introspection URL   its introspection listener, default http://localhost:3007`
+Runs a scripted Open Payments client against a running opas (start it first: npm start).
+It reads the same configuration as the server (the environment and ${config.envFile}).
+  --auth URL            opas' public listener, default AUTH_SERVER_URL (${config.authServerUrl})
+  --introspection URL   its introspection listener, default ${localUrl(config.introspectionPort)}`
+
+/** The server's own configuration, so that the demo finds the server `npm start` runs. */
+function loadDemoConfig() {
+  try {
+    const readFile = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined)
+    return loadConfig(process.env, readFile).config
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    console.error(
+      `demo: the configuration is invalid:\n${err.problems.map((p) => `  - ${p}`).join('\n')}`
+    )
+    process.exit(1)
+  }
+}
+
+/** A listener of this machine's server, reached where it listens. */
+function localUrl(port: number): string {
+  const wildcard = ['0.0.0.0', '::', '[::]'].includes(config.listenHost)
+  const host = wildcard
+    ? 'localhost'
+    : config.listenHost.includes(':')
+      ? `[${config.listenHost}]`
+      : config.listenHost
+  return `http://${host}:${port}`
+}
 
 const { values } = parseArgs({
   options: {
-    auth: { type: 'string', default: 'http://localhost:3006' },
-    introspection: { type: 'string', default: 'http://localhost:3007' },
+    auth: { type: 'string', default: config.authServerUrl },
+    introspection: { type: 'string', default: localUrl(config.introspectionPort) },
     help: { type: 'boolean', default: false }
   }
 })
@@ -43,6 +73,11 @@ async function introspect(token: string): Promise<boolean> {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json' },
     body: JSON.stringify({ access_token: token })
+  }).catch(() => {
+    throw new DemoError(
+      `no opas introspection listener answers at ${introspectionUrl} (INTROSPECTION_PORT, or ` +
+        '--introspection URL)'
+    )
   })
   if (!res.ok) throw new DemoError(`introspection answered ${res.status}: ${await res.text()}`)
   return ((await res.json()) as { active: boolean }).active
@@ -70,7 +105,10 @@ async function discover(): Promise<string> {
   try {
     res = await fetch(`${authUrl}/discovery`)
   } catch {
-    throw new DemoError(`opas does not answer at ${authUrl}: start it with \`npm start\` first`)
+    throw new DemoError(
+      `no opas answers at ${authUrl}/discovery (AUTH_SERVER_URL, or --auth): start it with ` +
+        '`npm start`, or point the demo at it with --auth URL'
+    )
   }
   if (!res.ok) throw new DemoError(`${authUrl}/discovery answered ${res.status}`)
   return ((await res.json()) as { grant_request_endpoint: string }).grant_request_endpoint

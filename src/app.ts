@@ -7,6 +7,8 @@ import Fastify, {
   type FastifyInstance,
   type RouteOptions
 } from 'fastify'
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
 import type { Services } from './deps.js'
 import { installErrorHandling, sendGnapError } from './http/error-handler.js'
 import { registerConsentRoutes } from './http/consent-routes.js'
@@ -17,6 +19,7 @@ import { registerInteractionRoutes } from './http/interaction-routes.js'
 import { registerIntrospectionRoutes } from './http/introspection-routes.js'
 import { registerJsonBody } from './http/json-body.js'
 import { registerMetricsRoute } from './http/metrics-route.js'
+import { refusalOf } from './http/refusal-log.js'
 
 export const listenerNames = ['auth', 'interaction', 'introspection', 'admin'] as const
 export type ListenerName = (typeof listenerNames)[number]
@@ -29,9 +32,23 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * An incoming `x-request-id` kept as the request's id: a caller's (or its proxy's) own id
+ * carried through, as long as it cannot break a log line. Anything else gets a new UUID.
+ */
+const WELL_FORMED_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
+
+function requestIdOf(req: IncomingMessage): string {
+  const given = req.headers['x-request-id']
+  return typeof given === 'string' && WELL_FORMED_REQUEST_ID.test(given) ? given : randomUUID()
+}
+
 async function createListenerApp(name: ListenerName, services: Services): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: services.logger.child({ listener: name }) as FastifyBaseLogger,
+    // Every log line of a request carries its id (reqId), and every answer says it.
+    genReqId: requestIdOf,
+    requestIdHeader: false,
     // One line per refused request (onResponse below) instead of two per request.
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: services.config.trustProxy,
@@ -45,7 +62,8 @@ async function createListenerApp(name: ListenerName, services: Services): Promis
     return503OnClosing: false,
     // Errors Fastify raises before routing (a malformed percent-encoding, an over-long path
     // segment) get the GNAP envelope too, without echoing the path (it may carry a nonce).
-    frameworkErrors: (error, _req, reply) => {
+    frameworkErrors: (error, req, reply) => {
+      void reply.header('x-request-id', req.id)
       const status =
         error.statusCode !== undefined && error.statusCode < 500 ? error.statusCode : 400
       void sendGnapError(reply, status, 'invalid_request', 'invalid request URL')
@@ -68,6 +86,10 @@ async function createListenerApp(name: ListenerName, services: Services): Promis
       route.config = { ...route.config, auth: 'none' }
     }
     app.declaredRoutes.push(route)
+  })
+  app.addHook('onRequest', (req, reply, done) => {
+    void reply.header('x-request-id', req.id)
+    done()
   })
   registerJsonBody(app)
   installErrorHandling(app)
@@ -95,7 +117,7 @@ async function createListenerApp(name: ListenerName, services: Services): Promis
       reply.elapsedTime / 1000
     )
     const entry = { method: req.method, route, status: reply.statusCode, ms: reply.elapsedTime }
-    if (reply.statusCode >= 400) req.log.info(entry, 'request refused')
+    if (reply.statusCode >= 400) req.log.info({ ...entry, ...refusalOf(req) }, 'request refused')
     else req.log.debug(entry, 'request completed')
   })
   if (name === 'auth' && services.config.rateLimitPerIp > 0) {

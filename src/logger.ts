@@ -1,4 +1,6 @@
 import pino, { type Logger } from 'pino'
+import pretty from 'pino-pretty'
+import type { LogFormat } from './config/config-types.js'
 
 /**
  * Structured logs. opas never logs headers or bodies itself; these paths are redacted anyway so
@@ -18,7 +20,26 @@ export const redactedLogPaths = [
   'res.headers["set-cookie"]'
 ]
 
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+/**
+ * The process's logger. `destination` (tests) receives JSON lines; otherwise stdout gets JSON,
+ * or readable lines when the format is `pretty` (`auto`: when stdout is a terminal). Pretty
+ * lines are formatted in this thread, synchronously: a development aid, not a hot path.
+ */
+export function createLogger(
+  level: string,
+  output: { format?: LogFormat; destination?: pino.DestinationStream } = {}
+): Logger {
+  const format = output.format ?? 'json'
+  const readable =
+    output.destination === undefined &&
+    (format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true))
+  const destination = readable
+    ? pretty({
+        colorize: process.stdout.isTTY === true,
+        ignore: 'service,pid,hostname',
+        sync: true
+      })
+    : output.destination
   return pino(
     {
       level,

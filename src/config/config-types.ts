@@ -11,6 +11,10 @@ export type NodeEnv = (typeof nodeEnvs)[number]
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof logLevels)[number]
 
+/** How log lines are written: `auto` is `pretty` on a terminal and `json` otherwise. */
+export const logFormats = ['auto', 'json', 'pretty'] as const
+export type LogFormat = (typeof logFormats)[number]
+
 /** SameSite values Rafiki accepts for the interaction cookie (unset = the cookie library's default). */
 export const cookieSameSiteValues = ['lax', 'none'] as const
 export type CookieSameSite = (typeof cookieSameSiteValues)[number]
@@ -44,6 +48,8 @@ export interface Config {
   nodeEnv: NodeEnv
   /** LOG_LEVEL: minimum pino level that is logged. */
   logLevel: LogLevel
+  /** LOG_FORMAT: JSON lines, or readable lines for a developer's terminal. */
+  logFormat: LogFormat
   /** LISTEN_HOST: interface address every listener binds to. */
   listenHost: string
   /** AUTH_PORT: port of the public GNAP listener (grant, continue, token management). 0 = any free port. */
@@ -66,6 +72,8 @@ export interface Config {
   databasePoolSize: number
   /** DATA_DIR: directory of the embedded PGlite database; `memory://` keeps it in memory. */
   dataDir: string
+  /** ALLOW_EMBEDDED_DATABASE_IN_PRODUCTION: production on the embedded database, knowingly. */
+  allowEmbeddedDatabaseInProduction: boolean
   /** ENABLE_MANUAL_MIGRATIONS: when true, start does not migrate; `opas migrate` does. */
   enableManualMigrations: boolean
   /** OPERATOR_TENANT_ID: UUID of the operator tenant. */

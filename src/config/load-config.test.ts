@@ -35,9 +35,10 @@ const productionEnv = {
   AUTH_SERVER_URL: 'https://auth.example.com',
   IDENTITY_SERVER_URL: 'https://idp.example.com/consent',
   OPERATOR_TENANT_ID: '9f1d3c2e-5b7a-4c8d-9e0f-1a2b3c4d5e6f',
-  IDENTITY_SERVER_SECRET: 'idp-secret',
-  ADMIN_API_SECRET: 'admin-secret',
-  COOKIE_KEY: 'k'.repeat(32)
+  IDENTITY_SERVER_SECRET: 'i'.repeat(32),
+  ADMIN_API_SECRET: 'a'.repeat(32),
+  COOKIE_KEY: 'k'.repeat(32),
+  AUTH_DATABASE_URL: 'postgresql://opas@db.internal:5432/opas'
 }
 
 test('an empty environment gives the development defaults', () => {
@@ -91,7 +92,9 @@ test('production reports every missing required setting in one ConfigError', () 
       `${name} not reported`
     )
   }
-  assert.equal(problems.length, 6)
+  // And the embedded database, which production refuses unless told otherwise.
+  assert.ok(problems.some((p) => p.includes('ALLOW_EMBEDDED_DATABASE_IN_PRODUCTION')))
+  assert.equal(problems.length, 7)
 })
 
 test('a complete production environment loads, with client fetches locked down', () => {
@@ -117,11 +120,55 @@ test('production may go without an IdP only with CONSENT_SCREEN=builtin, chosen 
   ])
 })
 
-test('production requires a COOKIE_KEY of at least 32 characters; development does not', () => {
-  assert.deepEqual(problemsOf({ ...productionEnv, COOKIE_KEY: 'short' }), [
-    'COOKIE_KEY must be at least 32 characters when NODE_ENV=production'
+test('production requires every secret to be at least 32 characters; development does not', () => {
+  for (const name of ['COOKIE_KEY', 'IDENTITY_SERVER_SECRET', 'ADMIN_API_SECRET']) {
+    assert.deepEqual(problemsOf({ ...productionEnv, [name]: 'x'.repeat(31) }), [
+      `${name} must be at least 32 characters when NODE_ENV=production`
+    ])
+    assert.equal(
+      loadConfig({ ...productionEnv, NODE_ENV: 'development', [name]: 'x' }, noFiles).config
+        .nodeEnv,
+      'development'
+    )
+  }
+  // One problem per secret, whatever else is wrong.
+  const problems = problemsOf({ ...productionEnv, COOKIE_KEY: 'a', ADMIN_API_SECRET: 'b' })
+  assert.equal(problems.length, 2)
+})
+
+test('production requires an https AUTH_SERVER_URL, except on the loopback host', () => {
+  const url = 'http://auth.example.com'
+  assert.deepEqual(problemsOf({ ...productionEnv, AUTH_SERVER_URL: url }), [
+    'AUTH_SERVER_URL must be an https:// URL when NODE_ENV=production (http:// only on ' +
+      `localhost, 127.0.0.1 or [::1]), got "${url}"`
   ])
-  assert.equal(loadConfig({ COOKIE_KEY: 'short' }, noFiles).config.cookieKey, 'short')
+  for (const loopback of ['http://localhost:3006', 'http://127.0.0.1:3006', 'http://[::1]:3006']) {
+    assert.equal(
+      loadConfig({ ...productionEnv, AUTH_SERVER_URL: loopback }, noFiles).config.authServerUrl,
+      loopback
+    )
+  }
+  assert.equal(loadConfig({ AUTH_SERVER_URL: url }, noFiles).config.authServerUrl, url)
+})
+
+test('production refuses the embedded database unless ALLOW_EMBEDDED_DATABASE_IN_PRODUCTION', () => {
+  const embedded: Record<string, string> = { ...productionEnv }
+  delete embedded.AUTH_DATABASE_URL
+  const [problem, ...rest] = problemsOf(embedded)
+  assert.deepEqual(rest, [])
+  assert.match(problem!, /AUTH_DATABASE_URL/)
+  assert.match(problem!, /ALLOW_EMBEDDED_DATABASE_IN_PRODUCTION=true/)
+  const allowed = loadConfig(
+    { ...embedded, ALLOW_EMBEDDED_DATABASE_IN_PRODUCTION: 'true' },
+    noFiles
+  )
+  assert.equal(allowed.config.databaseUrl, undefined)
+})
+
+test('an invalid OPERATOR_TENANT_ID is reported once, in production too', () => {
+  assert.deepEqual(problemsOf({ ...productionEnv, OPERATOR_TENANT_ID: 'nope' }), [
+    'OPERATOR_TENANT_ID: must be a UUID (8-4-4-4-12 hex digits) (got "nope")'
+  ])
 })
 
 test('values come from the .env file and the real environment overrides them', () => {

@@ -24,8 +24,13 @@ export interface LoadedConfig {
   missing: GeneratableSetting[]
 }
 
-/** Minimum COOKIE_KEY length in production: 32 characters give at least 128 bits from any generator. */
-const minProductionCookieKeyLength = 32
+/** Minimum length of every secret in production (COOKIE_KEY, IDENTITY_SERVER_SECRET, ADMIN_API_SECRET). */
+const minProductionSecretLength = 32
+
+function isHttpsOrLoopback(url: string): boolean {
+  const { protocol, hostname } = new URL(url)
+  return protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(hostname)
+}
 
 /** The listeners that share LISTEN_HOST, so two of them on one non-zero port cannot both start. */
 const portSettings = [
@@ -68,12 +73,15 @@ export function loadConfig(
 
   // Pass 1: parse whatever is set. Defaults wait until NODE_ENV and AUTH_PORT are known.
   const given = new Map<keyof Config, unknown>()
+  // Set but invalid: reported once here, not again as missing below.
+  const invalid = new Set<keyof Config>()
   for (const [key, spec] of settingEntries()) {
     const found = source.lookup(spec)
     if (found === undefined) continue
     const result = spec.parser.parse(found.raw)
     if (result.ok) given.set(key, result.value)
     else {
+      invalid.add(key)
       // A secret's value is never echoed: error output ends up in logs.
       const got = spec.secret ? '' : ` (got ${JSON.stringify(found.raw)})`
       problems.push(`${where(found)}: ${result.problem}${got}`)
@@ -96,7 +104,9 @@ export function loadConfig(
       continue
     }
     const generatable = (generatableSettings as readonly string[]).includes(key)
-    if (production && (spec.requiredInProduction || generatable)) {
+    if (invalid.has(key)) {
+      // Already reported; the default stands in so that the other checks can run.
+    } else if (production && (spec.requiredInProduction || generatable)) {
       const why = generatable ? ' (it is generated only outside production)' : ''
       problems.push(`${spec.env} is required when NODE_ENV=production${why}`)
     } else if (generatable) {
@@ -120,11 +130,31 @@ function checkCrossSettings(
   production: boolean,
   problems: string[]
 ): void {
-  const cookieKey = config.cookieKey
-  if (production && cookieKey !== undefined && cookieKey.length < minProductionCookieKeyLength) {
-    problems.push(
-      `${configSchema.cookieKey.env} must be at least ${minProductionCookieKeyLength} characters when NODE_ENV=production`
-    )
+  if (production) {
+    // A short secret can be guessed: 32 characters give at least 128 bits from any generator.
+    for (const [key, spec] of settingEntries()) {
+      const value = config[key]
+      if (spec.secret && typeof value === 'string' && value.length < minProductionSecretLength) {
+        problems.push(
+          `${spec.env} must be at least ${minProductionSecretLength} characters when NODE_ENV=production`
+        )
+      }
+    }
+    // Tokens, continuation tokens and the consent cookie cross this URL: TLS outside one host.
+    const authServerUrl = config.authServerUrl
+    if (authServerUrl !== undefined && !isHttpsOrLoopback(authServerUrl)) {
+      problems.push(
+        `${configSchema.authServerUrl.env} must be an https:// URL when NODE_ENV=production ` +
+          `(http:// only on localhost, 127.0.0.1 or [::1]), got ${JSON.stringify(authServerUrl)}`
+      )
+    }
+    if (config.databaseUrl === undefined && config.allowEmbeddedDatabaseInProduction !== true) {
+      problems.push(
+        `NODE_ENV=production needs ${configSchema.databaseUrl.env} (PostgreSQL): the embedded ` +
+          `database serves one process. To run production on it anyway, set ` +
+          `${configSchema.allowEmbeddedDatabaseInProduction.env}=true`
+      )
+    }
   }
 
   // Without an IdP, a production interaction needs the built-in screen, turned on knowingly.

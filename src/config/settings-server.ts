@@ -1,5 +1,5 @@
 import type { NodeEnv } from './config-types.js'
-import { logLevels, nodeEnvs } from './config-types.js'
+import { logFormats, logLevels, nodeEnvs } from './config-types.js'
 import type { SettingsOf } from './setting-spec.js'
 import { baseUrl, boolean, integer, maxTimerMs, oneOf, text } from './value-parsers.js'
 
@@ -15,6 +15,7 @@ const port = integer(0, 65535)
 export const serverSettings: SettingsOf<
   | 'nodeEnv'
   | 'logLevel'
+  | 'logFormat'
   | 'listenHost'
   | 'authPort'
   | 'introspectionPort'
@@ -39,8 +40,17 @@ export const serverSettings: SettingsOf<
     env: 'LOG_LEVEL',
     parser: oneOf(logLevels),
     default: 'info',
-    description: 'Minimum level of the JSON (pino) log lines written to stdout.',
+    description: 'Minimum level of the (pino) log lines written to stdout.',
     origin: 'rafiki'
+  },
+  logFormat: {
+    env: 'LOG_FORMAT',
+    parser: oneOf(logFormats),
+    default: 'auto',
+    description:
+      '`json`: one JSON object per line, for log collectors. `pretty`: readable, coloured lines ' +
+      'for a terminal. `auto`: `pretty` when stdout is a terminal, `json` otherwise.',
+    origin: 'opas'
   },
   listenHost: {
     env: 'LISTEN_HOST',

@@ -8,6 +8,7 @@ export const storageSettings: SettingsOf<
   | 'databaseUrl'
   | 'databasePoolSize'
   | 'dataDir'
+  | 'allowEmbeddedDatabaseInProduction'
   | 'enableManualMigrations'
   | 'databaseCleanupWorkers'
   | 'cleanupIntervalSeconds'
@@ -43,6 +44,15 @@ export const storageSettings: SettingsOf<
     description:
       'Directory where the embedded PGlite database keeps its files (when no database URL is ' +
       'set); `memory://` keeps it in memory and loses it on exit.',
+    origin: 'opas'
+  },
+  allowEmbeddedDatabaseInProduction: {
+    env: 'ALLOW_EMBEDDED_DATABASE_IN_PRODUCTION',
+    parser: boolean(),
+    default: false,
+    description:
+      'With NODE_ENV=production, opas refuses to start on the embedded database (one process, ' +
+      'no replica, no backup tooling) unless this is true.',
     origin: 'opas'
   },
   enableManualMigrations: {

@@ -5,7 +5,7 @@ import { bytesEqual } from '../gnap/secrets.js'
 import type { GrantService } from '../grant/grant-service.js'
 import type { InteractionService } from '../interaction/interaction-service.js'
 import { settledStatus } from '../interaction/interaction-lifecycle.js'
-import type { InteractionView } from '../interaction/interaction-service.js'
+import type { DecidedGrant, InteractionView } from '../interaction/interaction-service.js'
 import { describeAccess, type AccessDescription } from './describe-access.js'
 
 /**
@@ -18,7 +18,8 @@ import { describeAccess, type AccessDescription } from './describe-access.js'
 export type ConsentState =
   | { kind: 'unknown' }
   | { kind: 'expired' }
-  | { kind: 'answered'; accepted: boolean }
+  /** `decided`: set when this very request recorded the answer (not a repeat of it). */
+  | { kind: 'answered'; accepted: boolean; decided?: DecidedGrant }
   | { kind: 'closed' }
   | {
       kind: 'pending'
@@ -105,8 +106,11 @@ export function createConsentService(deps: {
       const settled = settledState(interaction)
       if (settled) return settled
       try {
-        await deps.interactions.decide(interaction, choice === 'accept' ? 'accept' : 'reject')
-        return { kind: 'answered', accepted: choice === 'accept' }
+        const decided = await deps.interactions.decide(
+          interaction,
+          choice === 'accept' ? 'accept' : 'reject'
+        )
+        return { kind: 'answered', accepted: choice === 'accept', decided }
       } catch (err) {
         if (!(err instanceof GnapError)) throw err
         // Lost a race to another tab or click: report what was recorded instead.

@@ -27,29 +27,43 @@ describe('formatAmount: the asset scale applied', () => {
 })
 
 describe('describeInterval: ISO 8601 repeating intervals in words', () => {
-  test('the issue example: each month, 12 times, from 1 Jan 2026', () => {
+  test('the span and its end date, not a count that reads as so many payments', () => {
     assert.equal(
-      describeInterval('R12/2026-01-01T00:00:00Z/P1M'),
-      'each month, 12 times, from 1 Jan 2026'
+      describeInterval('R12/2026-12-03T00:00:00Z/P1M'),
+      'each month, for 12 months, from 3 Dec 2026 to 3 Dec 2027'
     )
   })
   test('a start with a time of day shows it in UTC', () => {
     assert.equal(
       describeInterval('R11/2022-08-24T14:15:22Z/P1M'),
-      'each month, 11 times, from 24 Aug 2022, 14:15 UTC'
+      'each month, for 11 months, from 24 Aug 2022, 14:15 UTC to 24 Jul 2023, 14:15 UTC'
     )
   })
-  test('unbounded repetitions say no count; plural and composite durations', () => {
+  test('unbounded repetitions have no end; plural and composite durations', () => {
     assert.equal(describeInterval('R/2026-03-01T00:00:00Z/P2W'), 'every 2 weeks, from 1 Mar 2026')
     assert.equal(
       describeInterval('R-1/2026-03-01T00:00:00Z/P1M15D'),
       'every 1 month and 15 days, from 1 Mar 2026'
     )
+    assert.equal(
+      describeInterval('R3/2026-03-01T00:00:00Z/P2W'),
+      'every 2 weeks, for 6 weeks, from 1 Mar 2026 to 12 Apr 2026'
+    )
+    assert.equal(
+      describeInterval('R2/2026-03-01T00:00:00Z/P1M15D'),
+      'every 1 month and 15 days, for 2 periods, from 1 Mar 2026 to 31 May 2026'
+    )
   })
-  test('one repetition reads "once"; a duration before an end reads "until"', () => {
+  test('a duration before an end counts back to its start', () => {
     assert.equal(
       describeInterval('R1/P1D/2026-02-01T00:00:00Z'),
-      'each day, once, until 1 Feb 2026'
+      'each day, for 1 day, from 31 Jan 2026 to 1 Feb 2026'
+    )
+  })
+  test('a month past a shorter month ends on its last day', () => {
+    assert.equal(
+      describeInterval('R1/2026-01-31T00:00:00Z/P1M'),
+      'each month, for 1 month, from 31 Jan 2026 to 28 Feb 2026'
     )
   })
   test('start and end without a duration: between two dates', () => {
@@ -80,7 +94,7 @@ describe('describeAccess', () => {
         title: 'Send payments',
         actions: ['create payments', 'see the payments it made'],
         walletAddress: 'https://wallet.example/alice',
-        limits: ['up to USD 5.00 each month, 12 times, from 1 Jan 2026']
+        limits: ['up to USD 5.00 each month, for 12 months, from 1 Jan 2026 to 1 Jan 2027']
       }
     )
   })

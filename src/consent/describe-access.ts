@@ -13,7 +13,7 @@ export interface AccessDescription {
   /** The wallet address the right applies to, when the item names one. */
   walletAddress: string | undefined
   /**
-   * Each limit as a phrase: "up to USD 5.00 each month, 12 times, from 1 Jan 2026" (taken from
+   * Each limit as a phrase: "up to USD 5.00 each month, for 12 months, from 1 Jan 2026 to 1 Jan 2027" (taken from
    * the account), "up to EUR 4.00 received by the payee", "only to <incoming payment URL>".
    */
   limits: string[]
@@ -86,24 +86,63 @@ function everyDuration(duration: Duration): string {
   return `every ${words.length > 0 ? `${words.join(', ')} and ${last}` : last}`
 }
 
+/** `n` times `duration`, in words: "12 months", "6 weeks"; "12 periods" for a composite one. */
+function spanOf(duration: Duration, n: number): string {
+  const units = UNITS.filter(([key]) => duration[key] > 0)
+  if (units.length !== 1) return n === 1 ? '1 period' : `${n} periods`
+  const [key, unit] = units[0]!
+  const total = duration[key] * n
+  return `${total} ${unit}${total === 1 ? '' : 's'}`
+}
+
 /**
- * An Open Payments interval (ISO 8601 repeating interval) in words:
- * `R12/2026-01-01T00:00:00Z/P1M` reads "each month, 12 times, from 1 Jan 2026".
+ * `date` moved by `duration` `n` times (negative: back), on the UTC calendar. A month step
+ * that lands past a month's end stays on its last day (31 Jan + 1 month = 28 Feb), as the
+ * date libraries that enforce these limits count.
+ */
+function shifted(date: Date, duration: Duration, n: number): Date {
+  const months = (duration.years * 12 + duration.months) * n
+  const year = date.getUTCFullYear()
+  const month = date.getUTCMonth() + months
+  const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate()
+  const monthly = new Date(date)
+  monthly.setUTCFullYear(year, month, Math.min(date.getUTCDate(), lastDay))
+  const seconds =
+    ((duration.weeks * 7 + duration.days) * 86_400 +
+      duration.hours * 3600 +
+      duration.minutes * 60 +
+      duration.seconds) *
+    n
+  return new Date(monthly.getTime() + seconds * 1000)
+}
+
+/**
+ * An Open Payments interval (ISO 8601 repeating interval) in words, with the whole span it
+ * covers: `R12/2026-01-01T00:00:00Z/P1M` reads "each month, for 12 months, from 1 Jan 2026 to
+ * 1 Jan 2027" (not "12 times", which reads as twelve payments).
  */
 export function describeInterval(text: string): string {
   const interval = parseRepeatingInterval(text)
   // Grant requests are validated on arrival; a stored interval always parses. Show it raw
   // rather than hide it if that ever fails.
   if (!interval) return `per interval ${text}`
-  const parts: string[] = []
-  if (interval.duration) parts.push(everyDuration(interval.duration))
-  else if (interval.start && interval.end) {
-    parts.push(`between ${formatDate(interval.start)} and ${formatDate(interval.end)}`)
+  const { duration, repetitions: n } = interval
+  if (!duration) {
+    return interval.start && interval.end
+      ? `between ${formatDate(interval.start)} and ${formatDate(interval.end)}`
+      : `per interval ${text}`
   }
-  const n = interval.repetitions
-  if (n !== undefined && interval.duration) parts.push(n === 1 ? 'once' : `${n} times`)
-  if (interval.duration && interval.start) parts.push(`from ${formatDate(interval.start)}`)
-  if (interval.duration && interval.end) parts.push(`until ${formatDate(interval.end)}`)
+  const parts = [everyDuration(duration)]
+  // R0 still describes the one interval it starts with.
+  const count = n === undefined ? undefined : Math.max(n, 1)
+  if (count !== undefined) parts.push(`for ${spanOf(duration, count)}`)
+  const start =
+    interval.start ?? (interval.end && count ? shifted(interval.end, duration, -count) : undefined)
+  const end =
+    interval.end ?? (interval.start && count ? shifted(interval.start, duration, count) : undefined)
+  if (start && end) parts.push(`from ${formatDate(start)} to ${formatDate(end)}`)
+  else if (start) parts.push(`from ${formatDate(start)}`)
+  else if (end) parts.push(`until ${formatDate(end)}`)
   return parts.join(', ')
 }
 

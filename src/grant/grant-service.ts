@@ -73,6 +73,7 @@ export interface Continuation {
   continueId: string
   continueToken: string
   grantId: string
+  tenantId: string
   /** The grant's client: the continuation request must be signed by it. */
   client: ClientIdentity
 }
@@ -99,7 +100,7 @@ export function createGrantService(deps: GrantServiceDeps) {
     request: GrantRequest
     /** How the request is kept from being replayed: its signature may be recorded with the grant. */
     replay: Replay
-  }): Promise<GrantResponse | Replayed> {
+  }): Promise<{ grantId: string; response: GrantResponse } | Replayed> {
     const { tenant, grantUri, request } = input
     const { interactive, access } = assessGrantRequest(request, config)
     const client = clientIdentityOf(request.client)
@@ -135,10 +136,11 @@ export function createGrantService(deps: GrantServiceDeps) {
         input.replay
       )
       if (!inserted) return replayed
-      return {
+      const response = {
         access_token: accessTokenWire(config.authServerUrl, token, access),
         continue: continueWire(config.authServerUrl, base.continueId, continueToken)
       }
+      return { grantId: base.id, response }
     }
 
     if (!request.interact) {
@@ -187,7 +189,7 @@ export function createGrantService(deps: GrantServiceDeps) {
     // Kept for clients that read them; the interaction start ignores them (see above).
     redirect.searchParams.set('clientName', document.publicName)
     redirect.searchParams.set('clientUri', client.walletAddress)
-    return {
+    const response = {
       interact: { redirect: redirect.href, finish: interaction.nonce },
       continue: continueWire(
         config.authServerUrl,
@@ -196,6 +198,7 @@ export function createGrantService(deps: GrantServiceDeps) {
         config.waitSeconds
       )
     }
+    return { grantId: base.id, response }
   }
 
   /** Issues the grant's token and finalises it, once: the grant row is locked by the caller. */
@@ -276,7 +279,13 @@ export function createGrantService(deps: GrantServiceDeps) {
     if (!grant || !bytesEqual(grant.continueTokenHash, hashToken(token))) {
       throw invalidContinuation('invalid grant')
     }
-    return { continueId, continueToken: token, grantId: grant.id, client: storedClient(grant) }
+    return {
+      continueId,
+      continueToken: token,
+      grantId: grant.id,
+      tenantId: grant.tenantId,
+      client: storedClient(grant)
+    }
   }
 
   /** RFC 9635 §5.4: the client cancels the grant; it and all its tokens are revoked at once. */

@@ -5,6 +5,8 @@ import type { ConsentChoice, ConsentService, ConsentState } from '../consent/con
 import { GnapError, type GnapErrorCode } from '../gnap/gnap-error.js'
 import { interactionUrl } from '../interaction/interaction-url.js'
 import type { InteractionSession } from './interaction-session.js'
+import { logGrantEvent } from './grant-events.js'
+import { noteRefusal } from './refusal-log.js'
 import { acceptsHtml } from './route-auth.js'
 
 type Params = { id: string; nonce: string }
@@ -81,6 +83,7 @@ function notice(req: FastifyRequest, reply: FastifyReply, spec: Notice | NoticeS
   const { status, title, message, code, description } =
     typeof spec === 'string' ? NOTICES[spec] : spec
   if (!acceptsHtml(req)) throw new GnapError(status, code, description)
+  noteRefusal(req, { code, description })
   return reply.code(status).headers(pageHeaders).send(renderNoticePage({ title, message }))
 }
 
@@ -152,6 +155,7 @@ export function registerConsentRoutes(
           if (state.accepted !== (choice === 'accept')) {
             return notice(req, reply, alreadyAnswered(state.accepted))
           }
+          if (state.decided) logGrantEvent(req, state.decided.decision, state.decided)
           // 303: the browser follows with a GET to the finish, which ends the session.
           return reply.redirect(interactionUrl(deps.authServerUrl, id, nonce, 'finish'), 303)
         }

@@ -1,7 +1,11 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import FindMyWay, { type HTTPMethod } from 'find-my-way'
+import { pageHeaders, renderNoticePage } from '../consent/consent-page.js'
 import { ClientKeyError } from '../client-keys/index.js'
 import { GnapError, gnapErrorBody, type GnapErrorCode } from '../gnap/gnap-error.js'
 import { SignatureError, type SignatureErrorReason } from '../http-signatures/index.js'
+import { noteRefusal } from './refusal-log.js'
+import { acceptsHtml } from './route-auth.js'
 
 // Rafiki's descriptions are kept as the first words; the detail after the colon says what failed.
 const signatureDescriptions: Record<SignatureErrorReason, string> = {
@@ -22,6 +26,8 @@ interface Translated {
   status: number
   code: GnapErrorCode
   description: string
+  /** For the log line only: a finer cause than the description. */
+  reason?: string
   headers?: Readonly<Record<string, string>> | undefined
 }
 
@@ -32,11 +38,21 @@ interface Translated {
 export function translateError(err: unknown, log: FastifyRequest['log']): Translated {
   if (err instanceof GnapError) return err
   if (err instanceof SignatureError) {
-    return { status: 401, code: 'invalid_client', description: signatureDescriptions[err.reason] }
+    return {
+      status: 401,
+      code: 'invalid_client',
+      description: signatureDescriptions[err.reason],
+      reason: err.reason
+    }
   }
   // Logged where the fetch failed (client-keys); answered as Rafiki answers.
   if (err instanceof ClientKeyError) {
-    return { status: 400, code: 'invalid_client', description: 'could not determine client' }
+    return {
+      status: 400,
+      code: 'invalid_client',
+      description: 'could not determine client',
+      reason: err.reason
+    }
   }
   // PostgreSQL cannot store U+0000 in text (22021) or jsonb (22P05): the statement failed and
   // nothing was written; the request, not the server, is at fault.
@@ -73,19 +89,83 @@ export function sendGnapError(
   reply: FastifyReply,
   status: number,
   code: GnapErrorCode,
-  description: string
+  description: string,
+  reason?: string
 ) {
+  noteRefusal(reply.request, { code, description, ...(reason !== undefined ? { reason } : {}) })
   return reply
     .code(status)
     .type('application/json; charset=utf-8')
     .send(gnapErrorBody(code, description))
 }
 
-export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((err, req, reply) => {
-    const { status, code, description, headers } = translateError(err, req.log)
-    if (headers) reply.headers(headers)
-    return sendGnapError(reply, status, code, description)
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
+
+/**
+ * The methods each declared path answers, so that a known path asked with another method is
+ * told so (405 with `Allow`, RFC 9110 §15.5.6) rather than that it does not exist.
+ */
+function declaredMethods(app: FastifyInstance): (path: string) => string[] {
+  const router = FindMyWay({ ignoreTrailingSlash: true })
+  app.addHook('onRoute', (route) => {
+    // CORS answers a preflight on any path (`OPTIONS *`): not a method of every path.
+    if (route.url === '*' || route.url === '/*') return
+    for (const method of [route.method].flat()) {
+      try {
+        router.on(method as HTTPMethod, route.url, () => {})
+      } catch {
+        // Declared twice (a HEAD Fastify adds beside a GET): once is enough.
+      }
+    }
   })
-  app.setNotFoundHandler((_req, reply) => sendGnapError(reply, 404, 'invalid_request', 'Not Found'))
+  return (path) => METHODS.filter((method) => router.find(method, path) !== null)
+}
+
+/**
+ * Titles of the page a browser gets for a refused interaction link (the answer is a page for
+ * whoever accepts HTML there, the GNAP JSON error for any other caller).
+ */
+function pageFor(status: number, code: GnapErrorCode, description: string) {
+  if (status >= 500) {
+    return {
+      title: 'Something went wrong',
+      message: 'The server could not handle this request. Try again in a moment.'
+    }
+  }
+  if (code === 'unknown_interaction') {
+    return {
+      title: 'Unknown link',
+      message:
+        'This link does not lead to a request for access: it may be mistyped, or the request ' +
+        'is over. Go back to the app and start again.'
+    }
+  }
+  return {
+    title: 'This request cannot continue',
+    message: `The request for access could not continue (${description}). Go back to the app and start again.`
+  }
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  const methodsOf = declaredMethods(app)
+  app.setErrorHandler((err, req, reply) => {
+    const { status, code, description, reason, headers } = translateError(err, req.log)
+    if (headers) reply.headers(headers)
+    if (req.routeOptions.config?.browserPages === true && acceptsHtml(req)) {
+      noteRefusal(req, { code, description, ...(reason !== undefined ? { reason } : {}) })
+      return reply
+        .code(status)
+        .headers(pageHeaders)
+        .send(renderNoticePage(pageFor(status, code, description)))
+    }
+    return sendGnapError(reply, status, code, description, reason)
+  })
+  app.setNotFoundHandler((req, reply) => {
+    const allowed = methodsOf((req.raw.url ?? '/').split('?')[0]!)
+    if (allowed.length > 0) {
+      reply.header('allow', allowed.join(', '))
+      return sendGnapError(reply, 405, 'invalid_request', `method ${req.method} not allowed here`)
+    }
+    return sendGnapError(reply, 404, 'invalid_request', 'Not Found')
+  })
 }

@@ -16,6 +16,7 @@ import type { Tenant, TenantDirectory } from '../tenant/tenant-directory.js'
 import type { ManagedToken, TokenService } from '../token/token-service.js'
 import { parseGnapAuthorization } from '../token/token-value.js'
 import type { VerifyClient } from './client-verifier.js'
+import { logGrantEvent } from './grant-events.js'
 import { requestContext } from './request-context.js'
 import { requireJsonAccept } from './route-auth.js'
 
@@ -82,7 +83,7 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     const tenantId = grantTenantId(req)
     const tenant = isUuid(tenantId) ? await tenants.find(tenantId) : undefined
     // An unknown tenant is an unknown grant endpoint: 404, as Rafiki.
-    if (!tenant) throw invalidRequest('Not Found', 404)
+    if (!tenant) throw invalidRequest('unknown tenant', 404)
     const client = clientIdentityOf((req.body as GrantRequest).client)
     const replay = await verifyClient(req, client, { deferReplay: true, repeatable: true })
     grantRequest.set(req, { tenant, replay })
@@ -119,18 +120,25 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
   }
   const grantHandler = async (req: FastifyRequest) => {
     const { tenant, replay } = grantRequest.of(req)
-    const res = unlessReplayed(
+    const request = req.body as GrantRequest
+    const { grantId, response } = unlessReplayed(
       await grants.requestGrant({
         tenant,
         // The hash binds the finish redirect to the grant endpoint the client called (§4.2.3).
         grantUri: `${config.authServerUrl}/${(req.params as { tenantId?: string }).tenantId ?? ''}`,
-        request: req.body as GrantRequest,
+        request,
         replay
       })
     )
-    if ('interact' in res) metrics.grantPending()
-    else metrics.grantIssued(issuedTypes(res))
-    return res
+    const grant = { grantId, tenantId: tenant.id, client: clientIdentityOf(request.client) }
+    if ('interact' in response) {
+      metrics.grantPending()
+      logGrantEvent(req, 'requested', grant)
+    } else {
+      metrics.grantIssued(issuedTypes(response))
+      logGrantEvent(req, 'issued', grant)
+    }
+    return response
   }
   // Rafiki's discovery document, with an absolute grant endpoint (RFC 9635 §9 requires one;
   // Rafiki's relative "/" is wrong for a multi-tenant server) and the RFC's key proof and
@@ -153,18 +161,23 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     '/continue/:id',
     { ...continuationRoute, schema: { body: ContinueRequestSchema } },
     async (req) => {
-      const res = await grants.continueGrant(
-        continuation.of(req),
-        interactRefOf(req.body as ContinueRequest)
-      )
+      const continued = continuation.of(req)
+      const res = await grants.continueGrant(continued, interactRefOf(req.body as ContinueRequest))
+      // Still pending answers only a continuation (RFC 9635 §5.2); an issued grant hands out
+      // a token or a subject.
       const types = issuedTypes(res)
-      if (types.length > 0) metrics.grantIssued(types)
+      if (types.length > 0) {
+        metrics.grantIssued(types)
+        logGrantEvent(req, 'issued', continued)
+      }
       return res
     }
   )
   app.delete('/continue/:id', continuationRoute, async (req, reply) => {
-    await grants.cancelGrant(continuation.of(req))
+    const cancelled = continuation.of(req)
+    await grants.cancelGrant(cancelled)
     metrics.revoked('grant')
+    logGrantEvent(req, 'revoked', cancelled)
     return reply.code(204).send()
   })
 

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { InteractionService, InteractionView } from '../interaction/interaction-service.js'
+import { logGrantEvent } from './grant-events.js'
 import { requestContext } from './request-context.js'
 import { requireJsonAccept } from './route-auth.js'
 
@@ -48,7 +49,8 @@ export function registerIdpRoutes(
       preHandler: [requireJsonAccept, authenticate('invalid_interaction')]
     },
     async (req, reply) => {
-      await interactions.decide(idpInteraction.of(req), req.params.choice ?? '')
+      const decided = await interactions.decide(idpInteraction.of(req), req.params.choice ?? '')
+      logGrantEvent(req, decided.decision, decided)
       return reply.code(202).send()
     }
   )

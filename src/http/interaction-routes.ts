@@ -37,7 +37,7 @@ export function registerInteractionRoutes(
 
   app.get<{ Params: InteractParams }>(
     '/interact/:id/:nonce',
-    { config: { auth: 'none' } },
+    { config: { auth: 'none', browserPages: true } },
     async (req, reply) => {
       const outcome = await interactions.start(req.params.id, req.params.nonce)
       if (outcome.kind === 'redirect' && !outcome.endSession) {
@@ -49,7 +49,7 @@ export function registerInteractionRoutes(
 
   app.get<{ Params: InteractParams }>(
     '/interact/:id/:nonce/finish',
-    { config: { auth: 'browser-session' } },
+    { config: { auth: 'browser-session', browserPages: true } },
     async (req, reply) => {
       const matches = session.matches(req, req.params.id)
       const outcome = await interactions.finish(req.params.id, req.params.nonce, matches)

@@ -10,6 +10,8 @@ declare module 'fastify' {
     auth?: RouteAuthKind
     /** false: not counted by the per-IP rate limit (health probes). */
     rateLimit?: false
+    /** A link a browser opens: a refusal is a page for a browser, GNAP JSON for the rest. */
+    browserPages?: true
   }
 }
 

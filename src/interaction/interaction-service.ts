@@ -35,6 +35,14 @@ export interface GrantSide {
   ): Promise<{ access: AccessRow[]; subIds: { id: string; format: string }[] }>
 }
 
+/** The grant an account holder's decision moved, for the caller's log line. */
+export interface DecidedGrant {
+  decision: 'approved' | 'rejected'
+  grantId: string
+  tenantId: string
+  client: string | null
+}
+
 /** What the browser is told to do next. */
 export type InteractionOutcome =
   { kind: 'redirect'; location: string; endSession: boolean } | { kind: 'accepted' } // 202: the grant has no finish URI; the client polls
@@ -157,7 +165,7 @@ export function createInteractionService(deps: {
    * grant with it, atomically. Approving here (not at the browser's finish) lets polling clients
    * get their token even if the browser never returns (Rafiki weakness §12.25).
    */
-  async function decide(interaction: InteractionView, choice: string): Promise<void> {
+  async function decide(interaction: InteractionView, choice: string): Promise<DecidedGrant> {
     if (choice !== 'accept' && choice !== 'reject') {
       throw invalidRequest('invalid interaction choice')
     }
@@ -187,6 +195,12 @@ export function createInteractionService(deps: {
         throw userDenied('user denied interaction')
       }
       throw invalidInteraction('invalid interaction')
+    }
+    return {
+      decision: choice === 'accept' ? 'approved' : 'rejected',
+      grantId: interaction.grantId,
+      tenantId: interaction.tenantId,
+      client: interaction.client
     }
   }
 

@@ -31,3 +31,15 @@ export async function resolveGeneratedSettings(
   }
   return { values, created }
 }
+
+/** Every setting generated so far, by name (`opas secrets show`). */
+export async function readGeneratedSettings(db: Db): Promise<Map<string, string>> {
+  const table = await db.query<{ exists: boolean }>(
+    "select to_regclass('generated_settings') is not null as exists"
+  )
+  if (!table.rows[0]?.exists) return new Map() // never started on this database
+  const { rows } = await db.query<{ name: string; value: string }>(
+    `select name, value from generated_settings order by name`
+  )
+  return new Map(rows.map((r) => [r.name, r.value]))
+}

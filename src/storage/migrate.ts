@@ -28,9 +28,9 @@ export function listMigrations(): Migration[] {
 /**
  * Applies pending migrations, each in its own transaction. An advisory lock makes concurrent
  * starts of several opas processes on one database apply each migration exactly once.
- * Returns the names applied.
+ * Returns the names applied; `onPending` hears what is about to be applied (nothing when none).
  */
-export async function migrate(db: Db): Promise<string[]> {
+export async function migrate(db: Db, onPending?: (names: string[]) => void): Promise<string[]> {
   return db.transaction(async (tx) => {
     await tx.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY])
     await tx.query(`create table if not exists opas_migrations (
@@ -40,9 +40,10 @@ export async function migrate(db: Db): Promise<string[]> {
     )`)
     const { rows } = await tx.query<{ version: number }>('select version from opas_migrations')
     const applied = new Set(rows.map((r) => r.version))
+    const pending = listMigrations().filter((m) => !applied.has(m.version))
+    if (pending.length > 0) onPending?.(pending.map((m) => m.name))
     const done: string[] = []
-    for (const m of listMigrations()) {
-      if (applied.has(m.version)) continue
+    for (const m of pending) {
       await tx.exec(m.sql)
       await tx.query('insert into opas_migrations (version, name) values ($1, $2)', [
         m.version,
@@ -54,7 +55,6 @@ export async function migrate(db: Db): Promise<string[]> {
   })
 }
 
-/** Migrations not yet applied (for readiness checks and `opas migrate --status`). */
 /** The newest migration applied to the database (0 when none). */
 export async function appliedVersion(db: Queryable): Promise<number> {
   const { rows } = await db.query<{ version: number }>(
@@ -66,6 +66,7 @@ export async function appliedVersion(db: Queryable): Promise<number> {
 /** The newest migration this build carries. */
 export const latestVersion = (): number => Math.max(0, ...listMigrations().map((m) => m.version))
 
+/** Migrations not yet applied (a manual-migration start refuses to run with any). */
 export async function pendingMigrations(db: Db): Promise<string[]> {
   const { rows } = await db.query<{ exists: boolean }>(
     "select to_regclass('opas_migrations') is not null as exists"

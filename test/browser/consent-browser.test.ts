@@ -92,7 +92,7 @@ describe('the consent screen in Chromium', { skip: available ? false : `no ${CHR
       assert.ok(text.includes(app.walletAddress), "the client's wallet address is shown")
       assert.ok(text.includes(`${wallets.url}/alice`), 'the account is shown')
       assert.match(text, /Send payments/)
-      assert.match(text, /up to USD 5\.00 each month, 12 times, from 1 Jan 2026/)
+      assert.match(text, /up to USD 5\.00 each month, for 12 months, from 1 Jan 2026 to 1 Jan 2027/)
 
       await Promise.all([
         page.waitForURL(`${finishUri}?**`),

@@ -20,7 +20,7 @@ export function sdkClientFor(
 
 /**
  * The outgoing-payment access item the flows ask for: create and read payments from
- * `identifier`, up to USD 5.00 each month, 12 times, from `start` (a date, UTC midnight).
+ * `identifier`, up to USD 5.00 each month for 12 months from `start` (a date, UTC midnight).
  */
 export function outgoingPaymentAccess(identifier: string, start = '2026-01-01') {
   return {

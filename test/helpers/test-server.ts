@@ -132,8 +132,8 @@ export async function startTestServer(
     ...(database ? { AUTH_DATABASE_URL: database.url } : {}),
     OPERATOR_TENANT_ID: randomUUID(),
     IDENTITY_SERVER_URL: TEST_IDP_URL,
-    IDENTITY_SERVER_SECRET: 'test-idp-secret',
-    ADMIN_API_SECRET: 'test-admin-secret',
+    IDENTITY_SERVER_SECRET: 'test-idp-secret-long-enough-for-production',
+    ADMIN_API_SECRET: 'test-admin-secret-long-enough-for-production',
     COOKIE_KEY: 'test-cookie-key-that-is-long-enough-to-sign',
     WAIT_SECONDS: '0',
     // Tests send bursts far above any sane production budget from one address and one client;
@@ -143,7 +143,7 @@ export async function startTestServer(
     ...env
   }
   const loaded = loadConfig(fullEnv, () => undefined)
-  const logger = createLogger(fullEnv.LOG_LEVEL!, options.logStream)
+  const logger = createLogger(fullEnv.LOG_LEVEL!, { destination: options.logStream })
   const server = await startServer(loaded, {
     logger,
     announce: () => {},

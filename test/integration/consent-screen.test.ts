@@ -83,7 +83,10 @@ describe('the page', () => {
     assert.match(page.text, /Send payments/)
     assert.match(page.text, /create payments/)
     assert.ok(page.text.includes(`${wallets.url}/alice`), 'the account it applies to')
-    assert.match(page.text, /up to USD 5\.00 each month, 12 times, from 1 Jan 2026/)
+    assert.match(
+      page.text,
+      /up to USD 5\.00 each month, for 12 months, from 1 Jan 2026 to 1 Jan 2027/
+    )
     assert.match(page.text, /<button type="submit" name="choice" value="accept">Accept<\/button>/)
     assert.match(page.text, /<button type="submit" name="choice" value="decline">Decline<\/button>/)
     assert.match(page.text, /<html lang="en">/)

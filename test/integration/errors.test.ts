@@ -96,12 +96,29 @@ describe('unknown routes', () => {
       for (const [method, path] of [
         ['GET', '/no/such/route'],
         ['POST', '/no/such/route'],
-        ['PUT', '/token/x'],
-        ['GET', '/']
+        ['PUT', '/no/token/x']
       ] as const) {
         const res = await send(`${urlOf(listener)}${path}`, { method })
         assertGnapError(res, 404, 'invalid_request', 'Not Found')
       }
+    })
+  }
+
+  // RFC 9110 §15.5.6: a known path asked with a method it does not answer.
+  const wrongMethods: [Listener, string, string, string][] = [
+    ['auth', 'PUT', '/token/x', 'POST, DELETE'],
+    ['auth', 'GET', '/', 'POST'],
+    ['auth', 'DELETE', '/discovery', 'GET, HEAD'],
+    ['auth', 'PATCH', '/continue/x/', 'POST, DELETE'],
+    ['introspection', 'GET', '/', 'POST'],
+    ['interaction', 'DELETE', '/grant/x/y', 'GET, HEAD'],
+    ['admin', 'POST', '/metrics', 'GET, HEAD']
+  ]
+  for (const [listener, method, path, allow] of wrongMethods) {
+    test(`${method} ${path} on the ${listener} listener is 405 with Allow: ${allow}`, async () => {
+      const res = await send(`${urlOf(listener)}${path}`, { method })
+      assertGnapError(res, 405, 'invalid_request', `method ${method} not allowed here`)
+      assert.equal(res.headers.get('allow'), allow)
     })
   }
 })

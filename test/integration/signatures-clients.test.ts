@@ -177,7 +177,7 @@ describe('wallet-address clients', () => {
     }
     for (const tenant of [randomUUID(), 'not-a-uuid', 'continue']) {
       const res = await signedRequest(`${server.authUrl}/${tenant}`, { client: stranger, body })
-      assertGnapError(res, 404, 'invalid_request', 'Not Found')
+      assertGnapError(res, 404, 'invalid_request', 'unknown tenant')
     }
     assert.equal(wallets.hits('/stranger/jwks.json'), 0)
     assert.equal(wallets.hits('/stranger'), 0)

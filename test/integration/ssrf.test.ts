@@ -67,6 +67,8 @@ before(async () => {
   server = await startTestServer(
     {
       NODE_ENV: 'production',
+      // Production on the test's embedded database (or the PostgreSQL pass's server).
+      ALLOW_EMBEDDED_DATABASE_IN_PRODUCTION: 'true',
       LOG_LEVEL: 'warn',
       CLIENT_FETCH_ALLOW_HTTP: 'true',
       CLIENT_FETCH_ALLOWED_CIDRS: '127.0.0.1/32',

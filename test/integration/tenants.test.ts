@@ -105,7 +105,7 @@ describe('tenant isolation', () => {
       client: world.app,
       body: nonInteractiveGrantBody(world.app)
     })
-    assertGnapError(res, 404, 'invalid_request', 'Not Found')
+    assertGnapError(res, 404, 'invalid_request', 'unknown tenant')
     assert.equal(await countRows(world.server, 'grants'), grants)
   })
 
@@ -127,7 +127,7 @@ describe('tenant isolation', () => {
       client: world.app,
       body: nonInteractiveGrantBody(world.app)
     })
-    assertGnapError(refused, 404, 'invalid_request', 'Not Found')
+    assertGnapError(refused, 404, 'invalid_request', 'unknown tenant')
     assert.equal(await countRows(world.server, 'grants'), grants)
     assert.deepEqual(await c.introspect(token.value), { active: false })
 

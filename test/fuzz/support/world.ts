@@ -194,7 +194,8 @@ function assertErrorEnvelope(method: string, answer: Answer, where: string): voi
 function isBrowserPage(req: InjectRequest, answer: Answer): boolean {
   return (
     String(answer.headers['content-type'] ?? '').startsWith('text/html') &&
-    /^\/interact\/[^/?]*\/[^/?]*\/consent(\?|$)/.test(req.url) &&
+    // The links a browser opens: the start, the finish and the consent screen.
+    /^\/interact\/[^/?]*\/[^/?]*(\/consent|\/finish)?\/?(\?|$)/.test(req.url) &&
     (req.headers.accept ?? '').includes('text/html')
   )
 }

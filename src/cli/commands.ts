@@ -1,0 +1,151 @@
+import cluster from 'node:cluster'
+import { existsSync, readFileSync } from 'node:fs'
+import {
+  ConfigError,
+  configSchema,
+  loadConfig,
+  redactConfig,
+  renderConfigReference,
+  type GeneratableSetting,
+  type LoadedConfig
+} from '../config/index.js'
+import { createLogger } from '../logger.js'
+import { openDb, prepareSchema, startServer } from '../server.js'
+import { DataDirInUseError } from '../storage/data-dir-lock.js'
+import { readGeneratedSettings } from '../storage/generated-settings.js'
+import { migrate } from '../storage/migrate.js'
+import { superviseWorkers } from './cluster.js'
+
+/** A failure the CLI reports in one line (or a list) and exits 1 on: no stack trace. */
+export class CliError extends Error {}
+
+const readFile = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined)
+
+function load(): LoadedConfig {
+  try {
+    return loadConfig(process.env, readFile)
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      throw new CliError(
+        `invalid configuration:\n${err.problems.map((p) => `  - ${p}`).join('\n')}`
+      )
+    }
+    throw err
+  }
+}
+
+const quiet = createLogger('silent')
+
+export async function start(options: { workers: number }): Promise<void> {
+  const loaded = load()
+  const logger = createLogger(loaded.config.logLevel, { format: loaded.config.logFormat })
+  if (options.workers > 1 && cluster.isPrimary) {
+    if (!loaded.config.databaseUrl) {
+      throw new CliError(
+        '--workers needs PostgreSQL (AUTH_DATABASE_URL): one process owns an embedded database'
+      )
+    }
+    superviseWorkers(options.workers, logger, loaded.config.shutdownTimeoutMs)
+    return
+  }
+  const server = await startServer(loaded, { logger })
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) return
+    stopping = true
+    logger.info({ signal }, 'shutting down: finishing in-flight requests')
+    const force = setTimeout(() => {
+      logger.error('shutdown timed out; exiting')
+      process.exit(1)
+    }, loaded.config.shutdownTimeoutMs)
+    force.unref()
+    server.close().then(
+      () => {
+        logger.info('stopped')
+        process.exit(0)
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'error while shutting down')
+        process.exit(1)
+      }
+    )
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+  // Under `npm start` the server is npm's child, and npm forwards SIGTERM and SIGINT to it. A
+  // killed npm (SIGKILL) forwards nothing: the server sees it was orphaned and stops too.
+  if (process.env.npm_lifecycle_event === 'start') {
+    const parent = process.ppid
+    setInterval(() => {
+      if (process.ppid !== parent) stop('npm exited')
+    }, 1000).unref()
+  }
+}
+
+export async function runMigrations(): Promise<void> {
+  const { config } = load()
+  const db = await openDb(config, { command: 'opas migrate', logger: quiet })
+  try {
+    const applied = await migrate(db)
+    process.stdout.write(
+      applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n'
+    )
+  } finally {
+    await db.close()
+  }
+}
+
+export async function checkConfig(): Promise<void> {
+  const loaded = load()
+  process.stdout.write(`${JSON.stringify(redactConfig(loaded.config), null, 2)}\n`)
+  if (loaded.missing.length > 0) {
+    process.stdout.write(`generated on first start: ${loaded.missing.join(', ')}\n`)
+  }
+  let db
+  try {
+    db = await openDb(loaded.config, { command: 'opas config check', logger: quiet })
+  } catch (err) {
+    if (!(err instanceof DataDirInUseError)) throw err
+    // Read-only, but the embedded database has one owner: the running server checked it.
+    process.stdout.write(
+      `database: not checked from here: ${err.message}. ` +
+        'That server checked the schema when it started.\n'
+    )
+    return
+  }
+  try {
+    await prepareSchema(db, { ...loaded.config, enableManualMigrations: true }, quiet)
+    process.stdout.write('database reachable, schema up to date\n')
+  } catch (err) {
+    process.stdout.write(`database: ${(err as Error).message}\n`)
+    process.exitCode = 1
+  } finally {
+    await db.close()
+  }
+}
+
+export function printConfigDocs(): void {
+  process.stdout.write(`${renderConfigReference()}\n`)
+}
+
+/** `opas secrets show`: the settings opas generated on its first start, as `NAME=value` lines. */
+export async function showSecrets(): Promise<void> {
+  const { config } = load()
+  const db = await openDb(config, { command: 'opas secrets show', logger: quiet })
+  try {
+    const values = await readGeneratedSettings(db)
+    if (values.size === 0) {
+      process.stdout.write(
+        'opas has generated no settings in this database (they are set in the configuration, ' +
+          'or the server has not started on it yet)\n'
+      )
+      return
+    }
+    for (const [name, value] of values) {
+      const spec = configSchema[name as GeneratableSetting]
+      process.stdout.write(`${spec?.env ?? name}=${value}\n`)
+    }
+  } finally {
+    await db.close()
+  }
+}

@@ -1,0 +1,32 @@
+import type { FastifyRequest } from 'fastify'
+import type { ClientIdentity } from '../gnap/client-identity.js'
+
+/** The moments of a grant's life an operator reads in the log (RFC 9635 §1.5, §5.4). */
+export type GrantEvent = 'requested' | 'issued' | 'approved' | 'rejected' | 'revoked'
+
+/**
+ * One `info` line per lifecycle event, on the request's logger (so it carries the request id):
+ * the grant, its tenant and its client, never a token, secret or signature.
+ */
+export function logGrantEvent(
+  req: FastifyRequest,
+  event: GrantEvent,
+  grant: { grantId: string; tenantId: string; client: ClientIdentity | string | null }
+): void {
+  req.log.info(
+    {
+      event: `grant.${event}`,
+      grantId: grant.grantId,
+      tenantId: grant.tenantId,
+      client: clientLabel(grant.client)
+    },
+    `grant ${event}`
+  )
+}
+
+/** A wallet address as is; a directed-identity client by its key id (its only name). */
+function clientLabel(client: ClientIdentity | string | null): string | null {
+  if (client === null || typeof client === 'string') return client
+  if (client.kind === 'walletAddress') return client.walletAddress
+  return `jwk:${client.jwk.kid ?? 'no kid'}`
+}

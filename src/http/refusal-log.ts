@@ -1,0 +1,21 @@
+import type { FastifyRequest } from 'fastify'
+import type { GnapErrorCode } from '../gnap/gnap-error.js'
+
+/** Why a request was refused, for its `request refused` log line (never a secret or token). */
+export interface Refusal {
+  code: GnapErrorCode
+  /** The description the client was given. */
+  description: string
+  /** A finer cause than the description, where one is known (a signature's failure reason). */
+  reason?: string
+}
+
+const refusals = new WeakMap<FastifyRequest, Refusal>()
+
+/** Records the refusal a request is being answered with. */
+export function noteRefusal(req: FastifyRequest, refusal: Refusal): void {
+  refusals.set(req, refusal)
+}
+
+/** The refusal recorded for a request, if any. */
+export const refusalOf = (req: FastifyRequest): Refusal | undefined => refusals.get(req)

@@ -1,0 +1,193 @@
+import { readFileSync, unlinkSync, writeFileSync, statSync, mkdirSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { join, resolve } from 'node:path'
+import { setTimeout } from 'node:timers/promises'
+
+/**
+ * One owner per embedded data directory. Two processes on one embedded database each keep their
+ * own copy of it in memory and the last to write its files wins: a second server came up
+ * "ready" and its grants were gone after both stopped (issue 13). The owner is recorded in
+ * `opas.lock` inside the directory, created exclusively; a lock whose process is gone (killed,
+ * crashed, or a container restarted) is taken over.
+ *
+ * Why not a lock-file library: the well-kept ones judge a lock stale by its age, refreshed on a
+ * timer, so a restart right after a crash would wait out the staleness period, and an owner
+ * whose event loop is busy for longer (a long migration) would lose its lock while still
+ * running. The owner's process id, checked against the process table, has neither problem.
+ */
+
+export interface LockOwner {
+  pid: number
+  hostname: string
+  /** ISO time the lock was taken. */
+  startedAt: string
+  /** What the owner is doing, e.g. `opas start`. */
+  command: string
+  /** The process's start time in the kernel's clock (Linux), so a reused pid is not taken for it. */
+  processStart?: string
+}
+
+export class DataDirInUseError extends Error {
+  constructor(
+    readonly dir: string,
+    readonly owner: LockOwner
+  ) {
+    const where = owner.hostname === hostname() ? '' : ` on host ${owner.hostname}`
+    super(
+      `the data directory ${dir} is in use by opas process ${owner.pid}${where} ` +
+        `(${owner.command}, since ${owner.startedAt}): one data directory serves one process. ` +
+        `Stop that process first, or set DATA_DIR to another directory` +
+        (where ? `; if that process is gone, delete ${join(dir, LOCK_FILE)}` : '')
+    )
+  }
+}
+
+export interface DataDirLock {
+  /**
+   * Set when the previous owner had died without releasing the lock: its record (`null` when
+   * the record was unreadable).
+   */
+  readonly replaced?: LockOwner | null
+  /** Releases the lock (idempotent). */
+  release(): void
+}
+
+const LOCK_FILE = 'opas.lock'
+const TAKEOVER_FILE = 'opas.lock.takeover'
+/** A takeover holds its mutex for microseconds; one older than this was left by a crash. */
+const TAKEOVER_STALE_MS = 10_000
+
+/** Directories this process holds: a second open in the same process is refused too. */
+const heldHere = new Set<string>()
+
+/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot); undefined off Linux. */
+function processStartOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // The command name (field 2) is in parentheses and may contain spaces: count after it.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+  } catch {
+    return undefined
+  }
+}
+
+function isAlive(owner: LockOwner, dir: string): boolean {
+  // Another host's process cannot be checked from here: assume it runs.
+  if (owner.hostname !== hostname()) return true
+  if (owner.pid === process.pid) return heldHere.has(dir)
+  try {
+    process.kill(owner.pid, 0)
+  } catch (err) {
+    // EPERM: the process exists but belongs to another user.
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false
+  }
+  if (owner.processStart === undefined) return true
+  const start = processStartOf(owner.pid)
+  return start === undefined || start === owner.processStart
+}
+
+function parseOwner(text: string): LockOwner | undefined {
+  try {
+    const owner = JSON.parse(text) as LockOwner
+    return Number.isInteger(owner.pid) ? owner : undefined
+  } catch {
+    // Unreadable or half-written (the writer died between create and write): no live owner.
+    return undefined
+  }
+}
+
+function tryCreate(path: string, owner: LockOwner): boolean {
+  try {
+    writeFileSync(path, `${JSON.stringify(owner)}\n`, { flag: 'wx', mode: 0o644 })
+    return true
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
+    throw err
+  }
+}
+
+/**
+ * Replaces a dead owner's lock under a short-lived mutex, so that two processes finding the
+ * same dead owner cannot both remove the lock and both take it. False when another process got
+ * there first (the caller looks again).
+ */
+function takeOver(dir: string, dead: string, owner: LockOwner): boolean {
+  const mutex = join(dir, TAKEOVER_FILE)
+  if (!tryCreate(mutex, owner)) {
+    try {
+      if (Date.now() - statSync(mutex).mtimeMs > TAKEOVER_STALE_MS) unlinkSync(mutex)
+    } catch {
+      // Gone already: the other takeover finished.
+    }
+    return false
+  }
+  try {
+    const lockPath = join(dir, LOCK_FILE)
+    let current: string | undefined
+    try {
+      current = readFileSync(lockPath, 'utf8')
+    } catch {
+      current = undefined
+    }
+    if (current !== undefined && current !== dead) return false
+    if (current !== undefined) unlinkSync(lockPath)
+    return tryCreate(lockPath, owner)
+  } finally {
+    unlinkSync(mutex)
+  }
+}
+
+/**
+ * Takes the data directory for this process, or throws {@link DataDirInUseError} naming its
+ * owner. The directory is created if needed.
+ */
+export async function lockDataDir(dataDir: string, command: string): Promise<DataDirLock> {
+  const dir = resolve(dataDir)
+  mkdirSync(dir, { recursive: true })
+  const lockPath = join(dir, LOCK_FILE)
+  const processStart = processStartOf(process.pid)
+  const me: LockOwner = {
+    pid: process.pid,
+    hostname: hostname(),
+    startedAt: new Date().toISOString(),
+    command,
+    ...(processStart !== undefined ? { processStart } : {})
+  }
+  let replaced: LockOwner | null | undefined
+  for (let attempt = 0; ; attempt++) {
+    if (tryCreate(lockPath, me)) break
+    let text: string
+    try {
+      text = readFileSync(lockPath, 'utf8')
+    } catch {
+      continue // released between our create and our read
+    }
+    const owner = parseOwner(text)
+    if (owner && isAlive(owner, dir)) throw new DataDirInUseError(dataDir, owner)
+    if (takeOver(dir, text, me)) {
+      replaced = owner ?? null
+      break
+    }
+    if (attempt >= 50) throw new Error(`could not take the lock ${lockPath}: try again`)
+    // Another process is taking the same dead owner's place: look again once it is done.
+    await setTimeout(20)
+  }
+  heldHere.add(dir)
+  const mine = readFileSync(lockPath, 'utf8')
+  let released = false
+  const release = () => {
+    if (released) return
+    released = true
+    heldHere.delete(dir)
+    process.off('exit', release)
+    try {
+      // Only our own lock: never one a later owner took over.
+      if (readFileSync(lockPath, 'utf8') === mine) unlinkSync(lockPath)
+    } catch {
+      // Already gone.
+    }
+  }
+  // A process that exits without closing (an uncaught error) still frees its directory.
+  process.on('exit', release)
+  return { ...(replaced !== undefined ? { replaced } : {}), release }
+}
