@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { send, signedRequest, type TestResponse } from '../helpers/signed-request.js'
@@ -108,7 +109,8 @@ describe('unknown routes', () => {
   const wrongMethods: [Listener, string, string, string][] = [
     ['auth', 'PUT', '/token/x', 'POST, DELETE'],
     ['auth', 'GET', '/', 'POST'],
-    ['auth', 'DELETE', '/discovery', 'GET, HEAD'],
+    // POST /discovery is a tenant's grant endpoint (`/:tenantId`) as far as routing goes.
+    ['auth', 'DELETE', '/discovery', 'GET, HEAD, POST'],
     ['auth', 'PATCH', '/continue/x/', 'POST, DELETE'],
     ['introspection', 'GET', '/', 'POST'],
     ['interaction', 'DELETE', '/grant/x/y', 'GET, HEAD'],
@@ -121,6 +123,28 @@ describe('unknown routes', () => {
       assert.equal(res.headers.get('allow'), allow)
     })
   }
+})
+
+describe('interaction links opened in a browser', () => {
+  const unknown = () => `${urlOf('auth')}/interact/${randomUUID()}/0123456789ABCDEF0123456789ABCDEF`
+  test('an unknown interaction link is a plain page for a browser, the GNAP error for the rest', async () => {
+    for (const path of ['', '/finish']) {
+      const page = await send(`${unknown()}${path}`, {
+        headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' }
+      })
+      assert.match(page.headers.get('content-type') ?? '', /^text\/html; charset=utf-8/)
+      assert.match(page.text, /^<!doctype html>/)
+      assert.match(page.text, /<h1>(Unknown link|This request cannot continue)<\/h1>/)
+      assert.doesNotMatch(page.text, /"error"|\.ts:\d+/)
+      assert.ok(page.status >= 400 && page.status < 500, `${path}: ${page.status}`)
+      const api = await send(`${unknown()}${path}`, { headers: { accept: 'application/json' } })
+      assert.equal(api.status, page.status)
+      assert.match(api.headers.get('content-type') ?? '', /^application\/json/)
+    }
+    const start = await send(unknown(), { headers: { accept: 'text/html' } })
+    assert.equal(start.status, 400)
+    assert.match(start.text, /<h1>Unknown link<\/h1>/)
+  })
 })
 
 describe('request bodies', () => {

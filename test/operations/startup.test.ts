@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,50 +7,17 @@ import { isFinalizedGrant, isPendingGrant } from '@interledger/open-payments'
 import { driveConsentScreen } from '../helpers/interaction-driver.js'
 import { sdkClientFor } from '../helpers/sdk-client.js'
 import { postJson } from '../helpers/signed-request.js'
+import { runOpas, waitForHealth } from '../helpers/opas-process.js'
 import { freeListenerPorts } from '../helpers/test-server.js'
 import { startWalletAddressServer } from '../helpers/wallet-address-server.js'
 
 const dataDir = mkdtempSync(join(tmpdir(), 'opas-start-'))
-const children: ChildProcess[] = []
 after(() => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL')
   rmSync(dataDir, { recursive: true, force: true })
 })
 
-interface Started {
-  child: ChildProcess
-  output: () => string
-  exited: Promise<number | null>
-}
-
 /** `opas start` as a newcomer runs it: no configuration but ports and a data directory. */
-async function startOpas(env: Record<string, string>): Promise<Started> {
-  let output = ''
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/opas.ts', 'start'], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  children.push(child)
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()))
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()))
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  return { child, output: () => output, exited }
-}
-
-async function waitForHealth(url: string, started: Started): Promise<void> {
-  const deadline = Date.now() + 120_000
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(url)
-      if (res.ok) return
-    } catch {
-      // not listening yet
-    }
-    if (started.child.exitCode !== null) break
-    await new Promise((r) => setTimeout(r, 100))
-  }
-  assert.fail(`opas did not become healthy:\n${started.output()}`)
-}
+const startOpas = (env: Record<string, string>) => runOpas(['start'], env)
 
 async function portsEnv() {
   return {

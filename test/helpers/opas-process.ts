@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { after } from 'node:test'
+
+/** An opas command run as its own process, as a user runs it. */
+export interface OpasProcess {
+  child: ChildProcess
+  /** Everything it wrote so far, stdout and stderr together. */
+  output: () => string
+  exited: Promise<number | null>
+}
+
+const running: ChildProcess[] = []
+after(() => {
+  for (const child of running) if (child.exitCode === null) child.kill('SIGKILL')
+})
+
+/**
+ * `opas <args>` from the sources (the CLI's own entry), or the `npm` command line given, with
+ * only PATH and `env` in its environment.
+ */
+export function runOpas(
+  args: string[],
+  env: Record<string, string>,
+  options: { npm?: boolean } = {}
+): OpasProcess {
+  let output = ''
+  const [command, argv] = options.npm
+    ? ['npm', args]
+    : [process.execPath, ['--import', 'tsx', 'src/cli/opas.ts', ...args]]
+  const child = spawn(command, argv, {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  running.push(child)
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()))
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  return { child, output: () => output, exited }
+}
+
+/** Waits until `url` answers 200, failing with the process's output if it exits first. */
+export async function waitForHealth(url: string, started: OpasProcess): Promise<void> {
+  const deadline = Date.now() + 120_000
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url)
+      if (res.ok) return
+    } catch {
+      // not listening yet
+    }
+    if (started.child.exitCode !== null) break
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  assert.fail(`opas did not become healthy:\n${started.output()}`)
+}
+
+/** True when something accepts connections at `url`. */
+export async function answers(url: string): Promise<boolean> {
+  try {
+    await fetch(url)
+    return true
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, test } from 'node:test'
+import { isFinalizedGrant } from '@interledger/open-payments'
+import { answers, runOpas, waitForHealth, type OpasProcess } from '../helpers/opas-process.js'
+import { sdkClientFor } from '../helpers/sdk-client.js'
+import { postJson } from '../helpers/signed-request.js'
+import { freeListenerPorts } from '../helpers/test-server.js'
+import { startWalletAddressServer } from '../helpers/wallet-address-server.js'
+
+/**
+ * One embedded data directory has one owner (issue 13): a second server on it, or a CLI command
+ * that would open it, is refused at once naming the owner, and nothing the first wrote is lost.
+ */
+
+const dataDir = mkdtempSync(join(tmpdir(), 'opas-owner-'))
+after(() => rmSync(dataDir, { recursive: true, force: true }))
+
+async function serverEnv() {
+  return { ...(await freeListenerPorts()), LISTEN_HOST: '127.0.0.1', DATA_DIR: dataDir }
+}
+
+async function started(env: Record<string, string>): Promise<OpasProcess> {
+  const server = runOpas(['start'], env)
+  await waitForHealth(`http://127.0.0.1:${env.AUTH_PORT}/healthz`, server)
+  return server
+}
+
+async function stopped(server: OpasProcess): Promise<void> {
+  server.child.kill('SIGTERM')
+  assert.equal(await server.exited, 0, server.output())
+}
+
+const introspect = async (env: Record<string, string>, token: string) =>
+  (
+    (await postJson(`http://127.0.0.1:${env.INTROSPECTION_PORT}/`, { access_token: token }))
+      .body as { active: boolean }
+  ).active
+
+test('a second server and the writing commands are refused while one runs; nothing is lost', async () => {
+  const env = await serverEnv()
+  const first = await started(env)
+  const tenantId = /OPERATOR_TENANT_ID=([0-9a-f-]{36})/.exec(first.output())?.[1]
+  assert.ok(tenantId, first.output())
+  const secret = /IDENTITY_SERVER_SECRET=(\S+)/.exec(first.output())?.[1]
+
+  // A token issued through the first server.
+  const wallets = await startWalletAddressServer()
+  after(() => wallets.close())
+  // The default AUTH_SERVER_URL names localhost: the client is told that grant endpoint.
+  const grantUrl = `http://localhost:${env.AUTH_PORT}/${tenantId}`
+  const app = wallets.addClient('app', { authServer: grantUrl })
+  const grant = await (
+    await sdkClientFor(app)
+  ).grant.request(
+    { url: grantUrl },
+    { access_token: { access: [{ type: 'incoming-payment', actions: ['read'] }] } }
+  )
+  assert.ok(isFinalizedGrant(grant) && grant.access_token)
+  const token = grant.access_token.value
+
+  // The second server, on other ports, refuses at once and never listens.
+  const otherEnv = { ...(await serverEnv()) }
+  const second = runOpas(['start'], otherEnv)
+  assert.equal(await second.exited, 1, second.output())
+  const inUse = new RegExp(
+    `the data directory ${dataDir} is in use by opas process ${first.child.pid} \\(opas start, since `
+  )
+  assert.match(second.output(), inUse)
+  assert.equal(await answers(`http://127.0.0.1:${otherEnv.AUTH_PORT}/healthz`), false)
+
+  // Commands that would open the database are refused the same way; config check says it
+  // cannot check the database from here, and still validates the configuration.
+  for (const command of [['migrate'], ['secrets', 'show']]) {
+    const run = runOpas(command, { DATA_DIR: dataDir })
+    assert.equal(await run.exited, 1, run.output())
+    assert.match(run.output(), inUse, command.join(' '))
+  }
+  const check = runOpas(['config', 'check'], { DATA_DIR: dataDir })
+  assert.equal(await check.exited, 0, check.output())
+  assert.match(check.output(), /database: not checked from here: the data directory .* is in use/)
+
+  assert.equal(await introspect(env, token), true)
+  await stopped(first)
+  assert.equal(existsSync(join(dataDir, 'opas.lock')), false, 'the lock is released on stop')
+
+  // Stopped: the operator reads the generated settings, and a new server has the token.
+  const show = runOpas(['secrets', 'show'], { DATA_DIR: dataDir })
+  assert.equal(await show.exited, 0, show.output())
+  assert.match(show.output(), new RegExp(`^OPERATOR_TENANT_ID=${tenantId}$`, 'm'))
+  assert.ok(secret && show.output().includes(`IDENTITY_SERVER_SECRET=${secret}\n`))
+  const third = await started(env)
+  assert.equal(await introspect(env, token), true, 'the token issued by the first server is kept')
+  await stopped(third)
+})
+
+test('a server killed without stopping leaves its lock behind; the next start takes it over', async () => {
+  const env = await serverEnv()
+  const killed = await started(env)
+  killed.child.kill('SIGKILL')
+  await killed.exited
+  assert.equal(existsSync(join(dataDir, 'opas.lock')), true)
+  const next = await started(env)
+  assert.match(
+    next.output(),
+    new RegExp(
+      `"pid":${killed.child.pid}.*data directory lock left by a process that is no longer running: taken over`
+    )
+  )
+  await stopped(next)
+})

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, test } from 'node:test'
+import { answers, runOpas, waitForHealth, type OpasProcess } from '../helpers/opas-process.js'
+import { freeListenerPorts } from '../helpers/test-server.js'
+
+/**
+ * `npm start` under a process manager (Docker, systemd): the signal goes to npm, and the server
+ * it started must stop with it, gracefully, never left running as an orphan (issue 13).
+ */
+
+const dataDir = mkdtempSync(join(tmpdir(), 'opas-npm-'))
+after(() => rmSync(dataDir, { recursive: true, force: true }))
+
+async function npmStart(): Promise<{ npm: OpasProcess; env: Record<string, string>; pid: number }> {
+  const env = { ...(await freeListenerPorts()), LISTEN_HOST: '127.0.0.1', DATA_DIR: dataDir }
+  const npm = runOpas(['start'], env, { npm: true })
+  await waitForHealth(`http://127.0.0.1:${env.AUTH_PORT}/healthz`, npm)
+  const pid = Number(/"pid":(\d+)[^\n]*"msg":"opas listening"/.exec(npm.output())?.[1])
+  assert.ok(pid > 0 && pid !== npm.child.pid, npm.output())
+  return { npm, env, pid }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+async function gone(pid: number, url: string): Promise<void> {
+  const deadline = Date.now() + 15_000
+  while (isRunning(pid) || (await answers(url))) {
+    assert.ok(Date.now() < deadline, `the server (pid ${pid}) is still running`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  test(`${signal} to npm start stops the server gracefully`, async () => {
+    const { npm, env, pid } = await npmStart()
+    npm.child.kill(signal)
+    await npm.exited
+    await gone(pid, `http://127.0.0.1:${env.AUTH_PORT}/healthz`)
+    assert.match(npm.output(), new RegExp(`"signal":"${signal}"[^\\n]*shutting down`))
+    assert.match(npm.output(), /"msg":"stopped"/)
+  })
+}
+
+test('a killed npm (SIGKILL, nothing forwarded) does not leave the server running', async () => {
+  const { npm, env, pid } = await npmStart()
+  npm.child.kill('SIGKILL')
+  await gone(pid, `http://127.0.0.1:${env.AUTH_PORT}/healthz`)
+  assert.match(npm.output(), /"signal":"npm exited"[^\n]*shutting down/)
+})
