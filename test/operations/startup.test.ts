@@ -37,6 +37,11 @@ test('starts with no configuration, generates settings once, and stops gracefull
   const generated = first.output().match(/OPERATOR_TENANT_ID=([0-9a-f-]{36})/)
   assert.ok(generated, `the generated operator tenant id is printed:\n${first.output()}`)
   assert.match(first.output(), /IDENTITY_SERVER_SECRET=\S{40,}/)
+  // Printed apart from the log lines, saying where they are kept and how to see them again.
+  for (const line of first.output().split('\n').filter((l) => l.includes('SECRET='))) {
+    assert.match(line, /^ {4}[A-Z_]+=\S+$/, `a line of its own, not a log line: ${line}`)
+  }
+  assert.match(first.output(), /kept in the embedded database in .*\n.*npx opas secrets show/)
   // The grant endpoint of the generated tenant exists (an unsigned request is refused by the
   // signature check, not by an unknown-tenant 404).
   const grant = await fetch(`http://127.0.0.1:${env.AUTH_PORT}/${generated[1]}`, {
@@ -53,11 +58,14 @@ test('starts with no configuration, generates settings once, and stops gracefull
   assert.equal(await first.exited, 0, first.output())
   assert.match(first.output(), /"msg":"stopped"/)
 
-  // A second start on the same data directory reuses the stored settings and prints nothing new.
-  const second = await startOpas(env)
+  // A second start on the same data directory reuses the stored settings and prints nothing new,
+  // here in the readable format a developer's terminal gets.
+  const second = await startOpas({ ...env, LOG_FORMAT: 'pretty' })
   await waitForHealth(`http://127.0.0.1:${env.AUTH_PORT}/healthz`, second)
   assert.doesNotMatch(second.output(), /OPERATOR_TENANT_ID=/)
-  assert.match(second.output(), new RegExp(`"tenant":"${generated[1]}"`))
+  assert.match(second.output(), /^\[[\d:.]+\] INFO: opas listening$/m)
+  assert.match(second.output(), new RegExp(`^ +tenant: "${generated[1]}"$`, 'm'))
+  assert.doesNotMatch(second.output(), /^\{/m, 'no JSON line')
   second.child.kill('SIGTERM')
   assert.equal(await second.exited, 0)
 })

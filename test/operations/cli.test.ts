@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { test } from 'node:test'
+import { runOpas } from '../helpers/opas-process.js'
+
+/** The `opas` command line as a newcomer tries it (issue 13): help, version, clear usage errors. */
+
+const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }
+
+async function opas(...args: string[]): Promise<{ code: number | null; output: string }> {
+  const run = runOpas(args, { DATA_DIR: 'memory://' })
+  const code = await run.exited
+  return { code, output: run.output() }
+}
+
+test('--help and -h on the program and on every command, exit 0', async () => {
+  const runs = await Promise.all([
+    opas('--help'),
+    opas('-h'),
+    opas('help'),
+    opas('start', '--help'),
+    opas('migrate', '-h'),
+    opas('config', 'check', '--help'),
+    opas('config', 'docs', '--help'),
+    opas('secrets', 'show', '--help'),
+    opas('help', 'start')
+  ])
+  for (const { code, output } of runs) {
+    assert.equal(code, 0, output)
+    assert.match(output, /^Usage: opas/m)
+  }
+  const [program] = runs
+  for (const command of ['start', 'migrate', 'config', 'secrets']) {
+    assert.match(program!.output, new RegExp(`^  ${command}\\b`, 'm'), command)
+  }
+  assert.match(runs[3]!.output, /--workers <n>/)
+})
+
+test('--version and -v print the package version, exit 0', async () => {
+  for (const flag of ['--version', '-v']) {
+    const { code, output } = await opas(flag)
+    assert.equal(code, 0)
+    assert.equal(output.trim(), version)
+  }
+})
+
+test('an unknown command or option is named, with exit code 2', async () => {
+  const cases: [string[], RegExp][] = [
+    [['serve'], /unknown command 'serve'/],
+    [['config', 'show'], /unknown command 'show'/],
+    [['start', '--port', '3000'], /unknown option '--port'/],
+    [['--verbose'], /unknown option '--verbose'/],
+    [['start', '--workers', 'many'], /'--workers <n>' argument 'many' is invalid/],
+    [['start', '--workers', '0'], /takes a whole number from 1 to 64/],
+    [['migrate', 'now'], /too many arguments/]
+  ]
+  const runs = await Promise.all(cases.map(([args]) => opas(...args)))
+  runs.forEach(({ code, output }, i) => {
+    const [args, message] = cases[i]!
+    assert.equal(code, 2, `${args.join(' ')}: ${output}`)
+    assert.match(output, message, args.join(' '))
+    assert.match(output, /opas --help/)
+    assert.doesNotMatch(output, /\bat \S+\.(ts|js):\d+/, 'no stack trace')
+  })
+})
+
+test('a command that fails says why in one line, exit 1', async () => {
+  const run = runOpas(['config', 'check'], { AUTH_PORT: 'abc', DATA_DIR: 'memory://' })
+  assert.equal(await run.exited, 1)
+  assert.match(run.output(), /^opas: invalid configuration:\n {2}- AUTH_PORT: /m)
+  assert.doesNotMatch(run.output(), /\bat \S+\.(ts|js):\d+/)
+})
