@@ -6,6 +6,7 @@ import {
   loadConfig,
   redactConfig,
   renderConfigReference,
+  type Config,
   type GeneratableSetting,
   type LoadedConfig
 } from '../config/index.js'
@@ -14,6 +15,7 @@ import { openDb, prepareSchema, startServer } from '../server.js'
 import { DataDirInUseError } from '../storage/data-dir-lock.js'
 import { readGeneratedSettings } from '../storage/generated-settings.js'
 import { migrate } from '../storage/migrate.js'
+import { pgliteExists } from '../storage/pglite-db.js'
 import { superviseWorkers } from './cluster.js'
 
 /** A failure the CLI reports in one line (or a list) and exits 1 on: no stack trace. */
@@ -35,6 +37,18 @@ function load(): LoadedConfig {
 }
 
 const quiet = createLogger('silent')
+
+/**
+ * True, having said so, when DATA_DIR holds no embedded database yet: a read-only command does
+ * not create one (the first `opas start` does).
+ */
+function noDatabaseYet(config: Config): boolean {
+  if (config.databaseUrl || pgliteExists(config.dataDir)) return false
+  process.stdout.write(
+    `database: none yet in ${config.dataDir}: the first \`opas start\` creates it\n`
+  )
+  return true
+}
 
 export async function start(options: { workers: number }): Promise<void> {
   const loaded = load()
@@ -101,6 +115,7 @@ export async function checkConfig(): Promise<void> {
   if (loaded.missing.length > 0) {
     process.stdout.write(`generated on first start: ${loaded.missing.join(', ')}\n`)
   }
+  if (noDatabaseYet(loaded.config)) return
   let db
   try {
     db = await openDb(loaded.config, { command: 'opas config check', logger: quiet })
@@ -131,6 +146,7 @@ export function printConfigDocs(): void {
 /** `opas secrets show`: the settings opas generated on its first start, as `NAME=value` lines. */
 export async function showSecrets(): Promise<void> {
   const { config } = load()
+  if (noDatabaseYet(config)) return
   const db = await openDb(config, { command: 'opas secrets show', logger: quiet })
   try {
     const values = await readGeneratedSettings(db)

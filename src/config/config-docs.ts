@@ -24,7 +24,9 @@ function renderDefault(key: string, spec: SettingSpec<unknown>): string {
 
 function renderDescription(spec: SettingSpec<unknown>): string {
   const origin = spec.origin === 'rafiki' ? '_Rafiki-compatible._' : '_New in opas._'
-  const secret = spec.secret ? ' Secret: never printed by opas.' : ''
+  const secret = spec.secret
+    ? ' Secret: at least 32 characters in production; never logged (when generated, printed once at first start and by `opas secrets show`).'
+    : ''
   return `${spec.description} ${origin}${secret}`
 }
 

@@ -84,8 +84,7 @@ export const securitySettings: SettingsOf<
     default: undefined,
     secret: true,
     description:
-      'Key that signs the interaction session cookie. In production it must be at least 32 ' +
-      'characters; changing it ends pending interactions.',
+      'Key that signs the interaction session cookie; changing it ends pending interactions.',
     origin: 'rafiki'
   },
   interactionCookieSameSite: {

@@ -1,4 +1,4 @@
-import { readFileSync, unlinkSync, writeFileSync, statSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { setTimeout } from 'node:timers/promises'
@@ -60,12 +60,16 @@ const TAKEOVER_STALE_MS = 10_000
 /** Directories this process holds: a second open in the same process is refused too. */
 const heldHere = new Set<string>()
 
-/** Field 22 of /proc/<pid>/stat (start time in clock ticks since boot); undefined off Linux. */
-function processStartOf(pid: number): string | undefined {
+/**
+ * A process's state and start time (fields 3 and 22 of /proc/<pid>/stat, the start in clock
+ * ticks since boot); undefined off Linux or when the process is gone.
+ */
+function procStat(pid: number): { state: string; start: string } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     // The command name (field 2) is in parentheses and may contain spaces: count after it.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return { state: fields[0]!, start: fields[19]! }
   } catch {
     return undefined
   }
@@ -81,9 +85,12 @@ function isAlive(owner: LockOwner, dir: string): boolean {
     // EPERM: the process exists but belongs to another user.
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false
   }
-  if (owner.processStart === undefined) return true
-  const start = processStartOf(owner.pid)
-  return start === undefined || start === owner.processStart
+  const stat = procStat(owner.pid)
+  // Gone since it answered (Linux), or no process table to ask (the pid answered: it runs).
+  if (stat === undefined) return !existsSync('/proc/self/stat')
+  // A killed process stays a zombie until its parent reaps it: it no longer owns anything.
+  if (stat.state === 'Z') return false
+  return owner.processStart === undefined || stat.start === owner.processStart
 }
 
 function parseOwner(text: string): LockOwner | undefined {
@@ -145,7 +152,7 @@ export async function lockDataDir(dataDir: string, command: string): Promise<Dat
   const dir = resolve(dataDir)
   mkdirSync(dir, { recursive: true })
   const lockPath = join(dir, LOCK_FILE)
-  const processStart = processStartOf(process.pid)
+  const processStart = procStat(process.pid)?.start
   const me: LockOwner = {
     pid: process.pid,
     hostname: hostname(),

@@ -16,6 +16,13 @@ function wrap(target: Pick<PGlite, 'query' | 'exec'>): Queryable {
   }
 }
 
+/** Where PGlite keeps its files under DATA_DIR. */
+const pgliteDir = (dataDir: string) => join(dataDir, 'pglite')
+
+/** True when DATA_DIR holds an embedded database already (a first start creates it). */
+export const pgliteExists = (dataDir: string): boolean =>
+  dataDir === 'memory://' || existsSync(join(pgliteDir(dataDir), 'PG_VERSION'))
+
 export interface PgliteOptions {
   /** What the process opening it does (`opas start`), recorded in the directory's lock. */
   command?: string
@@ -37,8 +44,8 @@ export async function createPgliteDb(dataDir: string, options: PgliteOptions = {
   if (lock?.replaced !== undefined) options.onStaleLock?.(lock.replaced)
   let pglite: PGlite
   try {
-    const path = inMemory ? undefined : join(dataDir, 'pglite')
-    if (path !== undefined && !existsSync(join(path, 'PG_VERSION'))) options.onCreate?.(path)
+    const path = inMemory ? undefined : pgliteDir(dataDir)
+    if (path !== undefined && !pgliteExists(dataDir)) options.onCreate?.(path)
     pglite = await PGlite.create(path)
   } catch (err) {
     lock?.release()

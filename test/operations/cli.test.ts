@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { runOpas } from '../helpers/opas-process.js'
 
@@ -69,4 +71,17 @@ test('a command that fails says why in one line, exit 1', async () => {
   assert.equal(await run.exited, 1)
   assert.match(run.output(), /^opas: invalid configuration:\n {2}- AUTH_PORT: /m)
   assert.doesNotMatch(run.output(), /\bat \S+\.(ts|js):\d+/)
+})
+
+test('read-only commands on a data directory with no database say so and create nothing', async () => {
+  const dataDir = join(mkdtempSync(join(tmpdir(), 'opas-cli-')), 'data')
+  for (const command of [
+    ['secrets', 'show'],
+    ['config', 'check']
+  ]) {
+    const run = runOpas(command, { DATA_DIR: dataDir })
+    assert.equal(await run.exited, 0, run.output())
+    assert.match(run.output(), /database: none yet in .*: the first `opas start` creates it/)
+  }
+  assert.equal(existsSync(dataDir), false)
 })
