@@ -21,10 +21,26 @@ if (ifStale && existsSync(STAMP) && Math.max(...INPUTS.map(newest)) <= statSync(
   process.exit(0)
 }
 
+let tsc
+try {
+  tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
+} catch {
+  // An install without dev dependencies (npm ci --omit=dev) has no compiler: it must not fail
+  // there, and dist/ may have been built elsewhere.
+  const message = 'opas: TypeScript is not installed, so dist/ cannot be built here'
+  if (process.env.npm_lifecycle_event === 'prepare') {
+    process.stderr.write(
+      `${message}; skipped (run \`npm install\` with dev dependencies to build)\n`
+    )
+    process.exit(0)
+  }
+  process.stderr.write(`${message}: run \`npm install\` (with dev dependencies) first\n`)
+  process.exit(1)
+}
+
 if (ifStale) process.stderr.write('opas: compiling (the sources changed since the last build)…\n')
 // A clean output: a source deleted since the last build leaves nothing behind in dist/.
 rmSync('dist', { recursive: true, force: true })
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc')
 const { status } = spawnSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
   stdio: 'inherit'
 })
