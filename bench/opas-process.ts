@@ -86,12 +86,9 @@ export async function startOpas(
   cpuProfDir?: string
 ): Promise<OpasProcess> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`)
-  const [auth, introspection, interaction, admin] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort()
-  ])
+  const [auth, introspection, interaction, admin, service] = await Promise.all(
+    Array.from({ length: 5 }, freePort)
+  )
   const authUrl = `http://127.0.0.1:${auth}`
   const cwd = mkdtempSync(join(tmpdir(), 'opas-bench-cwd-'))
   const env: Record<string, string> = {
@@ -102,6 +99,7 @@ export async function startOpas(
     INTROSPECTION_PORT: String(introspection),
     INTERACTION_PORT: String(interaction),
     ADMIN_PORT: String(admin),
+    SERVICE_API_PORT: String(service),
     AUTH_SERVER_URL: authUrl,
     ...dbEnv
   }

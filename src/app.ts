@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { Services } from './deps.js'
 import { installErrorHandling, sendGnapError } from './http/error-handler.js'
+import { registerAdminApiRoutes } from './http/admin-api-routes.js'
 import { registerConsentRoutes } from './http/consent-routes.js'
 import { registerGnapRoutes } from './http/gnap-routes.js'
 import { registerHealthRoutes } from './http/health-routes.js'
@@ -20,8 +21,9 @@ import { registerIntrospectionRoutes } from './http/introspection-routes.js'
 import { registerJsonBody } from './http/json-body.js'
 import { registerMetricsRoute } from './http/metrics-route.js'
 import { refusalOf } from './http/refusal-log.js'
+import { registerServiceApiRoutes } from './http/service-api-routes.js'
 
-export const listenerNames = ['auth', 'interaction', 'introspection', 'admin'] as const
+export const listenerNames = ['auth', 'interaction', 'introspection', 'admin', 'service'] as const
 export type ListenerName = (typeof listenerNames)[number]
 export type Apps = Record<ListenerName, FastifyInstance>
 
@@ -147,11 +149,27 @@ export async function buildApps(services: Services): Promise<Apps> {
   const introspection = await createListenerApp('introspection', services)
   registerIntrospectionRoutes(introspection, services)
 
-  // Operators only (metrics now, the admin API later): bind it to a private network.
+  // Operators only (metrics and the admin GraphQL API): bind it to a private network.
   const admin = await createListenerApp('admin', services)
   registerMetricsRoute(admin, services.metrics)
+  registerAdminApiRoutes(admin, {
+    graphql: services.graphql,
+    tenants: services.tenants,
+    replay: services.replay,
+    operatorTenantId: services.config.operatorTenantId,
+    signatureVersion: services.config.adminApiSignatureVersion,
+    signatureTtlSeconds: services.config.adminApiSignatureTtlSeconds,
+    now: services.now
+  })
 
-  const apps = { auth, interaction, introspection, admin }
+  // Rafiki's service API: the backend manages tenants here. Keep it on a private network.
+  const service = await createListenerApp('service', services)
+  registerServiceApiRoutes(service, {
+    tenants: services.tenants,
+    serviceApiSecret: services.config.serviceApiSecret
+  })
+
+  const apps = { auth, interaction, introspection, admin, service }
   await Promise.all(Object.values(apps).map((app) => app.ready()))
   return apps
 }

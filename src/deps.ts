@@ -9,16 +9,19 @@ import { createInteractionSession } from './http/interaction-session.js'
 import { createInteractionService } from './interaction/interaction-service.js'
 import { interactionUrl } from './interaction/interaction-url.js'
 import { createConsentService } from './consent/consent-service.js'
+import { createGraphqlApi } from './admin/graphql-api.js'
 import { createMetrics } from './metrics/metrics.js'
 import { createRandomPool } from './random/random-pool.js'
 import { createRateLimits } from './rate-limit/rate-limits.js'
 import { createDatabaseReplayGuard, createMemoryReplayGuard } from './replay/replay-guard.js'
 import type { Db } from './storage/db.js'
+import { createSecretBox } from './tenant/secret-box.js'
 import { createTenantDirectory } from './tenant/tenant-directory.js'
 import { createTokenService } from './token/token-service.js'
 
 // Tenant settings (IdP URL and secret) change rarely; a change is seen within this long.
-const TENANT_CACHE_TTL_MS = 5_000
+// A tenant changed through another process sharing the database is seen within this time.
+const TENANT_CACHE_TTL_MS = 1_000
 
 /** The configuration once generated settings are resolved: nothing required is missing. */
 export type RuntimeConfig = Config & {
@@ -26,6 +29,7 @@ export type RuntimeConfig = Config & {
   identityServerSecret: string
   adminApiSecret: string
   cookieKey: string
+  tenantSecretsKey: string
 }
 
 /**
@@ -96,6 +100,11 @@ export function createServices(input: {
       : {})
   })
   const grants = createGrantService({ db, clientKeys, config, ...random, tokens, interactions })
+  const graphql = createGraphqlApi({
+    grants,
+    production: config.nodeEnv === 'production',
+    logger: logger.child({ component: 'admin-api' })
+  })
   return {
     config,
     db,
@@ -103,12 +112,20 @@ export function createServices(input: {
     clientKeys,
     metrics,
     grants,
+    graphql,
     tokens,
-    tenants: createTenantDirectory({ db, ttlMs: TENANT_CACHE_TTL_MS }),
+    tenants: createTenantDirectory({
+      db,
+      ttlMs: TENANT_CACHE_TTL_MS,
+      secrets: createSecretBox(config.tenantSecretsKey)
+    }),
     interactions,
     consent: createConsentService({ grants, interactions, cookieKey: config.cookieKey }),
     rateLimits,
     verifyClient: createClientVerifier({ clientKeys, config, now, replay, rateLimits }),
+    /** Recorded signatures, shared by every process on the database (admin API signatures too). */
+    replay,
+    now,
     session: createInteractionSession(config)
   }
 }

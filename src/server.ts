@@ -9,7 +9,6 @@ import {
 } from './config/index.js'
 import type { Resolver } from './client-keys/index.js'
 import { createServices, type RuntimeConfig, type Services } from './deps.js'
-import { hashSecret } from './gnap/secrets.js'
 import { ed25519Backend } from './http-signatures/index.js'
 import type { Db } from './storage/db.js'
 import { deleteExpiredReplays } from './replay/replay-guard.js'
@@ -99,6 +98,42 @@ function generatedSettingsNotice(generated: Map<string, string>, config: Config)
   ]
 }
 
+const operatorSettingEnv = {
+  idpConsentUrl: configSchema.identityServerUrl.env,
+  idpSecret: configSchema.identityServerSecret.env,
+  apiSecret: configSchema.adminApiSecret.env
+} as const
+
+/**
+ * The operator tenant from the configuration: seeded on the first start; later, a value the
+ * environment sets wins over one changed through the service API, and says so.
+ */
+async function syncOperatorTenant(
+  services: Services,
+  config: RuntimeConfig,
+  loaded: LoadedConfig,
+  logger: Logger
+): Promise<void> {
+  const fromEnvironment = new Set<keyof typeof operatorSettingEnv>()
+  if (config.identityServerUrl !== undefined) fromEnvironment.add('idpConsentUrl')
+  if (!loaded.missing.includes('identityServerSecret')) fromEnvironment.add('idpSecret')
+  if (!loaded.missing.includes('adminApiSecret')) fromEnvironment.add('apiSecret')
+  await services.tenants.syncOperator(
+    {
+      id: config.operatorTenantId,
+      idpConsentUrl: config.identityServerUrl ?? null,
+      idpSecret: config.identityServerSecret,
+      apiSecret: config.adminApiSecret,
+      fromEnvironment
+    },
+    (setting) =>
+      logger.info(
+        { tenant: config.operatorTenantId, setting: operatorSettingEnv[setting] },
+        `operator tenant: ${operatorSettingEnv[setting]} from the configuration replaces the value stored (set through the service API)`
+      )
+  )
+}
+
 export interface RunningServer {
   services: Services
   apps: Apps
@@ -113,7 +148,8 @@ const portOf: Record<ListenerName, (c: Config) => number> = {
   auth: (c) => c.authPort,
   interaction: (c) => c.interactionPort,
   introspection: (c) => c.introspectionPort,
-  admin: (c) => c.adminPort
+  admin: (c) => c.adminPort,
+  service: (c) => c.serviceApiPort
 }
 
 const DAY_SECONDS = 86_400
@@ -126,7 +162,11 @@ function startRetention(services: Services, config: Config, logger: Logger): Ret
   return startRetentionJob({
     rules: {
       tokens: (limit) => tokens.purgeSpent(limit, tokenAge),
-      finishedGrants: (limit) => grants.purgeFinished(limit, tokenAge),
+      // Kept unless GRANT_DELETION_DAYS says otherwise: finished grants are the operators' history.
+      finishedGrants: async (limit) =>
+        config.grantDeletionDays === undefined
+          ? 0
+          : grants.purgeFinished(limit, config.grantDeletionDays * DAY_SECONDS),
       abandonedGrants: (limit) => grants.purgeAbandoned(limit, pendingAge),
       replays: (limit) => deleteExpiredReplays(db, limit)
     },
@@ -155,12 +195,7 @@ export async function startServer(
     await prepareSchema(db, loaded.config, logger)
     const { config, generated } = await resolveRuntimeConfig(db, loaded)
     const services = createServices({ config, db, logger, resolve: options.resolve })
-    await services.tenants.syncOperator({
-      id: config.operatorTenantId,
-      idpConsentUrl: config.identityServerUrl ?? null,
-      idpSecretHash: hashSecret(config.identityServerSecret),
-      apiSecret: config.adminApiSecret
-    })
+    await syncOperatorTenant(services, config, loaded, logger)
     apps = await buildApps(services)
     const urls = {} as Record<ListenerName, string>
     for (const name of listenerNames) {

@@ -41,11 +41,17 @@ test('the schema parts do not overlap and every variable is declared once', () =
   assert.equal(new Set(allVariables).size, allVariables.length)
 })
 
-test('exactly the three secrets are marked secret, and generatables exist in the schema', () => {
+test('exactly the five secrets are marked secret, and generatables exist in the schema', () => {
   const secrets = Object.entries(configSchema)
     .filter(([, spec]) => spec.secret === true)
     .map(([key]) => key)
-  assert.deepEqual(secrets.sort(), ['adminApiSecret', 'cookieKey', 'identityServerSecret'])
+  assert.deepEqual(secrets.sort(), [
+    'adminApiSecret',
+    'cookieKey',
+    'identityServerSecret',
+    'serviceApiSecret',
+    'tenantSecretsKey'
+  ])
   for (const key of generatableSettings) assert.ok(key in configSchema)
 })
 

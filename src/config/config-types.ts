@@ -38,7 +38,8 @@ export const generatableSettings = [
   'operatorTenantId',
   'identityServerSecret',
   'adminApiSecret',
-  'cookieKey'
+  'cookieKey',
+  'tenantSecretsKey'
 ] as const
 export type GeneratableSetting = (typeof generatableSettings)[number]
 
@@ -92,6 +93,10 @@ export interface Config {
   adminApiSignatureTtlSeconds: number
   /** COOKIE_KEY: key that signs the interaction session cookie. Secret. */
   cookieKey: string | undefined
+  /** TENANT_SECRETS_KEY: encrypts each tenant's API secret at rest (AES-256-GCM). */
+  tenantSecretsKey: string | undefined
+  /** SERVICE_API_SECRET: when set, service API calls must carry it as a bearer token. */
+  serviceApiSecret: string | undefined
   /** INTERACTION_COOKIE_SAME_SITE: SameSite attribute of the interaction cookie; undefined = default. */
   interactionCookieSameSite: CookieSameSite | undefined
   /** WAIT_SECONDS: `wait` a client is told to respect between continuation polls. */
@@ -108,6 +113,8 @@ export interface Config {
   accessTokenDeletionDays: number
   /** PENDING_GRANT_DELETION_DAYS: days after its interaction expired that an unfinished grant goes. */
   pendingGrantDeletionDays: number
+  /** GRANT_DELETION_DAYS: finished grants are deleted this long after they finished; unset: kept. */
+  grantDeletionDays: number | undefined
   /** INCOMING_PAYMENT_INTERACTION: require interaction for incoming-payment grants. */
   incomingPaymentInteraction: boolean
   /** QUOTE_INTERACTION: require interaction for quote grants. */

@@ -73,7 +73,7 @@ test('OPERATOR_TENANT_ID must be a canonical UUID', () => {
 
 test('given generatable settings are not reported missing', () => {
   const { missing } = loadConfig({ ADMIN_API_SECRET: 's', COOKIE_KEY: 'c' }, noFiles)
-  assert.deepEqual(missing, ['operatorTenantId', 'identityServerSecret'])
+  assert.deepEqual(missing, ['operatorTenantId', 'identityServerSecret', 'tenantSecretsKey'])
 })
 
 test('every problem is reported at once, naming the file a bad value came from', () => {

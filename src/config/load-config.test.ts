@@ -38,6 +38,7 @@ const productionEnv = {
   IDENTITY_SERVER_SECRET: 'i'.repeat(32),
   ADMIN_API_SECRET: 'a'.repeat(32),
   COOKIE_KEY: 'k'.repeat(32),
+  TENANT_SECRETS_KEY: 't'.repeat(32),
   AUTH_DATABASE_URL: 'postgresql://opas@db.internal:5432/opas'
 }
 
@@ -66,7 +67,8 @@ test('an empty environment gives the development defaults', () => {
     'operatorTenantId',
     'identityServerSecret',
     'adminApiSecret',
-    'cookieKey'
+    'cookieKey',
+    'tenantSecretsKey'
   ])
 })
 
@@ -85,7 +87,8 @@ test('production reports every missing required setting in one ConfigError', () 
     'OPERATOR_TENANT_ID',
     'IDENTITY_SERVER_SECRET',
     'ADMIN_API_SECRET',
-    'COOKIE_KEY'
+    'COOKIE_KEY',
+    'TENANT_SECRETS_KEY'
   ]) {
     assert.ok(
       problems.some((p) => p.startsWith(name)),
@@ -94,7 +97,7 @@ test('production reports every missing required setting in one ConfigError', () 
   }
   // And the embedded database, which production refuses unless told otherwise.
   assert.ok(problems.some((p) => p.includes('ALLOW_EMBEDDED_DATABASE_IN_PRODUCTION')))
-  assert.equal(problems.length, 7)
+  assert.equal(problems.length, 8)
 })
 
 test('a complete production environment loads, with client fetches locked down', () => {
@@ -121,7 +124,13 @@ test('production may go without an IdP only with CONSENT_SCREEN=builtin, chosen 
 })
 
 test('production requires every secret to be at least 32 characters; development does not', () => {
-  for (const name of ['COOKIE_KEY', 'IDENTITY_SERVER_SECRET', 'ADMIN_API_SECRET']) {
+  for (const name of [
+    'COOKIE_KEY',
+    'IDENTITY_SERVER_SECRET',
+    'ADMIN_API_SECRET',
+    'TENANT_SECRETS_KEY',
+    'SERVICE_API_SECRET'
+  ]) {
     assert.deepEqual(problemsOf({ ...productionEnv, [name]: 'x'.repeat(31) }), [
       `${name} must be at least 32 characters when NODE_ENV=production`
     ])

@@ -12,6 +12,8 @@ export const securitySettings: SettingsOf<
   | 'adminApiSignatureVersion'
   | 'adminApiSignatureTtlSeconds'
   | 'cookieKey'
+  | 'tenantSecretsKey'
+  | 'serviceApiSecret'
   | 'interactionCookieSameSite'
 > = {
   operatorTenantId: {
@@ -86,6 +88,27 @@ export const securitySettings: SettingsOf<
     description:
       'Key that signs the interaction session cookie; changing it ends pending interactions.',
     origin: 'rafiki'
+  },
+  tenantSecretsKey: {
+    env: 'TENANT_SECRETS_KEY',
+    parser: text('secret string'),
+    default: undefined,
+    secret: true,
+    description:
+      "Key that encrypts each tenant's API secret at rest (AES-256-GCM; the admin API checks " +
+      'signatures with it, so it is kept encrypted, not hashed). Changing it makes the stored ' +
+      'API secrets unreadable: set them again through the service API.',
+    origin: 'opas'
+  },
+  serviceApiSecret: {
+    env: 'SERVICE_API_SECRET',
+    parser: text('secret string'),
+    default: undefined,
+    secret: true,
+    description:
+      'When set, every service API call must carry it as `Authorization: Bearer <secret>`. ' +
+      "Unset, as in Rafiki: keep SERVICE_API_PORT on the backend's private network.",
+    origin: 'opas'
   },
   interactionCookieSameSite: {
     env: 'INTERACTION_COOKIE_SAME_SITE',

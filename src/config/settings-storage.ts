@@ -14,6 +14,7 @@ export const storageSettings: SettingsOf<
   | 'cleanupIntervalSeconds'
   | 'accessTokenDeletionDays'
   | 'pendingGrantDeletionDays'
+  | 'grantDeletionDays'
   | 'redisUrl'
   | 'redisTlsCaFilePath'
   | 'redisTlsKeyFilePath'
@@ -97,6 +98,17 @@ export const storageSettings: SettingsOf<
     description:
       'Days after its interaction expired (INTERACTION_EXPIRY_SECONDS) that a grant never ' +
       'finished is deleted, with its interaction.',
+    origin: 'opas'
+  },
+  grantDeletionDays: {
+    env: 'GRANT_DELETION_DAYS',
+    parser: integer(0, 36500),
+    default: undefined,
+    defaultText: 'unset: finished grants are kept',
+    description:
+      'Days after its last change that a finished grant (issued, revoked or rejected) with no ' +
+      'token left is deleted. Unset, finished grants stay listable in the admin API and the ' +
+      'CLI, as in Rafiki; their tokens still go after ACCESS_TOKEN_DELETION_DAYS.',
     origin: 'opas'
   },
   redisUrl: {

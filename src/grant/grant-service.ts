@@ -30,6 +30,12 @@ import {
 } from './grant-lifecycle.js'
 import { assessGrantRequest, type InteractionPolicy } from './grant-model.js'
 import {
+  findAdminGrant,
+  listGrants,
+  type GrantListFilter,
+  type GrantListPage
+} from './grant-admin-store.js'
+import {
   deleteAbandonedGrants,
   deleteFinishedGrants,
   findGrantByContinueId,
@@ -299,11 +305,36 @@ export function createGrantService(deps: GrantServiceDeps) {
     }
   }
 
+  /**
+   * An operator revokes a grant (the admin API, the CLI, the console): the effect of the
+   * client's DELETE /continue (§5.4), in one transaction, whatever the grant's state. True when
+   * the grant exists (in `tenantId`, when given), revoked now or already.
+   */
+  async function revokeAsOperator(grantId: string, tenantId?: string): Promise<boolean> {
+    if (!isUuid(grantId)) return false
+    return db.transaction(async (tx) => {
+      const grant = await lockGrant(tx, grantId)
+      if (!grant || (tenantId !== undefined && grant.tenantId !== tenantId)) return false
+      await revokeGrant(tx, grantId)
+      return true
+    })
+  }
+
   return {
     requestGrant,
     findContinuation,
     continueGrant,
     cancelGrant,
+    /** Grants as operators see them: listed, read whole, revoked (grant-admin-store). */
+    admin: {
+      list: (filter: GrantListFilter, page: GrantListPage) => listGrants(db, filter, page),
+      /** Whether any grant lies in that direction (paging's hasNext/hasPrevious). */
+      any: async (filter: GrantListFilter, page: Omit<GrantListPage, 'limit'>) =>
+        (await listGrants(db, filter, { ...page, limit: 1 }, { contents: false })).length > 0,
+      find: (grantId: string, tenantId?: string) =>
+        isUuid(grantId) ? findAdminGrant(db, grantId, tenantId) : Promise.resolve(undefined),
+      revoke: revokeAsOperator
+    },
     /**
      * The account holder's decision moves the grant (RFC 9635 §4), in the interaction domain's
      * transaction; false when the grant was no longer pending (cancelled, or decided).

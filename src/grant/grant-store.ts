@@ -194,8 +194,15 @@ export async function touchGrantContinuation(q: Queryable, grantId: string): Pro
  * statement sees only what was committed when it started, so `revokeGrant` must start after a
  * racing continuation (FOR UPDATE) or rotation (FOR SHARE) has committed its new token.
  */
-export async function lockGrant(q: Queryable, grantId: string): Promise<void> {
-  await q.query('select id from grants where id = $1 for no key update', [grantId])
+export async function lockGrant(
+  q: Queryable,
+  grantId: string
+): Promise<{ tenantId: string } | undefined> {
+  const { rows } = await q.query<{ tenantId: string }>(
+    'select tenant_id as "tenantId" from grants where id = $1 for no key update',
+    [grantId]
+  )
+  return rows[0]
 }
 
 /**

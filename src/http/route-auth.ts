@@ -2,7 +2,16 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { invalidRequest } from '../gnap/gnap-error.js'
 
 /** How a route authenticates its caller; the route-table test checks every route declares one. */
-export const routeAuthKinds = ['client-signature', 'idp-secret', 'browser-session', 'none'] as const
+export const routeAuthKinds = [
+  'client-signature',
+  'idp-secret',
+  'browser-session',
+  // The service API's bearer token (SERVICE_API_SECRET), when one is configured.
+  'service-secret',
+  // The admin API: an HMAC of the body with the tenant's API secret (tenant/api-signature.ts).
+  'tenant-signature',
+  'none'
+] as const
 export type RouteAuthKind = (typeof routeAuthKinds)[number]
 
 declare module 'fastify' {

@@ -1,30 +1,168 @@
 import { LRUCache } from 'lru-cache'
+import { bytesEqual, hashSecret } from '../gnap/secrets.js'
 import type { Queryable } from '../storage/db.js'
-import { findTenant, upsertOperatorTenant, type Tenant } from './tenant-store.js'
+import type { SecretBox } from './secret-box.js'
+import {
+  findTenant,
+  insertTenant,
+  seedTenant,
+  softDeleteTenant,
+  updateTenant,
+  type Tenant,
+  type TenantChange
+} from './tenant-store.js'
 
 export type { Tenant } from './tenant-store.js'
 
+/** A tenant as the service API takes it (Rafiki's `AuthServiceClient` body). */
+export interface TenantInput {
+  apiSecret: string
+  idpConsentUrl?: string | null
+  idpSecret?: string | null
+}
+
+/** A tenant as the service API shows it: the IdP secret is stored hashed and never shown. */
+export interface TenantView {
+  id: string
+  idpConsentUrl: string | null
+  hasIdpSecret: boolean
+}
+
+/** What the configuration says of the operator tenant, and which of it the environment set. */
+export interface OperatorTenant {
+  id: string
+  idpConsentUrl: string | null
+  idpSecret: string | null
+  apiSecret: string
+  /** The settings the environment set (the others were generated or left unset). */
+  fromEnvironment: ReadonlySet<'idpConsentUrl' | 'idpSecret' | 'apiSecret'>
+}
+
+function changeOf(input: Partial<TenantInput>, id: string, secrets: SecretBox): TenantChange {
+  const change: TenantChange = {}
+  if (input.idpConsentUrl !== undefined) change.idpConsentUrl = input.idpConsentUrl
+  if (input.idpSecret !== undefined) {
+    change.idpSecretHash = input.idpSecret === null ? null : hashSecret(input.idpSecret)
+  }
+  if (input.apiSecret !== undefined) change.apiSecretSealed = secrets.seal(input.apiSecret, id)
+  return change
+}
+
 /**
- * Live tenants by id, cached briefly: every grant request names its tenant, and tenants change
- * rarely. A change (or a deletion) is seen within `ttlMs`; unknown ids are not cached, so a new
- * tenant is usable at once.
+ * The tenants: created, changed and soft-deleted through the service API, and found by every
+ * grant request. Live tenants are cached for `ttlMs` (one second: a change made through another
+ * process sharing the database is seen within it; this process forgets a changed tenant at
+ * once). Unknown ids are not cached, so a new tenant is usable at once.
  */
-export function createTenantDirectory(deps: { db: Queryable; ttlMs: number; maxEntries?: number }) {
+export function createTenantDirectory(deps: {
+  db: Queryable
+  ttlMs: number
+  secrets: SecretBox
+  maxEntries?: number
+}) {
+  const { db, secrets } = deps
   const cache = new LRUCache<string, Tenant>({ max: deps.maxEntries ?? 10_000, ttl: deps.ttlMs })
+
   return {
+    /** A live tenant, for a grant request. */
     async find(id: string): Promise<Tenant | undefined> {
       const cached = cache.get(id)
       if (cached) return cached
-      const tenant = await findTenant(deps.db, id)
-      if (tenant) cache.set(id, tenant)
+      const row = await findTenant(db, id)
+      if (!row) return undefined
+      const tenant = {
+        id: row.id,
+        idpConsentUrl: row.idpConsentUrl,
+        idpSecretHash: row.idpSecretHash
+      }
+      cache.set(id, tenant)
       return tenant
     },
-    /** The operator tenant, as the configuration says on every start (tenant-store). */
-    async syncOperator(tenant: Parameters<typeof upsertOperatorTenant>[1]): Promise<void> {
-      await upsertOperatorTenant(deps.db, tenant)
-      cache.delete(tenant.id)
+
+    async show(id: string): Promise<TenantView | undefined> {
+      const row = await findTenant(db, id)
+      if (!row) return undefined
+      return {
+        id: row.id,
+        idpConsentUrl: row.idpConsentUrl,
+        hasIdpSecret: row.idpSecretHash !== null
+      }
     },
-    /** Drops a changed or deleted tenant at once in this process (other processes: `ttlMs`). */
+
+    /** False when the id is taken, by a live or a deleted tenant. */
+    create(id: string, input: TenantInput): Promise<boolean> {
+      return insertTenant(db, {
+        id,
+        idpConsentUrl: input.idpConsentUrl ?? null,
+        idpSecretHash: input.idpSecret ? hashSecret(input.idpSecret) : null,
+        apiSecretSealed: secrets.seal(input.apiSecret, id)
+      })
+    },
+
+    /** False when there is no live tenant with this id. */
+    async update(id: string, input: Partial<TenantInput>): Promise<boolean> {
+      const updated = await updateTenant(db, id, changeOf(input, id, secrets))
+      cache.delete(id)
+      return updated
+    },
+
+    /** False when there is no live tenant with this id. */
+    async remove(id: string, deletedAt: Date): Promise<boolean> {
+      const removed = await softDeleteTenant(db, id, deletedAt)
+      cache.delete(id)
+      return removed
+    },
+
+    /** A live tenant's API secret (the key of its admin API signatures). */
+    async apiSecretOf(id: string): Promise<string | undefined> {
+      const row = await findTenant(db, id)
+      return row?.apiSecretSealed ? secrets.open(row.apiSecretSealed, id) : undefined
+    },
+
+    /**
+     * The operator tenant at start: seeded from the configuration the first time; on later
+     * starts each value the environment sets wins over one changed through the service API,
+     * and `onOverride` names it. Generated values seed only.
+     */
+    async syncOperator(
+      operator: OperatorTenant,
+      onOverride: (setting: 'idpConsentUrl' | 'idpSecret' | 'apiSecret') => void
+    ): Promise<void> {
+      const seeded = await seedTenant(db, {
+        id: operator.id,
+        idpConsentUrl: operator.idpConsentUrl,
+        idpSecretHash: operator.idpSecret === null ? null : hashSecret(operator.idpSecret),
+        apiSecretSealed: secrets.seal(operator.apiSecret, operator.id)
+      })
+      const stored = {
+        idpConsentUrl: seeded.idpConsentUrl === operator.idpConsentUrl,
+        idpSecret:
+          operator.idpSecret === null
+            ? seeded.idpSecretHash === null
+            : seeded.idpSecretHash !== null &&
+              bytesEqual(seeded.idpSecretHash, hashSecret(operator.idpSecret)),
+        apiSecret:
+          seeded.apiSecretSealed !== null &&
+          secrets.open(seeded.apiSecretSealed, operator.id) === operator.apiSecret
+      }
+      // A stored API secret this key cannot open (TENANT_SECRETS_KEY changed) is of no use.
+      const unreadable =
+        seeded.apiSecretSealed === null ||
+        secrets.open(seeded.apiSecretSealed, operator.id) === undefined
+      const overridden = new Set(operator.fromEnvironment)
+      if (unreadable) overridden.add('apiSecret')
+      const change: Partial<TenantInput> = {}
+      for (const setting of overridden) {
+        if (stored[setting]) continue
+        onOverride(setting)
+        Object.assign(change, { [setting]: operator[setting] })
+      }
+      if (Object.keys(change).length > 0)
+        await updateTenant(db, operator.id, changeOf(change, operator.id, secrets))
+      cache.delete(operator.id)
+    },
+
+    /** Drops a changed or deleted tenant at once in this process. */
     forget(id: string): void {
       cache.delete(id)
     }

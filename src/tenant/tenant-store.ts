@@ -7,35 +7,85 @@ export interface Tenant {
   idpSecretHash: Uint8Array | null
 }
 
+/** A tenant's row as the service API manages it: the API secret sealed (secret-box.ts). */
+export interface TenantRecord extends Tenant {
+  apiSecretSealed: Uint8Array | null
+}
+
+const COLUMNS = `id, idp_consent_url as "idpConsentUrl", idp_secret_hash as "idpSecretHash",
+  api_secret_encrypted as "apiSecretSealed"`
+
 /** A live (not soft-deleted) tenant. */
-export async function findTenant(q: Queryable, id: string): Promise<Tenant | undefined> {
-  const { rows } = await q.query<Tenant>(
-    `select id, idp_consent_url as "idpConsentUrl", idp_secret_hash as "idpSecretHash"
-     from tenants where id = $1 and deleted_at is null`,
+export async function findTenant(q: Queryable, id: string): Promise<TenantRecord | undefined> {
+  const { rows } = await q.query<TenantRecord>(
+    `select ${COLUMNS} from tenants where id = $1 and deleted_at is null`,
     [id]
   )
   return rows[0]
 }
 
-/**
- * The operator tenant mirrors the configuration on every start (Rafiki seeds it in a migration
- * and re-syncs its admin secret at boot); the IdP secret is stored hashed.
- */
-export async function upsertOperatorTenant(
-  q: Queryable,
-  tenant: {
-    id: string
-    idpConsentUrl: string | null
-    idpSecretHash: Buffer | null
-    apiSecret: string | null
-  }
-): Promise<void> {
-  await q.query(
-    `insert into tenants (id, idp_consent_url, idp_secret_hash, api_secret)
-     values ($1, $2, $3, $4)
-     on conflict (id) do update set idp_consent_url = excluded.idp_consent_url,
-       idp_secret_hash = excluded.idp_secret_hash, api_secret = excluded.api_secret,
-       deleted_at = null, updated_at = now()`,
-    [tenant.id, tenant.idpConsentUrl, tenant.idpSecretHash, tenant.apiSecret]
+/** Inserts a tenant; false when the id is taken (by a live or a deleted tenant). */
+export async function insertTenant(q: Queryable, tenant: TenantRecord): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `insert into tenants (id, idp_consent_url, idp_secret_hash, api_secret_encrypted)
+     values ($1, $2, $3, $4) on conflict (id) do nothing`,
+    [tenant.id, tenant.idpConsentUrl, tenant.idpSecretHash, tenant.apiSecretSealed]
   )
+  return rowCount === 1
+}
+
+/** The columns a change may set; an absent one is left as it is. */
+export type TenantChange = Partial<Omit<TenantRecord, 'id'>>
+
+const CHANGEABLE: Record<keyof TenantChange, string> = {
+  idpConsentUrl: 'idp_consent_url',
+  idpSecretHash: 'idp_secret_hash',
+  apiSecretSealed: 'api_secret_encrypted'
+}
+
+/** Changes a live tenant; false when there is none with this id. */
+export async function updateTenant(
+  q: Queryable,
+  id: string,
+  change: TenantChange
+): Promise<boolean> {
+  const keys = (Object.keys(CHANGEABLE) as (keyof TenantChange)[]).filter(
+    (k) => change[k] !== undefined
+  )
+  const sets = keys.map((k, i) => `${CHANGEABLE[k]} = $${i + 2}`)
+  const { rowCount } = await q.query(
+    `update tenants set ${[...sets, 'updated_at = now()'].join(', ')}
+     where id = $1 and deleted_at is null`,
+    [id, ...keys.map((k) => change[k])]
+  )
+  return rowCount === 1
+}
+
+/**
+ * Soft-deletes a live tenant as of `deletedAt` (Rafiki's backend passes its own time): its grant
+ * endpoint answers 404 and its tokens introspect inactive from then on. False when none.
+ */
+export async function softDeleteTenant(
+  q: Queryable,
+  id: string,
+  deletedAt: Date
+): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `update tenants set deleted_at = $2, updated_at = now() where id = $1 and deleted_at is null`,
+    [id, deletedAt]
+  )
+  return rowCount === 1
+}
+
+/** Inserts the operator tenant, or brings a deleted one back; the row, as it now stands. */
+export async function seedTenant(q: Queryable, tenant: TenantRecord): Promise<TenantRecord> {
+  const { rows } = await q.query<TenantRecord>(
+    `insert into tenants (id, idp_consent_url, idp_secret_hash, api_secret_encrypted)
+     values ($1, $2, $3, $4)
+     on conflict (id) do update set deleted_at = null,
+       updated_at = case when tenants.deleted_at is null then tenants.updated_at else now() end
+     returning ${COLUMNS}`,
+    [tenant.id, tenant.idpConsentUrl, tenant.idpSecretHash, tenant.apiSecretSealed]
+  )
+  return rows[0]!
 }

@@ -57,21 +57,23 @@ export async function freePort(): Promise<number> {
   throw new Error(`no free port found in ${portRange.low}-${portRange.high}`)
 }
 
-/** AUTH_PORT, INTERACTION_PORT, INTROSPECTION_PORT and ADMIN_PORT, each a free loopback port. */
+/** Every listener's port setting, each a free loopback port. */
 export async function freeListenerPorts(): Promise<{
   AUTH_PORT: string
   INTERACTION_PORT: string
   INTROSPECTION_PORT: string
   ADMIN_PORT: string
+  SERVICE_API_PORT: string
 }> {
-  const [auth, interaction, introspection, admin] = await Promise.all(
-    Array.from({ length: 4 }, () => freePort())
+  const [auth, interaction, introspection, admin, service] = await Promise.all(
+    Array.from({ length: 5 }, () => freePort())
   )
   return {
     AUTH_PORT: String(auth),
     INTERACTION_PORT: String(interaction),
     INTROSPECTION_PORT: String(introspection),
-    ADMIN_PORT: String(admin)
+    ADMIN_PORT: String(admin),
+    SERVICE_API_PORT: String(service)
   }
 }
 
@@ -106,6 +108,7 @@ export interface TestServer extends RunningServer {
   interactionUrl: string
   introspectionUrl: string
   adminUrl: string
+  serviceUrl: string
   tenantId: string
   idpSecret: string
   /** The grant endpoint of the operator tenant, as a wallet address advertises it. */
@@ -135,6 +138,7 @@ export async function startTestServer(
     IDENTITY_SERVER_SECRET: 'test-idp-secret-long-enough-for-production',
     ADMIN_API_SECRET: 'test-admin-secret-long-enough-for-production',
     COOKIE_KEY: 'test-cookie-key-that-is-long-enough-to-sign',
+    TENANT_SECRETS_KEY: 'test-tenant-secrets-key-long-enough-for-production',
     WAIT_SECONDS: '0',
     // Tests send bursts far above any sane production budget from one address and one client;
     // the rate-limit tests switch the limits back on.
@@ -160,6 +164,7 @@ export async function startTestServer(
     interactionUrl: server.urls.interaction,
     introspectionUrl: server.urls.introspection,
     adminUrl: server.urls.admin,
+    serviceUrl: server.urls.service,
     tenantId: config.operatorTenantId,
     idpSecret: config.identityServerSecret,
     grantUrl: `${config.authServerUrl}/${config.operatorTenantId}`,

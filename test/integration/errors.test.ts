@@ -41,15 +41,16 @@ before(async () => {
 })
 after(() => world?.close())
 
-type Listener = 'auth' | 'interaction' | 'introspection' | 'admin'
+type Listener = 'auth' | 'interaction' | 'introspection' | 'admin' | 'service'
 const urlOf = (listener: Listener) =>
   ({
     auth: server.authUrl,
     interaction: server.interactionUrl,
     introspection: server.introspectionUrl,
-    admin: server.adminUrl
+    admin: server.adminUrl,
+    service: server.serviceUrl
   })[listener]
-const listeners: Listener[] = ['auth', 'interaction', 'introspection', 'admin']
+const listeners: Listener[] = ['auth', 'interaction', 'introspection', 'admin', 'service']
 
 /** A JSON POST endpoint of each listener, reached without credentials. */
 const jsonPostNames = ['grant request', 'introspection', 'IdP choice'] as const
@@ -114,7 +115,8 @@ describe('unknown routes', () => {
     ['auth', 'PATCH', '/continue/x/', 'POST, DELETE'],
     ['introspection', 'GET', '/', 'POST'],
     ['interaction', 'DELETE', '/grant/x/y', 'GET, HEAD'],
-    ['admin', 'POST', '/metrics', 'GET, HEAD']
+    ['admin', 'POST', '/metrics', 'GET, HEAD'],
+    ['service', 'PUT', '/tenant/x', 'GET, HEAD, PATCH, DELETE']
   ]
   for (const [listener, method, path, allow] of wrongMethods) {
     test(`${method} ${path} on the ${listener} listener is 405 with Allow: ${allow}`, async () => {

@@ -45,6 +45,7 @@ describe('with no retention period (days = 0)', () => {
     w = await world({
       ACCESS_TOKEN_DELETION_DAYS: '0',
       PENDING_GRANT_DELETION_DAYS: '0',
+      GRANT_DELETION_DAYS: '0',
       INTERACTION_EXPIRY_SECONDS: '60',
       CLEANUP_INTERVAL_SECONDS: '3600'
     })
@@ -157,6 +158,20 @@ describe('with the default retention periods', () => {
     assert.equal((await w.flows.revoke(token)).status, 204)
     await w.server.retention!.runOnce()
     assert.ok(await exists(w.server.services.db, 'access_tokens', id))
+  })
+
+  test('finished grants are kept without GRANT_DELETION_DAYS, after their tokens went', async () => {
+    const w = await world({ ACCESS_TOKEN_DELETION_DAYS: '0', CLEANUP_INTERVAL_SECONDS: '3600' })
+    const db = w.server.services.db
+    const { token } = await w.flows.requestNonInteractive()
+    const grantId = await grantOf(w.flows, token)
+    const id = await tokenRowId(db, token)
+    assert.equal((await w.flows.revoke(token)).status, 204)
+    await new Promise((r) => setTimeout(r, 1100))
+    const counts = await w.server.retention!.runOnce()
+    assert.ok(!(await exists(db, 'access_tokens', id)), 'the revoked token went')
+    assert.equal(counts.finishedGrants, 0)
+    assert.ok(await exists(db, 'grants', grantId), 'the finished grant stays listable')
   })
 })
 

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import type { FastifyInstance, RouteOptions } from 'fastify'
 import { routeAuthKinds } from '../../src/http/route-auth.js'
+import { apiSignatureHeader } from '../../src/tenant/api-signature.js'
 import { assertGnapError } from '../helpers/gnap-assertions.js'
 import { answerConsentScreen, openConsentScreen } from '../helpers/interaction-driver.js'
 import { startServerWithClient, type ServerWithClient } from '../helpers/server-with-client.js'
@@ -29,8 +31,8 @@ after(async () => {
   await server.close()
 })
 
-type Listener = 'auth' | 'interaction' | 'introspection' | 'admin'
-const listeners: Listener[] = ['auth', 'interaction', 'introspection', 'admin']
+type Listener = 'auth' | 'interaction' | 'introspection' | 'admin' | 'service'
+const listeners: Listener[] = ['auth', 'interaction', 'introspection', 'admin', 'service']
 const probes = new Set(['/healthz', '/readyz'])
 
 const methodsOf = (route: RouteOptions) => [route.method].flat().map((m) => m.toUpperCase())
@@ -200,16 +202,21 @@ describe('interaction listener: the IdP back channel', () => {
 })
 
 describe('admin listener: operators only', () => {
-  test('it serves /metrics and the probes, reads only, and has no CORS (no web page may read it)', () => {
+  test('it serves /metrics, the probes and the signed GraphQL API, and has no CORS', () => {
     const routes = routesOf('admin')
     assert.deepEqual([...new Set(routes.map((r) => r.url))].sort(), [
+      '/graphql',
       '/healthz',
       '/metrics',
       '/readyz'
     ])
     for (const route of routes) {
-      for (const method of methodsOf(route))
-        assert.ok(['GET', 'HEAD'].includes(method), label(route))
+      // Reads only, but for the GraphQL API, which takes a tenant's signature.
+      if (route.url === '/graphql') assert.equal(authOf(route), 'tenant-signature')
+      else
+        for (const method of methodsOf(route))
+          assert.ok(['GET', 'HEAD'].includes(method), label(route))
+      assert.ok(!methodsOf(route).includes('OPTIONS'), `no CORS preflight: ${label(route)}`)
     }
   })
 })
@@ -230,7 +237,10 @@ describe('each authenticating hook refuses a request without its credential', ()
   before(async () => {
     // No IdP for the operator tenant: its interactions open the built-in consent screen. A
     // second tenant has an IdP, for the back channel's routes.
-    world = await startServerWithClient({ IDENTITY_SERVER_URL: '' })
+    world = await startServerWithClient({
+      IDENTITY_SERVER_URL: '',
+      SERVICE_API_SECRET: 'route-table-service-secret-of-32-characters'
+    })
     tenantServer = await addTenant(world.server, {
       consentUrl: 'http://127.0.0.1:9/idp/consent',
       secret: 'route-table-idp-secret'
@@ -259,6 +269,8 @@ describe('each authenticating hook refuses a request without its credential', ()
     /** The same request with its credential, and the status it gets then. */
     served: () => Promise<TestResponse>
     servedStatus: number
+    /** The refusal is a GraphQL error (`errors[0].extensions.code`), not a GNAP one. */
+    graphql?: true
   }
 
   /** The cases of a GET route and of the HEAD route Fastify adds beside it. */
@@ -295,6 +307,37 @@ describe('each authenticating hook refuses a request without its credential', ()
       () => signedRequest(url, { client: world.app, body: nonInteractiveGrantBody(world.app) }),
       200
     )
+
+  /** A service API route: without the bearer token refused, with it served. */
+  const serviceCase =
+    (
+      method: string,
+      path: (id: string) => string,
+      body: (id: string) => unknown,
+      servedStatus: number
+    ) =>
+    async (): Promise<Case> => {
+      const { tenantId } = await addTenant(world.server, {
+        consentUrl: 'http://127.0.0.1:9/idp/consent',
+        secret: 'service-case-idp-secret'
+      })
+      const id = method === 'POST' ? randomUUID() : tenantId
+      const request = (headers: Record<string, string>) =>
+        send(`${world.server.serviceUrl}${path(id)}`, {
+          method,
+          headers: { ...json, ...headers },
+          ...(method === 'GET' || method === 'HEAD' ? {} : { body: JSON.stringify(body(id)) })
+        })
+      return {
+        refused: () => request({}),
+        status: 401,
+        code: 'unauthorized',
+        description: 'a valid bearer token is required',
+        served: () => request({ authorization: `Bearer ${world.server.env.SERVICE_API_SECRET}` }),
+        servedStatus
+      }
+    }
+  const tenantPath = (id: string) => `/tenant/${id}`
 
   /** Built per route when its test runs: each gets live targets of its own. */
   const cases: Record<string, () => Promise<Case>> = {
@@ -397,7 +440,45 @@ describe('each authenticating hook refuses a request without its credential', ()
         served: () => tenant.idpChoose(started.id, started.nonce, 'accept'),
         servedStatus: 202
       }
-    }
+    },
+    'admin POST /graphql': async () => {
+      const body = { query: '{ grants { edges { cursor } } }' }
+      const request = (headers: Record<string, string>) =>
+        send(`${world.server.adminUrl}/graphql`, {
+          method: 'POST',
+          headers: { ...json, ...headers },
+          body: JSON.stringify(body)
+        })
+      const config = world.server.services.config
+      return {
+        refused: () => request({ 'tenant-id': config.operatorTenantId }),
+        status: 401,
+        code: 'UNAUTHENTICATED',
+        description: 'the tenant-id and signature headers are required',
+        served: () =>
+          request({
+            'tenant-id': config.operatorTenantId,
+            signature: apiSignatureHeader(config.adminApiSecret, 1, body, Date.now())
+          }),
+        servedStatus: 200,
+        graphql: true
+      }
+    },
+    'service POST /tenant': serviceCase(
+      'POST',
+      () => '/tenant',
+      (id) => ({ id, apiSecret: 's' }),
+      204
+    ),
+    'service GET /tenant/:id': serviceCase('GET', tenantPath, () => undefined, 200),
+    'service HEAD /tenant/:id': serviceCase('HEAD', tenantPath, () => undefined, 200),
+    'service PATCH /tenant/:id': serviceCase('PATCH', tenantPath, () => ({ apiSecret: 's2' }), 204),
+    'service DELETE /tenant/:id': serviceCase(
+      'DELETE',
+      tenantPath,
+      () => ({ deletedAt: new Date().toISOString() }),
+      204
+    )
   }
 
   test('every authenticating route has a case', () => {
@@ -414,7 +495,13 @@ describe('each authenticating hook refuses a request without its credential', ()
       const c = await build()
       const refused = await c.refused()
       if (route.includes(' HEAD ')) assert.equal(refused.status, c.status)
-      else assertGnapError(refused, c.status, c.code, c.description)
+      else if (c.graphql) {
+        assert.equal(refused.status, c.status, refused.text)
+        const { errors } = refused.body as {
+          errors: { message: string; extensions: { code: string } }[]
+        }
+        assert.deepEqual([errors[0]!.extensions.code, errors[0]!.message], [c.code, c.description])
+      } else assertGnapError(refused, c.status, c.code, c.description)
       const served = await c.served()
       assert.equal(served.status, c.servedStatus, served.text)
     })

@@ -38,7 +38,10 @@ test('starts with no configuration, generates settings once, and stops gracefull
   assert.ok(generated, `the generated operator tenant id is printed:\n${first.output()}`)
   assert.match(first.output(), /IDENTITY_SERVER_SECRET=\S{40,}/)
   // Printed apart from the log lines, saying where they are kept and how to see them again.
-  for (const line of first.output().split('\n').filter((l) => l.includes('SECRET='))) {
+  for (const line of first
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('SECRET='))) {
     assert.match(line, /^ {4}[A-Z_]+=\S+$/, `a line of its own, not a log line: ${line}`)
   }
   assert.match(first.output(), /kept in the embedded database in .*\n.*npx opas secrets show/)

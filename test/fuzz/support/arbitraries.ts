@@ -946,3 +946,92 @@ export const browserAcceptArb: fc.Arbitrary<string | undefined> = fc.oneof(
   w(3, fc.constant('text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8')),
   w(2, acceptArb)
 )
+
+const grantStates = ['PROCESSING', 'PENDING', 'APPROVED', 'FINALIZED'] as const
+const reasons = ['ISSUED', 'REVOKED', 'REJECTED'] as const
+
+/**
+ * Bodies of the admin GraphQL API: the admin tools' queries with generated variables (fixture
+ * grant ids, near misses, junk, out-of-range paging), then generated query text.
+ */
+export function graphqlBodyArb(grantIds: fc.Arbitrary<Sym>): fc.Arbitrary<unknown> {
+  const id = fc.oneof(w(4, grantIds), w(1, fc.uuid()), w(1, fieldText(40)), w(1, fc.constant('')))
+  const list = <T>(values: readonly T[]) =>
+    fc.oneof(w(4, fc.subarray([...values])), w(1, fc.array(fieldText(12), { maxLength: 3 })))
+  const filter = fc.record(
+    {
+      identifier: fc.record({
+        in: fc.array(fc.oneof(fieldText(30), fc.webUrl()), { maxLength: 3 })
+      }),
+      state: fc.record({ in: list(grantStates), notIn: list(grantStates) }, { requiredKeys: [] }),
+      finalizationReason: fc.record(
+        { in: list(reasons), notIn: list(reasons) },
+        { requiredKeys: [] }
+      )
+    },
+    { requiredKeys: [] }
+  )
+  const size = fc.oneof(
+    w(4, fc.integer({ min: 0, max: 100 })),
+    w(1, fc.integer()),
+    w(1, anyJson(1))
+  )
+  const grantsVariables = fc.record(
+    {
+      first: size,
+      last: size,
+      after: id,
+      before: id,
+      filter: mut(filter, anyJson(2), 6),
+      sortOrder: fc.constantFrom('ASC', 'DESC', 'asc', 'SIDEWAYS'),
+      tenantId: fc.oneof(fc.uuid(), fieldText(20))
+    },
+    { requiredKeys: [] }
+  )
+  const grantsQuery = `query Grants($after: String, $before: String, $first: Int, $last: Int,
+      $filter: GrantFilter, $sortOrder: SortOrder, $tenantId: ID) {
+    grants(after: $after, before: $before, first: $first, last: $last, filter: $filter,
+        sortOrder: $sortOrder, tenantId: $tenantId) {
+      pageInfo { startCursor endCursor hasNextPage hasPreviousPage }
+      edges { cursor node { id client state finalizationReason createdAt tenantId
+        access { id identifier type actions createdAt
+          limits { receiver interval debitAmount { value assetCode assetScale } } }
+        subject { sub_ids { id subId subIdFormat createdAt } } } }
+    }
+  }`
+  const known = fc.oneof(
+    fc.record({ query: fc.constant(grantsQuery), variables: mut(grantsVariables, anyJson(2), 8) }),
+    fc.record({
+      query: fc.constant(
+        'query Grant($id: ID!) { grant(id: $id) { id state finalizationReason } }'
+      ),
+      variables: fc.record({ id: mut(id, anyJson(1), 8) })
+    }),
+    fc.record({
+      query: fc.constant(
+        'mutation Revoke($input: RevokeGrantInput!) { revokeGrant(input: $input) { id } }'
+      ),
+      variables: fc.record({ input: mut(fc.record({ grantId: id }), anyJson(1), 8) })
+    })
+  )
+  const text = fc.oneof(
+    fc.constantFrom(
+      '{ grants { edges { cursor } } }',
+      '{ __schema { types { name } } }',
+      '{',
+      'mutation { }'
+    ),
+    fieldText(80)
+  )
+  return fc.oneof(
+    w(8, known),
+    w(
+      2,
+      fc.record({
+        query: text,
+        variables: fc.option(anyJson(1)),
+        operationName: fc.option(fieldText(10))
+      })
+    )
+  )
+}

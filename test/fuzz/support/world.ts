@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { createHash, generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto'
 import type fc from 'fast-check'
 import type { ListenerName } from '../../../src/app.js'
+import { serviceApiErrorCodes } from '../../../src/http/service-api-routes.js'
 import { gnapErrorCodes } from '../../../src/gnap/gnap-error.js'
 import { startServerWithClient, type ServerWithClient } from '../../helpers/server-with-client.js'
 import type { TestServer } from '../../helpers/test-server.js'
@@ -162,8 +163,16 @@ function describeExchange(listener: ListenerName, req: InjectRequest, answer?: A
   return `${listener} ${req.method} ${clip(req.url, 400)}\n${headers}\n${body}${res}`
 }
 
-/** The properties every refusal must have: a JSON content type and exactly the GNAP envelope. */
-function assertErrorEnvelope(method: string, answer: Answer, where: string): void {
+/**
+ * The properties every refusal must have: a JSON content type and exactly the GNAP envelope,
+ * with a GNAP code (the service API, which is not GNAP, with one of its own).
+ */
+function assertErrorEnvelope(
+  method: string,
+  answer: Answer,
+  where: string,
+  codes: readonly string[] = gnapErrorCodes
+): void {
   assert.match(String(answer.headers['content-type'] ?? ''), /^application\/json\b/, where)
   // A HEAD answer has headers only.
   if (method === 'HEAD') {
@@ -183,7 +192,7 @@ function assertErrorEnvelope(method: string, answer: Answer, where: string): voi
   assert.deepEqual(Object.keys(error).sort(), ['code', 'description'], where)
   const { code, description } = error as { code: unknown; description: unknown }
   assert.equal(typeof code, 'string', where)
-  assert.ok((gnapErrorCodes as readonly unknown[]).includes(code), `unregistered code: ${where}`)
+  assert.ok((codes as readonly unknown[]).includes(code), `unregistered code: ${where}`)
   assert.equal(typeof description, 'string', where)
 }
 
@@ -198,6 +207,25 @@ function isBrowserPage(req: InjectRequest, answer: Answer): boolean {
     /^\/interact\/[^/?]*\/[^/?]*(\/consent|\/finish)?\/?(\?|$)/.test(req.url) &&
     (req.headers.accept ?? '').includes('text/html')
   )
+}
+
+/** The admin GraphQL API answers in GraphQL's own error shape. */
+const isGraphqlAnswer = (listener: ListenerName, req: InjectRequest) =>
+  listener === 'admin' && /^\/graphql\/?(\?|$)/.test(req.url)
+
+/** A GraphQL refusal: JSON `{"errors":[{"message", "extensions":{"code"}}]}`, nothing else. */
+function assertGraphqlErrors(method: string, answer: Answer, where: string): void {
+  assert.match(String(answer.headers['content-type'] ?? ''), /^application\/json\b/, where)
+  if (method === 'HEAD') return assert.equal(answer.text, '', where)
+  const body = JSON.parse(answer.text) as {
+    errors?: { message?: unknown; extensions?: { code?: unknown } }[]
+  }
+  assert.deepEqual(Object.keys(body), ['errors'], where)
+  assert.ok(Array.isArray(body.errors) && body.errors.length > 0, where)
+  for (const error of body.errors) {
+    assert.equal(typeof error.message, 'string', where)
+    assert.equal(typeof error.extensions?.code, 'string', where)
+  }
 }
 
 /** A refusal page: a whole HTML document, no stack trace, no form to act on. */
@@ -654,7 +682,11 @@ export async function startFuzzWorld(env: Record<string, string> = {}): Promise<
     } else {
       assert.ok(answer.status < 500, `a server error:\n${where}`)
       if (isBrowserPage(req, answer)) assertNoticePage(req.method, answer, where)
-      else assertErrorEnvelope(req.method, answer, where)
+      else if (isGraphqlAnswer(listener, req) && answer.status !== 404 && answer.status !== 405) {
+        assertGraphqlErrors(req.method, answer, where)
+      } else if (listener === 'service') {
+        assertErrorEnvelope(req.method, answer, where, [...gnapErrorCodes, ...serviceApiErrorCodes])
+      } else assertErrorEnvelope(req.method, answer, where)
     }
     assert.deepEqual(
       after.tables,

@@ -1,0 +1,192 @@
+import { GraphQLError, GraphQLScalarType, Kind } from 'graphql'
+import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
+import { isUuid } from '../gnap/wire.js'
+import type { AdminGrant, GrantListFilter } from '../grant/grant-admin-store.js'
+import type { GrantService } from '../grant/grant-service.js'
+
+/** Who is asking: the tenant whose API secret signed the request. */
+export interface AdminContext {
+  tenantId: string
+  /** The operator tenant (OPERATOR_TENANT_ID) sees every tenant's grants. */
+  isOperator: boolean
+}
+
+/** `extensions.code` of the errors a resolver raises (Rafiki's GraphQLErrorCode). */
+export type AdminErrorCode = 'BAD_USER_INPUT' | 'FORBIDDEN' | 'NOT_FOUND'
+
+export const adminError = (message: string, code: AdminErrorCode) =>
+  new GraphQLError(message, { extensions: { code } })
+
+/** Rafiki's page sizes: 20 unless asked, at most 100 (0 counts as unasked, as in Rafiki). */
+const DEFAULT_PAGE = 20
+const MAX_PAGE = 100
+
+interface GrantsArgs {
+  after?: string | null
+  before?: string | null
+  first?: number | null
+  last?: number | null
+  filter?: {
+    identifier?: { in?: string[] | null } | null
+    state?: { in?: GrantState[] | null; notIn?: GrantState[] | null } | null
+    finalizationReason?: {
+      in?: FinalizationReason[] | null
+      notIn?: FinalizationReason[] | null
+    } | null
+  } | null
+  sortOrder?: 'ASC' | 'DESC' | null
+  tenantId?: string | null
+}
+
+function pageSize(value: number | null | undefined, name: string): number {
+  if (value === null || value === undefined || value === 0) return DEFAULT_PAGE
+  if (value < 0 || value > MAX_PAGE) {
+    throw adminError(`${name} must be between 0 and ${MAX_PAGE}`, 'BAD_USER_INPUT')
+  }
+  return value
+}
+
+function cursorOf(value: string | null | undefined, name: string): string | undefined {
+  if (value === null || value === undefined) return undefined
+  if (!isUuid(value)) throw adminError(`${name} is not a grant id`, 'BAD_USER_INPUT')
+  return value
+}
+
+const toGraphql = (grant: AdminGrant) => ({
+  id: grant.id,
+  client: grant.client,
+  state: grant.state,
+  finalizationReason: grant.finalizationReason,
+  createdAt: grant.createdAt.toISOString(),
+  tenantId: grant.tenantId,
+  access: grant.access.map((a) => ({ ...a, createdAt: new Date(a.createdAt).toISOString() })),
+  subject: grant.subIds.length
+    ? {
+        sub_ids: grant.subIds.map((s) => ({ ...s, createdAt: new Date(s.createdAt).toISOString() }))
+      }
+    : null
+})
+
+/** An unsigned integer scalar, serialised as a JSON number or, beyond 2^53, a string. */
+function unsignedScalar(name: string, bits: 8 | 64, description: string) {
+  const max = 2n ** BigInt(bits) - 1n
+  const check = (value: unknown): bigint => {
+    const text = typeof value === 'bigint' ? value.toString() : String(value)
+    if (!/^\d{1,20}$/.test(text) || BigInt(text) > max) {
+      throw new GraphQLError(`${name} cannot represent ${JSON.stringify(value)}`)
+    }
+    return BigInt(text)
+  }
+  return new GraphQLScalarType({
+    name,
+    description,
+    // UInt64 is a string on the wire (Rafiki's BigInt.toJSON), UInt8 a number.
+    serialize: (value) => (bits === 64 ? check(value).toString() : Number(check(value))),
+    parseValue: (value) => (bits === 64 ? check(value).toString() : Number(check(value))),
+    parseLiteral: (ast) => {
+      if (ast.kind !== Kind.INT && ast.kind !== Kind.STRING) {
+        throw new GraphQLError(`${name} needs an integer`)
+      }
+      return bits === 64 ? check(ast.value).toString() : Number(check(ast.value))
+    }
+  })
+}
+
+/**
+ * The admin API's resolvers (Rafiki's graphql/resolvers/grant.ts): a tenant sees and revokes
+ * only its own grants whatever it passes; the operator sees all, or one tenant's with
+ * `tenantId`. Any unknown, foreign or malformed grant id is NOT_FOUND, never an internal error.
+ */
+export function createGrantResolvers(grants: GrantService) {
+  async function grantsPage(_: unknown, args: GrantsArgs, ctx: AdminContext) {
+    const order = args.sortOrder ?? 'DESC'
+    if (args.last !== null && args.last !== undefined && !args.before) {
+      throw adminError(
+        'last needs before: paging backwards from the start is not possible',
+        'BAD_USER_INPUT'
+      )
+    }
+    const after = cursorOf(args.after, 'after')
+    const before = cursorOf(args.before, 'before')
+    let tenantId = ctx.tenantId
+    if (ctx.isOperator) {
+      if (args.tenantId && !isUuid(args.tenantId)) {
+        throw adminError('tenantId is not a tenant id', 'BAD_USER_INPUT')
+      }
+      tenantId = args.tenantId || (undefined as unknown as string)
+    }
+    const f = args.filter ?? {}
+    const filter: GrantListFilter = {
+      ...(tenantId ? { tenantId } : {}),
+      ...(f.identifier?.in ? { identifiers: f.identifier.in } : {}),
+      ...(f.state?.in ? { stateIn: f.state.in } : {}),
+      ...(f.state?.notIn ? { stateNotIn: f.state.notIn } : {}),
+      ...(f.finalizationReason?.in ? { reasonIn: f.finalizationReason.in } : {}),
+      ...(f.finalizationReason?.notIn ? { reasonNotIn: f.finalizationReason.notIn } : {})
+    }
+    // Rafiki's precedence: after, then before, then the start.
+    const page =
+      after !== undefined
+        ? {
+            order,
+            direction: 'after' as const,
+            cursor: after,
+            limit: pageSize(args.first, 'first')
+          }
+        : before !== undefined
+          ? {
+              order,
+              direction: 'before' as const,
+              cursor: before,
+              limit: pageSize(args.last, 'last')
+            }
+          : { order, direction: 'after' as const, limit: pageSize(args.first, 'first') }
+    const rows = await grants.admin.list(filter, page)
+    if (rows.length === 0) {
+      return {
+        edges: [],
+        pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null }
+      }
+    }
+    const first = rows[0]!.id
+    const last = rows[rows.length - 1]!.id
+    const [hasNextPage, hasPreviousPage] = await Promise.all([
+      grants.admin.any(filter, { order, direction: 'after', cursor: last }),
+      grants.admin.any(filter, { order, direction: 'before', cursor: first })
+    ])
+    return {
+      edges: rows.map((row) => ({ cursor: row.id, node: toGraphql(row) })),
+      pageInfo: {
+        hasNextPage,
+        hasPreviousPage,
+        startCursor: first,
+        endCursor: last
+      }
+    }
+  }
+
+  return {
+    UInt8: unsignedScalar('UInt8', 8, 'An unsigned 8-bit integer (0 to 255).'),
+    UInt64: unsignedScalar('UInt64', 64, 'An unsigned 64-bit integer, as a JSON string.'),
+    Query: {
+      grants: grantsPage,
+      async grant(_: unknown, args: { id: string }, ctx: AdminContext) {
+        const grant = await grants.admin.find(args.id, ctx.isOperator ? undefined : ctx.tenantId)
+        if (!grant) throw adminError('No grant', 'NOT_FOUND')
+        return toGraphql(grant)
+      }
+    },
+    Mutation: {
+      async revokeGrant(_: unknown, args: { input: { grantId: string } }, ctx: AdminContext) {
+        const { grantId } = args.input
+        if (!grantId) throw adminError('Grant id is not provided', 'FORBIDDEN')
+        const revoked = await grants.admin.revoke(
+          grantId,
+          ctx.isOperator ? undefined : ctx.tenantId
+        )
+        if (!revoked) throw adminError('Revoke grant was not successful', 'NOT_FOUND')
+        return { id: grantId }
+      }
+    }
+  }
+}
