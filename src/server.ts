@@ -134,6 +134,35 @@ async function syncOperatorTenant(
   )
 }
 
+/**
+ * The services on the configured database without any listener, for the operator's CLI: the
+ * schema must be up to date (the CLI never migrates behind a running server's back), and an
+ * embedded database must not be owned by a running server.
+ */
+export async function openServices(
+  loaded: LoadedConfig,
+  command: string,
+  logger: Logger
+): Promise<{ services: Services; close(): Promise<void> }> {
+  const db = await openDb(loaded.config, { command, logger })
+  try {
+    await prepareSchema(db, { ...loaded.config, enableManualMigrations: true }, logger)
+    const { config } = await resolveRuntimeConfig(db, loaded)
+    const services = createServices({ config, db, logger })
+    return {
+      services,
+      async close() {
+        await services.clientKeys.close()
+        await services.rateLimits.close()
+        await db.close()
+      }
+    }
+  } catch (err) {
+    await db.close()
+    throw err
+  }
+}
+
 export interface RunningServer {
   services: Services
   apps: Apps

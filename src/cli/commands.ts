@@ -23,7 +23,8 @@ export class CliError extends Error {}
 
 const readFile = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined)
 
-function load(): LoadedConfig {
+/** The configuration, or a CliError listing every problem. */
+export function loadCliConfig(): LoadedConfig {
   try {
     return loadConfig(process.env, readFile)
   } catch (err) {
@@ -51,7 +52,7 @@ function noDatabaseYet(config: Config): boolean {
 }
 
 export async function start(options: { workers: number }): Promise<void> {
-  const loaded = load()
+  const loaded = loadCliConfig()
   const logger = createLogger(loaded.config.logLevel, { format: loaded.config.logFormat })
   if (options.workers > 1 && cluster.isPrimary) {
     if (!loaded.config.databaseUrl) {
@@ -97,7 +98,7 @@ export async function start(options: { workers: number }): Promise<void> {
 }
 
 export async function runMigrations(): Promise<void> {
-  const { config } = load()
+  const { config } = loadCliConfig()
   const db = await openDb(config, { command: 'opas migrate', logger: quiet })
   try {
     const applied = await migrate(db)
@@ -110,7 +111,7 @@ export async function runMigrations(): Promise<void> {
 }
 
 export async function checkConfig(): Promise<void> {
-  const loaded = load()
+  const loaded = loadCliConfig()
   process.stdout.write(`${JSON.stringify(redactConfig(loaded.config), null, 2)}\n`)
   if (loaded.missing.length > 0) {
     process.stdout.write(`generated on first start: ${loaded.missing.join(', ')}\n`)
@@ -145,7 +146,7 @@ export function printConfigDocs(): void {
 
 /** `opas secrets show`: the settings opas generated on its first start, as `NAME=value` lines. */
 export async function showSecrets(): Promise<void> {
-  const { config } = load()
+  const { config } = loadCliConfig()
   if (noDatabaseYet(config)) return
   const db = await openDb(config, { command: 'opas secrets show', logger: quiet })
   try {

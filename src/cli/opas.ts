@@ -10,6 +10,7 @@ import {
   showSecrets,
   start
 } from './commands.js'
+import { registerOperatorCommands } from './operator-commands.js'
 
 /** Exit codes: 0 done, 1 failed, 2 the command line itself is wrong (unknown command or flag). */
 const USAGE_ERROR = 2
@@ -72,6 +73,7 @@ function program(): Command {
     .command('show')
     .description('print the generated secrets and operator tenant id (NAME=value lines)')
     .action(showSecrets)
+  registerOperatorCommands(opas)
   return opas
 }
 

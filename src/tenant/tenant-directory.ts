@@ -5,6 +5,7 @@ import type { SecretBox } from './secret-box.js'
 import {
   findTenant,
   insertTenant,
+  listTenants,
   seedTenant,
   softDeleteTenant,
   updateTenant,
@@ -87,6 +88,16 @@ export function createTenantDirectory(deps: {
         idpConsentUrl: row.idpConsentUrl,
         hasIdpSecret: row.idpSecretHash !== null
       }
+    },
+
+    /** Every live tenant, oldest first (the CLI). */
+    async list(): Promise<(TenantView & { createdAt: Date })[]> {
+      return (await listTenants(db)).map((row) => ({
+        id: row.id,
+        idpConsentUrl: row.idpConsentUrl,
+        hasIdpSecret: row.idpSecretHash !== null,
+        createdAt: row.createdAt
+      }))
     },
 
     /** False when the id is taken, by a live or a deleted tenant. */

@@ -24,6 +24,15 @@ export async function findTenant(q: Queryable, id: string): Promise<TenantRecord
   return rows[0]
 }
 
+/** Every live tenant, oldest first. */
+export async function listTenants(q: Queryable): Promise<(TenantRecord & { createdAt: Date })[]> {
+  const { rows } = await q.query<TenantRecord & { createdAt: Date }>(
+    `select ${COLUMNS}, created_at as "createdAt" from tenants where deleted_at is null
+     order by created_at, id`
+  )
+  return rows
+}
+
 /** Inserts a tenant; false when the id is taken (by a live or a deleted tenant). */
 export async function insertTenant(q: Queryable, tenant: TenantRecord): Promise<boolean> {
   const { rowCount } = await q.query(

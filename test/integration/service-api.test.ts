@@ -215,6 +215,50 @@ describe('DELETE /tenant/:id', () => {
   })
 })
 
+describe('the operator tenant', () => {
+  test('a value set in the environment wins over one changed here, and says so; a generated one does not', async () => {
+    const operatorId = world.server.tenantId
+    const config = world.server.services.config
+    const changed = {
+      idpConsentUrl: 'http://127.0.0.1:9/changed/consent',
+      apiSecret: 'changed-api-secret'
+    }
+    assert.equal((await api.update(operatorId, changed)).status, 204)
+    const sync = async (fromEnvironment: ('idpConsentUrl' | 'idpSecret' | 'apiSecret')[]) => {
+      const overridden: string[] = []
+      await world.server.services.tenants.syncOperator(
+        {
+          id: operatorId,
+          idpConsentUrl: config.identityServerUrl ?? null,
+          idpSecret: config.identityServerSecret,
+          apiSecret: config.adminApiSecret,
+          fromEnvironment: new Set(fromEnvironment)
+        },
+        (setting) => overridden.push(setting)
+      )
+      return overridden
+    }
+    // Generated (not from the environment): the service API's values stay.
+    assert.deepEqual(await sync([]), [])
+    const consentUrl = async () =>
+      ((await api.get(operatorId)).body as { idpConsentUrl: string | null }).idpConsentUrl
+    assert.equal(await consentUrl(), changed.idpConsentUrl)
+    assert.equal(await world.server.services.tenants.apiSecretOf(operatorId), changed.apiSecret)
+    // Set in the environment: the configuration wins, and each override is reported.
+    assert.deepEqual((await sync(['idpConsentUrl', 'idpSecret', 'apiSecret'])).sort(), [
+      'apiSecret',
+      'idpConsentUrl'
+    ])
+    assert.equal(await consentUrl(), config.identityServerUrl)
+    assert.equal(await world.server.services.tenants.apiSecretOf(operatorId), config.adminApiSecret)
+    assert.deepEqual(
+      await sync(['idpConsentUrl', 'idpSecret', 'apiSecret']),
+      [],
+      'nothing left to override'
+    )
+  })
+})
+
 describe('SERVICE_API_SECRET', () => {
   let guarded: TestServer
   before(async () => {

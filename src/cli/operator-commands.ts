@@ -1,0 +1,318 @@
+import { randomBytes, randomUUID } from 'node:crypto'
+import Table from 'cli-table3'
+import type { Command } from 'commander'
+import { InvalidArgumentError } from 'commander'
+import { describeAccess } from '../consent/describe-access.js'
+import type { AccessItem } from '../gnap/access.js'
+import { finalizationReasons, grantStates } from '../gnap/grant-states.js'
+import { isUuid } from '../gnap/wire.js'
+import type { AdminGrant } from '../grant/grant-admin-store.js'
+import { createLogger } from '../logger.js'
+import { openServices } from '../server.js'
+import type { Services } from '../deps.js'
+import { CliError, loadCliConfig } from './commands.js'
+
+/*
+ * `opas tenants …` and `opas grants …`: the operator's CLI on the same services as the service
+ * API and the admin API. Readable tables by default, `--json` for scripts.
+ */
+
+async function withServices<T>(
+  command: string,
+  run: (services: Services) => Promise<T>
+): Promise<T> {
+  const opened = await openServices(loadCliConfig(), command, createLogger('silent'))
+  try {
+    return await run(opened.services)
+  } finally {
+    await opened.close()
+  }
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`)
+}
+const printJson = (value: unknown) => print(JSON.stringify(value, null, 2))
+
+function table(head: string[], rows: (string | null)[][]): string {
+  const t = new Table({ head, style: { head: [], border: [] } })
+  for (const row of rows) t.push(row.map((cell) => cell ?? ''))
+  return t.toString()
+}
+
+function uuidArgument(what: string) {
+  return (value: string) => {
+    if (!isUuid(value)) throw new InvalidArgumentError(`${what} must be a UUID`)
+    return value.toLowerCase()
+  }
+}
+
+function httpUrl(value: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    throw new InvalidArgumentError('must be an http(s) URL')
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidArgumentError('must be an http(s) URL')
+  }
+  return value
+}
+
+function oneOf<T extends string>(values: readonly T[], what: string) {
+  return (value: string, previous: T[] = []) => {
+    const upper = value.toUpperCase() as T
+    if (!values.includes(upper)) {
+      throw new InvalidArgumentError(`${what} must be one of ${values.join(', ')}`)
+    }
+    return [...previous, upper]
+  }
+}
+
+/** A grant's access in words, as the consent screen says it. */
+function accessInWords(grant: AdminGrant): string[] {
+  return grant.access.map((item) => {
+    const words = describeAccess(item as unknown as AccessItem)
+    const limits = words.limits.length ? ` (${words.limits.join('; ')})` : ''
+    return `${words.title}: ${words.actions.join(', ')} on ${words.walletAddress ?? 'any account'}${limits}`
+  })
+}
+
+const stateOf = (grant: AdminGrant) =>
+  grant.finalizationReason ? `${grant.state} (${grant.finalizationReason})` : grant.state
+
+export function registerOperatorCommands(program: Command): void {
+  const tenants = program
+    .command('tenants')
+    .description("manage tenants (the service API's operations)")
+
+  tenants
+    .command('list')
+    .description('list live tenants')
+    .option('--json', 'print JSON')
+    .action((options: { json?: boolean }) =>
+      withServices('opas tenants list', async (services) => {
+        const list = await services.tenants.list()
+        if (options.json) return printJson(list)
+        print(
+          table(
+            ['id', 'IdP consent URL', 'IdP secret', 'created'],
+            list.map((t) => [
+              t.id,
+              t.idpConsentUrl,
+              t.hasIdpSecret ? 'set' : 'none',
+              t.createdAt.toISOString()
+            ])
+          )
+        )
+      })
+    )
+
+  tenants
+    .command('show')
+    .description('show one tenant')
+    .argument('<id>', 'tenant id', uuidArgument('the tenant id'))
+    .option('--json', 'print JSON')
+    .action((id: string, options: { json?: boolean }) =>
+      withServices('opas tenants show', async (services) => {
+        const tenant = await services.tenants.show(id)
+        if (!tenant) throw new CliError(`no tenant ${id}`)
+        if (options.json) return printJson(tenant)
+        print(
+          table(
+            ['id', 'IdP consent URL', 'IdP secret'],
+            [[tenant.id, tenant.idpConsentUrl, tenant.hasIdpSecret ? 'set' : 'none']]
+          )
+        )
+      })
+    )
+
+  tenants
+    .command('create')
+    .description('create a tenant (a new id and API secret are generated unless given)')
+    .option('--id <uuid>', 'the tenant id', uuidArgument('--id'))
+    .option('--api-secret <secret>', "the key of the tenant's admin API signatures")
+    .option(
+      '--idp-consent-url <url>',
+      "the consent page of the tenant's identity provider",
+      httpUrl
+    )
+    .option('--idp-secret <secret>', 'the secret its identity provider sends (x-idp-secret)')
+    .option('--json', 'print JSON')
+    .action(
+      (options: {
+        id?: string
+        apiSecret?: string
+        idpConsentUrl?: string
+        idpSecret?: string
+        json?: boolean
+      }) =>
+        withServices('opas tenants create', async (services) => {
+          const id = options.id ?? randomUUID()
+          const apiSecret = options.apiSecret ?? randomBytes(32).toString('base64url')
+          const created = await services.tenants.create(id, {
+            apiSecret,
+            idpConsentUrl: options.idpConsentUrl ?? null,
+            idpSecret: options.idpSecret ?? null
+          })
+          if (!created) throw new CliError(`a tenant ${id} exists (or was deleted)`)
+          const result = { id, ...(options.apiSecret ? {} : { apiSecret }) }
+          if (options.json) return printJson(result)
+          print(`created tenant ${id}`)
+          if (!options.apiSecret) print(`its API secret (shown once): ${apiSecret}`)
+        })
+    )
+
+  tenants
+    .command('update')
+    .description('change a tenant')
+    .argument('<id>', 'tenant id', uuidArgument('the tenant id'))
+    .option('--api-secret <secret>', 'a new API secret')
+    .option('--idp-consent-url <url>', 'a new IdP consent URL', httpUrl)
+    .option('--idp-secret <secret>', 'a new IdP secret')
+    .action(
+      (id: string, options: { apiSecret?: string; idpConsentUrl?: string; idpSecret?: string }) => {
+        if (Object.keys(options).length === 0) {
+          throw new InvalidArgumentError(
+            'give at least one of --api-secret, --idp-consent-url, --idp-secret'
+          )
+        }
+        return withServices('opas tenants update', async (services) => {
+          if (!(await services.tenants.update(id, options))) throw new CliError(`no tenant ${id}`)
+          print(`updated tenant ${id}`)
+        })
+      }
+    )
+
+  tenants
+    .command('delete')
+    .description(
+      'soft-delete a tenant: its grant endpoint answers 404, its tokens stop being active'
+    )
+    .argument('<id>', 'tenant id', uuidArgument('the tenant id'))
+    .action((id: string) =>
+      withServices('opas tenants delete', async (services) => {
+        if (!(await services.tenants.remove(id, new Date()))) throw new CliError(`no tenant ${id}`)
+        print(`deleted tenant ${id}`)
+      })
+    )
+
+  const grants = program.command('grants').description('find, read and revoke grants')
+
+  grants
+    .command('list')
+    .description('list grants, newest first')
+    .option(
+      '--wallet <url>',
+      'grants with access to this wallet address (repeatable)',
+      (v: string, p: string[] = []) => [...p, v]
+    )
+    .option(
+      '--state <state>',
+      `only this state (repeatable): ${grantStates.join(', ')}`,
+      oneOf(grantStates, '--state')
+    )
+    .option(
+      '--reason <reason>',
+      `only this finalization reason (repeatable): ${finalizationReasons.join(', ')}`,
+      oneOf(finalizationReasons, '--reason')
+    )
+    .option('--tenant <id>', "only this tenant's grants", uuidArgument('--tenant'))
+    .option(
+      '--limit <n>',
+      'at most this many (1 to 100)',
+      (v: string) => {
+        const n = Number(v)
+        if (!/^\d+$/.test(v) || n < 1 || n > 100)
+          throw new InvalidArgumentError('takes a whole number from 1 to 100')
+        return n
+      },
+      20
+    )
+    .option(
+      '--after <id>',
+      'the page after this grant (its id, the last of the previous page)',
+      uuidArgument('--after')
+    )
+    .option('--json', 'print JSON')
+    .action(
+      (options: {
+        wallet?: string[]
+        state?: (typeof grantStates)[number][]
+        reason?: (typeof finalizationReasons)[number][]
+        tenant?: string
+        limit: number
+        after?: string
+        json?: boolean
+      }) =>
+        withServices('opas grants list', async (services) => {
+          const rows = await services.grants.admin.list(
+            {
+              ...(options.tenant ? { tenantId: options.tenant } : {}),
+              ...(options.wallet ? { identifiers: options.wallet } : {}),
+              ...(options.state ? { stateIn: options.state } : {}),
+              ...(options.reason ? { reasonIn: options.reason } : {})
+            },
+            {
+              order: 'DESC',
+              direction: 'after',
+              limit: options.limit,
+              ...(options.after ? { cursor: options.after } : {})
+            }
+          )
+          if (options.json) return printJson(rows)
+          if (rows.length === 0) return print('no grants')
+          print(
+            table(
+              ['created', 'id', 'tenant', 'client', 'state', 'allows'],
+              rows.map((g) => [
+                g.createdAt.toISOString(),
+                g.id,
+                g.tenantId,
+                g.client ?? '(key)',
+                stateOf(g),
+                accessInWords(g).join('\n')
+              ])
+            )
+          )
+          if (rows.length === options.limit) print(`more: --after ${rows.at(-1)!.id}`)
+        })
+    )
+
+  grants
+    .command('show')
+    .description('show one grant: what it allows, in words')
+    .argument('<id>', 'grant id', uuidArgument('the grant id'))
+    .option('--json', 'print JSON')
+    .action((id: string, options: { json?: boolean }) =>
+      withServices('opas grants show', async (services) => {
+        const grant = await services.grants.admin.find(id)
+        if (!grant) throw new CliError(`no grant ${id}`)
+        if (options.json) return printJson(grant)
+        print(
+          [
+            `grant    ${grant.id}`,
+            `tenant   ${grant.tenantId}`,
+            `client   ${grant.client ?? '(directed identity: a key)'}`,
+            `state    ${stateOf(grant)}`,
+            `created  ${grant.createdAt.toISOString()}`,
+            'allows',
+            ...accessInWords(grant).map((line) => `  ${line}`),
+            ...grant.subIds.map((s) => `  subject ${s.subId} (${s.subIdFormat})`)
+          ].join('\n')
+        )
+      })
+    )
+
+  grants
+    .command('revoke')
+    .description('revoke a grant and every token of it (as the client cancelling it would)')
+    .argument('<id>', 'grant id', uuidArgument('the grant id'))
+    .action((id: string) =>
+      withServices('opas grants revoke', async (services) => {
+        if (!(await services.grants.admin.revoke(id))) throw new CliError(`no grant ${id}`)
+        print(`revoked grant ${id}`)
+      })
+    )
+}

@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, before, test } from 'node:test'
+import { isFinalizedGrant } from '@interledger/open-payments'
+import { runOpas, waitForHealth, type OpasProcess } from '../helpers/opas-process.js'
+import { sdkClientFor } from '../helpers/sdk-client.js'
+import { postJson } from '../helpers/signed-request.js'
+import { freeListenerPorts } from '../helpers/test-server.js'
+import { startWalletAddressServer } from '../helpers/wallet-address-server.js'
+
+/**
+ * `opas tenants …` and `opas grants …` as an operator runs them on the embedded database
+ * between two runs of the server: what a client was granted is found, read in words and
+ * revoked, and the next server start honours it.
+ */
+
+const dataDir = mkdtempSync(join(tmpdir(), 'opas-operator-'))
+after(() => rmSync(dataDir, { recursive: true, force: true }))
+let env: Record<string, string>
+let tenantId: string
+let wallets: Awaited<ReturnType<typeof startWalletAddressServer>>
+const tokens: string[] = []
+
+async function started(): Promise<OpasProcess> {
+  const server = runOpas(['start'], env)
+  await waitForHealth(`http://127.0.0.1:${env.AUTH_PORT}/healthz`, server)
+  return server
+}
+async function stopped(server: OpasProcess) {
+  server.child.kill('SIGTERM')
+  assert.equal(await server.exited, 0, server.output())
+}
+async function opas(...args: string[]) {
+  const run = runOpas(args, { DATA_DIR: dataDir })
+  const code = await run.exited
+  return { code, output: run.output() }
+}
+const introspect = async (token: string) =>
+  (
+    (await postJson(`http://127.0.0.1:${env.INTROSPECTION_PORT}/`, { access_token: token }))
+      .body as { active: boolean }
+  ).active
+
+before(async () => {
+  env = { ...(await freeListenerPorts()), LISTEN_HOST: '127.0.0.1', DATA_DIR: dataDir }
+  const server = await started()
+  tenantId = /OPERATOR_TENANT_ID=([0-9a-f-]{36})/.exec(server.output())![1]!
+  wallets = await startWalletAddressServer()
+  const grantUrl = `http://localhost:${env.AUTH_PORT}/${tenantId}`
+  const app = wallets.addClient('shop', { authServer: grantUrl, publicName: 'Corner Shop' })
+  const client = await sdkClientFor(app)
+  for (const access of [
+    [{ type: 'incoming-payment' as const, actions: ['read' as const] }],
+    [
+      {
+        type: 'incoming-payment' as const,
+        actions: ['create' as const, 'read' as const],
+        identifier: `${wallets.url}/alice`
+      }
+    ]
+  ]) {
+    const grant = await client.grant.request({ url: grantUrl }, { access_token: { access } })
+    assert.ok(isFinalizedGrant(grant) && grant.access_token)
+    tokens.push(grant.access_token.value)
+  }
+  await stopped(server)
+})
+after(() => wallets?.close())
+
+test('grants: list, filter by wallet address, show in words, revoke; the server honours it', async () => {
+  const table = await opas('grants', 'list')
+  assert.equal(table.code, 0, table.output)
+  assert.equal(table.output.match(/FINALIZED \(ISSUED\)/g)?.length, 2, table.output)
+  assert.match(
+    table.output,
+    /Receive payments: create incoming payments, see the incoming payments it made on http:\/\/127\.0\.0\.1:\d+\/alice/
+  )
+
+  const alice = JSON.parse(
+    (await opas('grants', 'list', '--json', '--wallet', `${wallets.url}/alice`)).output
+  ) as { id: string; state: string }[]
+  assert.equal(alice.length, 1)
+  const id = alice[0]!.id
+
+  const shown = await opas('grants', 'show', id)
+  assert.equal(shown.code, 0, shown.output)
+  assert.match(shown.output, /^client {3}http:\/\/127\.0\.0\.1:\d+\/shop$/m)
+  assert.match(shown.output, /^ {2}Receive payments: create incoming payments/m)
+
+  const revoked = await opas('grants', 'revoke', id)
+  assert.equal(revoked.code, 0, revoked.output)
+  assert.match(revoked.output, new RegExp(`revoked grant ${id}`))
+
+  const server = await started()
+  try {
+    assert.equal(await introspect(tokens[1]!), false, "the revoked grant's token")
+    assert.equal(await introspect(tokens[0]!), true, "the other grant's token")
+  } finally {
+    await stopped(server)
+  }
+})
+
+test('tenants: create (secret generated and shown once), update, list, delete', async () => {
+  const created = await opas(
+    'tenants',
+    'create',
+    '--json',
+    '--idp-consent-url',
+    'https://idp.example/consent'
+  )
+  assert.equal(created.code, 0, created.output)
+  const { id, apiSecret } = JSON.parse(created.output) as { id: string; apiSecret: string }
+  assert.ok(apiSecret.length >= 32)
+  const updated = await opas(
+    'tenants',
+    'update',
+    id,
+    '--idp-consent-url',
+    'https://idp.example/moved'
+  )
+  assert.equal(updated.code, 0, updated.output)
+  const listed = JSON.parse((await opas('tenants', 'list', '--json')).output) as {
+    id: string
+    idpConsentUrl: string | null
+  }[]
+  assert.deepEqual(listed.map((t) => t.id).sort(), [id, tenantId].sort())
+  assert.equal(listed.find((t) => t.id === id)!.idpConsentUrl, 'https://idp.example/moved')
+  assert.equal((await opas('tenants', 'delete', id)).code, 0)
+  const gone = await opas('tenants', 'show', id)
+  assert.equal(gone.code, 1)
+  assert.match(gone.output, new RegExp(`opas: no tenant ${id}`))
+})
+
+test('bad input is named: exit 2 for the command line, 1 for what is not there', async () => {
+  for (const [args, message] of [
+    [['grants', 'show', 'nope'], /the grant id must be a UUID/],
+    [['grants', 'list', '--state', 'DONE'], /--state must be one of/],
+    [['grants', 'list', '--limit', '500'], /from 1 to 100/],
+    [['tenants', 'create', '--idp-consent-url', 'ftp://x'], /must be an http\(s\) URL/],
+    [['tenants', 'update', '0b9d4a3e-8c1f-4e2a-9b7d-6c5e4f3a2b10'], /give at least one of/]
+  ] as const) {
+    // Refused by the parser: the database is not even opened.
+    const run = await opas(...args)
+    assert.equal(run.code, 2, `${args.join(' ')}: ${run.output}`)
+    assert.match(run.output, message)
+  }
+  const missing = await opas('grants', 'revoke', '0b9d4a3e-8c1f-4e2a-9b7d-6c5e4f3a2b10')
+  assert.equal(missing.code, 1)
+  assert.match(missing.output, /opas: no grant/)
+})
