@@ -14,6 +14,8 @@ const CLI = fileURLToPath(new URL('../dist/cli/opas.js', import.meta.url))
 // Fixed settings, so opas generates nothing and prints no secrets; the values only have to be
 // consistent within a run. The IdP is never called: 127.0.0.1:9 is the discard port.
 export const BENCH_TENANT_ID = '6f0a3c1e-5b7d-4e2a-9c84-0b1d2e3f4a5b'
+/** The operator tenant's API secret: the admin-list scenario signs with it. */
+export const BENCH_ADMIN_SECRET = 'opas-bench-admin-secret'
 const FIXED_ENV = {
   NODE_ENV: 'development',
   LOG_LEVEL: 'warn',
@@ -22,7 +24,7 @@ const FIXED_ENV = {
   OPERATOR_TENANT_ID: BENCH_TENANT_ID,
   IDENTITY_SERVER_URL: 'http://127.0.0.1:9/consent',
   IDENTITY_SERVER_SECRET: 'opas-bench-idp-secret',
-  ADMIN_API_SECRET: 'opas-bench-admin-secret',
+  ADMIN_API_SECRET: BENCH_ADMIN_SECRET,
   COOKIE_KEY: 'opas-bench-cookie-key-of-at-least-32-characters',
   // All load comes from one address, which the per-IP limit exists to stop. The per-client
   // limit stays on (its cost is measured) with a budget no run reaches.
@@ -37,6 +39,7 @@ export interface OpasProcess {
   pid: number
   authUrl: string
   introspectionUrl: string
+  adminUrl: string
   /** The operator tenant's grant endpoint, as wallet addresses advertise it. */
   grantUrl: string
   /** Log lines at warn level or above (pino level >= 40), and the last of them. */
@@ -163,6 +166,7 @@ export async function startOpas(
     pid: child.pid!,
     authUrl,
     introspectionUrl: `http://127.0.0.1:${introspection}`,
+    adminUrl: `http://127.0.0.1:${admin}`,
     grantUrl: `${authUrl}/${BENCH_TENANT_ID}`,
     warnings: () => ({ count: warningCount, last: lastWarning }),
     output: () => tail,

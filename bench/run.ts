@@ -59,7 +59,8 @@ async function bench(options: Options): Promise<number> {
       target: subject.target,
       clients,
       walletUrl: wallets.url,
-      tokenPoolSize: options.tokenPool
+      tokenPoolSize: options.tokenPool,
+      prefilled: options.prefill
     })
     log(formatFloors(subject.floors))
     const { runs, skipped } = await runScenarios({

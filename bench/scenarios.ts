@@ -1,6 +1,8 @@
 import type { TestClient } from '../test/helpers/wallet-address-server.js'
 import type { Answer, BenchRequest, Http } from './http.js'
 import { RunContext, SetupError, type WorkerLogic } from './load.js'
+import { apiSignatureHeader } from '../src/tenant/api-signature.js'
+import { BENCH_ADMIN_SECRET, BENCH_TENANT_ID } from './opas-process.js'
 import { signedPost } from './signer.js'
 import type { ErrorTally } from './stats.js'
 
@@ -10,7 +12,8 @@ export const scenarioNames = [
   'introspect',
   'introspect-access',
   'continue-poll',
-  'mixed'
+  'mixed',
+  'admin-list'
 ] as const
 export type ScenarioName = (typeof scenarioNames)[number]
 
@@ -22,6 +25,8 @@ export interface Target {
   kind: 'opas' | 'floor'
   grantUrl: string
   introspectUrl: string
+  /** The admin GraphQL API (opas only). */
+  adminUrl?: string
 }
 
 export interface ScenarioEnv {
@@ -31,6 +36,8 @@ export interface ScenarioEnv {
   walletUrl: string
   /** How many tokens the introspection scenarios pre-issue. */
   tokenPoolSize: number
+  /** Grants the prefill stored (--prefill): admin-list looks them up by wallet address. */
+  prefilled: number
 }
 
 interface PooledToken {
@@ -45,6 +52,14 @@ interface IssuedToken {
 }
 
 const JSON_HEADERS = { accept: 'application/json', 'content-type': 'application/json' }
+
+const ADMIN_LIST_QUERY = `query Grants($filter: GrantFilter) {
+  grants(first: 20, filter: $filter) {
+    pageInfo { endCursor hasNextPage }
+    edges { cursor node { id client state finalizationReason createdAt
+      access { type actions identifier limits { interval debitAmount { value assetCode } } } } }
+  }
+}`
 
 // Tokens live ACCESS_TOKEN_EXPIRY_SECONDS (600 s by default, and on the floor server); a pool is
 // used only while it has a minute to spare after the run that uses it.
@@ -191,6 +206,8 @@ export class Scenarios {
         return this.pollWorker(ctx)
       case 'mixed':
         return this.mixedWorker(index, concurrency, ctx)
+      case 'admin-list':
+        return this.adminListWorker()
     }
   }
 
@@ -280,6 +297,41 @@ export class Scenarios {
           ? 'not pending'
           : undefined
       }
+    }
+  }
+
+  /**
+   * What an operator's tools ask of the admin API, signed as they sign: a page of 20 grants,
+   * newest first, filtered by state, every other request also by the wallet address of an access
+   * item (a prefilled account, or one of this run's grants).
+   */
+  private adminListWorker(): WorkerLogic {
+    const url = this.env.target.adminUrl
+    if (url === undefined) throw new Error('admin-list needs opas (the admin API)')
+    return {
+      next: () => {
+        const n = ++this.seq
+        const account =
+          this.env.prefilled > 0
+            ? `http://127.0.0.1:9/prefill/account-${Math.floor(Math.random() * this.env.prefilled)}`
+            : `${this.env.walletUrl}/account-${Math.ceil(Math.random() * n)}`
+        const filter = {
+          state: { in: ['FINALIZED'] },
+          ...(n % 2 === 0 ? { identifier: { in: [account] } } : {})
+        }
+        // `n` makes each body, and so each signature, new to the replay record.
+        const body = { query: ADMIN_LIST_QUERY, variables: { filter, n } }
+        const headers = {
+          ...JSON_HEADERS,
+          'tenant-id': BENCH_TENANT_ID,
+          signature: apiSignatureHeader(BENCH_ADMIN_SECRET, 1, body, Date.now())
+        }
+        return { url, headers, body: Buffer.from(JSON.stringify(body)) }
+      },
+      settle: (a) =>
+        a?.status === 200 && (!a.body.includes('"edges"') || a.body.includes('"errors"'))
+          ? 'GraphQL errors'
+          : undefined
     }
   }
 

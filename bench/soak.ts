@@ -119,7 +119,8 @@ async function soak(options: SoakOptions, log: (line: string) => void): Promise<
       target: subject.target,
       clients,
       walletUrl: wallets.url,
-      tokenPoolSize: benchOptions.tokenPool
+      tokenPoolSize: benchOptions.tokenPool,
+      prefilled: benchOptions.prefill
     })
     const http = new Http(options.concurrency)
     cleanups.push(() => http.close())

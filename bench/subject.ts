@@ -89,7 +89,12 @@ export async function prepareOpas(options: Options, hooks: Hooks): Promise<Subje
   const opas = await startOpas(db.env, options.workers, options.cpuProfDir)
   hooks.cleanups.push(() => opas.stop())
   return {
-    target: { kind: 'opas', grantUrl: opas.grantUrl, introspectUrl: `${opas.introspectionUrl}/` },
+    target: {
+      kind: 'opas',
+      grantUrl: opas.grantUrl,
+      introspectUrl: `${opas.introspectionUrl}/`,
+      adminUrl: `${opas.adminUrl}/graphql`
+    },
     database: db.description,
     pid: opas.pid,
     dbSize: () => db.sizeBytes().catch(() => undefined),
