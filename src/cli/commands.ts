@@ -21,6 +21,9 @@ import { superviseWorkers } from './cluster.js'
 /** A failure the CLI reports in one line (or a list) and exits 1 on: no stack trace. */
 export class CliError extends Error {}
 
+/** A command line that cannot be run as given (found once the command runs): exit 2. */
+export class CliUsageError extends Error {}
+
 const readFile = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined)
 
 /** The configuration, or a CliError listing every problem. */

@@ -5,6 +5,7 @@ import { DataDirInUseError } from '../storage/data-dir-lock.js'
 import {
   checkConfig,
   CliError,
+  CliUsageError,
   printConfigDocs,
   runMigrations,
   showSecrets,
@@ -85,6 +86,13 @@ async function main(argv: string[]): Promise<void> {
       // --help and --version end here too, with exit code 0; a bare group (`opas config`)
       // prints its help and is a usage error.
       process.exitCode = err.exitCode === 0 ? 0 : USAGE_ERROR
+      return
+    }
+    if (err instanceof CliUsageError) {
+      process.stderr.write(
+        `opas: ${err.message}\n(run \`opas --help\` to see the commands and their options)\n`
+      )
+      process.exitCode = USAGE_ERROR
       return
     }
     if (err instanceof CliError || err instanceof DataDirInUseError) {

@@ -10,7 +10,7 @@ import type { AdminGrant } from '../grant/grant-admin-store.js'
 import { createLogger } from '../logger.js'
 import { openServices } from '../server.js'
 import type { Services } from '../deps.js'
-import { CliError, loadCliConfig } from './commands.js'
+import { CliError, CliUsageError, loadCliConfig } from './commands.js'
 
 /*
  * `opas tenants …` and `opas grants …`: the operator's CLI on the same services as the service
@@ -174,7 +174,7 @@ export function registerOperatorCommands(program: Command): void {
     .action(
       (id: string, options: { apiSecret?: string; idpConsentUrl?: string; idpSecret?: string }) => {
         if (Object.keys(options).length === 0) {
-          throw new InvalidArgumentError(
+          throw new CliUsageError(
             'give at least one of --api-secret, --idp-consent-url, --idp-secret'
           )
         }
