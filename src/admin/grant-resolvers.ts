@@ -141,7 +141,12 @@ export function createGrantResolvers(grants: GrantService) {
               limit: pageSize(args.last, 'last')
             }
           : { order, direction: 'after' as const, limit: pageSize(args.first, 'first') }
-    const rows = await grants.admin.list(filter, page)
+    // One row more than asked says whether more lie beyond the page in its direction; the
+    // other direction is asked only when there is a cursor (nothing precedes the very start).
+    const read = await grants.admin.list(filter, { ...page, limit: page.limit + 1 })
+    const more = read.length > page.limit
+    const backwards = page.direction === 'before'
+    const rows = more ? (backwards ? read.slice(1) : read.slice(0, page.limit)) : read
     if (rows.length === 0) {
       return {
         edges: [],
@@ -150,10 +155,13 @@ export function createGrantResolvers(grants: GrantService) {
     }
     const first = rows[0]!.id
     const last = rows[rows.length - 1]!.id
-    const [hasNextPage, hasPreviousPage] = await Promise.all([
-      grants.admin.any(filter, { order, direction: 'after', cursor: last }),
-      grants.admin.any(filter, { order, direction: 'before', cursor: first })
-    ])
+    const hasNextPage = backwards
+      ? await grants.admin.any(filter, { order, direction: 'after', cursor: last })
+      : more
+    const hasPreviousPage = backwards
+      ? more
+      : page.cursor !== undefined &&
+        (await grants.admin.any(filter, { order, direction: 'before', cursor: first }))
     return {
       edges: rows.map((row) => ({ cursor: row.id, node: toGraphql(row) })),
       pageInfo: {
