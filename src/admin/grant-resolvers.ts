@@ -108,12 +108,13 @@ export function createGrantResolvers(grants: GrantService) {
     }
     const after = cursorOf(args.after, 'after')
     const before = cursorOf(args.before, 'before')
-    let tenantId = ctx.tenantId
+    // A tenant sees its own grants whatever it passes; the operator all, or the one it names.
+    let tenantId: string | undefined = ctx.tenantId
     if (ctx.isOperator) {
       if (args.tenantId && !isUuid(args.tenantId)) {
         throw adminError('tenantId is not a tenant id', 'BAD_USER_INPUT')
       }
-      tenantId = args.tenantId || (undefined as unknown as string)
+      tenantId = args.tenantId || undefined
     }
     const f = args.filter ?? {}
     const filter: GrantListFilter = {
