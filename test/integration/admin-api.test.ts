@@ -510,3 +510,29 @@ test('a grant request signed by nobody changes nothing the admin API lists', asy
   assert.equal(res.status, 400)
   assert.deepEqual(ids(await page()), before)
 })
+
+// Last: it adds a tenant and a grant the listing tests above do not expect.
+describe('tenant isolation', () => {
+  test("tenant isolation both ways: neither of two tenants sees or reads the other's grants", async () => {
+    const c = await addTenant(world.server, {
+      consentUrl: 'http://127.0.0.1:9/c/consent',
+      secret: 'c'
+    })
+    const asC = adminClient({ graphqlUrl, tenantId: c.tenantId, apiSecret: c.apiSecret })
+    const cFlows = createGrantFlows(c, world.app, bob())
+    const { token } = await cFlows.requestNonInteractive()
+    const cGrant = await grantIdOf(cFlows, token)
+    assert.deepEqual(ids(await page(asC)), [cGrant])
+    assert.deepEqual(ids(await page(asC, { tenantId: tenantB.tenantId })), [cGrant])
+    assert.ok(!ids(await page(asB())).includes(cGrant))
+    const bGrant = made.find((g) => g.tenant === 'B')!.id
+    assert.deepEqual(codesOf(await asC.query(GRANT, { id: bGrant })), ['NOT_FOUND'])
+    assert.deepEqual(codesOf(await asB().query(GRANT, { id: cGrant })), ['NOT_FOUND'])
+    assert.deepEqual(codesOf(await asC.mutate(REVOKE, { input: { grantId: bGrant } })), [
+      'NOT_FOUND'
+    ])
+    // The operator sees both.
+    const all = ids(await page())
+    assert.ok(all.includes(cGrant) && all.includes(bGrant))
+  })
+})
