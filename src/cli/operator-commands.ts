@@ -3,7 +3,7 @@ import Table from 'cli-table3'
 import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
 import { describeAccess } from '../consent/describe-access.js'
-import type { AccessItem } from '../gnap/access.js'
+import { toAccessWire } from '../gnap/access.js'
 import { finalizationReasons, grantStates } from '../gnap/grant-states.js'
 import { isUuid } from '../gnap/wire.js'
 import type { AdminGrant } from '../grant/grant-admin-store.js'
@@ -73,7 +73,7 @@ function oneOf<T extends string>(values: readonly T[], what: string) {
 /** A grant's access in words, as the consent screen says it. */
 function accessInWords(grant: AdminGrant): string[] {
   return grant.access.map((item) => {
-    const words = describeAccess(item as unknown as AccessItem)
+    const words = describeAccess(toAccessWire(item))
     const limits = words.limits.length ? ` (${words.limits.join('; ')})` : ''
     return `${words.title}: ${words.actions.join(', ')} on ${words.walletAddress ?? 'any account'}${limits}`
   })
