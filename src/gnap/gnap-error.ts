@@ -47,15 +47,6 @@ export class GnapError extends Error {
   }
 }
 
-/** The wire shape of a GNAP error response (RFC 9635 §3.6). */
-export interface GnapErrorBody {
-  error: { code: GnapErrorCode; description: string }
-}
-
-export function gnapErrorBody(code: GnapErrorCode, description: string): GnapErrorBody {
-  return { error: { code, description } }
-}
-
 type ErrorOptions = { cause?: unknown; headers?: Record<string, string> }
 
 /**

@@ -11,8 +11,7 @@ import {
   type ApiSignatureRefusal
 } from '../tenant/api-signature.js'
 import type { TenantDirectory } from '../tenant/tenant-directory.js'
-import { translateError } from './error-handler.js'
-import { noteRefusal } from './refusal-log.js'
+import { sendGraphqlError } from './error-handler.js'
 import { requestContext } from './request-context.js'
 
 const GraphqlBody = Type.Object({
@@ -56,29 +55,18 @@ export function registerAdminApiRoutes(
 ): void {
   const caller = requestContext<AdminContext>('verified admin tenant')
 
-  function refuse(
-    req: FastifyRequest,
-    reply: FastifyReply,
-    reason: keyof typeof refusalDescriptions
-  ) {
-    const description = refusalDescriptions[reason]
-    noteRefusal(req, { code: 'invalid_client', description, reason })
-    return reply
-      .code(401)
-      .type('application/json; charset=utf-8')
-      .send({ errors: [{ message: description, extensions: { code: 'UNAUTHENTICATED' } }] })
-  }
+  const refuse = (reply: FastifyReply, reason: keyof typeof refusalDescriptions) =>
+    sendGraphqlError(reply, 401, 'UNAUTHENTICATED', refusalDescriptions[reason], reason)
 
   async function authenticateTenant(req: FastifyRequest, reply: FastifyReply) {
     const tenantHeader = req.headers['tenant-id']
     const signature = parseApiSignature(
       typeof req.headers.signature === 'string' ? req.headers.signature : undefined
     )
-    if (typeof tenantHeader !== 'string' || tenantHeader === '')
-      return refuse(req, reply, 'missing')
-    if (typeof signature === 'string') return refuse(req, reply, signature)
+    if (typeof tenantHeader !== 'string' || tenantHeader === '') return refuse(reply, 'missing')
+    if (typeof signature === 'string') return refuse(reply, signature)
     const secret = isUuid(tenantHeader) ? await deps.tenants.apiSecretOf(tenantHeader) : undefined
-    if (secret === undefined) return refuse(req, reply, 'unknown_tenant')
+    if (secret === undefined) return refuse(reply, 'unknown_tenant')
     const nowMs = deps.now()
     const ttlMs = deps.signatureTtlSeconds * 1000
     const refusal = checkApiSignature(signature, {
@@ -88,11 +76,10 @@ export function registerAdminApiRoutes(
       nowMs,
       ttlMs
     })
-    if (refusal) return refuse(req, reply, refusal)
+    if (refusal) return refuse(reply, refusal)
     // Recorded only once verified, so that nobody can burn another's signature in advance.
     const expiresAt = Math.ceil((signature.signedAtMs + ttlMs) / 1000)
-    if (!(await deps.replay.claim(signature.digest, expiresAt)))
-      return refuse(req, reply, 'replayed')
+    if (!(await deps.replay.claim(signature.digest, expiresAt))) return refuse(reply, 'replayed')
     caller.set(req, {
       tenantId: tenantHeader.toLowerCase(),
       isOperator: tenantHeader.toLowerCase() === deps.operatorTenantId.toLowerCase()
@@ -103,18 +90,8 @@ export function registerAdminApiRoutes(
     '/graphql',
     {
       schema: { body: GraphqlBody },
-      config: { auth: 'tenant-signature' },
-      preHandler: authenticateTenant,
-      // A GraphQL client reads `errors`, also when the request itself is malformed.
-      errorHandler: (err, req, reply) => {
-        const { status, code, description, reason } = translateError(err, req.log)
-        noteRefusal(req, { code, description, ...(reason !== undefined ? { reason } : {}) })
-        const graphqlCode = status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST'
-        return reply
-          .code(status)
-          .type('application/json; charset=utf-8')
-          .send({ errors: [{ message: description, extensions: { code: graphqlCode } }] })
-      }
+      config: { auth: 'tenant-signature', graphqlErrors: true },
+      preHandler: authenticateTenant
     },
     async (req, reply) => {
       const answer = await deps.graphql.run(req.body, caller.of(req))

@@ -1,12 +1,12 @@
 import formbody from '@fastify/formbody'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { renderConsentPage, renderNoticePage, pageHeaders } from '../consent/consent-page.js'
+import { renderConsentPage, pageHeaders } from '../consent/consent-page.js'
 import type { ConsentChoice, ConsentService, ConsentState } from '../consent/consent-service.js'
 import { GnapError, type GnapErrorCode } from '../gnap/gnap-error.js'
 import { interactionUrl } from '../interaction/interaction-url.js'
 import type { InteractionSession } from './interaction-session.js'
 import { logGrantEvent } from './grant-events.js'
-import { noteRefusal } from './refusal-log.js'
+import { sendNoticePage } from './error-handler.js'
 import { acceptsHtml } from './route-auth.js'
 
 type Params = { id: string; nonce: string }
@@ -83,8 +83,7 @@ function notice(req: FastifyRequest, reply: FastifyReply, spec: Notice | NoticeS
   const { status, title, message, code, description } =
     typeof spec === 'string' ? NOTICES[spec] : spec
   if (!acceptsHtml(req)) throw new GnapError(status, code, description)
-  noteRefusal(req, { code, description })
-  return reply.code(status).headers(pageHeaders).send(renderNoticePage({ title, message }))
+  return sendNoticePage(reply, status, { title, message }, { code, description })
 }
 
 /**

@@ -2,9 +2,9 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import FindMyWay, { type HTTPMethod } from 'find-my-way'
 import { pageHeaders, renderNoticePage } from '../consent/consent-page.js'
 import { ClientKeyError } from '../client-keys/index.js'
-import { GnapError, gnapErrorBody, type GnapErrorCode } from '../gnap/gnap-error.js'
+import { GnapError, type GnapErrorCode } from '../gnap/gnap-error.js'
 import { SignatureError, type SignatureErrorReason } from '../http-signatures/index.js'
-import { noteRefusal } from './refusal-log.js'
+import { noteRefusal, type Refusal } from './refusal-log.js'
 import { acceptsHtml } from './route-auth.js'
 
 // Rafiki's descriptions are kept as the first words; the detail after the colon says what failed.
@@ -85,10 +85,15 @@ export function translateError(err: unknown, log: FastifyRequest['log']): Transl
   return { status: 500, code: 'request_denied', description: 'internal server error' }
 }
 
-export function sendGnapError(
+/**
+ * The error envelope every listener answers with (RFC 9635 §3.6), `{"error":{"code","description"}}`, its
+ * refusal noted for the request's log line. `code` is a GNAP code except on the service API,
+ * which is not GNAP and has a few of its own.
+ */
+export function sendErrorEnvelope(
   reply: FastifyReply,
   status: number,
-  code: GnapErrorCode,
+  code: string,
   description: string,
   reason?: string
 ) {
@@ -96,7 +101,48 @@ export function sendGnapError(
   return reply
     .code(status)
     .type('application/json; charset=utf-8')
-    .send(gnapErrorBody(code, description))
+    .send({ error: { code, description } })
+}
+
+export const sendGnapError = (
+  reply: FastifyReply,
+  status: number,
+  code: GnapErrorCode,
+  description: string,
+  reason?: string
+) => sendErrorEnvelope(reply, status, code, description, reason)
+
+/** A refusal a person reads: a plain page, its refusal noted for the request's log line. */
+export function sendNoticePage(
+  reply: FastifyReply,
+  status: number,
+  page: { title: string; message: string },
+  refusal: Refusal
+) {
+  noteRefusal(reply.request, refusal)
+  return reply.code(status).headers(pageHeaders).send(renderNoticePage(page))
+}
+
+/**
+ * A GraphQL refusal (GraphQL over HTTP): `{"errors":[{"message","extensions":{"code"}}]}`, what
+ * a GraphQL client reads, its refusal noted for the request's log line.
+ */
+export function sendGraphqlError(
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  message: string,
+  reason?: string
+) {
+  noteRefusal(reply.request, {
+    code,
+    description: message,
+    ...(reason !== undefined ? { reason } : {})
+  })
+  return reply
+    .code(status)
+    .type('application/json; charset=utf-8')
+    .send({ errors: [{ message, extensions: { code } }] })
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
@@ -151,12 +197,17 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err, req, reply) => {
     const { status, code, description, reason, headers } = translateError(err, req.log)
     if (headers) reply.headers(headers)
+    // A GraphQL client reads `errors`, also when the request itself is malformed.
+    if (req.routeOptions.config?.graphqlErrors === true) {
+      const graphqlCode = status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST'
+      return sendGraphqlError(reply, status, graphqlCode, description, reason)
+    }
     if (req.routeOptions.config?.browserPages === true && acceptsHtml(req)) {
-      noteRefusal(req, { code, description, ...(reason !== undefined ? { reason } : {}) })
-      return reply
-        .code(status)
-        .headers(pageHeaders)
-        .send(renderNoticePage(pageFor(status, code, description)))
+      return sendNoticePage(reply, status, pageFor(status, code, description), {
+        code,
+        description,
+        ...(reason !== undefined ? { reason } : {})
+      })
     }
     return sendGnapError(reply, status, code, description, reason)
   })

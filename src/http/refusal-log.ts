@@ -1,9 +1,9 @@
 import type { FastifyRequest } from 'fastify'
-import type { GnapErrorCode } from '../gnap/gnap-error.js'
 
 /** Why a request was refused, for its `request refused` log line (never a secret or token). */
 export interface Refusal {
-  code: GnapErrorCode
+  /** The code the client was given: a GNAP code, the service API's, or GraphQL's. */
+  code: string
   /** The description the client was given. */
   description: string
   /** A finer cause than the description, where one is known (a signature's failure reason). */

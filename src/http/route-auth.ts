@@ -21,6 +21,8 @@ declare module 'fastify' {
     rateLimit?: false
     /** A link a browser opens: a refusal is a page for a browser, GNAP JSON for the rest. */
     browserPages?: true
+    /** A GraphQL endpoint: every refusal is GraphQL's `{"errors":[…]}`. */
+    graphqlErrors?: true
   }
 }
 

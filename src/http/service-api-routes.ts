@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { bytesEqual, hashSecret } from '../gnap/secrets.js'
 import { isUuid } from '../gnap/wire.js'
+import { sendErrorEnvelope } from './error-handler.js'
 import type { TenantDirectory } from '../tenant/tenant-directory.js'
 
 /**
@@ -39,18 +40,10 @@ type Params = { id: string }
 /** The service API's own error codes (its malformed requests get `invalid_request`, as elsewhere). */
 export const serviceApiErrorCodes = ['not_found', 'conflict', 'unauthorized'] as const
 
-/** The service API's error body: `{"error":{"code","description"}}`, as on the other listeners. */
-function fail(
-  reply: FastifyReply,
-  status: number,
-  code: (typeof serviceApiErrorCodes)[number] | 'invalid_request',
-  description: string
-) {
-  return reply
-    .code(status)
-    .type('application/json; charset=utf-8')
-    .send({ error: { code, description } })
-}
+type ServiceErrorCode = (typeof serviceApiErrorCodes)[number] | 'invalid_request'
+
+const fail = (reply: FastifyReply, status: number, code: ServiceErrorCode, description: string) =>
+  sendErrorEnvelope(reply, status, code, description)
 
 const unknownTenant = (reply: FastifyReply) => fail(reply, 404, 'not_found', 'unknown tenant')
 

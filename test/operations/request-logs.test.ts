@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import { postJson, send } from '../helpers/signed-request.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
@@ -119,6 +120,19 @@ describe('refusals', () => {
     const method = await send(`${server.authUrl}/token/x`, { method: 'PUT' })
     const wrong = lineOf(method.headers.get('x-request-id')!, 'request refused')
     assert.deepEqual([wrong.status, wrong.description], [405, 'method PUT not allowed here'])
+  })
+
+  test('the service API and the admin API log their own codes', async () => {
+    const tenant = await send(`${server.serviceUrl}/tenant/${randomUUID()}`, {})
+    assert.equal(tenant.status, 404)
+    const unknown = lineOf(tenant.headers.get('x-request-id')!, 'request refused')
+    assert.deepEqual([unknown.code, unknown.description], ['not_found', 'unknown tenant'])
+    const admin = await postJson(`${server.adminUrl}/graphql`, {
+      query: '{ grants { edges { cursor } } }'
+    })
+    assert.equal(admin.status, 401)
+    const unsigned = lineOf(admin.headers.get('x-request-id')!, 'request refused')
+    assert.deepEqual([unsigned.code, unsigned.reason], ['UNAUTHENTICATED', 'missing'])
   })
 })
 
