@@ -10,7 +10,8 @@ import {
   softDeleteTenant,
   updateTenant,
   type Tenant,
-  type TenantChange
+  type TenantChange,
+  type TenantRecord
 } from './tenant-store.js'
 
 export type { Tenant } from './tenant-store.js'
@@ -62,51 +63,49 @@ export function createTenantDirectory(deps: {
   maxEntries?: number
 }) {
   const { db, secrets } = deps
-  const cache = new LRUCache<string, Tenant>({ max: deps.maxEntries ?? 10_000, ttl: deps.ttlMs })
+  // Whole rows: a grant request reads the IdP fields, the admin API the sealed API secret.
+  const cache = new LRUCache<string, TenantRecord>({
+    max: deps.maxEntries ?? 10_000,
+    ttl: deps.ttlMs
+  })
+
+  async function live(id: string): Promise<TenantRecord | undefined> {
+    const cached = cache.get(id)
+    if (cached) return cached
+    const row = await findTenant(db, id)
+    if (row) cache.set(id, row)
+    return row
+  }
+
+  const viewOf = (row: TenantRecord): TenantView => ({
+    id: row.id,
+    idpConsentUrl: row.idpConsentUrl,
+    hasIdpSecret: row.idpSecretHash !== null
+  })
 
   return {
     /** A live tenant, for a grant request. */
-    async find(id: string): Promise<Tenant | undefined> {
-      const cached = cache.get(id)
-      if (cached) return cached
-      const row = await findTenant(db, id)
-      if (!row) return undefined
-      const tenant = {
-        id: row.id,
-        idpConsentUrl: row.idpConsentUrl,
-        idpSecretHash: row.idpSecretHash
-      }
-      cache.set(id, tenant)
-      return tenant
-    },
+    find: (id: string): Promise<Tenant | undefined> => live(id),
 
+    /** A live tenant as the service API shows it, read afresh. */
     async show(id: string): Promise<TenantView | undefined> {
       const row = await findTenant(db, id)
-      if (!row) return undefined
-      return {
-        id: row.id,
-        idpConsentUrl: row.idpConsentUrl,
-        hasIdpSecret: row.idpSecretHash !== null
-      }
+      return row && viewOf(row)
     },
 
     /** Every live tenant, oldest first (the CLI). */
     async list(): Promise<(TenantView & { createdAt: Date })[]> {
-      return (await listTenants(db)).map((row) => ({
-        id: row.id,
-        idpConsentUrl: row.idpConsentUrl,
-        hasIdpSecret: row.idpSecretHash !== null,
-        createdAt: row.createdAt
-      }))
+      return (await listTenants(db)).map((row) => ({ ...viewOf(row), createdAt: row.createdAt }))
     },
 
     /** False when the id is taken, by a live or a deleted tenant. */
     create(id: string, input: TenantInput): Promise<boolean> {
       return insertTenant(db, {
         id,
-        idpConsentUrl: input.idpConsentUrl ?? null,
-        idpSecretHash: input.idpSecret ? hashSecret(input.idpSecret) : null,
-        apiSecretSealed: secrets.seal(input.apiSecret, id)
+        idpConsentUrl: null,
+        idpSecretHash: null,
+        apiSecretSealed: null,
+        ...changeOf(input, id, secrets)
       })
     },
 
@@ -126,7 +125,7 @@ export function createTenantDirectory(deps: {
 
     /** A live tenant's API secret (the key of its admin API signatures). */
     async apiSecretOf(id: string): Promise<string | undefined> {
-      const row = await findTenant(db, id)
+      const row = await live(id)
       return row?.apiSecretSealed ? secrets.open(row.apiSecretSealed, id) : undefined
     },
 
@@ -145,6 +144,10 @@ export function createTenantDirectory(deps: {
         idpSecretHash: operator.idpSecret === null ? null : hashSecret(operator.idpSecret),
         apiSecretSealed: secrets.seal(operator.apiSecret, operator.id)
       })
+      const storedApiSecret =
+        seeded.apiSecretSealed === null
+          ? undefined
+          : secrets.open(seeded.apiSecretSealed, operator.id)
       const stored = {
         idpConsentUrl: seeded.idpConsentUrl === operator.idpConsentUrl,
         idpSecret:
@@ -152,16 +155,11 @@ export function createTenantDirectory(deps: {
             ? seeded.idpSecretHash === null
             : seeded.idpSecretHash !== null &&
               bytesEqual(seeded.idpSecretHash, hashSecret(operator.idpSecret)),
-        apiSecret:
-          seeded.apiSecretSealed !== null &&
-          secrets.open(seeded.apiSecretSealed, operator.id) === operator.apiSecret
+        apiSecret: storedApiSecret === operator.apiSecret
       }
-      // A stored API secret this key cannot open (TENANT_SECRETS_KEY changed) is of no use.
-      const unreadable =
-        seeded.apiSecretSealed === null ||
-        secrets.open(seeded.apiSecretSealed, operator.id) === undefined
       const overridden = new Set(operator.fromEnvironment)
-      if (unreadable) overridden.add('apiSecret')
+      // A stored API secret this key cannot open (TENANT_SECRETS_KEY changed) is of no use.
+      if (storedApiSecret === undefined) overridden.add('apiSecret')
       const change: Partial<TenantInput> = {}
       for (const setting of overridden) {
         if (stored[setting]) continue
