@@ -1,6 +1,6 @@
 import type { ClientKeys } from '../client-keys/index.js'
 import { toAccessWire } from '../gnap/access.js'
-import { clientIdentityOf, storedClient, type ClientIdentity } from '../gnap/client-identity.js'
+import { storedClient, type ClientIdentity } from '../gnap/client-identity.js'
 import {
   invalidClient,
   invalidContinuation,
@@ -102,14 +102,15 @@ export function createGrantService(deps: GrantServiceDeps) {
    */
   async function requestGrant(input: {
     tenant: Tenant
+    /** The client whose signature the edge verified (its `client` field, read once). */
+    client: ClientIdentity
     grantUri: string
     request: GrantRequest
     /** How the request is kept from being replayed: its signature may be recorded with the grant. */
     replay: Replay
   }): Promise<{ grantId: string; response: GrantResponse } | Replayed> {
-    const { tenant, grantUri, request } = input
+    const { tenant, client, grantUri, request } = input
     const { interactive, access } = assessGrantRequest(request, config)
-    const client = clientIdentityOf(request.client)
     const continueToken = generateTokenValue(deps.randomBytes)
     const base = {
       id: newId(),

@@ -7,7 +7,7 @@ import {
   type GrantRequest
 } from '../gnap/request-schemas.js'
 import { isUuid } from '../gnap/wire.js'
-import { clientIdentityOf } from '../gnap/client-identity.js'
+import { clientIdentityOf, type ClientIdentity } from '../gnap/client-identity.js'
 import type { Continuation, GrantService } from '../grant/grant-service.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { SignatureError } from '../http-signatures/index.js'
@@ -21,7 +21,9 @@ import { requestContext } from './request-context.js'
 import { requireJsonAccept } from './route-auth.js'
 
 /** What each route's hook authenticated, for its handler (request-context). */
-const grantRequest = requestContext<{ tenant: Tenant; replay: Replay }>('verified grant request')
+const grantRequest = requestContext<{ tenant: Tenant; client: ClientIdentity; replay: Replay }>(
+  'verified grant request'
+)
 const continuation = requestContext<Continuation>('authenticated continuation')
 const managedToken = requestContext<{ token: ManagedToken; replay: Replay }>('managed token')
 
@@ -86,7 +88,7 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     if (!tenant) throw invalidRequest('unknown tenant', 404)
     const client = clientIdentityOf((req.body as GrantRequest).client)
     const replay = await verifyClient(req, client, { deferReplay: true, repeatable: true })
-    grantRequest.set(req, { tenant, replay })
+    grantRequest.set(req, { tenant, client, replay })
   }
 
   // RFC 9635 §5: the continuation token is presented as `Authorization: GNAP <token>` and the
@@ -119,18 +121,18 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     preHandler: [requireJsonAccept, verifyGrantRequest]
   }
   const grantHandler = async (req: FastifyRequest) => {
-    const { tenant, replay } = grantRequest.of(req)
-    const request = req.body as GrantRequest
+    const { tenant, client, replay } = grantRequest.of(req)
     const { grantId, response } = unlessReplayed(
       await grants.requestGrant({
         tenant,
+        client,
         // The hash binds the finish redirect to the grant endpoint the client called (§4.2.3).
         grantUri: `${config.authServerUrl}/${(req.params as { tenantId?: string }).tenantId ?? ''}`,
-        request,
+        request: req.body as GrantRequest,
         replay
       })
     )
-    const grant = { grantId, tenantId: tenant.id, client: clientIdentityOf(request.client) }
+    const grant = { grantId, tenantId: tenant.id, client }
     if ('interact' in response) {
       metrics.grantPending()
       logGrantEvent(req, 'requested', grant)
