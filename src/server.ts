@@ -134,6 +134,13 @@ async function syncOperatorTenant(
   )
 }
 
+/** Releases what the services hold: the key fetcher, the rate limiter's Redis, the database. */
+async function closeServices(services: Services): Promise<void> {
+  await services.clientKeys.close()
+  await services.rateLimits.close()
+  await services.db.close()
+}
+
 /**
  * The services on the configured database without any listener, for the operator's CLI: the
  * schema must be up to date (the CLI never migrates behind a running server's back), and an
@@ -149,14 +156,7 @@ export async function openServices(
     await prepareSchema(db, { ...loaded.config, enableManualMigrations: true }, logger)
     const { config } = await resolveRuntimeConfig(db, loaded)
     const services = createServices({ config, db, logger })
-    return {
-      services,
-      async close() {
-        await services.clientKeys.close()
-        await services.rateLimits.close()
-        await db.close()
-      }
-    }
+    return { services, close: () => closeServices(services) }
   } catch (err) {
     await db.close()
     throw err
@@ -256,9 +256,7 @@ export async function startServer(
         } finally {
           clearInterval(sweep)
         }
-        await services.clientKeys.close()
-        await services.rateLimits.close()
-        await db.close()
+        await closeServices(services)
       }
     }
   } catch (err) {

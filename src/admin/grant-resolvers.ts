@@ -67,27 +67,31 @@ const toGraphql = (grant: AdminGrant) => ({
     : null
 })
 
-/** An unsigned integer scalar, serialised as a JSON number or, beyond 2^53, a string. */
+/**
+ * An unsigned integer scalar of `bits` bits. UInt64 is a JSON string on the wire, as Rafiki's
+ * BigInt.toJSON writes it (it may exceed 2^53); UInt8 a number. The description is repeated
+ * here: the resolver's scalar replaces the schema's, description included.
+ */
 function unsignedScalar(name: string, bits: 8 | 64, description: string) {
   const max = 2n ** BigInt(bits) - 1n
-  const check = (value: unknown): bigint => {
+  const coerce = (value: unknown): string | number => {
     const text = typeof value === 'bigint' ? value.toString() : String(value)
-    if (!/^\d{1,20}$/.test(text) || BigInt(text) > max) {
+    const n = /^\d{1,20}$/.test(text) ? BigInt(text) : undefined
+    if (n === undefined || n > max) {
       throw new GraphQLError(`${name} cannot represent ${JSON.stringify(value)}`)
     }
-    return BigInt(text)
+    return bits === 64 ? n.toString() : Number(n)
   }
   return new GraphQLScalarType({
     name,
     description,
-    // UInt64 is a string on the wire (Rafiki's BigInt.toJSON), UInt8 a number.
-    serialize: (value) => (bits === 64 ? check(value).toString() : Number(check(value))),
-    parseValue: (value) => (bits === 64 ? check(value).toString() : Number(check(value))),
+    serialize: coerce,
+    parseValue: coerce,
     parseLiteral: (ast) => {
       if (ast.kind !== Kind.INT && ast.kind !== Kind.STRING) {
         throw new GraphQLError(`${name} needs an integer`)
       }
-      return bits === 64 ? check(ast.value).toString() : Number(check(ast.value))
+      return coerce(ast.value)
     }
   })
 }
@@ -176,7 +180,11 @@ export function createGrantResolvers(grants: GrantService) {
 
   return {
     UInt8: unsignedScalar('UInt8', 8, 'An unsigned 8-bit integer (0 to 255).'),
-    UInt64: unsignedScalar('UInt64', 64, 'An unsigned 64-bit integer, as a JSON string.'),
+    UInt64: unsignedScalar(
+      'UInt64',
+      64,
+      'An unsigned 64-bit integer, written as a JSON string (it may exceed 2^53).'
+    ),
     Query: {
       grants: grantsPage,
       async grant(_: unknown, args: { id: string }, ctx: AdminContext) {

@@ -103,9 +103,10 @@ function parseOwner(text: string): LockOwner | undefined {
   }
 }
 
-function tryCreate(path: string, owner: LockOwner): boolean {
+/** Creates `path` holding `record`, only if it does not exist (O_EXCL). */
+function tryCreate(path: string, record: string): boolean {
   try {
-    writeFileSync(path, `${JSON.stringify(owner)}\n`, { flag: 'wx', mode: 0o644 })
+    writeFileSync(path, record, { flag: 'wx', mode: 0o644 })
     return true
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
@@ -118,9 +119,9 @@ function tryCreate(path: string, owner: LockOwner): boolean {
  * same dead owner cannot both remove the lock and both take it. False when another process got
  * there first (the caller looks again).
  */
-function takeOver(dir: string, dead: string, owner: LockOwner): boolean {
+function takeOver(dir: string, dead: string, record: string): boolean {
   const mutex = join(dir, TAKEOVER_FILE)
-  if (!tryCreate(mutex, owner)) {
+  if (!tryCreate(mutex, record)) {
     try {
       if (Date.now() - statSync(mutex).mtimeMs > TAKEOVER_STALE_MS) unlinkSync(mutex)
     } catch {
@@ -138,7 +139,7 @@ function takeOver(dir: string, dead: string, owner: LockOwner): boolean {
     }
     if (current !== undefined && current !== dead) return false
     if (current !== undefined) unlinkSync(lockPath)
-    return tryCreate(lockPath, owner)
+    return tryCreate(lockPath, record)
   } finally {
     unlinkSync(mutex)
   }
@@ -160,9 +161,10 @@ export async function lockDataDir(dataDir: string, command: string): Promise<Dat
     command,
     ...(processStart !== undefined ? { processStart } : {})
   }
+  const mine = `${JSON.stringify(me)}\n`
   let replaced: LockOwner | null | undefined
   for (let attempt = 0; ; attempt++) {
-    if (tryCreate(lockPath, me)) break
+    if (tryCreate(lockPath, mine)) break
     let text: string
     try {
       text = readFileSync(lockPath, 'utf8')
@@ -171,7 +173,7 @@ export async function lockDataDir(dataDir: string, command: string): Promise<Dat
     }
     const owner = parseOwner(text)
     if (owner && isAlive(owner, dir)) throw new DataDirInUseError(dataDir, owner)
-    if (takeOver(dir, text, me)) {
+    if (takeOver(dir, text, mine)) {
       replaced = owner ?? null
       break
     }
@@ -180,7 +182,6 @@ export async function lockDataDir(dataDir: string, command: string): Promise<Dat
     await setTimeout(20)
   }
   heldHere.add(dir)
-  const mine = readFileSync(lockPath, 'utf8')
   let released = false
   const release = () => {
     if (released) return
