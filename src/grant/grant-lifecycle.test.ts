@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict'
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import {
   inRolledBackTransaction,
   lifetimeAndAgeArb,
-  openTestDb,
+  useTestDb,
   seedGrant,
   seedTenant
 } from '../../test/helpers/store-test.js'
 import { GnapError } from '../gnap/gnap-error.js'
-import type { Db } from '../storage/db.js'
 import {
   decideContinuation,
   isPendingPoll,
@@ -116,14 +115,7 @@ describe('polling (RFC 9635 §5.2)', () => {
 // grant row, wait and moment, its answer is the model's. Run on the PostgreSQL server when the
 // suite runs on one (OPAS_TEST_DATABASE_URL), on PGlite otherwise.
 describe('recordPendingPoll (SQL) agrees with isPendingPoll (the model)', () => {
-  let db: Db
-  let close: () => Promise<void>
-  let tenantId: string
-  before(async () => {
-    ;({ db, close } = await openTestDb())
-    tenantId = await seedTenant(db)
-  })
-  after(() => close())
+  const store = useTestDb(seedTenant)
 
   const states: [GrantState, FinalizationReason | null][] = [
     ['PROCESSING', null],
@@ -144,8 +136,8 @@ describe('recordPendingPoll (SQL) agrees with isPendingPoll (the model)', () => 
     await fc.assert(
       fc.asyncProperty(cases, async ({ state: [state, reason], finishMethod, wait }) => {
         // One transaction: now() is one moment for the grant, the model's clock and the update.
-        const answers = await inRolledBackTransaction(db, async (tx) => {
-          const grantId = await seedGrant(tx, tenantId, state, reason)
+        const answers = await inRolledBackTransaction(store.db, async (tx) => {
+          const grantId = await seedGrant(tx, store.seeded, state, reason)
           const { rows } = await tx.query<{ now: Date; last: Date; continueId: string }>(
             `update grants set finish_method = $2,
                last_continued_at = now() - make_interval(secs => $3::float8 / 1000)

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import {
   inRolledBackTransaction,
   lifetimeAndAgeArb,
-  openTestDb,
+  useTestDb,
   seedGrant,
   seedTenant
 } from '../../test/helpers/store-test.js'
-import type { Db } from '../storage/db.js'
 import {
   finishStep,
   isInteractionExpired,
@@ -84,21 +83,14 @@ describe('the built-in consent screen', () => {
 // within the lifetime): for any creation moment and lifetime both agree with the model. On the
 // PostgreSQL server when the suite runs on one (OPAS_TEST_DATABASE_URL), on PGlite otherwise.
 describe('interaction-store (SQL) agrees with isInteractionExpired (the model)', () => {
-  let db: Db
-  let close: () => Promise<void>
-  let grantId: string
-
-  before(async () => {
-    ;({ db, close } = await openTestDb())
-    grantId = await seedGrant(db, await seedTenant(db), 'PENDING')
-  })
-  after(() => close())
+  // A pending grant the generated interactions belong to.
+  const store = useTestDb(async (db) => seedGrant(db, await seedTenant(db), 'PENDING'))
 
   test('for generated lifetimes and ages, around the boundary', async () => {
     await fc.assert(
       fc.asyncProperty(lifetimeAndAgeArb, async ({ seconds: expiresIn, ageMs: age }) => {
         // One transaction: now() is one moment for the insert, the reads and the model's clock.
-        const answers = await inRolledBackTransaction(db, async (tx) => {
+        const answers = await inRolledBackTransaction(store.db, async (tx) => {
           const id = randomUUID()
           const nonce = 'N'
           const { rows } = await tx.query<{ now: Date; created: Date }>(
@@ -106,7 +98,7 @@ describe('interaction-store (SQL) agrees with isInteractionExpired (the model)',
              values ($1, $2, $3, $4, 'PENDING', $5,
                now() - make_interval(secs => $6::float8 / 1000))
              returning now() as now, created_at as created`,
-            [id, grantId, randomUUID(), nonce, expiresIn, age]
+            [id, store.seeded, randomUUID(), nonce, expiresIn, age]
           )
           const { now, created } = rows[0]!
           return {

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict'
 import { randomBytes, randomUUID } from 'node:crypto'
-import { after, before, describe, test } from 'node:test'
+import { describe, test } from 'node:test'
 import fc from 'fast-check'
 import {
   inRolledBackTransaction,
   lifetimeAndAgeArb,
-  openTestDb,
+  useTestDb,
   seedGrant,
   seedTenant
 } from '../../test/helpers/store-test.js'
-import type { Db } from '../storage/db.js'
 import { findActiveToken } from './token-store.js'
 import { isTokenExpired } from './token-value.js'
 
@@ -17,28 +16,21 @@ import { isTokenExpired } from './token-value.js'
 // moment and lifetime its answer is the model's (isTokenExpired). On the PostgreSQL server when
 // the suite runs on one (OPAS_TEST_DATABASE_URL), on PGlite otherwise.
 describe('findActiveToken (SQL) agrees with isTokenExpired (the model)', () => {
-  let db: Db
-  let close: () => Promise<void>
-  let grantId: string
-
-  before(async () => {
-    ;({ db, close } = await openTestDb())
-    grantId = await seedGrant(db, await seedTenant(db), 'FINALIZED', 'ISSUED')
-  })
-  after(() => close())
+  // An issued grant the generated tokens belong to.
+  const store = useTestDb(async (db) => seedGrant(db, await seedTenant(db), 'FINALIZED', 'ISSUED'))
 
   test('for generated lifetimes and ages, around the boundary', async () => {
     await fc.assert(
       fc.asyncProperty(lifetimeAndAgeArb, async ({ seconds, ageMs }) => {
         // One transaction: now() is one moment for the insert, the model's clock and the lookup.
-        const answers = await inRolledBackTransaction(db, async (tx) => {
+        const answers = await inRolledBackTransaction(store.db, async (tx) => {
           const valueHash = randomBytes(32)
           const { rows } = await tx.query<{ now: Date; created: Date }>(
             `insert into access_tokens (id, grant_id, value_hash, management_id, expires_in,
                created_at)
              values ($1, $2, $3, $4, $5, now() - make_interval(secs => $6::float8 / 1000))
              returning now() as now, created_at as created`,
-            [randomUUID(), grantId, valueHash, randomUUID(), seconds, ageMs]
+            [randomUUID(), store.seeded, valueHash, randomUUID(), seconds, ageMs]
           )
           const { now, created } = rows[0]!
           return {

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto'
+import { after, before } from 'node:test'
 import fc from 'fast-check'
 import type { FinalizationReason, GrantState } from '../../src/gnap/grant-states.js'
 import type { Db, Queryable } from '../../src/storage/db.js'
@@ -24,6 +25,33 @@ export async function openTestDb(): Promise<{ db: Db; close(): Promise<void> }> 
     async close() {
       await db.close()
       await database?.drop()
+    }
+  }
+}
+
+/**
+ * A migrated test database for the enclosing suite: opened (and `seed` run on it, for the rows
+ * every case builds on) before its tests, closed after them. Read `db` and `seeded` in a test.
+ */
+export function useTestDb<T>(seed: (db: Db) => Promise<T>): {
+  readonly db: Db
+  readonly seeded: T
+} {
+  let opened: { db: Db; close(): Promise<void> } | undefined
+  let seeded: { value: T } | undefined
+  before(async () => {
+    opened = await openTestDb()
+    seeded = { value: await seed(opened.db) }
+  })
+  after(() => opened?.close())
+  return {
+    get db() {
+      if (!opened) throw new Error('useTestDb: read in a test, after the suite opened it')
+      return opened.db
+    },
+    get seeded() {
+      if (!seeded) throw new Error('useTestDb: read in a test, after the suite seeded it')
+      return seeded.value
     }
   }
 }
