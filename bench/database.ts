@@ -1,30 +1,31 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import type { Db } from '../src/storage/db.js'
-import { createPgliteDb } from '../src/storage/pglite-db.js'
+import { createEmbeddedDb } from '../src/storage/embedded-db.js'
+import { postgresBinaries } from '../src/storage/embedded-binaries.js'
 import { createPostgresDb } from '../src/storage/postgres-db.js'
 
 /** The database one benchmark run uses: created fresh, dropped (or kept) at the end. */
 export interface BenchDatabase {
-  kind: 'postgres' | 'pglite'
+  kind: 'postgres' | 'embedded'
   /** For the report: which database, where. */
   description: string
   /** The environment that points opas at it. */
   env: Record<string, string>
-  /** PostgreSQL URL of the bench database (undefined on PGlite). */
+  /** PostgreSQL URL of the bench database (undefined on the embedded one). */
   url: string | undefined
-  /** Opens it with the project's adapter. PGlite is single-process: never while opas runs on it. */
+  /** Opens it with the project's adapter. The embedded one has one owner: never while opas runs. */
   open(): Promise<Db>
-  /** pg_database_size on PostgreSQL; bytes of the data directory's files on PGlite. */
+  /** pg_database_size on PostgreSQL; bytes of the data directory's files when embedded. */
   sizeBytes(): Promise<number | undefined>
   /** Drops it, or with `keep` leaves it and says where it is. */
   dispose(keep: boolean): Promise<string | undefined>
 }
 
-/** Sum of the file sizes under `dir` (the PGlite data directory: its whole cluster and WAL). */
+/** Sum of the file sizes under `dir` (the embedded data directory: its whole cluster and WAL). */
 function directoryBytes(dir: string): number {
   let total = 0
   let entries
@@ -94,19 +95,21 @@ async function createPostgres(baseUrl: string, purpose: string): Promise<BenchDa
   }
 }
 
-/** A fresh temporary DATA_DIR for PGlite. */
-function createPglite(purpose: string): BenchDatabase {
+/** A fresh temporary DATA_DIR for the embedded database (opas's default). */
+function createEmbedded(purpose: string): BenchDatabase {
   const root = mkdtempSync(join(tmpdir(), `opas-${purpose}-`))
+  // The embedded server may run as another user (the bench as root): it must enter the folder.
+  chmodSync(root, 0o711)
   const dataDir = join(root, 'data')
   return {
-    kind: 'pglite',
-    description: `PGlite in ${dataDir}`,
+    kind: 'embedded',
+    description: `embedded PostgreSQL ${postgresBinaries().version} in ${dataDir}`,
     env: { DATA_DIR: dataDir },
     url: undefined,
-    open: () => createPgliteDb(dataDir),
+    open: () => createEmbeddedDb(dataDir, { poolSize: 4 }),
     sizeBytes: async () => directoryBytes(dataDir),
     async dispose(keep) {
-      if (keep) return `kept PGlite data directory ${dataDir} (DATA_DIR=${dataDir})`
+      if (keep) return `kept embedded data directory ${dataDir} (DATA_DIR=${dataDir})`
       rmSync(root, { recursive: true, force: true })
       return undefined
     }
@@ -114,14 +117,15 @@ function createPglite(purpose: string): BenchDatabase {
 }
 
 /**
- * PostgreSQL when a base URL is given (AUTH_DATABASE_URL or DATABASE_URL), else PGlite. The
+ * PostgreSQL when a base URL is given (AUTH_DATABASE_URL or DATABASE_URL), else the embedded
+ * database. The
  * `purpose` names the database (`opas_<purpose>_<random>`) or the temporary directory.
  */
 export async function createBenchDatabase(
   baseUrl: string | undefined,
   purpose = 'bench'
 ): Promise<BenchDatabase> {
-  return baseUrl ? createPostgres(baseUrl, purpose) : createPglite(purpose)
+  return baseUrl ? createPostgres(baseUrl, purpose) : createEmbedded(purpose)
 }
 
 /** Size of an existing PostgreSQL database (the floor server's), for the report. */

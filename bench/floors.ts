@@ -1,10 +1,10 @@
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { verifyEd25519 } from '../src/http-signatures/ed25519.js'
-import { createPgliteDb } from '../src/storage/pglite-db.js'
+import { startCluster } from '../src/storage/embedded-cluster.js'
 
 /** The limits a request can at best reach on this machine, measured in the same run. */
 export interface Floors {
@@ -71,10 +71,13 @@ async function insertLoops(
  * the database size), at 1 and 16 clients, each with its own connection.
  */
 export async function postgresInsertFloor(
-  url: string,
+  connection: string | pg.PoolConfig,
   seconds: number
 ): Promise<{ clients: number; perSec: number }[]> {
-  const pool = new pg.Pool({ connectionString: url, max: 16 })
+  const pool = new pg.Pool({
+    ...(typeof connection === 'string' ? { connectionString: connection } : connection),
+    max: 16
+  })
   try {
     await pool.query(CREATE_SCRATCH)
     const results = []
@@ -101,25 +104,31 @@ export async function postgresInsertFloor(
 }
 
 /**
- * On PGlite: one client (PGlite has one connection), through the project's adapter, in a
- * temporary data directory of its own on the same disk: opas holds the bench one.
+ * On the embedded database: a server of its own, as opas would run it, in a temporary data
+ * directory on the same disk (opas holds the bench one), at 1 and 16 clients.
  */
-export async function pgliteInsertFloor(
+export async function embeddedInsertFloor(
   seconds: number
 ): Promise<{ clients: number; perSec: number }[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'opas-bench-floor-'))
+  const root = mkdtempSync(join(tmpdir(), 'opas-bench-floor-'))
+  chmodSync(root, 0o711)
+  const quiet = { debug() {}, info() {}, warn() {} }
   try {
-    const db = await createPgliteDb(dir)
+    const cluster = await startCluster({
+      dir: join(root, 'postgres'),
+      durable: true,
+      maxConnections: 24,
+      log: quiet
+    })
     try {
-      await db.exec(CREATE_SCRATCH)
-      const perSec = await insertLoops(1, seconds, async () => {
-        await db.query(INSERT_SCRATCH, [randomBytes(32)])
-      })
-      return [{ clients: 1, perSec }]
+      return await postgresInsertFloor(
+        { host: cluster.host, port: cluster.port, user: 'postgres', database: 'postgres' },
+        seconds
+      )
     } finally {
-      await db.close()
+      await cluster.stop()
     }
   } finally {
-    rmSync(dir, { recursive: true, force: true })
+    rmSync(root, { recursive: true, force: true })
   }
 }

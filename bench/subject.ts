@@ -1,5 +1,5 @@
 import { createBenchDatabase, postgresSize } from './database.js'
-import { ed25519Floor, pgliteInsertFloor, postgresInsertFloor, type Floors } from './floors.js'
+import { ed25519Floor, embeddedInsertFloor, postgresInsertFloor, type Floors } from './floors.js'
 import { BENCH_TENANT_ID, startOpas } from './opas-process.js'
 import type { Options } from './options.js'
 import { prefill, type PrefillResult } from './prefill.js'
@@ -35,7 +35,7 @@ async function prefillDatabase(
   count: number,
   hooks: Hooks
 ): Promise<PrefillResult> {
-  // PGlite is single-process: its data directory is filled before opas opens it.
+  // The embedded database has one owner: its data directory is filled before opas opens it.
   const handle = await db.open()
   try {
     const result = await prefill(
@@ -75,8 +75,8 @@ export async function prepareOpas(options: Options, hooks: Hooks): Promise<Subje
     ed25519VerifyPerSec: ed25519Floor(options.floorSeconds.verify),
     ...(db.url === undefined
       ? {
-          insertTxPerSec: await pgliteInsertFloor(options.floorSeconds.insert),
-          insertDatabase: 'PGlite'
+          insertTxPerSec: await embeddedInsertFloor(options.floorSeconds.insert),
+          insertDatabase: db.description.replace(/ in .*/, '')
         }
       : {
           insertTxPerSec: await postgresInsertFloor(db.url, options.floorSeconds.insert),
@@ -84,7 +84,9 @@ export async function prepareOpas(options: Options, hooks: Hooks): Promise<Subje
         })
   }
   if (options.workers > 1 && db.env.AUTH_DATABASE_URL === undefined) {
-    throw new Error('--workers needs PostgreSQL: set AUTH_DATABASE_URL (PGlite serves one process)')
+    throw new Error(
+      '--workers needs PostgreSQL: set AUTH_DATABASE_URL (an embedded database serves one process)'
+    )
   }
   const opas = await startOpas(db.env, options.workers, options.cpuProfDir)
   hooks.cleanups.push(() => opas.stop())

@@ -1,6 +1,6 @@
 // Crash safety of opas: `npx tsx scripts/crash-test.ts --help` (run `npm run build` first).
 // Drives grant, rotation and interactive-grant load, SIGKILLs opas at random moments and restarts
-// it on the same PostgreSQL database or PGlite data directory, then checks the ledger of every
+// it on the same PostgreSQL database or embedded data directory, then checks the ledger of every
 // request against the introspection API and the database. The checks and the definition of an
 // ambiguous request (sent, no answer) are in scripts/crash/verify.ts; what a run must show
 // besides (an acknowledged change checked, a kill with requests in flight, no 5xx, no error

@@ -76,9 +76,9 @@ export function createServices(input: {
       : {}),
     logger: logger.child({ component: 'rate-limits' })
   })
-  // One process owns a PGlite database; PostgreSQL may be shared by several (README).
+  // One process owns the embedded database; an external PostgreSQL may be shared (README).
   const replay =
-    db.kind === 'pglite' ? createMemoryReplayGuard({ now }) : createDatabaseReplayGuard(db)
+    db.kind === 'embedded' ? createMemoryReplayGuard({ now }) : createDatabaseReplayGuard(db)
   const randomBytes = createRandomPool()
   // Time-ordered ids (migration 002). Within one millisecond their order is random, as in
   // opas_uuid_v7(): index locality needs only the time prefix.

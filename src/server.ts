@@ -14,32 +14,25 @@ import type { Db } from './storage/db.js'
 import { deleteExpiredReplays } from './replay/replay-guard.js'
 import { startRetentionJob, type RetentionJob } from './retention/retention-job.js'
 import { migrate, pendingMigrations } from './storage/migrate.js'
-import { createPgliteDb } from './storage/pglite-db.js'
+import { createEmbeddedDb } from './storage/embedded-db.js'
 import { createPostgresDb } from './storage/postgres-db.js'
 import { resolveGeneratedSettings } from './storage/generated-settings.js'
 
 /**
- * PostgreSQL when a URL is configured, otherwise embedded PGlite in DATA_DIR, which this process
- * then owns until it closes the database (a second process is refused: DataDirInUseError).
+ * PostgreSQL when a URL is configured, otherwise the embedded PostgreSQL server in DATA_DIR,
+ * which this process then owns until it closes the database (a second process is refused:
+ * DataDirInUseError).
  */
 export async function openDb(
   config: Config,
-  options: { command: string; logger: Pick<Logger, 'info' | 'warn'> }
+  options: { command: string; logger: Logger }
 ): Promise<Db> {
   if (config.databaseUrl) return createPostgresDb(config.databaseUrl, config.databasePoolSize)
-  const { logger } = options
-  return createPgliteDb(config.dataDir, {
+  return createEmbeddedDb(config.dataDir, {
     command: options.command,
-    onStaleLock: (owner) =>
-      logger.warn(
-        { dataDir: config.dataDir, previousOwner: owner },
-        'data directory lock left by a process that is no longer running: taken over'
-      ),
-    onCreate: (path) =>
-      logger.info(
-        { path },
-        'creating the embedded database (first start: this takes a few seconds)'
-      )
+    poolSize: config.databasePoolSize,
+    runAs: config.embeddedDatabaseUser,
+    log: options.logger
   })
 }
 

@@ -1,5 +1,7 @@
 import { createBenchDatabase } from '../../bench/database.js'
 import type { Db } from '../../src/storage/db.js'
+import { readPostmasterPid } from '../../src/storage/embedded-cluster.js'
+import { clusterDir } from '../../src/storage/embedded-db.js'
 import type { DbKind } from './options.js'
 
 /** The database one crash run uses: created fresh, always removed at the end. */
@@ -9,8 +11,10 @@ export interface CrashDatabase {
   description: string
   /** The environment that points opas at it, unchanged across restarts. */
   env: Record<string, string>
-  /** Opens it with the project's adapter. PGlite is single-process: only while opas is down. */
+  /** Opens it with the project's adapter. The embedded one has one owner: only while opas is down. */
   open(): Promise<Db>
+  /** The embedded server's process id now (undefined on PostgreSQL, or while it is down). */
+  serverPid(): number | undefined
   dispose(): Promise<void>
 }
 
@@ -37,6 +41,11 @@ export async function createCrashDatabase(kind: DbKind): Promise<CrashDatabase> 
     description: db.description,
     env: db.env,
     open: () => db.open(),
+    serverPid: () => {
+      if (db.env.DATA_DIR === undefined) return undefined
+      const pid = Number(readPostmasterPid(clusterDir(db.env.DATA_DIR))?.[0])
+      return Number.isInteger(pid) && pid > 0 ? pid : undefined
+    },
     dispose: () => db.dispose(false).then(() => undefined)
   }
 }

@@ -5,13 +5,15 @@ export const usage = `usage: npx tsx scripts/crash-test.ts [options]     (after 
 Crash safety of opas: drives grant, rotation and interactive-grant load, kills the server with
 SIGKILL at random moments, restarts it on the same database each time, then checks that every
 request answered 2xx is intact and that no error or lost answer left a live token it should not.
+On the embedded database the kills alternate between opas (restarted by the test) and the
+embedded PostgreSQL server (restarted by opas itself).
 
-PostgreSQL: a fresh database opas_crash_<random> on the server of AUTH_DATABASE_URL, DATABASE_URL
-or postgresql://postgres@127.0.0.1:5432/postgres (dropped at the end). PGlite: a temporary
-DATA_DIR (removed at the end). Everything runs on 127.0.0.1.
+postgres: a fresh database opas_crash_<random> on the server of AUTH_DATABASE_URL, DATABASE_URL
+or postgresql://postgres@127.0.0.1:5432/postgres (dropped at the end). embedded: the default
+store, in a temporary DATA_DIR (removed at the end). Everything runs on 127.0.0.1.
 
 options:
-  --db WHICH         postgres, pglite or both (default both)
+  --db WHICH         postgres, embedded or both (default both)
   --duration S       seconds of load per database (default 20)
   --kills N          SIGKILLs (each followed by a restart) while the load runs (default 3, at
                      least 1)
@@ -24,7 +26,7 @@ logged an error-level line.
 
 exit code: 0 when no violation was found and no run failed, 1 otherwise (2 on bad options).`
 
-export type DbKind = 'postgres' | 'pglite'
+export type DbKind = 'postgres' | 'embedded'
 
 export interface CrashOptions {
   dbs: DbKind[]
@@ -45,9 +47,9 @@ function positiveInteger(name: string, raw: string, min: number): number {
 }
 
 function databases(raw: string): DbKind[] {
-  if (raw === 'both') return ['postgres', 'pglite']
-  if (raw === 'postgres' || raw === 'pglite') return [raw]
-  throw new UsageError(`--db must be postgres, pglite or both, not ${raw}`)
+  if (raw === 'both') return ['postgres', 'embedded']
+  if (raw === 'postgres' || raw === 'embedded') return [raw]
+  throw new UsageError(`--db must be postgres, embedded or both, not ${raw}`)
 }
 
 export function parseOptions(argv: string[]): CrashOptions {

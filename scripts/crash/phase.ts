@@ -11,11 +11,15 @@ import { takeSnapshot } from './snapshot.js'
 import { emptyVerdict, verify, type Verdict } from './verify.js'
 import { runWorkers } from './workers.js'
 
-/** One kill: when, how much was in flight, and how long until opas answered /healthz again. */
+/**
+ * One kill: of what, when, how much was in flight, and how long until opas served again. On
+ * the embedded database the kills alternate between opas and its PostgreSQL server.
+ */
 export interface KillRecord {
+  target: 'opas' | 'database'
   atMs: number
   inFlight: number
-  /** SIGKILL sent to every listener healthy again; undefined when the restart failed. */
+  /** SIGKILL sent to every listener healthy (and the database ready) again; undefined when the restart failed. */
   restartMs: number | undefined
 }
 
@@ -65,9 +69,28 @@ async function untilInFlight(http: CrashHttp, signal: AbortSignal): Promise<void
   }
 }
 
-/** SIGKILLs opas at the scheduled moments and restarts it at once, on the same database. */
+/**
+ * SIGKILLs the embedded PostgreSQL server under opas, and waits for opas to have restarted it
+ * (its readiness answers again).
+ */
+async function killDatabase(server: OpasServer, db: CrashDatabase): Promise<void> {
+  const pid = db.serverPid()
+  if (pid === undefined) throw new Error('the embedded database has no server process to kill')
+  process.kill(pid, 'SIGKILL')
+  const deadline = Date.now() + 60_000
+  while (db.serverPid() === pid || !(await server.ready())) {
+    if (Date.now() > deadline) throw new Error('opas did not restart its database in 60 s')
+    await sleep(20)
+  }
+}
+
+/**
+ * SIGKILLs opas (or, every second kill on the embedded database, its PostgreSQL server) at the
+ * scheduled moments; opas is restarted at once on the same database, the database by opas.
+ */
 async function killAndRestart(
   server: OpasServer,
+  db: CrashDatabase,
   http: CrashHttp,
   options: CrashOptions,
   log: Log,
@@ -80,19 +103,25 @@ async function killAndRestart(
     await sleepUntil(Math.max(started + offset, upSince + MIN_UPTIME_MS), signal)
     await untilInFlight(http, signal)
     const killedAt = performance.now()
+    const target = db.kind === 'embedded' && records.length % 2 === 1 ? 'database' : 'opas'
     const record: KillRecord = {
+      target,
       atMs: killedAt - started,
       inFlight: http.inFlight,
       restartMs: undefined
     }
     records.push(record)
-    await server.kill()
-    await server.start() // throws when opas does not come back: the caller reports it
+    if (target === 'database') {
+      await killDatabase(server, db) // throws when it does not come back
+    } else {
+      await server.kill()
+      await server.start() // throws when opas does not come back: the caller reports it
+    }
     upSince = performance.now()
     record.restartMs = upSince - killedAt
     log(
-      `  kill ${records.length} at ${(record.atMs / 1000).toFixed(1)} s ` +
-        `(${record.inFlight} requests in flight): healthy again after ${record.restartMs.toFixed(0)} ms`
+      `  kill ${records.length} (${target}) at ${(record.atMs / 1000).toFixed(1)} s ` +
+        `(${record.inFlight} requests in flight): serving again after ${record.restartMs.toFixed(0)} ms`
     )
   }
   await sleepUntil(Math.max(started + options.durationMs, upSince + MIN_UPTIME_MS), signal)
@@ -140,7 +169,7 @@ async function loadAndVerify(run: Running, options: CrashOptions, log: Log, resu
   const workers = runWorkers(ctx, options.concurrency)
   run.signal.addEventListener('abort', () => control.halt())
   try {
-    result.kills = await killAndRestart(server, run.http, options, log, run.signal)
+    result.kills = await killAndRestart(server, run.db, run.http, options, log, run.signal)
   } catch (err) {
     result.failures.push(
       run.signal.aborted ? 'interrupted' : `restart failed: ${(err as Error).message}`
@@ -159,7 +188,7 @@ async function loadAndVerify(run: Running, options: CrashOptions, log: Log, resu
     server.urls.introspection,
     knownTokens(result.ledger)
   )
-  // PGlite is single-process: the database can only be opened once opas has let go of it.
+  // The embedded database has one owner: it can only be opened once opas has let go of it.
   await server.stop()
   result.serverErrors = server.errors()
   const db = await run.db.open()

@@ -15,7 +15,7 @@ import { openDb, prepareSchema, startServer } from '../server.js'
 import { DataDirInUseError } from '../storage/data-dir-lock.js'
 import { readGeneratedSettings } from '../storage/generated-settings.js'
 import { migrate } from '../storage/migrate.js'
-import { pgliteExists } from '../storage/pglite-db.js'
+import { embeddedDatabaseExists } from '../storage/embedded-db.js'
 import { superviseWorkers } from './cluster.js'
 
 /** A failure the CLI reports in one line (or a list) and exits 1 on: no stack trace. */
@@ -47,7 +47,7 @@ const quiet = createLogger('silent')
  * not create one (the first `opas start` does).
  */
 function noDatabaseYet(config: Config): boolean {
-  if (config.databaseUrl || pgliteExists(config.dataDir)) return false
+  if (config.databaseUrl || embeddedDatabaseExists(config.dataDir)) return false
   process.stdout.write(
     `database: none yet in ${config.dataDir}: the first \`opas start\` creates it\n`
   )

@@ -67,12 +67,14 @@ export interface Config {
   authServerUrl: string
   /** TRUST_PROXY: take the client address and protocol from X-Forwarded-* headers. */
   trustProxy: boolean
-  /** AUTH_DATABASE_URL or DATABASE_URL: external PostgreSQL; undefined = embedded PGlite. */
+  /** AUTH_DATABASE_URL or DATABASE_URL: external PostgreSQL; undefined = the embedded server. */
   databaseUrl: string | undefined
-  /** DATABASE_POOL_SIZE: maximum number of connections to an external PostgreSQL. */
+  /** DATABASE_POOL_SIZE: maximum number of connections to the database. */
   databasePoolSize: number
-  /** DATA_DIR: directory of the embedded PGlite database; `memory://` keeps it in memory. */
+  /** DATA_DIR: directory of the embedded PostgreSQL server; `memory://` is a throwaway one. */
   dataDir: string
+  /** EMBEDDED_DATABASE_USER: who runs the embedded server when opas runs as root. */
+  embeddedDatabaseUser: string | undefined
   /** ALLOW_EMBEDDED_DATABASE_IN_PRODUCTION: production on the embedded database, knowingly. */
   allowEmbeddedDatabaseInProduction: boolean
   /** ENABLE_MANUAL_MIGRATIONS: when true, start does not migrate; `opas migrate` does. */

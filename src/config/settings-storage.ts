@@ -8,6 +8,7 @@ export const storageSettings: SettingsOf<
   | 'databaseUrl'
   | 'databasePoolSize'
   | 'dataDir'
+  | 'embeddedDatabaseUser'
   | 'allowEmbeddedDatabaseInProduction'
   | 'enableManualMigrations'
   | 'databaseCleanupWorkers'
@@ -28,14 +29,14 @@ export const storageSettings: SettingsOf<
     urlWithCredentials: true,
     description:
       'External PostgreSQL database (AUTH_DATABASE_URL wins over DATABASE_URL). ' +
-      'Unset: opas keeps its data in an embedded PGlite database under DATA_DIR.',
+      'Unset: opas runs an embedded PostgreSQL server of its own in DATA_DIR.',
     origin: 'rafiki'
   },
   databasePoolSize: {
     env: 'DATABASE_POOL_SIZE',
     parser: integer(1, 200),
     default: 10,
-    description: 'Maximum number of connections opened to the external PostgreSQL database.',
+    description: 'Maximum number of connections opened to the database (external or embedded).',
     origin: 'opas'
   },
   dataDir: {
@@ -43,8 +44,20 @@ export const storageSettings: SettingsOf<
     parser: text('directory or `memory://`'),
     default: './data',
     description:
-      'Directory where the embedded PGlite database keeps its files (when no database URL is ' +
-      'set); `memory://` keeps it in memory and loses it on exit.',
+      'Directory of the embedded database (when no database URL is set): opas runs a private ' +
+      'PostgreSQL server on its files in `postgres/`, reached only through a Unix socket. ' +
+      '`memory://` gives a throwaway database instead, gone when opas stops.',
+    origin: 'opas'
+  },
+  embeddedDatabaseUser: {
+    env: 'EMBEDDED_DATABASE_USER',
+    parser: text('user name'),
+    default: undefined,
+    defaultText: 'unset: the owner of an existing database, else `nobody`',
+    description:
+      'When opas runs as root: the existing unprivileged system user that runs the embedded ' +
+      'PostgreSQL server (PostgreSQL refuses to run as root; opas never creates users). ' +
+      'Otherwise the server runs as the user running opas, and this is ignored.',
     origin: 'opas'
   },
   allowEmbeddedDatabaseInProduction: {

@@ -4,6 +4,7 @@ import { pageHeaders, renderNoticePage } from '../consent/consent-page.js'
 import { ClientKeyError } from '../client-keys/index.js'
 import { GnapError, type GnapErrorCode } from '../gnap/gnap-error.js'
 import { SignatureError, type SignatureErrorReason } from '../http-signatures/index.js'
+import { isDatabaseUnavailable } from '../storage/db-errors.js'
 import { noteRefusal, type Refusal } from './refusal-log.js'
 import { acceptsHtml } from './route-auth.js'
 
@@ -79,6 +80,18 @@ export function translateError(err: unknown, log: FastifyRequest['log']): Transl
       status,
       code: 'invalid_request',
       description: fastifyError.message ?? 'invalid request'
+    }
+  }
+  // Down, restarting or out of connections: the request may succeed when repeated (RFC 9110
+  // §15.6.4). Logged at warn: the outage itself is logged once, where it is noticed.
+  if (isDatabaseUnavailable(err)) {
+    log.warn({ err }, 'database unavailable')
+    return {
+      status: 503,
+      code: 'request_denied',
+      description: 'the database is unavailable: try again in a moment',
+      reason: 'database_unavailable',
+      headers: { 'retry-after': '1' }
     }
   }
   log.error({ err }, 'unhandled error')

@@ -66,7 +66,7 @@ describe(`database replay guard (shared by every process), on ${onPostgres ? 'Po
   let close: () => Promise<void>
   before(async () => {
     ;({ db, close } = await openTestDb())
-    assert.equal(db.kind, onPostgres ? 'postgres' : 'pglite')
+    assert.equal(db.kind, onPostgres ? 'postgres' : 'embedded')
   })
   after(() => close())
   sharedBehaviour(() => createDatabaseReplayGuard(db))

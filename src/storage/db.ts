@@ -1,6 +1,6 @@
 /**
- * The database boundary: plain SQL through two methods, on PostgreSQL (node-postgres) or embedded
- * PGlite. Stores take a `Queryable` (the Db or an open transaction) as their first argument and
+ * The database boundary: plain SQL through two methods, on PostgreSQL (node-postgres): an
+ * external server, or the embedded one opas runs in DATA_DIR. Stores take a `Queryable` (the Db or an open transaction) as their first argument and
  * never open transactions themselves; services own the transaction (architecture rule 5).
  */
 export interface QueryResult<T> {
@@ -18,7 +18,8 @@ export interface Queryable {
 }
 
 export interface Db extends Queryable {
-  readonly kind: 'postgres' | 'pglite'
+  /** `embedded`: the private server in DATA_DIR, which one opas process owns at a time. */
+  readonly kind: 'postgres' | 'embedded'
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>
   /** Open and idle connections, for health and metrics. */

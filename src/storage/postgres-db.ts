@@ -30,15 +30,26 @@ function wrap(client: pg.Pool | pg.PoolClient): Queryable {
   }
 }
 
-/** A pooled PostgreSQL database. */
-export function createPostgresDb(connectionString: string, poolSize: number): Db {
-  const pool = new pg.Pool({ connectionString, max: poolSize, idleTimeoutMillis: 30_000 })
+/**
+ * A pooled PostgreSQL database: a URL (an external server), or the socket folder and port of
+ * the embedded one.
+ */
+export function createPostgresDb(
+  connection: string | { host: string; port: number; database: string; user: string },
+  poolSize: number,
+  kind: Db['kind'] = 'postgres'
+): Db {
+  const pool = new pg.Pool({
+    ...(typeof connection === 'string' ? { connectionString: connection } : connection),
+    max: poolSize,
+    idleTimeoutMillis: 30_000
+  })
   // An idle client erroring (the server restarted) must not crash the process; the pool drops it.
   pool.on('error', () => {})
   const root = wrap(pool)
   let closed: Promise<void> | undefined
   return {
-    kind: 'postgres',
+    kind,
     query: root.query,
     exec: root.exec,
     async transaction(fn) {

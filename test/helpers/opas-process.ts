@@ -1,6 +1,19 @@
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
+import { chmodSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { after } from 'node:test'
+
+/**
+ * A new temporary folder for a data directory. mkdtemp makes it private (0700); when the suite
+ * runs as root, the embedded PostgreSQL runs as another user (nobody), who must be let in.
+ */
+export function tempFolder(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  chmodSync(dir, 0o711)
+  return dir
+}
 
 /** An opas command run as its own process, as a user runs it. */
 export interface OpasProcess {

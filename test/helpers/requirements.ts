@@ -2,7 +2,7 @@
  * Why a test may not run here. A test that needs something the machine may lack skips with one
  * of these reasons, and scripts/run-tests.mjs reports every skip; under .ci/run
  * (OPAS_TEST_NO_UNEXPECTED_SKIPS=1) the only skip allowed is a PostgreSQL-only test in the
- * PGlite pass, which runs in the PostgreSQL pass. The prefix is what run-tests.mjs matches.
+ * pass on the embedded database, which runs in the PostgreSQL pass. The prefix is what run-tests.mjs matches.
  */
 export const POSTGRES_ONLY = 'needs PostgreSQL (OPAS_TEST_DATABASE_URL)'
 

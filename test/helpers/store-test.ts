@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import type { FinalizationReason, GrantState } from '../../src/gnap/grant-states.js'
 import type { Db, Queryable } from '../../src/storage/db.js'
 import { migrate } from '../../src/storage/migrate.js'
-import { createPgliteDb } from '../../src/storage/pglite-db.js'
+import { createEmbeddedDb } from '../../src/storage/embedded-db.js'
 import { createPostgresDb } from '../../src/storage/postgres-db.js'
 import { createTestDatabase } from './test-server.js'
 
@@ -14,11 +14,13 @@ import { createTestDatabase } from './test-server.js'
  */
 /**
  * A migrated database for store-level tests: a throwaway database on the PostgreSQL server when
- * the suite runs on one (OPAS_TEST_DATABASE_URL), an in-memory PGlite otherwise.
+ * the suite runs on one (OPAS_TEST_DATABASE_URL), a throwaway embedded one otherwise.
  */
 export async function openTestDb(): Promise<{ db: Db; close(): Promise<void> }> {
   const database = await createTestDatabase()
-  const db = database ? createPostgresDb(database.url, 4) : await createPgliteDb('memory://')
+  const db = database
+    ? createPostgresDb(database.url, 4)
+    : await createEmbeddedDb('memory://', { poolSize: 4 })
   await migrate(db)
   return {
     db,

@@ -180,7 +180,7 @@ describe('replay', () => {
 describe('replay records on PostgreSQL', () => {
   test(
     'every verified request that must not repeat leaves one record: grant and rotation write it in their own statement',
-    { skip: postgresOnly('PGlite keeps the records in memory') },
+    { skip: postgresOnly('one process owns an embedded database: it keeps the records in memory') },
     async () => {
       const db = world.server.services.db
       const records = async () =>
@@ -215,7 +215,7 @@ describe('replay records on PostgreSQL', () => {
 describe('replay across opas processes sharing one PostgreSQL database', () => {
   test(
     'a request answered by one server is refused by the other',
-    { skip: postgresOnly('a PGlite database belongs to one process') },
+    { skip: postgresOnly('an embedded database belongs to one process') },
     async () => {
       // A second server on the same database, answering for the same public URL, as two
       // processes behind one load balancer do.

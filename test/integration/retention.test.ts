@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { Db } from '../../src/storage/db.js'
-import { POSTGRES_ONLY } from '../helpers/requirements.js'
 import { startServerWithClient, type ServerWithClient } from '../helpers/server-with-client.js'
 import { createGrantFlows, type GrantFlows, type IssuedToken } from './support/grant-flows.js'
 
@@ -120,9 +119,7 @@ describe('with no retention period (days = 0)', () => {
     )
   })
 
-  test('a grant a request holds is skipped, not waited for, and deleted by a later pass', async (t) => {
-    if (db().kind !== 'postgres')
-      return t.skip(`${POSTGRES_ONLY}: row locks need several connections`)
+  test('a grant a request holds is skipped, not waited for, and deleted by a later pass', async () => {
     const pending = await w.flows.requestInteractive()
     const grantId = await w.flows.grantIdOf(await w.flows.startInteraction(pending.redirect))
     await db().query(

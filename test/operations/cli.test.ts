@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { runOpas } from '../helpers/opas-process.js'
+import { runOpas, tempFolder } from '../helpers/opas-process.js'
 
 /** The `opas` command line as a newcomer tries it (issue 13): help, version, clear usage errors. */
 
@@ -74,7 +73,7 @@ test('a command that fails says why in one line, exit 1', async () => {
 })
 
 test('read-only commands on a data directory with no database say so and create nothing', async () => {
-  const dataDir = join(mkdtempSync(join(tmpdir(), 'opas-cli-')), 'data')
+  const dataDir = join(tempFolder('opas-cli-'), 'data')
   for (const command of [
     ['secrets', 'show'],
     ['config', 'check']

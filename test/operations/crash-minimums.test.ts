@@ -32,8 +32,8 @@ function healthy(): PhaseResult {
     concurrency: 3,
     ledger,
     kills: [
-      { atMs: 100, inFlight: 0, restartMs: 50 },
-      { atMs: 500, inFlight: 3, restartMs: 50 }
+      { target: 'opas', atMs: 100, inFlight: 0, restartMs: 50 },
+      { target: 'opas', atMs: 500, inFlight: 3, restartMs: 50 }
     ],
     restarts: 2,
     serverErrors: { count: 0, last: undefined },

@@ -1,10 +1,15 @@
 import assert from 'node:assert/strict'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { isFinalizedGrant } from '@interledger/open-payments'
-import { answers, runOpas, waitForHealth, type OpasProcess } from '../helpers/opas-process.js'
+import {
+  answers,
+  type OpasProcess,
+  runOpas,
+  tempFolder,
+  waitForHealth
+} from '../helpers/opas-process.js'
 import { sdkClientFor } from '../helpers/sdk-client.js'
 import { postJson } from '../helpers/signed-request.js'
 import { freeListenerPorts } from '../helpers/test-server.js'
@@ -15,7 +20,7 @@ import { startWalletAddressServer } from '../helpers/wallet-address-server.js'
  * that would open it, is refused at once naming the owner, and nothing the first wrote is lost.
  */
 
-const dataDir = mkdtempSync(join(tmpdir(), 'opas-owner-'))
+const dataDir = tempFolder('opas-owner-')
 after(() => rmSync(dataDir, { recursive: true, force: true }))
 
 async function serverEnv() {

@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import { after, test } from 'node:test'
-import { answers, runOpas, waitForHealth, type OpasProcess } from '../helpers/opas-process.js'
+import {
+  answers,
+  type OpasProcess,
+  runOpas,
+  tempFolder,
+  waitForHealth
+} from '../helpers/opas-process.js'
 import { freeListenerPorts } from '../helpers/test-server.js'
 
 /**
@@ -11,7 +15,7 @@ import { freeListenerPorts } from '../helpers/test-server.js'
  * it started must stop with it, gracefully, never left running as an orphan (issue 13).
  */
 
-const dataDir = mkdtempSync(join(tmpdir(), 'opas-npm-'))
+const dataDir = tempFolder('opas-npm-')
 after(() => rmSync(dataDir, { recursive: true, force: true }))
 
 async function npmStart(): Promise<{ npm: OpasProcess; env: Record<string, string>; pid: number }> {

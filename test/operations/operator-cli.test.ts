@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import { after, before, test } from 'node:test'
 import { isFinalizedGrant } from '@interledger/open-payments'
-import { runOpas, waitForHealth, type OpasProcess } from '../helpers/opas-process.js'
+import { type OpasProcess, runOpas, tempFolder, waitForHealth } from '../helpers/opas-process.js'
 import { sdkClientFor } from '../helpers/sdk-client.js'
 import { postJson } from '../helpers/signed-request.js'
 import { freeListenerPorts } from '../helpers/test-server.js'
@@ -16,7 +14,7 @@ import { startWalletAddressServer } from '../helpers/wallet-address-server.js'
  * revoked, and the next server start honours it.
  */
 
-const dataDir = mkdtempSync(join(tmpdir(), 'opas-operator-'))
+const dataDir = tempFolder('opas-operator-')
 after(() => rmSync(dataDir, { recursive: true, force: true }))
 let env: Record<string, string>
 let tenantId: string

@@ -1,17 +1,15 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { rmSync } from 'node:fs'
 import { after, test } from 'node:test'
 import { isFinalizedGrant, isPendingGrant } from '@interledger/open-payments'
 import { driveConsentScreen } from '../helpers/interaction-driver.js'
 import { sdkClientFor } from '../helpers/sdk-client.js'
 import { postJson } from '../helpers/signed-request.js'
-import { runOpas, waitForHealth } from '../helpers/opas-process.js'
+import { runOpas, tempFolder, waitForHealth } from '../helpers/opas-process.js'
 import { freeListenerPorts } from '../helpers/test-server.js'
 import { startWalletAddressServer } from '../helpers/wallet-address-server.js'
 
-const dataDir = mkdtempSync(join(tmpdir(), 'opas-start-'))
+const dataDir = tempFolder('opas-start-')
 after(() => {
   rmSync(dataDir, { recursive: true, force: true })
 })

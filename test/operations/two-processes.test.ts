@@ -26,7 +26,7 @@ import {
  * winner, no deadlock and no 5xx.
  */
 
-const skip = postgresOnly('a PGlite database belongs to one process')
+const skip = postgresOnly('an embedded database belongs to one process')
 
 /** Contenders of the single-kind races, and of each kind in the mixed ones. */
 const N = 16

@@ -1,0 +1,140 @@
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { lockDataDir } from './data-dir-lock.js'
+import type { Db } from './db.js'
+import { startCluster, type ClusterLog, type RunningCluster } from './embedded-cluster.js'
+import { openMemoryDatabase } from './embedded-memory.js'
+import { importPglite, pgliteDir } from './pglite-import.js'
+import { createPostgresDb } from './postgres-db.js'
+
+/**
+ * The embedded database: a private PostgreSQL server (the engine production runs) in
+ * DATA_DIR/postgres, which opas starts, supervises and stops. One opas process owns a data
+ * directory at a time ({@link lockDataDir}); `memory://` gives a throwaway database instead.
+ */
+
+export interface EmbeddedLog extends ClusterLog {
+  error(fields: object, message: string): void
+}
+
+export interface EmbeddedOptions {
+  /** What the process opening it does (`opas start`), recorded in the directory's lock. */
+  command?: string
+  /** Connections opas opens to it (DATABASE_POOL_SIZE; 10 unless given). */
+  poolSize?: number
+  /** EMBEDDED_DATABASE_USER: who runs the server when opas runs as root. */
+  runAs?: string
+  /** Where the server's own messages go; nowhere unless given. */
+  log?: EmbeddedLog
+}
+
+const silent: EmbeddedLog = { debug() {}, info() {}, warn() {}, error() {} }
+
+/** Where the cluster lives under DATA_DIR. */
+export const clusterDir = (dataDir: string): string => join(dataDir, 'postgres')
+
+/** True when DATA_DIR holds an embedded database already (a first start creates it). */
+export const embeddedDatabaseExists = (dataDir: string): boolean =>
+  dataDir === 'memory://' ||
+  existsSync(join(clusterDir(dataDir), 'PG_VERSION')) ||
+  existsSync(join(pgliteDir(dataDir), 'PG_VERSION'))
+
+/** Extra server connections beyond opas's pool: the CLI beside it, and a margin. */
+const SPARE_CONNECTIONS = 8
+/** Waits between restarts of a server that stopped unexpectedly, the last one repeating. */
+const RESTART_DELAYS_MS = [0, 500, 1_000, 2_000, 5_000]
+
+export async function createEmbeddedDb(
+  dataDir: string,
+  options: EmbeddedOptions = {}
+): Promise<Db> {
+  const { log = silent, poolSize = 10 } = options
+  if (dataDir === 'memory://') return createMemoryDb(poolSize, options.runAs, log)
+  const lock = await lockDataDir(dataDir, options.command ?? 'opas')
+  if (lock.replaced !== undefined) {
+    log.warn(
+      { dataDir, previousOwner: lock.replaced },
+      'data directory lock left by a process that is no longer running: taken over'
+    )
+  }
+  const dir = resolve(clusterDir(dataDir))
+  let cluster: RunningCluster | undefined
+  let closing = false
+  const start = (): Promise<RunningCluster> =>
+    startCluster({
+      dir,
+      durable: true,
+      maxConnections: poolSize + SPARE_CONNECTIONS,
+      runAs: options.runAs,
+      log,
+      onUnexpectedExit: (reason) => void restart(reason)
+    })
+
+  /**
+   * Brings back a server that was killed or crashed: PostgreSQL recovers from its write-ahead
+   * log, so every committed change is there. Requests meanwhile fail as on an external
+   * database's outage; the pool reconnects to the same socket.
+   */
+  async function restart(reason: string): Promise<void> {
+    log.error(
+      { reason, lastLog: cluster?.recentLog().slice(-5) },
+      'the embedded database stopped unexpectedly: restarting it'
+    )
+    for (let attempt = 0; !closing; attempt++) {
+      await sleep(RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]!)
+      if (closing) return
+      try {
+        cluster = await start()
+        log.info({ pid: cluster.pid, attempt: attempt + 1 }, 'the embedded database is back')
+        return
+      } catch (err) {
+        log.error({ err, attempt: attempt + 1 }, 'the embedded database could not be restarted')
+      }
+    }
+  }
+
+  let db: Db | undefined
+  try {
+    if (!existsSync(join(dir, 'PG_VERSION'))) {
+      log.info({ path: dir }, 'creating the embedded database')
+    }
+    cluster = await start()
+    db = createPostgresDb(
+      { host: cluster.host, port: cluster.port, database: 'postgres', user: 'postgres' },
+      poolSize,
+      'embedded'
+    )
+    // Also when a start was killed after creating the cluster but before the copy committed.
+    await importPglite(dataDir, db, log)
+  } catch (err) {
+    closing = true
+    await db?.close()
+    await cluster?.stop()
+    lock.release()
+    throw err
+  }
+  const pool = db
+  let closed: Promise<void> | undefined
+  return {
+    ...pool,
+    // Idempotent: shutdown paths may race to close.
+    close: () =>
+      (closed ??= (async () => {
+        closing = true
+        await pool.close()
+        await cluster?.stop()
+      })().finally(() => lock.release()))
+  }
+}
+
+async function createMemoryDb(
+  poolSize: number,
+  runAs: string | undefined,
+  log: EmbeddedLog
+): Promise<Db> {
+  const memory = await openMemoryDatabase({ runAs, log })
+  const db = createPostgresDb(memory.connection, poolSize, 'embedded')
+  let closed: Promise<void> | undefined
+  return { ...db, close: () => (closed ??= db.close().then(memory.drop)) }
+}
