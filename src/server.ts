@@ -25,11 +25,12 @@ import { resolveGeneratedSettings } from './storage/generated-settings.js'
  */
 export async function openDb(
   config: Config,
-  options: { command: string; logger: Logger }
+  options: { command: string; logger: Logger; attach?: boolean }
 ): Promise<Db> {
   if (config.databaseUrl) return createPostgresDb(config.databaseUrl, config.databasePoolSize)
   return createEmbeddedDb(config.dataDir, {
     command: options.command,
+    attach: options.attach,
     poolSize: config.databasePoolSize,
     runAs: config.embeddedDatabaseUser,
     log: options.logger
@@ -136,15 +137,15 @@ async function closeServices(services: Services): Promise<void> {
 
 /**
  * The services on the configured database without any listener, for the operator's CLI: the
- * schema must be up to date (the CLI never migrates behind a running server's back), and an
- * embedded database must not be owned by a running server.
+ * schema must be up to date (the CLI never migrates behind a running server's back). Beside a
+ * running server on the embedded database, they use that server's database.
  */
 export async function openServices(
   loaded: LoadedConfig,
   command: string,
   logger: Logger
 ): Promise<{ services: Services; close(): Promise<void> }> {
-  const db = await openDb(loaded.config, { command, logger })
+  const db = await openDb(loaded.config, { command, logger, attach: true })
   try {
     await prepareSchema(db, { ...loaded.config, enableManualMigrations: true }, logger)
     const { config } = await resolveRuntimeConfig(db, loaded)

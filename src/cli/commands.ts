@@ -12,7 +12,6 @@ import {
 } from '../config/index.js'
 import { createLogger } from '../logger.js'
 import { openDb, prepareSchema, startServer } from '../server.js'
-import { DataDirInUseError } from '../storage/data-dir-lock.js'
 import { readGeneratedSettings } from '../storage/generated-settings.js'
 import { migrate } from '../storage/migrate.js'
 import { embeddedDatabaseExists } from '../storage/embedded-db.js'
@@ -120,18 +119,11 @@ export async function checkConfig(): Promise<void> {
     process.stdout.write(`generated on first start: ${loaded.missing.join(', ')}\n`)
   }
   if (noDatabaseYet(loaded.config)) return
-  let db
-  try {
-    db = await openDb(loaded.config, { command: 'opas config check', logger: quiet })
-  } catch (err) {
-    if (!(err instanceof DataDirInUseError)) throw err
-    // Read-only, but the embedded database has one owner: the running server checked it.
-    process.stdout.write(
-      `database: not checked from here: ${err.message}. ` +
-        'That server checked the schema when it started.\n'
-    )
-    return
-  }
+  const db = await openDb(loaded.config, {
+    command: 'opas config check',
+    logger: quiet,
+    attach: true
+  })
   try {
     await prepareSchema(db, { ...loaded.config, enableManualMigrations: true }, quiet)
     process.stdout.write('database reachable, schema up to date\n')
@@ -151,7 +143,7 @@ export function printConfigDocs(): void {
 export async function showSecrets(): Promise<void> {
   const { config } = loadCliConfig()
   if (noDatabaseYet(config)) return
-  const db = await openDb(config, { command: 'opas secrets show', logger: quiet })
+  const db = await openDb(config, { command: 'opas secrets show', logger: quiet, attach: true })
   try {
     const values = await readGeneratedSettings(db)
     if (values.size === 0) {

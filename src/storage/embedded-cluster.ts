@@ -381,6 +381,30 @@ async function launch(
 }
 
 /**
+ * A killed opas (SIGKILL runs no exit hook) would leave its server running, holding its memory
+ * and its socket, until the next start stops it. A shell loop of about a megabyte watches opas
+ * and sends the server a fast shutdown within a second of opas's death; opas ends the watch
+ * itself whenever it stops or exits normally, so the loop never signals a reused pid.
+ */
+function watchOver(serverPid: number): ChildProcess {
+  const watchdog = spawn(
+    '/bin/sh',
+    [
+      '-c',
+      'while kill -0 "$1" 2>/dev/null; do sleep 1; done; kill -INT "$2" 2>/dev/null',
+      'opas-embedded-watchdog',
+      String(process.pid),
+      String(serverPid)
+    ],
+    // Its own process group: a Ctrl-C to opas's terminal must not end the watch.
+    { detached: true, stdio: 'ignore' }
+  )
+  watchdog.on('error', () => {}) // no shell: the next start still stops a server left running
+  watchdog.unref()
+  return watchdog
+}
+
+/**
  * Starts the cluster in `options.dir`, creating it first when the directory holds none. The
  * caller owns the directory (its data-directory lock), so a server found running on it was left
  * by an earlier owner that died: it is stopped, and PostgreSQL's recovery makes it consistent.
@@ -419,11 +443,16 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     for (const stream of [child.stdout, child.stderr]) (stream as Socket | null)?.unref()
   }
   let stopping: Promise<void> | undefined
-  const onExit = () => child.kill('SIGINT')
+  const watchdog = watchOver(child.pid!)
+  const onExit = () => {
+    watchdog.kill()
+    child.kill('SIGINT')
+  }
   // opas exiting any way it still can (an uncaught error included) takes the server with it.
   process.on('exit', onExit)
   child.once('exit', (code, signal) => {
     process.off('exit', onExit)
+    watchdog.kill()
     if (stopping === undefined) {
       options.onUnexpectedExit?.(signal ? `killed by ${signal}` : `exited with code ${code}`)
     }

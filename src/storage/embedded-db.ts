@@ -1,9 +1,15 @@
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { lockDataDir } from './data-dir-lock.js'
+import { DataDirInUseError, lockDataDir, type DataDirLock } from './data-dir-lock.js'
 import type { Db } from './db.js'
-import { startCluster, type ClusterLog, type RunningCluster } from './embedded-cluster.js'
+import {
+  isServerOf,
+  readPostmasterPid,
+  startCluster,
+  type ClusterLog,
+  type RunningCluster
+} from './embedded-cluster.js'
 import { openMemoryDatabase } from './embedded-memory.js'
 import { importPglite, pgliteDir } from './pglite-import.js'
 import { createPostgresDb } from './postgres-db.js'
@@ -27,6 +33,11 @@ export interface EmbeddedOptions {
   runAs?: string
   /** Where the server's own messages go; nowhere unless given. */
   log?: EmbeddedLog
+  /**
+   * For the operator's commands: when another opas process owns the directory, connect to the
+   * server it runs (through its socket) instead of being refused.
+   */
+  attach?: boolean
 }
 
 const silent: EmbeddedLog = { debug() {}, info() {}, warn() {}, error() {} }
@@ -45,13 +56,34 @@ const SPARE_CONNECTIONS = 8
 /** Waits between restarts of a server that stopped unexpectedly, the last one repeating. */
 const RESTART_DELAYS_MS = [0, 500, 1_000, 2_000, 5_000]
 
+/**
+ * Where to reach the server another opas process runs on `dataDir`: the socket folder and port
+ * its `postmaster.pid` records, once it says it is ready; undefined when none runs here.
+ */
+function runningServer(
+  dataDir: string
+): { host: string; port: number; database: string; user: string } | undefined {
+  const dir = resolve(clusterDir(dataDir))
+  const lines = readPostmasterPid(dir)
+  if (lines === undefined || lines[7]?.trim() !== 'ready') return undefined
+  if (!isServerOf(Number(lines[0]), dir)) return undefined
+  return { host: lines[4]!.trim(), port: Number(lines[3]), database: 'postgres', user: 'postgres' }
+}
+
 export async function createEmbeddedDb(
   dataDir: string,
   options: EmbeddedOptions = {}
 ): Promise<Db> {
   const { log = silent, poolSize = 10 } = options
   if (dataDir === 'memory://') return createMemoryDb(poolSize, options.runAs, log)
-  const lock = await lockDataDir(dataDir, options.command ?? 'opas')
+  let lock: DataDirLock
+  try {
+    lock = await lockDataDir(dataDir, options.command ?? 'opas')
+  } catch (err) {
+    const running = options.attach && err instanceof DataDirInUseError && runningServer(dataDir)
+    if (!running) throw err
+    return createPostgresDb(running, Math.min(poolSize, 2), 'embedded')
+  }
   if (lock.replaced !== undefined) {
     log.warn(
       { dataDir, previousOwner: lock.replaced },

@@ -9,9 +9,9 @@ import { freeListenerPorts } from '../helpers/test-server.js'
 import { startWalletAddressServer } from '../helpers/wallet-address-server.js'
 
 /**
- * `opas tenants …` and `opas grants …` as an operator runs them on the embedded database
- * between two runs of the server: what a client was granted is found, read in words and
- * revoked, and the next server start honours it.
+ * `opas tenants …` and `opas grants …` as an operator runs them on the embedded database,
+ * between two runs of the server and beside a running one: what a client was granted is found,
+ * read in words and revoked, and the server honours it.
  */
 
 const dataDir = tempFolder('opas-operator-')
@@ -95,6 +95,25 @@ test('grants: list, filter by wallet address, show in words, revoke; the server 
   try {
     assert.equal(await introspect(tokens[1]!), false, "the revoked grant's token")
     assert.equal(await introspect(tokens[0]!), true, "the other grant's token")
+  } finally {
+    await stopped(server)
+  }
+})
+
+test('beside a running server: a grant revoked from the command line is inactive at once', async () => {
+  const server = await started()
+  try {
+    assert.equal(await introspect(tokens[0]!), true)
+    const issued = JSON.parse(
+      (await opas('grants', 'list', '--json', '--state', 'FINALIZED')).output
+    )
+    const live = (issued as { id: string; finalizationReason: string }[]).filter(
+      (g) => g.finalizationReason === 'ISSUED'
+    )
+    assert.equal(live.length, 1, JSON.stringify(issued))
+    const revoked = await opas('grants', 'revoke', live[0]!.id)
+    assert.equal(revoked.code, 0, revoked.output)
+    assert.equal(await introspect(tokens[0]!), false, 'revoked through the running server')
   } finally {
     await stopped(server)
   }
