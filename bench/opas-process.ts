@@ -37,6 +37,8 @@ const FIXED_ENV = {
 
 export interface OpasProcess {
   pid: number
+  /** From spawning `opas start` to every listener answering /healthz. */
+  startMs: number
   authUrl: string
   introspectionUrl: string
   adminUrl: string
@@ -110,6 +112,7 @@ export async function startOpas(
   // which the SIGTERM in stop() lets it do.
   const profile = cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfDir]
   const args = [...profile, CLI, 'start', ...(workers > 1 ? ['--workers', String(workers)] : [])]
+  const spawnedAt = performance.now()
   const child = spawn(process.execPath, args, {
     cwd,
     env,
@@ -164,6 +167,7 @@ export async function startOpas(
   }
   return {
     pid: child.pid!,
+    startMs: performance.now() - spawnedAt,
     authUrl,
     introspectionUrl: `http://127.0.0.1:${introspection}`,
     adminUrl: `http://127.0.0.1:${admin}`,

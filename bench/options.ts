@@ -7,7 +7,8 @@ export const usage = `usage: npm run bench -- [options]
 
 Starts opas (node dist/cli/opas.js start) on a fresh database and measures it under load:
 PostgreSQL when AUTH_DATABASE_URL or DATABASE_URL is set (a new database opas_bench_<random>
-is created on that server and dropped afterwards), else PGlite in a temporary DATA_DIR.
+is created on that server and dropped afterwards), else the embedded database (the default
+store) in a temporary DATA_DIR.
 
 options:
   --scenario LIST      comma-separated, default all: ${scenarioNames.join(', ')}
@@ -22,7 +23,7 @@ options:
   --cpu-prof DIR       run opas under node --cpu-prof, writing .cpuprofile files to DIR
                        (open them in Chrome DevTools or speedscope; the numbers measured
                        with it are slower than without)
-  --keep-db            keep the bench database (or PGlite data directory) and print where
+  --keep-db            keep the bench database (or embedded data directory) and print where
   --json FILE          also write the results as JSON
   --short              a few seconds in all, for CI: exits non-zero if any request failed
   --target floor       drive the floor server (../shared/bench/floor-server.mjs beside the checkout) instead:

@@ -77,9 +77,30 @@ export function rssBytes(pid: number): number | undefined {
   }
 }
 
+/**
+ * Proportional set size in bytes (Pss of /proc/<pid>/smaps_rollup): resident pages, each shared
+ * page divided among the processes sharing it, so a tree's sum counts shared memory once
+ * (PostgreSQL's processes share its buffers and code). Undefined when gone or not Linux.
+ */
+export function pssBytes(pid: number): number | undefined {
+  try {
+    const match = /^Pss:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))
+    return match ? Number(match[1]) * 1024 : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** Pss of the process and its children, in bytes; undefined when gone. */
+export function treePssBytes(pid: number): number | undefined {
+  return overTree(pid, pssBytes)
+}
+
 export interface ProcessUsage {
   /** Largest VmRSS seen, sampled every 250 ms. */
   maxRssBytes: number | undefined
+  /** Largest Pss sum seen, sampled with the RSS. */
+  maxPssBytes: number | undefined
   cpuMs: number | undefined
 }
 
@@ -88,6 +109,7 @@ export class ProcessMonitor {
   private timer: NodeJS.Timeout | undefined
   private cpuStart: number | undefined
   private maxRss: number | undefined
+  private maxPss: number | undefined
 
   constructor(private readonly pid: number | undefined) {}
 
@@ -95,11 +117,14 @@ export class ProcessMonitor {
     if (this.pid === undefined) return
     const rss = treeRssBytes(this.pid)
     if (rss !== undefined) this.maxRss = Math.max(this.maxRss ?? 0, rss)
+    const pss = treePssBytes(this.pid)
+    if (pss !== undefined) this.maxPss = Math.max(this.maxPss ?? 0, pss)
   }
 
   start(): void {
     this.stop()
     this.maxRss = undefined
+    this.maxPss = undefined
     this.cpuStart = this.pid === undefined ? undefined : treeCpuMs(this.pid)
     this.sample()
     this.timer = setInterval(() => this.sample(), 250)
@@ -112,6 +137,7 @@ export class ProcessMonitor {
     const end = this.pid === undefined ? undefined : treeCpuMs(this.pid)
     return {
       maxRssBytes: this.maxRss,
+      maxPssBytes: this.maxPss,
       cpuMs: end === undefined || this.cpuStart === undefined ? undefined : end - this.cpuStart
     }
   }

@@ -20,6 +20,7 @@ export interface RunResult {
   setupErrors: Record<string, { count: number; sample: string }>
   /** Server process only: PostgreSQL's own processes are not included (PGlite runs inside it). */
   serverMaxRssBytes: number | undefined
+  serverMaxPssBytes?: number | undefined
   serverCpuMsPerRequest: number | undefined
   /** CPU of the benchmark process (the load generator) per request. */
   benchCpuMsPerRequest: number | undefined
@@ -28,10 +29,19 @@ export interface RunResult {
   ofFloor: number | undefined
 }
 
+/** opas's start and its memory at rest once started (see Subject.startup). */
+export interface Startup {
+  ms: number
+  firstStart: boolean
+  idleRssBytes: number | undefined
+  idlePssBytes: number | undefined
+}
+
 export interface BenchReport {
   meta: Record<string, unknown>
   floors: Floors | undefined
   prefill: PrefillResult | undefined
+  startup?: Startup | undefined
   runs: RunResult[]
   /** Scenarios whose preparation failed (e.g. the token pool could not be issued). */
   skipped: Skipped[]
@@ -92,6 +102,7 @@ export function formatRuns(runs: RunResult[]): string {
     num(r.latencyMs.max, 1),
     String(Object.values(r.errors).reduce((n, e) => n + e.count, 0)),
     mib(r.serverMaxRssBytes),
+    mib(r.serverMaxPssBytes),
     num(r.serverCpuMsPerRequest, 3),
     mib(r.dbSizeBytes),
     r.ofFloor === undefined ? '-' : `${(r.ofFloor * 100).toFixed(0)}%`
@@ -106,6 +117,7 @@ export function formatRuns(runs: RunResult[]): string {
     'max ms',
     'errors',
     'RSS MiB',
+    'PSS MiB',
     'CPU ms/req',
     'DB MiB',
     'of floor'
@@ -131,10 +143,12 @@ export function formatProblems(runs: RunResult[], skipped: Skipped[]): string {
 export const TABLE_NOTES = [
   'req/s counts the successful measured requests; latencies are those of every measured request,',
   'failures included, in a closed loop (each worker sends its next request when the last one is',
-  'answered). RSS is the peak VmRSS of the server process (sampled every 250 ms); CPU ms/req is',
-  'its utime+stime over the run / requests: the server process only, not PostgreSQL (PGlite runs',
-  'inside it, so it is included there). DB MiB is pg_database_size, or the bytes of the PGlite',
-  'data directory (whole cluster and WAL), after the run. "of floor" is req/s over the lower of',
+  'answered). RSS is the peak sum of VmRSS over the server process and its children (an embedded',
+  "database's processes included; shared memory counts once per process that touches it), PSS the",
+  'peak sum of their proportional set sizes (shared memory counted once), both sampled every',
+  '250 ms; CPU ms/req is their utime+stime over the run / requests (an external PostgreSQL',
+  'is not counted). DB MiB is pg_database_size, or the bytes of the embedded data directory',
+  '(whole cluster and WAL), after the run. "of floor" is req/s over the lower of',
   'the Ed25519 and INSERT floors (grant, rotate and continue-poll each verify one signature and',
   'commit one write).'
 ].join('\n')
@@ -154,6 +168,12 @@ export function formatReport(report: BenchReport): string {
         `${report.prefill.tokens} tokens, ${report.prefill.interactions} interactions`
       : 'no prefill',
     report.floors ? formatFloors(report.floors) : '',
+    report.startup
+      ? `opas start: ${(report.startup.ms / 1000).toFixed(2)} s to healthy` +
+        (report.startup.firstStart ? ' (first start: the embedded database was created)' : '') +
+        `; idle, opas and its child processes (an embedded database's included): ` +
+        `RSS ${mib(report.startup.idleRssBytes)} MiB, PSS ${mib(report.startup.idlePssBytes)} MiB`
+      : '',
     formatRuns(report.runs),
     TABLE_NOTES,
     formatProblems(report.runs, report.skipped),

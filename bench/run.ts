@@ -90,6 +90,7 @@ async function bench(options: Options): Promise<number> {
       },
       floors: subject.floors,
       prefill: subject.prefill,
+      startup: subject.startup,
       runs,
       skipped,
       serverWarnings: subject.warnings?.()

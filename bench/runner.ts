@@ -85,7 +85,7 @@ async function measure(
   const { options, subject } = r
   const http = new Http(concurrency)
   const monitor = new ProcessMonitor(subject.pid)
-  let usage: ProcessUsage = { maxRssBytes: undefined, cpuMs: undefined }
+  let usage: ProcessUsage = { maxRssBytes: undefined, maxPssBytes: undefined, cpuMs: undefined }
   // The load generator's own CPU (this process: signing, HTTP), to show it stays light.
   let benchCpu = process.cpuUsage()
   let result: LoadResult
@@ -129,6 +129,7 @@ async function measure(
     errors: result.errors.toJSON(),
     setupErrors: setupErrors.toJSON(),
     serverMaxRssBytes: usage.maxRssBytes,
+    serverMaxPssBytes: usage.maxPssBytes,
     serverCpuMsPerRequest:
       usage.cpuMs === undefined || requests === 0 ? undefined : usage.cpuMs / requests,
     benchCpuMsPerRequest:

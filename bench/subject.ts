@@ -1,4 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises'
 import { createBenchDatabase, postgresSize } from './database.js'
+import { treePssBytes, treeRssBytes } from './proc-stats.js'
+import type { Startup } from './report.js'
 import { ed25519Floor, embeddedInsertFloor, postgresInsertFloor, type Floors } from './floors.js'
 import { BENCH_TENANT_ID, startOpas } from './opas-process.js'
 import type { Options } from './options.js'
@@ -13,6 +16,12 @@ export interface Subject {
   dbSize: () => Promise<number | undefined>
   floors: Floors
   prefill: PrefillResult | undefined
+  /**
+   * opas's start (the first on a fresh data directory: the embedded database is created then,
+   * unless a prefill created it), and the memory of its whole process tree (its database
+   * server's processes included) once started, before any load.
+   */
+  startup?: Startup
   /** Throws when the server died: the remaining runs would measure nothing. */
   check: () => void
   warnings: (() => { count: number; last: string | undefined }) | undefined
@@ -90,6 +99,14 @@ export async function prepareOpas(options: Options, hooks: Hooks): Promise<Subje
   }
   const opas = await startOpas(db.env, options.workers, options.cpuProfDir)
   hooks.cleanups.push(() => opas.stop())
+  // Settled: the first second after start allocates what a server keeps.
+  await sleep(2000)
+  const startup = {
+    ms: opas.startMs,
+    firstStart: db.kind === 'embedded' && prefilled === undefined,
+    idleRssBytes: treeRssBytes(opas.pid),
+    idlePssBytes: treePssBytes(opas.pid)
+  }
   return {
     target: {
       kind: 'opas',
@@ -102,6 +119,7 @@ export async function prepareOpas(options: Options, hooks: Hooks): Promise<Subje
     dbSize: () => db.sizeBytes().catch(() => undefined),
     floors,
     prefill: prefilled,
+    startup,
     check() {
       if (opas.alive()) return
       const output = opas.output().trim()

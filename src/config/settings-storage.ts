@@ -35,10 +35,14 @@ export const storageSettings: SettingsOf<
   databasePoolSize: {
     env: 'DATABASE_POOL_SIZE',
     parser: integer(1, 200),
-    default: 10,
-    description: 'Maximum number of connections opened to the database (external or embedded).',
+    default: undefined,
+    defaultText: '`10`; `5` on the embedded database',
+    description:
+      'Maximum number of connections opened to the database. The embedded server keeps each ' +
+      'connection in a process of its own, so its default is smaller.',
     origin: 'opas'
   },
+
   dataDir: {
     env: 'DATA_DIR',
     parser: text('directory or `memory://`'),

@@ -288,6 +288,9 @@ function serverSettings(socketDir: string, options: ClusterOptions): Record<stri
     unix_socket_permissions: '0700',
     max_connections: String(options.maxConnections),
     shared_buffers: '32MB',
+    // Reads in the backend itself: the default (worker) keeps three more processes for
+    // asynchronous reads that a small, cached database does not need (PostgreSQL 18).
+    io_method: 'sync',
     // One opas reads and writes: no replication, no WAL for standbys, no parallel workers.
     wal_level: 'minimal',
     max_wal_senders: '0',

@@ -27,7 +27,7 @@ export interface EmbeddedLog extends ClusterLog {
 export interface EmbeddedOptions {
   /** What the process opening it does (`opas start`), recorded in the directory's lock. */
   command?: string
-  /** Connections opas opens to it (DATABASE_POOL_SIZE; 10 unless given). */
+  /** Connections opas opens to it (DATABASE_POOL_SIZE; 5 unless given). */
   poolSize?: number
   /** EMBEDDED_DATABASE_USER: who runs the server when opas runs as root. */
   runAs?: string
@@ -74,7 +74,7 @@ export async function createEmbeddedDb(
   dataDir: string,
   options: EmbeddedOptions = {}
 ): Promise<Db> {
-  const { log = silent, poolSize = 10 } = options
+  const { log = silent, poolSize = 5 } = options
   if (dataDir === 'memory://') return createMemoryDb(poolSize, options.runAs, log)
   let lock: DataDirLock
   try {
