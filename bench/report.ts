@@ -18,7 +18,7 @@ export interface RunResult {
   errors: Record<string, { count: number; sample: string }>
   /** Failures outside the measured requests (setup, warm-up). */
   setupErrors: Record<string, { count: number; sample: string }>
-  /** Server process only: PostgreSQL's own processes are not included (PGlite runs inside it). */
+  /** The server process and its children: an embedded database's processes included. */
   serverMaxRssBytes: number | undefined
   serverMaxPssBytes?: number | undefined
   serverCpuMsPerRequest: number | undefined

@@ -13,7 +13,7 @@ import { prepareOpas, type Cleanup } from './subject.js'
 
 const usage = `usage: npm run soak -- [options]
 
-Starts opas like npm run bench (PostgreSQL from AUTH_DATABASE_URL / DATABASE_URL, else PGlite),
+Starts opas like npm run bench (PostgreSQL from AUTH_DATABASE_URL / DATABASE_URL, else the embedded database),
 measures its maximum on the mixed scenario (closed loop), then sends mixed load at a fixed
 fraction of that rate and prints, each minute, the requests, errors, p50/p99/max latency and the
 server's RSS. Exits 1 when a request failed or when RSS or p99 did not stay flat.

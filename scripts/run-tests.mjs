@@ -4,7 +4,7 @@
 // Arguments are passed through: `npm test -- test/client` runs only the files under test/client.
 //
 // Every skipped test is listed at the end with its reason. With OPAS_TEST_NO_UNEXPECTED_SKIPS=1
-// (set by .ci/run) a skip fails the run, except a PostgreSQL-only test's on PGlite (reason
+// (set by .ci/run) a skip fails the run, except a PostgreSQL-only test's on the embedded database (reason
 // starting with POSTGRES_ONLY, test/helpers/requirements.ts): that one runs in the PostgreSQL pass.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'

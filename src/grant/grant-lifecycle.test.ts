@@ -113,7 +113,7 @@ describe('polling (RFC 9635 §5.2)', () => {
 
 // grant-store's recordPendingPoll decides a pending poll in one statement, for speed: for any
 // grant row, wait and moment, its answer is the model's. Run on the PostgreSQL server when the
-// suite runs on one (OPAS_TEST_DATABASE_URL), on PGlite otherwise.
+// suite runs on one (OPAS_TEST_DATABASE_URL), on a throwaway embedded one otherwise.
 describe('recordPendingPoll (SQL) agrees with isPendingPoll (the model)', () => {
   const store = useTestDb(seedTenant)
 

@@ -81,7 +81,7 @@ describe('the built-in consent screen', () => {
 
 // interaction-store judges expiry in SQL (the view's `expired`, and a decision is recorded only
 // within the lifetime): for any creation moment and lifetime both agree with the model. On the
-// PostgreSQL server when the suite runs on one (OPAS_TEST_DATABASE_URL), on PGlite otherwise.
+// PostgreSQL server when the suite runs on one (OPAS_TEST_DATABASE_URL), on a throwaway embedded one otherwise.
 describe('interaction-store (SQL) agrees with isInteractionExpired (the model)', () => {
   // A pending grant the generated interactions belong to.
   const store = useTestDb(async (db) => seedGrant(db, await seedTenant(db), 'PENDING'))

@@ -29,7 +29,7 @@ function sharedBehaviour(guard: () => ReplayGuard) {
   })
 }
 
-describe('memory replay guard (PGlite: one process)', () => {
+describe('memory replay guard (the embedded database: one process)', () => {
   let clock = 1_700_000_000_000
   const guard = createMemoryReplayGuard({ now: () => clock })
   sharedBehaviour(() => guard)
@@ -58,10 +58,10 @@ describe('memory replay guard (PGlite: one process)', () => {
 })
 
 // The guard opas uses on PostgreSQL, tested on the PostgreSQL server when the suite runs on one
-// (OPAS_TEST_DATABASE_URL), and on PGlite otherwise: the same SQL, the same answers.
+// (OPAS_TEST_DATABASE_URL), and on the embedded one otherwise: the same SQL, the same answers.
 const onPostgres = process.env.OPAS_TEST_DATABASE_URL !== undefined
 
-describe(`database replay guard (shared by every process), on ${onPostgres ? 'PostgreSQL' : 'PGlite'}`, () => {
+describe(`database replay guard (shared by every process), on ${onPostgres ? 'PostgreSQL' : 'the embedded database'}`, () => {
   let db: Db
   let close: () => Promise<void>
   before(async () => {

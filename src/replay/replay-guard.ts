@@ -89,7 +89,7 @@ export function createDatabaseReplayGuard(db: Queryable): ReplayGuard {
 }
 
 /**
- * PGlite: one process owns the database, so the record can live in memory, and recording costs
+ * The embedded database: one process owns it, so the record can live in memory, and recording costs
  * no query. Bounded: past `maxEntries` the least recently recorded signatures are forgotten early
  * (at the default, a million signatures inside one window; per-client rate limits keep a single
  * client far below that).

@@ -46,6 +46,9 @@ export function createPostgresDb(
   })
   // An idle client erroring (the server restarted) must not crash the process; the pool drops it.
   pool.on('error', () => {})
+  // Nor one checked out between two statements of a transaction, which has no listener of the
+  // pool's then: its next statement fails instead, and it is destroyed on release.
+  pool.on('connect', (client) => client.on('error', () => {}))
   const root = wrap(pool)
   let closed: Promise<void> | undefined
   return {
@@ -54,16 +57,21 @@ export function createPostgresDb(
     exec: root.exec,
     async transaction(fn) {
       const client = await pool.connect()
+      let broken = false
       try {
         await client.query('BEGIN')
         const result = await fn(wrap(client))
         await client.query('COMMIT')
         return result
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {})
+        // A connection that cannot even roll back is broken: destroyed, not pooled again.
+        broken = await client.query('ROLLBACK').then(
+          () => false,
+          () => true
+        )
         throw err
       } finally {
-        client.release()
+        client.release(broken)
       }
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),

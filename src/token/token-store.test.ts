@@ -14,7 +14,7 @@ import { isTokenExpired } from './token-value.js'
 
 // Introspection judges a token's expiry in SQL (findActiveToken), for speed: for any creation
 // moment and lifetime its answer is the model's (isTokenExpired). On the PostgreSQL server when
-// the suite runs on one (OPAS_TEST_DATABASE_URL), on PGlite otherwise.
+// the suite runs on one (OPAS_TEST_DATABASE_URL), on a throwaway embedded one otherwise.
 describe('findActiveToken (SQL) agrees with isTokenExpired (the model)', () => {
   // An issued grant the generated tokens belong to.
   const store = useTestDb(async (db) => seedGrant(db, await seedTenant(db), 'FINALIZED', 'ISSUED'))

@@ -8,7 +8,7 @@ import { createLogger } from '../../src/logger.js'
 import { startServer, type RunningServer } from '../../src/server.js'
 
 /**
- * Tests run on embedded PGlite by default; with OPAS_TEST_DATABASE_URL set (a PostgreSQL URL
+ * Tests run on throwaway embedded databases (`memory://`) by default; with OPAS_TEST_DATABASE_URL set (a PostgreSQL URL
  * whose user may create databases) each test server gets a throwaway database of its own.
  */
 const postgresBase = process.env.OPAS_TEST_DATABASE_URL
@@ -87,7 +87,7 @@ async function withAdmin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   }
 }
 
-/** A throwaway PostgreSQL database URL, or undefined when tests run on PGlite. */
+/** A throwaway PostgreSQL database URL, or undefined when tests run on the embedded database. */
 export async function createTestDatabase(): Promise<
   { url: string; drop(): Promise<void> } | undefined
 > {

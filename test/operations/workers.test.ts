@@ -53,7 +53,7 @@ function onNewConnection(
   })
 }
 
-test('--workers refuses embedded PGlite with a clear message', async () => {
+test('--workers refuses the embedded database with a clear message', async () => {
   const opas = run(['start', '--workers', '2'], { DATA_DIR: 'memory://' })
   assert.equal(await opas.exited, 1)
   assert.match(opas.output(), /--workers needs PostgreSQL/)
