@@ -67,29 +67,25 @@ export function cpuMs(pid: number): number | undefined {
   }
 }
 
-/** Resident set size in bytes (VmRSS); undefined when the process is gone. */
-export function rssBytes(pid: number): number | undefined {
+/** A `Name:  N kB` line of a /proc file, in bytes; undefined when the process is gone. */
+function kiloBytesLine(path: string, name: string): number | undefined {
   try {
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    const match = new RegExp(`^${name}:\\s+(\\d+)\\s+kB`, 'm').exec(readFileSync(path, 'utf8'))
     return match ? Number(match[1]) * 1024 : undefined
   } catch {
     return undefined
   }
 }
 
+/** Resident set size in bytes (VmRSS); undefined when the process is gone. */
+export const rssBytes = (pid: number) => kiloBytesLine(`/proc/${pid}/status`, 'VmRSS')
+
 /**
  * Proportional set size in bytes (Pss of /proc/<pid>/smaps_rollup): resident pages, each shared
  * page divided among the processes sharing it, so a tree's sum counts shared memory once
  * (PostgreSQL's processes share its buffers and code). Undefined when gone or not Linux.
  */
-export function pssBytes(pid: number): number | undefined {
-  try {
-    const match = /^Pss:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))
-    return match ? Number(match[1]) * 1024 : undefined
-  } catch {
-    return undefined
-  }
-}
+export const pssBytes = (pid: number) => kiloBytesLine(`/proc/${pid}/smaps_rollup`, 'Pss')
 
 /** Pss of the process and its children, in bytes; undefined when gone. */
 export function treePssBytes(pid: number): number | undefined {

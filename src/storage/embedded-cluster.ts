@@ -211,13 +211,19 @@ export function readPostmasterPid(dir: string): string[] | undefined {
   }
 }
 
-/** True when `pid` is a PostgreSQL server running on `dir` (not a process that reused its pid). */
-export function isServerOf(pid: number, dir: string): boolean {
+/** True while a process `pid` exists (EPERM: it does, as another user's). */
+export function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0)
+    return true
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false
+    return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
+}
+
+/** True when `pid` is a PostgreSQL server running on `dir` (not a process that reused its pid). */
+export function isServerOf(pid: number, dir: string): boolean {
+  if (!isRunning(pid)) return false
   try {
     // Linux: the server works in its data directory.
     return realpathSync(`/proc/${pid}/cwd`) === realpathSync(dir)
@@ -228,20 +234,11 @@ export function isServerOf(pid: number, dir: string): boolean {
   return ps.status === 0 && ps.stdout.includes('postgres')
 }
 
-function isGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return false
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH'
-  }
-}
-
 async function waitGone(pid: number, ms: number): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(25)) {
-    if (isGone(pid)) return true
+    if (!isRunning(pid)) return true
   }
-  return isGone(pid)
+  return !isRunning(pid)
 }
 
 /** Stops a server by its pid: fast shutdown, then immediate, then SIGKILL. */

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import {
+  isRunning,
   isServerOf,
   readPostmasterPid,
   startCluster,
@@ -33,15 +34,6 @@ const LINGER_MS = 2_000
 let current: SharedServer | undefined
 let starting: Promise<SharedServer> | undefined
 let created = 0
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 /** Removes the folders (and stops the servers) of processes that died before cleaning up. */
 function sweepLeftovers(): void {

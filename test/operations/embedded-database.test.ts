@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, test } from 'node:test'
-import { readPostmasterPid } from '../../src/storage/embedded-cluster.js'
+import { isRunning, readPostmasterPid } from '../../src/storage/embedded-cluster.js'
 import { clusterDir, createEmbeddedDb } from '../../src/storage/embedded-db.js'
 import { runOpas, tempFolder, waitForHealth, type OpasProcess } from '../helpers/opas-process.js'
 import { freeListenerPorts } from '../helpers/test-server.js'
@@ -31,15 +31,6 @@ async function started(env: Record<string, string>): Promise<OpasProcess> {
 }
 
 const serverPid = (dataDir: string) => Number(readPostmasterPid(clusterDir(dataDir))?.[0])
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
 
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = 30_000) {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) {
