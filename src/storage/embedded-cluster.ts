@@ -422,6 +422,12 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
         'EMBEDDED_DATABASE_USER to a user who can, or run opas as an unprivileged user'
     )
   }
+  if (user && options.durable) {
+    options.log.info(
+      { user: user.name },
+      `opas runs as root, and PostgreSQL refuses to: the embedded database runs as ${user.name} (EMBEDDED_DATABASE_USER)`
+    )
+  }
   if (!existsSync(join(dir, 'PG_VERSION'))) await initialise(dir, user, options.durable)
   else if (user === undefined && statSync(dir).uid !== process.getuid?.()) {
     throw new EmbeddedDatabaseError(

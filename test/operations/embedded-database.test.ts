@@ -53,6 +53,7 @@ test('opas stops its database when it stops, and when it is killed (SIGKILL)', a
   const server = await started(env)
   const first = serverPid(dataDir)
   assert.ok(isRunning(first))
+  if (asRoot) assert.match(server.output(), /the embedded database runs as nobody/)
   server.child.kill('SIGTERM')
   assert.equal(await server.exited, 0, server.output())
   assert.equal(isRunning(first), false, 'stopped with opas')
