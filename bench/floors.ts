@@ -124,10 +124,7 @@ export async function embeddedInsertFloor(
       log: quiet
     })
     try {
-      return await postgresInsertFloor(
-        { host: cluster.host, port: cluster.port, user: 'postgres', database: 'postgres' },
-        seconds
-      )
+      return await postgresInsertFloor(cluster.connection(), seconds)
     } finally {
       await cluster.stop()
     }

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSyn
 import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { setTimeout } from 'node:timers/promises'
+import { isRunning } from './process-table.js'
 
 /**
  * One owner per embedded data directory. Two processes on one embedded database each keep their
@@ -79,12 +80,7 @@ function isAlive(owner: LockOwner, dir: string): boolean {
   // Another host's process cannot be checked from here: assume it runs.
   if (owner.hostname !== hostname()) return true
   if (owner.pid === process.pid) return heldHere.has(dir)
-  try {
-    process.kill(owner.pid, 0)
-  } catch (err) {
-    // EPERM: the process exists but belongs to another user.
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false
-  }
+  if (!isRunning(owner.pid)) return false
   const stat = procStat(owner.pid)
   // Gone since it answered (Linux), or no process table to ask (the pid answered: it runs).
   if (stat === undefined) return !existsSync('/proc/self/stat')

