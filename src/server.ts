@@ -19,13 +19,6 @@ import { createPostgresDb } from './storage/postgres-db.js'
 import { resolveGeneratedSettings } from './storage/generated-settings.js'
 
 /**
- * Connections by default. Each is a process of the embedded server (about 4 MB of its own, more
- * counted per process in RSS): five serve 16 concurrent clients as fast as ten there (bench).
- */
-const EXTERNAL_POOL_SIZE = 10
-const EMBEDDED_POOL_SIZE = 5
-
-/**
  * PostgreSQL when a URL is configured, otherwise the embedded PostgreSQL server in DATA_DIR,
  * which this process then owns until it closes the database (a second process is refused:
  * DataDirInUseError).
@@ -34,13 +27,11 @@ export async function openDb(
   config: Config,
   options: { command: string; logger: Logger; attach?: boolean }
 ): Promise<Db> {
-  if (config.databaseUrl) {
-    return createPostgresDb(config.databaseUrl, config.databasePoolSize ?? EXTERNAL_POOL_SIZE)
-  }
+  if (config.databaseUrl) return createPostgresDb(config.databaseUrl, config.databasePoolSize)
   return createEmbeddedDb(config.dataDir, {
     command: options.command,
     attach: options.attach,
-    poolSize: config.databasePoolSize ?? EMBEDDED_POOL_SIZE,
+    poolSize: config.databasePoolSize,
     runAs: config.embeddedDatabaseUser,
     log: options.logger
   })

@@ -12,9 +12,9 @@ export interface AdminContext {
 }
 
 /** `extensions.code` of the errors a resolver raises (Rafiki's GraphQLErrorCode). */
-export type AdminErrorCode = 'BAD_USER_INPUT' | 'FORBIDDEN' | 'NOT_FOUND'
+type AdminErrorCode = 'BAD_USER_INPUT' | 'FORBIDDEN' | 'NOT_FOUND'
 
-export const adminError = (message: string, code: AdminErrorCode) =>
+const adminError = (message: string, code: AdminErrorCode) =>
   new GraphQLError(message, { extensions: { code } })
 
 /** Rafiki's page sizes: 20 unless asked, at most 100 (0 counts as unasked, as in Rafiki). */

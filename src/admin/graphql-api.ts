@@ -18,14 +18,14 @@ import { adminSchema } from './admin-schema.js'
 import { createGrantResolvers, type AdminContext } from './grant-resolvers.js'
 
 /** A GraphQL request body (GraphQL over HTTP): the query, its variables, the operation. */
-export interface GraphqlRequest {
+interface GraphqlRequest {
   query: string
   variables?: Record<string, unknown> | null
   operationName?: string | null
 }
 
 /** The HTTP answer: the status and the GraphQL response (`data` and/or `errors`). */
-export interface GraphqlAnswer {
+interface GraphqlAnswer {
   status: number
   body: { data?: unknown; errors?: ReturnType<GraphQLError['toJSON']>[] }
 }

@@ -70,7 +70,7 @@ export interface Config {
   /** AUTH_DATABASE_URL or DATABASE_URL: external PostgreSQL; undefined = the embedded server. */
   databaseUrl: string | undefined
   /** DATABASE_POOL_SIZE: maximum number of connections to the database. */
-  databasePoolSize: number | undefined
+  databasePoolSize: number
   /** DATA_DIR: directory of the embedded PostgreSQL server; `memory://` is a throwaway one. */
   dataDir: string
   /** EMBEDDED_DATABASE_USER: who runs the embedded server when opas runs as root. */

@@ -58,6 +58,13 @@ test('an empty environment gives the development defaults', () => {
   assert.equal(config.consentScreen, 'builtin')
   assert.equal(config.databaseUrl, undefined)
   assert.equal(config.dataDir, './data')
+  // Each connection of the embedded server is a process: fewer than on an external one.
+  assert.equal(config.databasePoolSize, 5)
+  assert.equal(
+    loadConfig({ DATABASE_URL: 'postgresql://db.example/opas' }, () => undefined).config
+      .databasePoolSize,
+    10
+  )
   assert.equal(config.redisUrl, undefined)
   assert.equal(config.listAllAccessInteraction, true)
   assert.equal(config.clientFetchAllowHttp, true)

@@ -88,10 +88,12 @@ export function loadConfig(
     }
   }
 
-  // An invalid NODE_ENV or AUTH_PORT is already reported; the defaults stand in for it here.
+  // An invalid NODE_ENV, AUTH_PORT or database URL is already reported; the defaults stand in
+  // for it here.
   const context: DefaultContext = {
     nodeEnv: (given.get('nodeEnv') as Config['nodeEnv'] | undefined) ?? defaultNodeEnv,
-    authPort: (given.get('authPort') as number | undefined) ?? defaultAuthPort
+    authPort: (given.get('authPort') as number | undefined) ?? defaultAuthPort,
+    embeddedDatabase: !given.has('databaseUrl')
   }
   const production = context.nodeEnv === 'production'
 

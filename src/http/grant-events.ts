@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import type { ClientIdentity } from '../gnap/client-identity.js'
 
 /** The moments of a grant's life an operator reads in the log (RFC 9635 §1.5, §5.4). */
-export type GrantEvent = 'requested' | 'issued' | 'approved' | 'rejected' | 'revoked'
+type GrantEvent = 'requested' | 'issued' | 'approved' | 'rejected' | 'revoked'
 
 /**
  * One `info` line per lifecycle event, on the request's logger (so it carries the request id):

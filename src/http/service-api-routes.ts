@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { bytesEqual, hashSecret } from '../gnap/secrets.js'
+import { hashSecret, secretMatchesHash } from '../gnap/secrets.js'
 import { isUuid } from '../gnap/wire.js'
 import { sendErrorEnvelope } from './error-handler.js'
 import type { TenantDirectory } from '../tenant/tenant-directory.js'
@@ -59,8 +59,8 @@ export function registerServiceApiRoutes(
   async function authenticate(req: FastifyRequest, reply: FastifyReply) {
     if (secretHash === undefined) return
     const [scheme, token] = (req.headers.authorization ?? '').split(' ')
-    const presented = scheme?.toLowerCase() === 'bearer' && token ? hashSecret(token) : undefined
-    if (!presented || !bytesEqual(presented, secretHash)) {
+    const presented = scheme?.toLowerCase() === 'bearer' && token ? token : undefined
+    if (!secretMatchesHash(presented, secretHash)) {
       void reply.header('www-authenticate', 'Bearer')
       return fail(reply, 401, 'unauthorized', 'a valid bearer token is required')
     }
@@ -74,7 +74,7 @@ export function registerServiceApiRoutes(
     async (req, reply) => {
       const { id, ...input } = req.body
       if (!isUuid(id)) return fail(reply, 400, 'invalid_request', 'id must be a UUID')
-      if (!(await tenants.create(id.toLowerCase(), input))) {
+      if (!(await tenants.create(id, input))) {
         return fail(reply, 409, 'conflict', 'a tenant with this id exists (or was deleted)')
       }
       return reply.code(204).send()

@@ -26,8 +26,8 @@ export interface EmbeddedLog extends ClusterLog {
 export interface EmbeddedOptions {
   /** What the process opening it does (`opas start`), recorded in the directory's lock. */
   command?: string
-  /** Connections opas opens to it (DATABASE_POOL_SIZE; 5 unless given). */
-  poolSize?: number
+  /** Connections opas opens to it (DATABASE_POOL_SIZE). */
+  poolSize: number
   /** EMBEDDED_DATABASE_USER: who runs the server when opas runs as root. */
   runAs?: string
   /** Where the server's own messages go; nowhere unless given. */
@@ -55,11 +55,8 @@ const SPARE_CONNECTIONS = 8
 /** Waits between restarts of a server that stopped unexpectedly, the last one repeating. */
 const RESTART_DELAYS_MS = [0, 500, 1_000, 2_000, 5_000]
 
-export async function createEmbeddedDb(
-  dataDir: string,
-  options: EmbeddedOptions = {}
-): Promise<Db> {
-  const { log = silent, poolSize = 5 } = options
+export async function createEmbeddedDb(dataDir: string, options: EmbeddedOptions): Promise<Db> {
+  const { log = silent, poolSize } = options
   if (dataDir === 'memory://') return createMemoryDb(poolSize, options.runAs, log)
   let lock: DataDirLock
   try {

@@ -39,7 +39,7 @@ export type ApiSignatureRefusal =
 export const MAX_BODY_DEPTH = 64
 
 /** True when `value` nests objects and arrays deeper than `max` (counted without recursion). */
-export function nestsDeeperThan(value: unknown, max: number): boolean {
+function nestsDeeperThan(value: unknown, max: number): boolean {
   const stack: [unknown, number][] = [[value, 0]]
   while (stack.length > 0) {
     const [current, depth] = stack.pop()!
@@ -56,7 +56,7 @@ const HEADER = /^t=(\d{1,16}), ?v(\d{1,4})=([0-9a-f]{64})$/i
 const SECONDS_BELOW = 100_000_000_000
 
 /** How far ahead of our clock a signature may be dated (clock skew between machines). */
-export const MAX_FUTURE_MS = 5_000
+const MAX_FUTURE_MS = 5_000
 
 export function parseApiSignature(
   header: string | undefined
@@ -74,8 +74,8 @@ export function parseApiSignature(
   }
 }
 
-/** The digest a client computes for `body` at `timestamp` (tests and the CLI sign with it). */
-export function apiSignatureDigest(secret: string, timestamp: string, body: unknown): Buffer {
+/** The digest a client computes for `body` at `timestamp`. */
+function apiSignatureDigest(secret: string, timestamp: string, body: unknown): Buffer {
   return createHmac('sha256', secret)
     .update(`${timestamp}.${canonicalize(body)}`)
     .digest()

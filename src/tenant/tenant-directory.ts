@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import { bytesEqual, hashSecret } from '../gnap/secrets.js'
+import { hashSecret, secretMatchesHash } from '../gnap/secrets.js'
 import type { Queryable } from '../storage/db.js'
 import type { SecretBox } from './secret-box.js'
 import {
@@ -51,6 +51,13 @@ function changeOf(input: Partial<TenantInput>, id: string, secrets: SecretBox): 
 }
 
 /**
+ * The one spelling of a tenant id: the database compares uuids in any case, but the cache and
+ * the sealed API secret (bound to the id) need one, or a tenant changed through an upper-case
+ * id could no longer open its own secret.
+ */
+const canonical = (id: string): string => id.toLowerCase()
+
+/**
  * The tenants: created, changed and soft-deleted through the service API, and found by every
  * grant request. Live tenants are cached for `ttlMs` (one second: a change made through another
  * process sharing the database is seen within it; this process forgets a changed tenant at
@@ -85,11 +92,11 @@ export function createTenantDirectory(deps: {
 
   return {
     /** A live tenant, for a grant request. */
-    find: (id: string): Promise<Tenant | undefined> => live(id),
+    find: (id: string): Promise<Tenant | undefined> => live(canonical(id)),
 
     /** A live tenant as the service API shows it, read afresh. */
     async show(id: string): Promise<TenantView | undefined> {
-      const row = await findTenant(db, id)
+      const row = await findTenant(db, canonical(id))
       return row && viewOf(row)
     },
 
@@ -99,7 +106,8 @@ export function createTenantDirectory(deps: {
     },
 
     /** False when the id is taken, by a live or a deleted tenant. */
-    create(id: string, input: TenantInput): Promise<boolean> {
+    create(anyCase: string, input: TenantInput): Promise<boolean> {
+      const id = canonical(anyCase)
       return insertTenant(db, {
         id,
         idpConsentUrl: null,
@@ -110,21 +118,24 @@ export function createTenantDirectory(deps: {
     },
 
     /** False when there is no live tenant with this id. */
-    async update(id: string, input: Partial<TenantInput>): Promise<boolean> {
+    async update(anyCase: string, input: Partial<TenantInput>): Promise<boolean> {
+      const id = canonical(anyCase)
       const updated = await updateTenant(db, id, changeOf(input, id, secrets))
       cache.delete(id)
       return updated
     },
 
     /** False when there is no live tenant with this id. */
-    async remove(id: string, deletedAt: Date): Promise<boolean> {
+    async remove(anyCase: string, deletedAt: Date): Promise<boolean> {
+      const id = canonical(anyCase)
       const removed = await softDeleteTenant(db, id, deletedAt)
       cache.delete(id)
       return removed
     },
 
     /** A live tenant's API secret (the key of its admin API signatures). */
-    async apiSecretOf(id: string): Promise<string | undefined> {
+    async apiSecretOf(anyCase: string): Promise<string | undefined> {
+      const id = canonical(anyCase)
       const row = await live(id)
       return row?.apiSecretSealed ? secrets.open(row.apiSecretSealed, id) : undefined
     },
@@ -135,9 +146,10 @@ export function createTenantDirectory(deps: {
      * and `onOverride` names it. Generated values seed only.
      */
     async syncOperator(
-      operator: OperatorTenant,
+      configured: OperatorTenant,
       onOverride: (setting: 'idpConsentUrl' | 'idpSecret' | 'apiSecret') => void
     ): Promise<void> {
+      const operator = { ...configured, id: canonical(configured.id) }
       const seeded = await seedTenant(db, {
         id: operator.id,
         idpConsentUrl: operator.idpConsentUrl,
@@ -153,8 +165,7 @@ export function createTenantDirectory(deps: {
         idpSecret:
           operator.idpSecret === null
             ? seeded.idpSecretHash === null
-            : seeded.idpSecretHash !== null &&
-              bytesEqual(seeded.idpSecretHash, hashSecret(operator.idpSecret)),
+            : secretMatchesHash(operator.idpSecret, seeded.idpSecretHash),
         apiSecret: storedApiSecret === operator.apiSecret
       }
       const overridden = new Set(operator.fromEnvironment)
@@ -169,11 +180,6 @@ export function createTenantDirectory(deps: {
       if (Object.keys(change).length > 0)
         await updateTenant(db, operator.id, changeOf(change, operator.id, secrets))
       cache.delete(operator.id)
-    },
-
-    /** Drops a changed or deleted tenant at once in this process. */
-    forget(id: string): void {
-      cache.delete(id)
     }
   }
 }

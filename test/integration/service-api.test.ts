@@ -157,6 +157,19 @@ describe('PATCH /tenant/:id', () => {
     assert.equal((await moved.idpChoose(started.id, started.nonce, 'accept')).status, 202)
   })
 
+  test('an id in upper case names the same tenant, whose changed API secret still opens', async () => {
+    const tenant = newTenant()
+    assert.equal((await api.create({ ...tenant, id: tenant.id.toUpperCase() })).status, 204)
+    const apiSecret = `api-secret-${randomUUID()}`
+    assert.equal((await api.update(tenant.id.toUpperCase(), { apiSecret })).status, 204)
+    assert.equal(await world.server.services.tenants.apiSecretOf(tenant.id), apiSecret)
+    assert.equal(
+      await world.server.services.tenants.apiSecretOf(tenant.id.toUpperCase()),
+      apiSecret
+    )
+    assert.equal((await api.get(tenant.id.toUpperCase())).status, 200)
+  })
+
   test('an empty or unknown change is 400; a deleted tenant is 404', async () => {
     const tenant = newTenant()
     assert.equal((await api.create(tenant)).status, 204)

@@ -123,7 +123,7 @@ test(
   { skip: ROOT_ONLY },
   async () => {
     const dataDir = join(root, 'as-nobody')
-    const db = await createEmbeddedDb(dataDir)
+    const db = await createEmbeddedDb(dataDir, { poolSize: 2 })
     try {
       const nobody = Number(execFileSync('id', ['-u', 'nobody']).toString())
       assert.equal(statSync(clusterDir(dataDir)).uid, nobody)
@@ -133,11 +133,11 @@ test(
       await db.close()
     }
     await assert.rejects(
-      createEmbeddedDb(join(root, 'no-such-user'), { runAs: 'opas-no-such-user' }),
+      createEmbeddedDb(join(root, 'no-such-user'), { poolSize: 2, runAs: 'opas-no-such-user' }),
       /the user opas-no-such-user does not exist here: set EMBEDDED_DATABASE_USER to an existing unprivileged user/
     )
     await assert.rejects(
-      createEmbeddedDb(join(root, 'as-root'), { runAs: 'root' }),
+      createEmbeddedDb(join(root, 'as-root'), { poolSize: 2, runAs: 'root' }),
       /EMBEDDED_DATABASE_USER=root is root: PostgreSQL refuses to run as root/
     )
   }
@@ -151,7 +151,7 @@ test(
     mkdirSync(closed, { mode: 0o700 })
     chmodSync(closed, 0o700)
     await assert.rejects(
-      createEmbeddedDb(join(closed, 'data')),
+      createEmbeddedDb(join(closed, 'data'), { poolSize: 2 }),
       new RegExp(
         `runs as nobody; nobody may not enter ${closed} on the way to .*chmod o\\+x ${closed}.*EMBEDDED_DATABASE_USER`
       )

@@ -61,7 +61,7 @@ test('an earlier PGlite data directory is copied in once and set aside', async (
     error: (_: object, message: string) => void lines.push(message)
   }
 
-  const db = await createEmbeddedDb(dataDir, { log })
+  const db = await createEmbeddedDb(dataDir, { poolSize: 2, log })
   try {
     const { rows } = await db.query<{ id: string; hash: Buffer; created: string }>(
       `select id, continue_token_hash as hash, created_at::text as created from grants order by id`
@@ -99,7 +99,7 @@ test('an earlier PGlite data directory is copied in once and set aside', async (
 
   // A later start serves what it has, copying nothing again.
   lines.length = 0
-  const again = await createEmbeddedDb(dataDir, { log })
+  const again = await createEmbeddedDb(dataDir, { poolSize: 2, log })
   try {
     const { rows } = await again.query<{ n: number }>('select count(*)::int as n from grants')
     assert.equal(rows[0]!.n, 2)
@@ -112,10 +112,10 @@ test('an earlier PGlite data directory is copied in once and set aside', async (
 test('a start killed after creating the server but before the copy committed copies again', async () => {
   const dataDir = join(root, 'interrupted')
   // The embedded server was created (and is empty), but the PGlite folder is still in place.
-  const first = await createEmbeddedDb(dataDir)
+  const first = await createEmbeddedDb(dataDir, { poolSize: 2 })
   await first.close()
   const before = await earlierDataDir(dataDir, 5)
-  const db = await createEmbeddedDb(dataDir)
+  const db = await createEmbeddedDb(dataDir, { poolSize: 2 })
   try {
     const { rows } = await db.query<{ id: string }>('select id from grants order by id')
     assert.deepEqual(
