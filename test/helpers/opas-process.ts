@@ -4,6 +4,8 @@ import { chmodSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after } from 'node:test'
+import { postJson } from './signed-request.js'
+import { freeListenerPorts } from './test-server.js'
 
 /**
  * A new temporary folder for a data directory. mkdtemp makes it private (0700); when the suite
@@ -76,4 +78,30 @@ export async function answers(url: string): Promise<boolean> {
   } catch {
     return false
   }
+}
+
+/** Free loopback ports for every listener, and `dataDir`: `opas start` beside other tests. */
+export async function localServerEnv(dataDir: string): Promise<Record<string, string>> {
+  return { ...(await freeListenerPorts()), LISTEN_HOST: '127.0.0.1', DATA_DIR: dataDir }
+}
+
+/** `opas start` with `env`, once its auth listener answers /healthz. */
+export async function startedOpas(env: Record<string, string>): Promise<OpasProcess> {
+  const server = runOpas(['start'], env)
+  await waitForHealth(`http://127.0.0.1:${env.AUTH_PORT}/healthz`, server)
+  return server
+}
+
+/** Stops a server with SIGTERM: it must stop gracefully (exit code 0). */
+export async function stoppedOpas(server: OpasProcess): Promise<void> {
+  server.child.kill('SIGTERM')
+  assert.equal(await server.exited, 0, server.output())
+}
+
+/** Whether the introspection listener of the server started with `env` finds `token` active. */
+export async function introspectsActive(env: Record<string, string>, token: string) {
+  const answer = await postJson(`http://127.0.0.1:${env.INTROSPECTION_PORT}/`, {
+    access_token: token
+  })
+  return (answer.body as { active: boolean }).active
 }

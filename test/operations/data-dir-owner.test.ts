@@ -5,14 +5,14 @@ import { after, test } from 'node:test'
 import { isFinalizedGrant } from '@interledger/open-payments'
 import {
   answers,
-  type OpasProcess,
+  introspectsActive,
+  localServerEnv,
   runOpas,
-  tempFolder,
-  waitForHealth
+  startedOpas,
+  stoppedOpas,
+  tempFolder
 } from '../helpers/opas-process.js'
 import { sdkClientFor } from '../helpers/sdk-client.js'
-import { postJson } from '../helpers/signed-request.js'
-import { freeListenerPorts } from '../helpers/test-server.js'
 import { startWalletAddressServer } from '../helpers/wallet-address-server.js'
 
 /**
@@ -23,30 +23,9 @@ import { startWalletAddressServer } from '../helpers/wallet-address-server.js'
 const dataDir = tempFolder('opas-owner-')
 after(() => rmSync(dataDir, { recursive: true, force: true }))
 
-async function serverEnv() {
-  return { ...(await freeListenerPorts()), LISTEN_HOST: '127.0.0.1', DATA_DIR: dataDir }
-}
-
-async function started(env: Record<string, string>): Promise<OpasProcess> {
-  const server = runOpas(['start'], env)
-  await waitForHealth(`http://127.0.0.1:${env.AUTH_PORT}/healthz`, server)
-  return server
-}
-
-async function stopped(server: OpasProcess): Promise<void> {
-  server.child.kill('SIGTERM')
-  assert.equal(await server.exited, 0, server.output())
-}
-
-const introspect = async (env: Record<string, string>, token: string) =>
-  (
-    (await postJson(`http://127.0.0.1:${env.INTROSPECTION_PORT}/`, { access_token: token }))
-      .body as { active: boolean }
-  ).active
-
 test('a second server and a migration are refused while one runs, the operator commands use its database, nothing is lost', async () => {
-  const env = await serverEnv()
-  const first = await started(env)
+  const env = await localServerEnv(dataDir)
+  const first = await startedOpas(env)
   const tenantId = /OPERATOR_TENANT_ID=([0-9a-f-]{36})/.exec(first.output())?.[1]
   assert.ok(tenantId, first.output())
   const secret = /IDENTITY_SERVER_SECRET=(\S+)/.exec(first.output())?.[1]
@@ -67,13 +46,14 @@ test('a second server and a migration are refused while one runs, the operator c
   const token = grant.access_token.value
 
   // The second server, on other ports, refuses at once and never listens.
-  const otherEnv = { ...(await serverEnv()) }
+  const otherEnv = { ...(await localServerEnv(dataDir)) }
   const second = runOpas(['start'], otherEnv)
   assert.equal(await second.exited, 1, second.output())
   const inUse = new RegExp(
     `the data directory ${dataDir} is in use by opas process ${first.child.pid} \\(opas start, since `
   )
   assert.match(second.output(), inUse)
+  assert.doesNotMatch(second.output(), /opas listening/, 'refused before listening')
   assert.equal(await answers(`http://127.0.0.1:${otherEnv.AUTH_PORT}/healthz`), false)
 
   // A migration would change the schema under the running server: refused the same way. The
@@ -91,8 +71,8 @@ test('a second server and a migration are refused while one runs, the operator c
   assert.equal(await tenants.exited, 0, tenants.output())
   assert.ok(tenants.output().includes(tenantId), tenants.output())
 
-  assert.equal(await introspect(env, token), true)
-  await stopped(first)
+  assert.equal(await introspectsActive(env, token), true)
+  await stoppedOpas(first)
   assert.equal(existsSync(join(dataDir, 'opas.lock')), false, 'the lock is released on stop')
 
   // Stopped: the operator reads the generated settings, and a new server has the token.
@@ -100,23 +80,27 @@ test('a second server and a migration are refused while one runs, the operator c
   assert.equal(await show.exited, 0, show.output())
   assert.match(show.output(), new RegExp(`^OPERATOR_TENANT_ID=${tenantId}$`, 'm'))
   assert.ok(secret && show.output().includes(`IDENTITY_SERVER_SECRET=${secret}\n`))
-  const third = await started(env)
-  assert.equal(await introspect(env, token), true, 'the token issued by the first server is kept')
-  await stopped(third)
+  const third = await startedOpas(env)
+  assert.equal(
+    await introspectsActive(env, token),
+    true,
+    'the token issued by the first server is kept'
+  )
+  await stoppedOpas(third)
 })
 
 test('a server killed without stopping leaves its lock behind; the next start takes it over', async () => {
-  const env = await serverEnv()
-  const killed = await started(env)
+  const env = await localServerEnv(dataDir)
+  const killed = await startedOpas(env)
   killed.child.kill('SIGKILL')
   await killed.exited
   assert.equal(existsSync(join(dataDir, 'opas.lock')), true)
-  const next = await started(env)
+  const next = await startedOpas(env)
   assert.match(
     next.output(),
     new RegExp(
-      `"pid":${killed.child.pid}.*data directory lock left by a process that is no longer running: taken over`
+      `"pid":${killed.child.pid}[,}].*data directory lock left by a process that is no longer running: taken over`
     )
   )
-  await stopped(next)
+  await stoppedOpas(next)
 })

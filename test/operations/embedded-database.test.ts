@@ -7,8 +7,7 @@ import { after, test } from 'node:test'
 import { readPostmasterPid } from '../../src/storage/embedded-cluster.js'
 import { clusterDir, createEmbeddedDb } from '../../src/storage/embedded-db.js'
 import { isRunning } from '../../src/storage/process-table.js'
-import { runOpas, tempFolder, waitForHealth, type OpasProcess } from '../helpers/opas-process.js'
-import { freeListenerPorts } from '../helpers/test-server.js'
+import { localServerEnv, runOpas, startedOpas, tempFolder } from '../helpers/opas-process.js'
 
 /**
  * The embedded PostgreSQL server as an operator meets it: it runs as an unprivileged user when
@@ -21,15 +20,11 @@ after(() => rmSync(root, { recursive: true, force: true }))
 const asRoot = process.getuid?.() === 0
 const ROOT_ONLY = asRoot ? false : 'opas runs as root only in this test'
 
-async function serverEnv(dataDir: string) {
-  return { ...(await freeListenerPorts()), LISTEN_HOST: '127.0.0.1', DATA_DIR: dataDir }
-}
-
-async function started(env: Record<string, string>): Promise<OpasProcess> {
-  const server = runOpas(['start'], { ...env, LOG_FORMAT: 'json' })
-  await waitForHealth(`http://127.0.0.1:${env.AUTH_PORT}/healthz`, server)
-  return server
-}
+/** JSON log lines: the tests read fields of them. */
+const serverEnv = async (dataDir: string) => ({
+  ...(await localServerEnv(dataDir)),
+  LOG_FORMAT: 'json'
+})
 
 const serverPid = (dataDir: string) => Number(readPostmasterPid(clusterDir(dataDir))?.[0])
 
@@ -51,7 +46,7 @@ const ready = async (env: Record<string, string>) => {
 test('opas stops its database when it stops, and when it is killed (SIGKILL)', async () => {
   const dataDir = join(root, 'lifecycle')
   const env = await serverEnv(dataDir)
-  const server = await started(env)
+  const server = await startedOpas(env)
   const first = serverPid(dataDir)
   assert.ok(isRunning(first))
   if (asRoot) assert.match(server.output(), /the embedded database runs as nobody/)
@@ -59,8 +54,9 @@ test('opas stops its database when it stops, and when it is killed (SIGKILL)', a
   assert.equal(await server.exited, 0, server.output())
   assert.equal(isRunning(first), false, 'stopped with opas')
 
-  const killed = await started(env)
+  const killed = await startedOpas(env)
   const second = serverPid(dataDir)
+  assert.ok(isRunning(second))
   killed.child.kill('SIGKILL')
   await killed.exited
   // No exit hook runs on SIGKILL: the watchdog stops it.
@@ -70,7 +66,7 @@ test('opas stops its database when it stops, and when it is killed (SIGKILL)', a
 test('a database left running by a killed opas is stopped by the next start, which serves', async () => {
   const dataDir = join(root, 'orphan')
   const env = await serverEnv(dataDir)
-  const killed = await started(env)
+  const killed = await startedOpas(env)
   const orphan = serverPid(dataDir)
   // Everything opas started goes but the server: as when the watchdog itself was killed.
   const watchdogs = execFileSync('pgrep', ['-f', `opas-embedded-watchdog ${killed.child.pid} `])
@@ -83,7 +79,7 @@ test('a database left running by a killed opas is stopped by the next start, whi
   await sleep(1500)
   assert.ok(isRunning(orphan), 'the server outlived opas')
 
-  const next = await started(env)
+  const next = await startedOpas(env)
   try {
     assert.match(next.output(), /stopping the embedded database an earlier opas left running/)
     assert.equal(isRunning(orphan), false)
@@ -98,7 +94,7 @@ test('a database left running by a killed opas is stopped by the next start, whi
 test('a database killed under a running opas is restarted by it, with nothing lost', async () => {
   const dataDir = join(root, 'restart')
   const env = await serverEnv(dataDir)
-  const server = await started(env)
+  const server = await startedOpas(env)
   try {
     const killed = serverPid(dataDir)
     process.kill(killed, 'SIGKILL')

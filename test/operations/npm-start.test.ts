@@ -3,12 +3,13 @@ import { rmSync } from 'node:fs'
 import { after, test } from 'node:test'
 import {
   answers,
+  localServerEnv,
   type OpasProcess,
   runOpas,
   tempFolder,
   waitForHealth
 } from '../helpers/opas-process.js'
-import { freeListenerPorts } from '../helpers/test-server.js'
+import { isRunning } from '../../src/storage/process-table.js'
 
 /**
  * `npm start` under a process manager (Docker, systemd): the signal goes to npm, and the server
@@ -19,21 +20,12 @@ const dataDir = tempFolder('opas-npm-')
 after(() => rmSync(dataDir, { recursive: true, force: true }))
 
 async function npmStart(): Promise<{ npm: OpasProcess; env: Record<string, string>; pid: number }> {
-  const env = { ...(await freeListenerPorts()), LISTEN_HOST: '127.0.0.1', DATA_DIR: dataDir }
+  const env = await localServerEnv(dataDir)
   const npm = runOpas(['start'], env, { npm: true })
   await waitForHealth(`http://127.0.0.1:${env.AUTH_PORT}/healthz`, npm)
   const pid = Number(/"pid":(\d+)[^\n]*"msg":"opas listening"/.exec(npm.output())?.[1])
   assert.ok(pid > 0 && pid !== npm.child.pid, npm.output())
   return { npm, env, pid }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
 }
 
 async function gone(pid: number, url: string): Promise<void> {

@@ -2,10 +2,15 @@ import assert from 'node:assert/strict'
 import { rmSync } from 'node:fs'
 import { after, before, test } from 'node:test'
 import { isFinalizedGrant } from '@interledger/open-payments'
-import { type OpasProcess, runOpas, tempFolder, waitForHealth } from '../helpers/opas-process.js'
+import {
+  introspectsActive,
+  localServerEnv,
+  runOpas,
+  startedOpas,
+  stoppedOpas,
+  tempFolder
+} from '../helpers/opas-process.js'
 import { sdkClientFor } from '../helpers/sdk-client.js'
-import { postJson } from '../helpers/signed-request.js'
-import { freeListenerPorts } from '../helpers/test-server.js'
 import { startWalletAddressServer } from '../helpers/wallet-address-server.js'
 
 /**
@@ -21,29 +26,15 @@ let tenantId: string
 let wallets: Awaited<ReturnType<typeof startWalletAddressServer>>
 const tokens: string[] = []
 
-async function started(): Promise<OpasProcess> {
-  const server = runOpas(['start'], env)
-  await waitForHealth(`http://127.0.0.1:${env.AUTH_PORT}/healthz`, server)
-  return server
-}
-async function stopped(server: OpasProcess) {
-  server.child.kill('SIGTERM')
-  assert.equal(await server.exited, 0, server.output())
-}
 async function opas(...args: string[]) {
   const run = runOpas(args, { DATA_DIR: dataDir })
   const code = await run.exited
   return { code, output: run.output() }
 }
-const introspect = async (token: string) =>
-  (
-    (await postJson(`http://127.0.0.1:${env.INTROSPECTION_PORT}/`, { access_token: token }))
-      .body as { active: boolean }
-  ).active
 
 before(async () => {
-  env = { ...(await freeListenerPorts()), LISTEN_HOST: '127.0.0.1', DATA_DIR: dataDir }
-  const server = await started()
+  env = await localServerEnv(dataDir)
+  const server = await startedOpas(env)
   tenantId = /OPERATOR_TENANT_ID=([0-9a-f-]{36})/.exec(server.output())![1]!
   wallets = await startWalletAddressServer()
   const grantUrl = `http://localhost:${env.AUTH_PORT}/${tenantId}`
@@ -63,7 +54,7 @@ before(async () => {
     assert.ok(isFinalizedGrant(grant) && grant.access_token)
     tokens.push(grant.access_token.value)
   }
-  await stopped(server)
+  await stoppedOpas(server)
 })
 after(() => wallets?.close())
 
@@ -91,19 +82,19 @@ test('grants: list, filter by wallet address, show in words, revoke; the server 
   assert.equal(revoked.code, 0, revoked.output)
   assert.match(revoked.output, new RegExp(`revoked grant ${id}`))
 
-  const server = await started()
+  const server = await startedOpas(env)
   try {
-    assert.equal(await introspect(tokens[1]!), false, "the revoked grant's token")
-    assert.equal(await introspect(tokens[0]!), true, "the other grant's token")
+    assert.equal(await introspectsActive(env, tokens[1]!), false, "the revoked grant's token")
+    assert.equal(await introspectsActive(env, tokens[0]!), true, "the other grant's token")
   } finally {
-    await stopped(server)
+    await stoppedOpas(server)
   }
 })
 
 test('beside a running server: a grant revoked from the command line is inactive at once', async () => {
-  const server = await started()
+  const server = await startedOpas(env)
   try {
-    assert.equal(await introspect(tokens[0]!), true)
+    assert.equal(await introspectsActive(env, tokens[0]!), true)
     const issued = JSON.parse(
       (await opas('grants', 'list', '--json', '--state', 'FINALIZED')).output
     )
@@ -113,9 +104,13 @@ test('beside a running server: a grant revoked from the command line is inactive
     assert.equal(live.length, 1, JSON.stringify(issued))
     const revoked = await opas('grants', 'revoke', live[0]!.id)
     assert.equal(revoked.code, 0, revoked.output)
-    assert.equal(await introspect(tokens[0]!), false, 'revoked through the running server')
+    assert.equal(
+      await introspectsActive(env, tokens[0]!),
+      false,
+      'revoked through the running server'
+    )
   } finally {
-    await stopped(server)
+    await stoppedOpas(server)
   }
 })
 

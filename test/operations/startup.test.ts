@@ -5,8 +5,7 @@ import { isFinalizedGrant, isPendingGrant } from '@interledger/open-payments'
 import { driveConsentScreen } from '../helpers/interaction-driver.js'
 import { sdkClientFor } from '../helpers/sdk-client.js'
 import { postJson } from '../helpers/signed-request.js'
-import { runOpas, tempFolder, waitForHealth } from '../helpers/opas-process.js'
-import { freeListenerPorts } from '../helpers/test-server.js'
+import { localServerEnv, runOpas, tempFolder, waitForHealth } from '../helpers/opas-process.js'
 import { startWalletAddressServer } from '../helpers/wallet-address-server.js'
 
 const dataDir = tempFolder('opas-start-')
@@ -17,13 +16,7 @@ after(() => {
 /** `opas start` as a newcomer runs it: no configuration but ports and a data directory. */
 const startOpas = (env: Record<string, string>) => runOpas(['start'], env)
 
-async function portsEnv() {
-  return {
-    ...(await freeListenerPorts()),
-    LISTEN_HOST: '127.0.0.1',
-    DATA_DIR: dataDir
-  }
-}
+const portsEnv = () => localServerEnv(dataDir)
 
 test('starts with no configuration, generates settings once, and stops gracefully on SIGTERM', async () => {
   const env = await portsEnv()
@@ -36,10 +29,12 @@ test('starts with no configuration, generates settings once, and stops gracefull
   assert.ok(generated, `the generated operator tenant id is printed:\n${first.output()}`)
   assert.match(first.output(), /IDENTITY_SERVER_SECRET=\S{40,}/)
   // Printed apart from the log lines, saying where they are kept and how to see them again.
-  for (const line of first
+  const settingLines = first
     .output()
     .split('\n')
-    .filter((l) => l.includes('SECRET='))) {
+    .filter((l) => /(OPERATOR_TENANT_ID|SECRET|COOKIE_KEY|SECRETS_KEY)=/.test(l))
+  assert.equal(settingLines.length, 5, settingLines.join('\n'))
+  for (const line of settingLines) {
     assert.match(line, /^ {4}[A-Z_]+=\S+$/, `a line of its own, not a log line: ${line}`)
   }
   assert.match(first.output(), /kept in the embedded database in .*\n.*npx opas secrets show/)

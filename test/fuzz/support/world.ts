@@ -299,6 +299,8 @@ function secretsOf(req: InjectRequest, answer: Answer): string[] {
   for (const pair of (header('cookie') ?? '').split(';')) found.push(pair.split('=')[1] ?? '')
   const body = req.payload?.toString('utf8') ?? ''
   for (const m of body.matchAll(/"access_token"\s*:\s*"([^"]+)"/g)) found.push(m[1]!)
+  // A tenant's secrets, given to the service API.
+  for (const m of body.matchAll(/"(?:apiSecret|idpSecret)"\s*:\s*"([^"]+)"/g)) found.push(m[1]!)
   for (const m of answer.text.matchAll(/"value"\s*:\s*"([^"]+)"/g)) found.push(m[1]!)
   const location = answer.headers.location
   if (typeof location === 'string' && URL.canParse(location)) {
@@ -335,7 +337,9 @@ export async function startFuzzWorld(env: Record<string, string> = {}): Promise<
   const staticSecrets = [
     server.idpSecret,
     server.env.COOKIE_KEY ?? '',
-    server.env.ADMIN_API_SECRET ?? ''
+    server.env.ADMIN_API_SECRET ?? '',
+    server.env.TENANT_SECRETS_KEY ?? '',
+    server.env.SERVICE_API_SECRET ?? ''
   ].filter((v) => v.length >= MIN_SECRET_LENGTH)
   const publicUrl = server.services.config.authServerUrl
 
