@@ -39,13 +39,15 @@ export async function openDb(
 
 /** Brings the schema up to date, or refuses to start when migrations are manual and pending. */
 export async function prepareSchema(db: Db, config: Config, logger: Logger): Promise<void> {
-  if (!config.enableManualMigrations) {
-    const applied = await migrate(db, (pending) =>
-      logger.info({ pending }, `applying ${pending.length} database migration(s)`)
-    )
-    if (applied.length > 0) logger.info({ applied }, 'database migrated')
-    return
-  }
+  if (config.enableManualMigrations) return requireCurrentSchema(db)
+  const applied = await migrate(db, (pending) =>
+    logger.info({ pending }, `applying ${pending.length} database migration(s)`)
+  )
+  if (applied.length > 0) logger.info({ applied }, 'database migrated')
+}
+
+/** Refuses a schema this build has migrations for that are not applied (`opas migrate` is). */
+export async function requireCurrentSchema(db: Db): Promise<void> {
   const pending = await pendingMigrations(db)
   if (pending.length > 0) {
     throw new Error(
@@ -147,7 +149,7 @@ export async function openServices(
 ): Promise<{ services: Services; close(): Promise<void> }> {
   const db = await openDb(loaded.config, { command, logger, attach: true })
   try {
-    await prepareSchema(db, { ...loaded.config, enableManualMigrations: true }, logger)
+    await requireCurrentSchema(db)
     const { config } = await resolveRuntimeConfig(db, loaded)
     const services = createServices({ config, db, logger })
     return { services, close: () => closeServices(services) }

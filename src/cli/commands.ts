@@ -11,7 +11,7 @@ import {
   type LoadedConfig
 } from '../config/index.js'
 import { createLogger } from '../logger.js'
-import { openDb, prepareSchema, startServer } from '../server.js'
+import { openDb, requireCurrentSchema, startServer } from '../server.js'
 import { readGeneratedSettings } from '../storage/generated-settings.js'
 import { migrate } from '../storage/migrate.js'
 import { embeddedDatabaseExists } from '../storage/embedded-db.js'
@@ -125,7 +125,7 @@ export async function checkConfig(): Promise<void> {
     attach: true
   })
   try {
-    await prepareSchema(db, { ...loaded.config, enableManualMigrations: true }, quiet)
+    await requireCurrentSchema(db)
     process.stdout.write('database reachable, schema up to date\n')
   } catch (err) {
     process.stdout.write(`database: ${(err as Error).message}\n`)

@@ -120,7 +120,7 @@ export function registerConsentRoutes(
 
   app.get<{ Params: Params }>(
     path,
-    { config: { auth: 'browser-session' }, preHandler: requireConsentSession },
+    { config: { auth: 'browser-session', browserPages: true }, preHandler: requireConsentSession },
     async (req, reply) => {
       const { id, nonce } = req.params
       const state = await consent.show(id, nonce)
@@ -143,7 +143,7 @@ export function registerConsentRoutes(
     forms.post<{ Params: Params; Body: FormBody }>(
       path,
       {
-        config: { auth: 'browser-session' },
+        config: { auth: 'browser-session', browserPages: true },
         preHandler: [requireConsentSession, verifyConsentForm]
       },
       async (req, reply) => {

@@ -103,18 +103,18 @@ export function translateError(err: unknown, log: FastifyRequest['log']): Transl
  * refusal noted for the request's log line. `code` is a GNAP code except on the service API,
  * which is not GNAP and has a few of its own.
  */
-export function sendErrorEnvelope(
+export const sendErrorEnvelope = (
   reply: FastifyReply,
   status: number,
   code: string,
   description: string,
   reason?: string
-) {
-  noteRefusal(reply.request, { code, description, ...(reason !== undefined ? { reason } : {}) })
-  return reply
-    .code(status)
-    .type('application/json; charset=utf-8')
-    .send({ error: { code, description } })
+) => sendJsonRefusal(reply, status, { code, description, reason }, { error: { code, description } })
+
+/** A JSON answer refusing the request, the refusal noted for the request's log line. */
+function sendJsonRefusal(reply: FastifyReply, status: number, refusal: Refusal, body: object) {
+  noteRefusal(reply.request, refusal)
+  return reply.code(status).type('application/json; charset=utf-8').send(body)
 }
 
 export const sendGnapError = (
@@ -140,23 +140,19 @@ export function sendNoticePage(
  * A GraphQL refusal (GraphQL over HTTP): `{"errors":[{"message","extensions":{"code"}}]}`, what
  * a GraphQL client reads, its refusal noted for the request's log line.
  */
-export function sendGraphqlError(
+export const sendGraphqlError = (
   reply: FastifyReply,
   status: number,
   code: string,
   message: string,
   reason?: string
-) {
-  noteRefusal(reply.request, {
-    code,
-    description: message,
-    ...(reason !== undefined ? { reason } : {})
-  })
-  return reply
-    .code(status)
-    .type('application/json; charset=utf-8')
-    .send({ errors: [{ message, extensions: { code } }] })
-}
+) =>
+  sendJsonRefusal(
+    reply,
+    status,
+    { code, description: message, reason },
+    { errors: [{ message, extensions: { code } }] }
+  )
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 
@@ -219,7 +215,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       return sendNoticePage(reply, status, pageFor(status, code, description), {
         code,
         description,
-        ...(reason !== undefined ? { reason } : {})
+        reason
       })
     }
     return sendGnapError(reply, status, code, description, reason)
