@@ -1,4 +1,4 @@
-import { GraphQLError, GraphQLScalarType, Kind } from 'graphql'
+import { GraphQLError, Kind, type ValueNode } from 'graphql'
 import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
 import { isUuid } from '../gnap/wire.js'
 import type { AdminGrant, GrantListFilter } from '../grant/grant-admin-store.js'
@@ -69,10 +69,10 @@ const toGraphql = (grant: AdminGrant) => ({
 
 /**
  * An unsigned integer scalar of `bits` bits. UInt64 is a JSON string on the wire, as Rafiki's
- * BigInt.toJSON writes it (it may exceed 2^53); UInt8 a number. The description is repeated
- * here: the resolver's scalar replaces the schema's, description included.
+ * BigInt.toJSON writes it (it may exceed 2^53); UInt8 a number. Given as plain functions, they
+ * are merged into the schema's scalar, which keeps its description.
  */
-function unsignedScalar(name: string, bits: 8 | 64, description: string) {
+function unsignedScalar(name: string, bits: 8 | 64) {
   const max = 2n ** BigInt(bits) - 1n
   const coerce = (value: unknown): string | number => {
     const text = typeof value === 'bigint' ? value.toString() : String(value)
@@ -82,18 +82,16 @@ function unsignedScalar(name: string, bits: 8 | 64, description: string) {
     }
     return bits === 64 ? n.toString() : Number(n)
   }
-  return new GraphQLScalarType({
-    name,
-    description,
+  return {
     serialize: coerce,
     parseValue: coerce,
-    parseLiteral: (ast) => {
+    parseLiteral: (ast: ValueNode) => {
       if (ast.kind !== Kind.INT && ast.kind !== Kind.STRING) {
         throw new GraphQLError(`${name} needs an integer`)
       }
       return coerce(ast.value)
     }
-  })
+  }
 }
 
 /**
@@ -101,6 +99,10 @@ function unsignedScalar(name: string, bits: 8 | 64, description: string) {
  * only its own grants whatever it passes; the operator sees all, or one tenant's with
  * `tenantId`. Any unknown, foreign or malformed grant id is NOT_FOUND, never an internal error.
  */
+/** The tenant whose grants a caller may read and revoke: its own; the operator's are all. */
+const scopeOf = (ctx: AdminContext): string | undefined =>
+  ctx.isOperator ? undefined : ctx.tenantId
+
 export function createGrantResolvers(grants: GrantService) {
   async function grantsPage(_: unknown, args: GrantsArgs, ctx: AdminContext) {
     const order = args.sortOrder ?? 'DESC'
@@ -130,27 +132,14 @@ export function createGrantResolvers(grants: GrantService) {
       ...(f.finalizationReason?.notIn ? { reasonNotIn: f.finalizationReason.notIn } : {})
     }
     // Rafiki's precedence: after, then before, then the start.
-    const page =
-      after !== undefined
-        ? {
-            order,
-            direction: 'after' as const,
-            cursor: after,
-            limit: pageSize(args.first, 'first')
-          }
-        : before !== undefined
-          ? {
-              order,
-              direction: 'before' as const,
-              cursor: before,
-              limit: pageSize(args.last, 'last')
-            }
-          : { order, direction: 'after' as const, limit: pageSize(args.first, 'first') }
+    const backwards = after === undefined && before !== undefined
+    const page = backwards
+      ? { order, direction: 'before' as const, cursor: before, limit: pageSize(args.last, 'last') }
+      : { order, direction: 'after' as const, cursor: after, limit: pageSize(args.first, 'first') }
     // One row more than asked says whether more lie beyond the page in its direction; the
     // other direction is asked only when there is a cursor (nothing precedes the very start).
     const read = await grants.admin.list(filter, { ...page, limit: page.limit + 1 })
     const more = read.length > page.limit
-    const backwards = page.direction === 'before'
     const rows = more ? (backwards ? read.slice(1) : read.slice(0, page.limit)) : read
     if (rows.length === 0) {
       return {
@@ -179,16 +168,12 @@ export function createGrantResolvers(grants: GrantService) {
   }
 
   return {
-    UInt8: unsignedScalar('UInt8', 8, 'An unsigned 8-bit integer (0 to 255).'),
-    UInt64: unsignedScalar(
-      'UInt64',
-      64,
-      'An unsigned 64-bit integer, written as a JSON string (it may exceed 2^53).'
-    ),
+    UInt8: unsignedScalar('UInt8', 8),
+    UInt64: unsignedScalar('UInt64', 64),
     Query: {
       grants: grantsPage,
       async grant(_: unknown, args: { id: string }, ctx: AdminContext) {
-        const grant = await grants.admin.find(args.id, ctx.isOperator ? undefined : ctx.tenantId)
+        const grant = await grants.admin.find(args.id, scopeOf(ctx))
         if (!grant) throw adminError('No grant', 'NOT_FOUND')
         return toGraphql(grant)
       }
@@ -197,10 +182,7 @@ export function createGrantResolvers(grants: GrantService) {
       async revokeGrant(_: unknown, args: { input: { grantId: string } }, ctx: AdminContext) {
         const { grantId } = args.input
         if (!grantId) throw adminError('Grant id is not provided', 'FORBIDDEN')
-        const revoked = await grants.admin.revoke(
-          grantId,
-          ctx.isOperator ? undefined : ctx.tenantId
-        )
+        const revoked = await grants.admin.revoke(grantId, scopeOf(ctx))
         if (!revoked) throw adminError('Revoke grant was not successful', 'NOT_FOUND')
         return { id: grantId }
       }
