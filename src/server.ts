@@ -73,6 +73,15 @@ async function resolveRuntimeConfig(
   return { config, generated: new Map(created.map((name) => [name, values.get(name)!])) }
 }
 
+/** `NAME=value` for each generated setting, as the environment would set it. */
+export const settingLines = (values: Map<string, string>): string[] =>
+  [...values].map(
+    ([name, value]) => `${configSchema[name as GeneratableSetting]?.env ?? name}=${value}`
+  )
+
+/** Writes the lines of a notice on stderr, apart from the log lines and from a command's output. */
+const announceOnStderr = (lines: string[]) => process.stderr.write(`\n${lines.join('\n')}\n\n`)
+
 /**
  * The text that shows newly generated settings, once, on the console, apart from the log lines
  * (the structured log never carries a secret).
@@ -84,9 +93,7 @@ function generatedSettingsNotice(generated: Map<string, string>, config: Config)
   return [
     'opas generated these settings on its first start:',
     '',
-    ...[...generated].map(
-      ([name, value]) => `    ${configSchema[name as GeneratableSetting].env}=${value}`
-    ),
+    ...settingLines(generated).map((line) => `    ${line}`),
     '',
     `They are kept in ${where} and used by every later start;`,
     '`npx opas secrets show` prints them again. Give IDENTITY_SERVER_SECRET to your identity',
@@ -150,7 +157,9 @@ export async function openServices(
   const db = await openDb(loaded.config, { command, logger, attach: true })
   try {
     await requireCurrentSchema(db)
-    const { config } = await resolveRuntimeConfig(db, loaded)
+    // A command run before any server started generates the settings: it shows them too.
+    const { config, generated } = await resolveRuntimeConfig(db, loaded)
+    if (generated.size > 0) announceOnStderr(generatedSettingsNotice(generated, config))
     const services = createServices({ config, db, logger })
     return { services, close: () => closeServices(services) }
   } catch (err) {
@@ -212,8 +221,7 @@ export async function startServer(
   }
 ): Promise<RunningServer> {
   const { logger } = options
-  const announce =
-    options.announce ?? ((lines) => process.stderr.write(`\n${lines.join('\n')}\n\n`))
+  const announce = options.announce ?? announceOnStderr
   const db = await openDb(loaded.config, { command: 'opas start', logger })
   let apps: Apps | undefined
   try {

@@ -2,16 +2,14 @@ import cluster from 'node:cluster'
 import { existsSync, readFileSync } from 'node:fs'
 import {
   ConfigError,
-  configSchema,
   loadConfig,
   redactConfig,
   renderConfigReference,
   type Config,
-  type GeneratableSetting,
   type LoadedConfig
 } from '../config/index.js'
 import { createLogger } from '../logger.js'
-import { openDb, requireCurrentSchema, startServer } from '../server.js'
+import { openDb, requireCurrentSchema, settingLines, startServer } from '../server.js'
 import { readGeneratedSettings } from '../storage/generated-settings.js'
 import { migrate } from '../storage/migrate.js'
 import { embeddedDatabaseExists } from '../storage/embedded-db.js'
@@ -153,10 +151,7 @@ export async function showSecrets(): Promise<void> {
       )
       return
     }
-    for (const [name, value] of values) {
-      const spec = configSchema[name as GeneratableSetting]
-      process.stdout.write(`${spec?.env ?? name}=${value}\n`)
-    }
+    process.stdout.write(`${settingLines(values).join('\n')}\n`)
   } finally {
     await db.close()
   }

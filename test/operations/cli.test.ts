@@ -84,3 +84,17 @@ test('read-only commands on a data directory with no database say so and create 
   }
   assert.equal(existsSync(dataDir), false)
 })
+
+test('an operator command run after `opas migrate`, before any server started, shows the settings it generated', async () => {
+  const dataDir = join(tempFolder('opas-cli-'), 'data')
+  const migrate = runOpas(['migrate'], { DATA_DIR: dataDir })
+  assert.equal(await migrate.exited, 0, migrate.output())
+  const list = runOpas(['tenants', 'list', '--json'], { DATA_DIR: dataDir })
+  assert.equal(await list.exited, 0, list.output())
+  assert.match(list.output(), /opas generated these settings/)
+  const generated = /^ {4}OPERATOR_TENANT_ID=(\S+)$/m.exec(list.output())?.[1]
+  assert.ok(generated, list.output())
+  const show = runOpas(['secrets', 'show'], { DATA_DIR: dataDir })
+  assert.equal(await show.exited, 0, show.output())
+  assert.match(show.output(), new RegExp(`^OPERATOR_TENANT_ID=${generated}$`, 'm'))
+})
