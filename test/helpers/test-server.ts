@@ -124,7 +124,8 @@ export async function startTestServer(
   options: { logStream?: { write(line: string): void }; resolve?: Resolver } = {}
 ): Promise<TestServer> {
   const ports = await freeListenerPorts()
-  const database = await createTestDatabase()
+  // A server given its database (a second process on another's) needs no throwaway one.
+  const database = env.AUTH_DATABASE_URL ? undefined : await createTestDatabase()
   const fullEnv: Record<string, string> = {
     NODE_ENV: 'development',
     LOG_LEVEL: 'silent',
@@ -170,4 +171,19 @@ export async function startTestServer(
     grantUrl: `${config.authServerUrl}/${config.operatorTenantId}`,
     env: fullEnv
   }
+}
+
+/**
+ * A second opas process on `first`'s PostgreSQL database, for the same operator tenant (as two
+ * replicas behind one load balancer, given `first`'s AUTH_SERVER_URL in `env`).
+ */
+export function startPeerServer(
+  first: TestServer,
+  env: Record<string, string> = {}
+): Promise<TestServer> {
+  return startTestServer({
+    AUTH_DATABASE_URL: first.env.AUTH_DATABASE_URL!,
+    OPERATOR_TENANT_ID: first.tenantId,
+    ...env
+  })
 }

@@ -4,7 +4,7 @@ import { assertGnapError, countRows } from '../helpers/gnap-assertions.js'
 import { startServerWithClient, type ServerWithClient } from '../helpers/server-with-client.js'
 import { postJson, signedRequest, type SignedRequestOptions } from '../helpers/signed-request.js'
 import { postgresOnly } from '../helpers/requirements.js'
-import { startTestServer } from '../helpers/test-server.js'
+import { startPeerServer } from '../helpers/test-server.js'
 
 /**
  * RFC 9421 §7.2.2: a signed request seen once is refused when it comes again while its
@@ -219,10 +219,8 @@ describe('replay across opas processes sharing one PostgreSQL database', () => {
     async () => {
       // A second server on the same database, answering for the same public URL, as two
       // processes behind one load balancer do.
-      const second = await startTestServer({
-        AUTH_DATABASE_URL: world.server.env.AUTH_DATABASE_URL!,
-        AUTH_SERVER_URL: world.server.env.AUTH_SERVER_URL!,
-        OPERATOR_TENANT_ID: world.server.tenantId
+      const second = await startPeerServer(world.server, {
+        AUTH_SERVER_URL: world.server.env.AUTH_SERVER_URL!
       })
       try {
         const created = now()

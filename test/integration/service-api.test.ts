@@ -7,7 +7,7 @@ import { postgresOnly } from '../helpers/requirements.js'
 import { startServerWithClient, type ServerWithClient } from '../helpers/server-with-client.js'
 import { signedRequest } from '../helpers/signed-request.js'
 import { authServiceClient, type ServiceAnswer } from '../helpers/tenants.js'
-import { startTestServer, type TestServer } from '../helpers/test-server.js'
+import { startPeerServer, startTestServer, type TestServer } from '../helpers/test-server.js'
 import { createGrantFlows, nonInteractiveGrantBody } from './support/grant-flows.js'
 
 /**
@@ -300,11 +300,7 @@ describe('two opas processes on one PostgreSQL database', () => {
     'a tenant deleted through one is refused by the other within a second',
     { skip: postgresOnly('processes share tenants through the database') },
     async () => {
-      const other = await startTestServer({
-        AUTH_DATABASE_URL: world.server.services.config.databaseUrl!,
-        OPERATOR_TENANT_ID: world.server.tenantId,
-        TENANT_SECRETS_KEY: world.server.env.TENANT_SECRETS_KEY!
-      })
+      const other = await startPeerServer(world.server)
       after(() => other.close())
       const tenant = newTenant()
       assert.equal((await api.create(tenant)).status, 204)
