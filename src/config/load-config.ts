@@ -24,7 +24,7 @@ export interface LoadedConfig {
   missing: GeneratableSetting[]
 }
 
-/** Minimum length of every secret in production (COOKIE_KEY, IDENTITY_SERVER_SECRET, ADMIN_API_SECRET). */
+/** Minimum length of every secret in production (each setting marked `secret`). */
 const minProductionSecretLength = 32
 
 function isHttpsOrLoopback(url: string): boolean {

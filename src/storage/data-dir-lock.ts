@@ -5,9 +5,10 @@ import { setTimeout } from 'node:timers/promises'
 import { isRunning } from './process-table.js'
 
 /**
- * One owner per embedded data directory. Two processes on one embedded database each keep their
- * own copy of it in memory and the last to write its files wins: a second server came up
- * "ready" and its grants were gone after both stopped (issue 13). The owner is recorded in
+ * One owner per embedded data directory. The owner starts, restarts and stops the database
+ * server in it, and stops one an earlier, dead owner left running: a second process doing the
+ * same would stop the first one's server under it. (With PGlite, two processes each kept their
+ * own copy in memory and the last to write won: grants were lost, issue 13.) The owner is recorded in
  * `opas.lock` inside the directory, created exclusively; a lock whose process is gone (killed,
  * crashed, or a container restarted) is taken over.
  *
