@@ -13,6 +13,7 @@ import type { Services } from './deps.js'
 import { installErrorHandling, sendGnapError } from './http/error-handler.js'
 import { registerAdminApiRoutes } from './http/admin-api-routes.js'
 import { registerConsentRoutes } from './http/consent-routes.js'
+import { registerConsoleRoutes } from './http/console-routes.js'
 import { registerGnapRoutes } from './http/gnap-routes.js'
 import { registerHealthRoutes } from './http/health-routes.js'
 import { registerIdpRoutes } from './http/idp-routes.js'
@@ -119,8 +120,12 @@ async function createListenerApp(name: ListenerName, services: Services): Promis
       reply.elapsedTime / 1000
     )
     const entry = { method: req.method, route, status: reply.statusCode, ms: reply.elapsedTime }
-    if (reply.statusCode >= 400) req.log.info({ ...entry, ...refusalOf(req) }, 'request refused')
-    else req.log.debug(entry, 'request completed')
+    if (reply.statusCode >= 400) {
+      const refusal = refusalOf(req)
+      // As in the last hour's latency (metrics.request): the operator's own listener is left out.
+      if (name !== 'admin') services.metrics.refused(refusal?.code ?? `http_${reply.statusCode}`)
+      req.log.info({ ...entry, ...refusal }, 'request refused')
+    } else req.log.debug(entry, 'request completed')
   })
   if (name === 'auth' && services.config.rateLimitPerIp > 0) {
     // The public listener: every request counts against its address before any work is done
@@ -149,9 +154,13 @@ export async function buildApps(services: Services): Promise<Apps> {
   const introspection = await createListenerApp('introspection', services)
   registerIntrospectionRoutes(introspection, services)
 
-  // Operators only (metrics and the admin GraphQL API): bind it to a private network.
+  // Operators only (metrics, the admin GraphQL API, the console): bind it to a private network.
   const admin = await createListenerApp('admin', services)
   registerMetricsRoute(admin, services.metrics)
+  if (services.consoleSessions) {
+    await admin.register(fastifyCookie, { secret: services.consoleSessions.cookieSecret })
+    registerConsoleRoutes(admin, { ...services, sessions: services.consoleSessions })
+  }
   registerAdminApiRoutes(admin, {
     graphql: services.graphql,
     tenants: services.tenants,

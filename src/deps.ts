@@ -9,6 +9,7 @@ import { createInteractionSession } from './http/interaction-session.js'
 import { createInteractionService } from './interaction/interaction-service.js'
 import { interactionUrl } from './interaction/interaction-url.js'
 import { createConsentService } from './consent/consent-service.js'
+import { createConsoleSessions } from './console/console-sessions.js'
 import { createGraphqlApi } from './admin/graphql-api.js'
 import { createMetrics } from './metrics/metrics.js'
 import { createRandomPool } from './random/random-pool.js'
@@ -62,6 +63,7 @@ export function createServices(input: {
     windowSeconds: config.rateLimitWindowSeconds,
     perIp: config.rateLimitPerIp,
     perClient: config.rateLimitPerClient,
+    signInAttempts: config.console === 'on' ? config.consoleSignInAttempts : 0,
     ...(config.redisUrl
       ? {
           redis: {
@@ -105,6 +107,11 @@ export function createServices(input: {
     production: config.nodeEnv === 'production',
     logger: logger.child({ component: 'admin-api' })
   })
+  const tenants = createTenantDirectory({
+    db,
+    ttlMs: TENANT_CACHE_TTL_MS,
+    secrets: createSecretBox(config.tenantSecretsKey)
+  })
   return {
     config,
     db,
@@ -114,11 +121,18 @@ export function createServices(input: {
     grants,
     graphql,
     tokens,
-    tenants: createTenantDirectory({
-      db,
-      ttlMs: TENANT_CACHE_TTL_MS,
-      secrets: createSecretBox(config.tenantSecretsKey)
-    }),
+    tenants,
+    consoleSessions:
+      config.console === 'on'
+        ? createConsoleSessions({
+            db,
+            tenants,
+            cookieKey: config.cookieKey,
+            operatorTenantId: config.operatorTenantId,
+            ttlSeconds: config.consoleSessionTtlSeconds,
+            randomBytes
+          })
+        : undefined,
     interactions,
     consent: createConsentService({ grants, interactions, cookieKey: config.cookieKey }),
     rateLimits,

@@ -1,4 +1,5 @@
 import { GraphQLError, Kind, type ValueNode } from 'graphql'
+import type { Logger } from 'pino'
 import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
 import { isUuid } from '../gnap/wire.js'
 import type { AdminGrant, GrantListFilter } from '../grant/grant-admin-store.js'
@@ -103,7 +104,7 @@ function unsignedScalar(name: string, bits: 8 | 64) {
 const scopeOf = (ctx: AdminContext): string | undefined =>
   ctx.isOperator ? undefined : ctx.tenantId
 
-export function createGrantResolvers(grants: GrantService) {
+export function createGrantResolvers(grants: GrantService, logger: Pick<Logger, 'info'>) {
   async function grantsPage(_: unknown, args: GrantsArgs, ctx: AdminContext) {
     const order = args.sortOrder ?? 'DESC'
     if (args.last !== null && args.last !== undefined && !args.before) {
@@ -133,36 +134,20 @@ export function createGrantResolvers(grants: GrantService) {
     }
     // Rafiki's precedence: after, then before, then the start.
     const backwards = after === undefined && before !== undefined
-    const page = backwards
-      ? { order, direction: 'before' as const, cursor: before, limit: pageSize(args.last, 'last') }
-      : { order, direction: 'after' as const, cursor: after, limit: pageSize(args.first, 'first') }
-    // One row more than asked says whether more lie beyond the page in its direction; the
-    // other direction is asked only when there is a cursor (nothing precedes the very start).
-    const read = await grants.admin.list(filter, { ...page, limit: page.limit + 1 })
-    const more = read.length > page.limit
-    const rows = more ? (backwards ? read.slice(1) : read.slice(0, page.limit)) : read
-    if (rows.length === 0) {
-      return {
-        edges: [],
-        pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null }
-      }
-    }
-    const first = rows[0]!.id
-    const last = rows[rows.length - 1]!.id
-    const hasNextPage = backwards
-      ? await grants.admin.any(filter, { order, direction: 'after', cursor: last })
-      : more
-    const hasPreviousPage = backwards
-      ? more
-      : page.cursor !== undefined &&
-        (await grants.admin.any(filter, { order, direction: 'before', cursor: first }))
+    const size = backwards ? pageSize(args.last, 'last') : pageSize(args.first, 'first')
+    const { rows, hasNextPage, hasPreviousPage } = await grants.admin.page(filter, {
+      order,
+      after,
+      before,
+      size
+    })
     return {
       edges: rows.map((row) => ({ cursor: row.id, node: toGraphql(row) })),
       pageInfo: {
         hasNextPage,
         hasPreviousPage,
-        startCursor: first,
-        endCursor: last
+        startCursor: rows[0]?.id ?? null,
+        endCursor: rows.at(-1)?.id ?? null
       }
     }
   }
@@ -184,6 +169,15 @@ export function createGrantResolvers(grants: GrantService) {
         if (!grantId) throw adminError('Grant id is not provided', 'FORBIDDEN')
         const revoked = await grants.admin.revoke(grantId, scopeOf(ctx))
         if (!revoked) throw adminError('Revoke grant was not successful', 'NOT_FOUND')
+        // The lifecycle line the client's own cancel logs (http/grant-events.ts), saying who
+        // revoked it; once, not again for a grant revoked before (the answer is the same).
+        if (!revoked.alreadyRevoked) {
+          const { tenantId, client } = revoked
+          logger.info(
+            { event: 'grant.revoked', grantId: revoked.grantId, tenantId, client, by: 'admin-api' },
+            'grant revoked'
+          )
+        }
         return { id: grantId }
       }
     }

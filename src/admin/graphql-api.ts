@@ -43,11 +43,12 @@ const codeOf = (error: GraphQLError) => error.extensions?.code
 export function createGraphqlApi(deps: {
   grants: GrantService
   production: boolean
-  logger: Pick<Logger, 'error'>
+  /** Errors, and the lifecycle line of an operator's revocation. */
+  logger: Pick<Logger, 'error' | 'info'>
 }) {
   const schema = makeExecutableSchema({
     typeDefs: adminSchema,
-    resolvers: createGrantResolvers(deps.grants)
+    resolvers: createGrantResolvers(deps.grants, deps.logger)
   })
   const rules: ValidationRule[] = [
     ...specifiedRules,

@@ -311,6 +311,8 @@ export function registerOperatorCommands(program: Command): void {
     .argument('<id>', 'grant id', uuidArgument('the grant id'))
     .action((id: string) =>
       withServices('opas grants revoke', async (services) => {
+        // No lifecycle line: the operator commands' services log nothing (a silent logger, so
+        // that a command prints only its answer); the answer below is the record.
         if (!(await services.grants.admin.revoke(id))) throw new CliError(`no grant ${id}`)
         print(`revoked grant ${id}`)
       })

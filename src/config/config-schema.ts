@@ -1,5 +1,6 @@
 import type { Config } from './config-types.js'
 import type { ConfigSchema, SettingSpec } from './setting-spec.js'
+import { consoleSettings } from './settings-console.js'
 import { gnapSettings } from './settings-gnap.js'
 import { limitSettings } from './settings-limits.js'
 import { securitySettings } from './settings-security.js'
@@ -16,7 +17,8 @@ export const configSchema: ConfigSchema = {
   ...storageSettings,
   ...securitySettings,
   ...limitSettings,
-  ...gnapSettings
+  ...gnapSettings,
+  ...consoleSettings
 }
 
 /** The themed slices the schema is assembled from (a test checks they do not overlap). */
@@ -25,7 +27,8 @@ export const configSchemaParts = [
   storageSettings,
   securitySettings,
   limitSettings,
-  gnapSettings
+  gnapSettings,
+  consoleSettings
 ]
 
 /**

@@ -23,6 +23,10 @@ export type CookieSameSite = (typeof cookieSameSiteValues)[number]
 export const consentScreens = ['builtin', 'off'] as const
 export type ConsentScreen = (typeof consentScreens)[number]
 
+/** Whether the admin listener serves the operator console. */
+export const consoleModes = ['on', 'off'] as const
+export type ConsoleMode = (typeof consoleModes)[number]
+
 /**
  * Which repeated signed requests are refused (RFC 9421 §7.2.2): `standard` serves a repeated grant
  * request that carries no `nonce`, `strict` refuses every repeat.
@@ -159,4 +163,10 @@ export interface Config {
   shutdownTimeoutMs: number
   /** ENV_FILE: dotenv file read at start (environment variables win over it). */
   envFile: string
+  /** CONSOLE: whether the admin listener serves the operator console. */
+  console: ConsoleMode
+  /** CONSOLE_SESSION_TTL_SECONDS: a console session's idle lifetime (twelve hours at most). */
+  consoleSessionTtlSeconds: number
+  /** CONSOLE_SIGN_IN_ATTEMPTS: failed console sign-ins per IP address in 15 minutes. */
+  consoleSignInAttempts: number
 }

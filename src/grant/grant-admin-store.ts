@@ -1,5 +1,6 @@
 import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
 import type { OutgoingLimits } from '../gnap/access.js'
+import type { InteractionState } from '../interaction/interaction-lifecycle.js'
 import type { Queryable } from '../storage/db.js'
 
 /*
@@ -12,6 +13,8 @@ export interface AdminGrantRow {
   id: string
   tenantId: string
   client: string | null
+  /** The client's public name, from its wallet address document (interactive grants only). */
+  clientName: string | null
   state: GrantState
   finalizationReason: FinalizationReason | null
   createdAt: Date
@@ -33,6 +36,11 @@ export interface GrantListFilter {
   tenantId?: string
   /** Grants with an access item on any of these identifiers (wallet addresses). */
   identifiers?: readonly string[]
+  /**
+   * Grants with an access item on this wallet address or whose client it is (`grants.client`).
+   * Matched exactly, as stored: a trailing slash makes another address.
+   */
+  walletAddress?: string
   stateIn?: readonly GrantState[]
   stateNotIn?: readonly GrantState[]
   reasonIn?: readonly FinalizationReason[]
@@ -48,7 +56,7 @@ export interface GrantListPage {
   limit: number
 }
 
-const ROW = `g.id, g.tenant_id as "tenantId", g.client, g.state,
+const ROW = `g.id, g.tenant_id as "tenantId", g.client, g.client_name as "clientName", g.state,
   g.finalization_reason as "finalizationReason", g.created_at as "createdAt"`
 
 /** A grant's access items and subjects, with their ids and creation times, in request order. */
@@ -121,11 +129,23 @@ export async function listGrants(
     )
   }
   const limit = `$${params.push(page.limit)}`
+  const order = `order by g.created_at ${readOrder}, g.id ${readOrder} limit ${limit}`
+  let from = `from grants g ${where.length ? `where ${where.join(' and ')}` : ''}`
+  if (filter.walletAddress !== undefined) {
+    // An address is an access item's identifier or the client's own. Written as an `or`, the
+    // planner can only walk grants_created_idx filtering every grant (all of them for an address
+    // with no grant); as a union, each side is its own page read by its own index (the client's
+    // by grants_client_created_idx, in order; the access items' by accesses_identifier_grant_idx),
+    // with every other condition and the cursor inside, and the page is the first rows of both.
+    const address = `$${params.push(filter.walletAddress)}`
+    const side = (condition: string) =>
+      `(select g.id from grants g where ${[condition, ...where].join(' and ')} ${order})`
+    from = `from grants g where g.id in (${side(`g.client = ${address}`)} union all ${side(
+      `g.id in (select a.grant_id from accesses a where a.identifier = ${address})`
+    )})`
+  }
   const { rows } = await q.query<AdminGrantRow>(
-    `select ${ROW}${options.contents ? `, ${CONTENTS}` : ''} from grants g
-     ${where.length ? `where ${where.join(' and ')}` : ''}
-     order by g.created_at ${readOrder}, g.id ${readOrder}
-     limit ${limit}`,
+    `select ${ROW}${options.contents ? `, ${CONTENTS}` : ''} ${from} ${order}`,
     params
   )
   return backwards ? rows.reverse() : rows
@@ -145,4 +165,100 @@ export async function findAdminGrant(
     params
   )
   return rows[0]
+}
+
+/** An interaction of a grant as operators see it (RFC 9635 §4): asked, answered, finished. */
+export interface InteractionHistory {
+  id: string
+  state: InteractionState
+  createdAt: Date
+  /** When the account holder answered (null while PENDING). */
+  decidedAt: Date | null
+  /** When the browser was sent back to the client (or told to go back, for a polling client). */
+  finishedAt: Date | null
+  expiresAt: Date
+  /**
+   * Past its lifetime by the database clock (as interaction-store judges it), whatever its
+   * state: expired unanswered is PENDING and expired.
+   */
+  expired: boolean
+}
+
+/** An access token of a grant as operators see it: its times and rotations, never its value. */
+export interface TokenHistory {
+  id: string
+  createdAt: Date
+  expiresAt: Date
+  revokedAt: Date | null
+  /** The token this one replaced by rotation (RFC 9635 §6.1); it may be deleted since. */
+  rotatedFrom: string | null
+  /** The token that replaced this one by rotation. */
+  replacedBy: string | null
+}
+
+export interface GrantHistory {
+  interactions: InteractionHistory[]
+  tokens: TokenHistory[]
+}
+
+// Both lists in one statement, so they are read at one moment. Only ids and times are selected:
+// a token's hash and management id, an interaction's ref and nonce never leave the database.
+// A token is replaced at most once (rotation revokes it in the statement that inserts the new
+// one), so `replacedBy` is one row; `limit 1` keeps a page readable whatever the data says.
+const HISTORY = `coalesce((select json_agg(json_build_object('id', i.id, 'state', i.state,
+      'createdAt', i.created_at,
+      'decidedAt', case when i.state <> 'PENDING' then i.updated_at end,
+      'finishedAt', i.finished_at,
+      'expiresAt', i.created_at + make_interval(secs => i.expires_in),
+      'expired', i.created_at + make_interval(secs => i.expires_in) < now())
+      order by i.created_at, i.id)
+    from interactions i where i.grant_id = g.id), '[]') as interactions,
+  coalesce((select json_agg(json_build_object('id', t.id, 'createdAt', t.created_at,
+      'expiresAt', t.created_at + make_interval(secs => t.expires_in),
+      'revokedAt', t.revoked_at, 'rotatedFrom', t.rotated_from,
+      'replacedBy', (select n.id from access_tokens n
+        where n.grant_id = t.grant_id and n.rotated_from = t.id limit 1))
+      order by t.created_at, t.id)
+    from access_tokens t where t.grant_id = g.id), '[]') as tokens`
+
+/** A row as json_build_object gives it: its times are ISO strings. */
+type AsJson<T> = {
+  [K in keyof T]: T[K] extends Date ? string : T[K] extends Date | null ? string | null : T[K]
+}
+
+const dateOrNull = (value: string | null) => (value === null ? null : new Date(value))
+
+/**
+ * A grant's interactions and tokens, each list in time order (undefined when there is no such
+ * grant, in `tenantId` when given, as findAdminGrant).
+ */
+export async function findGrantHistory(
+  q: Queryable,
+  grantId: string,
+  tenantId?: string
+): Promise<GrantHistory | undefined> {
+  const params: unknown[] = [grantId]
+  const tenantCondition =
+    tenantId === undefined ? '' : `and g.tenant_id = $${params.push(tenantId)}`
+  const { rows } = await q.query<{
+    interactions: AsJson<InteractionHistory>[]
+    tokens: AsJson<TokenHistory>[]
+  }>(`select ${HISTORY} from grants g where g.id = $1 ${tenantCondition}`, params)
+  const row = rows[0]
+  if (row === undefined) return undefined
+  return {
+    interactions: row.interactions.map((i) => ({
+      ...i,
+      createdAt: new Date(i.createdAt),
+      decidedAt: dateOrNull(i.decidedAt),
+      finishedAt: dateOrNull(i.finishedAt),
+      expiresAt: new Date(i.expiresAt)
+    })),
+    tokens: row.tokens.map((t) => ({
+      ...t,
+      createdAt: new Date(t.createdAt),
+      expiresAt: new Date(t.expiresAt),
+      revokedAt: dateOrNull(t.revokedAt)
+    }))
+  }
 }

@@ -197,9 +197,9 @@ export async function touchGrantContinuation(q: Queryable, grantId: string): Pro
 export async function lockGrant(
   q: Queryable,
   grantId: string
-): Promise<{ tenantId: string } | undefined> {
-  const { rows } = await q.query<{ tenantId: string }>(
-    'select tenant_id as "tenantId" from grants where id = $1 for no key update',
+): Promise<{ id: string; tenantId: string; client: string | null } | undefined> {
+  const { rows } = await q.query<{ id: string; tenantId: string; client: string | null }>(
+    'select id, tenant_id as "tenantId", client from grants where id = $1 for no key update',
     [grantId]
   )
   return rows[0]

@@ -10,6 +10,10 @@ export const routeAuthKinds = [
   'service-secret',
   // The admin API: an HMAC of the body with the tenant's API secret (tenant/api-signature.ts).
   'tenant-signature',
+  // The operator console: a signed session cookie, and on every form the session's token.
+  'console-session',
+  // The console's sign-in form: the tenant's id and API secret, the form's nonce-bound token.
+  'console-sign-in',
   'none'
 ] as const
 export type RouteAuthKind = (typeof routeAuthKinds)[number]

@@ -17,6 +17,7 @@ import {
   decideInteraction,
   findInteraction,
   findInteractionByRef,
+  recordFinish,
   type InteractionView
 } from './interaction-store.js'
 
@@ -238,6 +239,11 @@ export function createInteractionService(deps: {
         endSession: false
       }
     }
+    // The decision reaches the client now: its browser is sent back with the result, or, for a
+    // client that polls (no finish URI, RFC 9635 §4.2), told to go back to it (202) while the
+    // client learns the result by continuing (§5.2). Both end the interaction's front channel,
+    // so both are its finish for operators; only the first one is recorded.
+    await recordFinish(db, interaction.id)
     if (!finishable) return { kind: 'accepted' }
     if (step.kind === 'rejected') {
       return {

@@ -94,3 +94,15 @@ export async function decideInteraction(
   )
   return rowCount === 1
 }
+
+/**
+ * Records when the finish sent the browser back to the client after the decision (RFC 9635
+ * §4.2.3), for operators; only the first finish counts (a replayed session cookie finishes
+ * again, changing nothing).
+ */
+export async function recordFinish(q: Queryable, id: string): Promise<void> {
+  await q.query(
+    'update interactions set finished_at = now() where id = $1 and finished_at is null',
+    [id]
+  )
+}

@@ -1,13 +1,16 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Db } from '../storage/db.js'
-import { clusterScrape } from './cluster-metrics.js'
+import { clusterRecent, clusterScrape } from './cluster-metrics.js'
+import { createRecentActivity } from './recent-activity.js'
 
 /**
  * What opas counts, in the Prometheus text format served by the admin listener's /metrics.
  * Label values are bounded sets (route patterns, never URLs; access types; results), so a
- * hostile client cannot grow the series.
+ * hostile client cannot grow the series. The same figures also feed the last hour kept in
+ * memory for the operator console (`recent`), clocked by `now`.
  */
-export function createMetrics(deps: { db: Pick<Db, 'poolStats'> }) {
+export function createMetrics(deps: { db: Pick<Db, 'poolStats'>; now?: () => number }) {
+  const activity = createRecentActivity(deps.now ?? Date.now)
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'opas_' })
   const registers = [registry]
@@ -91,6 +94,8 @@ export function createMetrics(deps: { db: Pick<Db, 'poolStats'> }) {
     registry,
     /** The text exposition of this process, or of every worker under `--workers`. */
     scrape: clusterScrape(registry),
+    /** The last hour, minute by minute: of this process, or of every worker under `--workers`. */
+    recent: clusterRecent(activity.snapshot),
     request(listener: string, route: string, method: string, status: number, seconds: number) {
       // Every request passes here: the labelled children are looked up once per series, not
       // hashed from their labels on every call.
@@ -107,15 +112,26 @@ export function createMetrics(deps: { db: Pick<Db, 'poolStats'> }) {
       }
       count.inc()
       series.duration.observe(seconds)
+      // The last hour shows what clients and resource servers get: the operator's own pages
+      // and scrapes (the admin listener) are left out, so that looking does not move it.
+      if (listener !== 'admin') activity.request(listener, route, method, seconds)
     },
+    /** A refused request, by the error code it was answered with. */
+    refused: (code: string) => activity.refused(code),
     grantIssued(types: readonly string[]) {
       for (const type of new Set(types)) grantsIssued.inc({ type })
+      activity.grantIssued()
     },
     grantPending: () => grantsPending.inc(),
-    rotated: () => rotations.inc(),
+    rotated() {
+      rotations.inc()
+      activity.rotated()
+    },
     revoked: (what: 'token' | 'grant') => revocations.inc({ what }),
-    introspected: (active: boolean) =>
-      introspections.inc({ result: active ? 'active' : 'inactive' }),
+    introspected(active: boolean) {
+      introspections.inc({ result: active ? 'active' : 'inactive' })
+      activity.introspected(active)
+    },
     keyCache: (cache: 'jwks' | 'wallet_address', event: 'hit' | 'miss' | 'failure') =>
       keyCache.inc({ cache, event }),
     retentionDeleted(counts: Record<string, number>) {

@@ -19,6 +19,13 @@ export interface RateLimits {
   consumeIp(ip: string): Promise<void>
   /** Counts one verified signed request of `client`. @throws GnapError 429 when over. */
   consumeClient(client: string): Promise<void>
+  /**
+   * Seconds until `ip` may try to sign in to the console again: 0 while its failed sign-ins in
+   * the window are fewer than allowed.
+   */
+  signInWait(ip: string): Promise<number>
+  /** Counts one failed console sign-in from `ip`. */
+  signInFailed(ip: string): Promise<void>
   close(): Promise<void>
 }
 
@@ -28,6 +35,8 @@ export interface RateLimitOptions {
   perIp: number
   /** 0 disables. */
   perClient: number
+  /** Failed console sign-ins per IP address in SIGN_IN_WINDOW_SECONDS; 0 disables. */
+  signInAttempts?: number
   redis?: {
     url: string
     tls?: { caFile?: string; keyFile?: string; certFile?: string }
@@ -85,6 +94,12 @@ function createLimiter(
   })
 }
 
+/** The window of failed console sign-ins: long enough to make guessing an API secret useless. */
+export const SIGN_IN_WINDOW_SECONDS = 15 * 60
+
+/** Whole seconds until a limiter's window has room again (RFC 9110 §10.2.3 Retry-After). */
+const secondsOf = (res: RateLimiterRes) => Math.max(1, Math.ceil(res.msBeforeNext / 1000))
+
 async function consume(
   limiter: RateLimiterAbstract | undefined,
   key: string,
@@ -95,22 +110,32 @@ async function consume(
     await limiter.consume(key)
   } catch (rejection) {
     if (!(rejection instanceof RateLimiterRes)) throw rejection
-    // RFC 9110 §10.2.3: whole seconds until the window has room again.
-    const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000))
     throw tooManyAttempts(`too many requests from this ${what}`, undefined, {
-      headers: { 'retry-after': String(retryAfter) }
+      headers: { 'retry-after': String(secondsOf(rejection)) }
     })
   }
 }
 
 export function createRateLimits(options: RateLimitOptions): RateLimits {
-  const enabled = options.perIp > 0 || options.perClient > 0
+  const signInAttempts = options.signInAttempts ?? 0
+  const enabled = options.perIp > 0 || options.perClient > 0 || signInAttempts > 0
   const redis = enabled && options.redis ? createRedis(options.redis, options.logger) : undefined
   const ip = createLimiter('ip', options.perIp, options.windowSeconds, redis)
   const client = createLimiter('client', options.perClient, options.windowSeconds, redis)
+  const signIn = createLimiter('sign-in', signInAttempts, SIGN_IN_WINDOW_SECONDS, redis)
   return {
     consumeIp: (key) => consume(ip, key, 'address'),
     consumeClient: (key) => consume(client, key, 'client'),
+    async signInWait(key) {
+      const res = signIn && (await signIn.get(key))
+      return res && res.consumedPoints >= signInAttempts ? secondsOf(res) : 0
+    },
+    async signInFailed(key) {
+      // Over the limit it rejects: the failure is still counted, and the next attempt waits.
+      await signIn?.consume(key).catch((rejection: unknown) => {
+        if (!(rejection instanceof RateLimiterRes)) throw rejection
+      })
+    },
     async close() {
       if (redis) await redis.quit().catch(() => redis.disconnect())
     }

@@ -9,7 +9,7 @@ import {
   seedGrant,
   seedTenant
 } from '../../test/helpers/store-test.js'
-import { findActiveToken } from './token-store.js'
+import { findActiveToken, insertToken, rotateToken } from './token-store.js'
 import { isTokenExpired } from './token-value.js'
 
 // Introspection judges a token's expiry in SQL (findActiveToken), for speed: for any creation
@@ -42,5 +42,34 @@ describe('findActiveToken (SQL) agrees with isTokenExpired (the model)', () => {
       }),
       { numRuns: 200 }
     )
+  })
+})
+
+// Operators follow a token's rotations (the console's grant history): the new token names the one
+// it replaced, written by the rotation's own statement.
+describe('rotateToken records the token it replaced', () => {
+  const store = useTestDb(async (db) => seedGrant(db, await seedTenant(db), 'FINALIZED', 'ISSUED'))
+
+  test('rotated_from is the old token; a token never rotated has none', async () => {
+    const links = await inRolledBackTransaction(store.db, async (tx) => {
+      const old = { valueHash: randomBytes(32), managementId: randomUUID(), expiresIn: 600 }
+      await insertToken(tx, store.seeded, old)
+      const next = { valueHash: randomBytes(32), managementId: randomUUID(), expiresIn: 600 }
+      const rotated = await rotateToken(tx, old, next, { kind: 'none' })
+      assert.deepEqual(rotated, { claimed: true, access: [] })
+      // A second rotation of the same old token finds it revoked and writes nothing.
+      const again = { valueHash: randomBytes(32), managementId: randomUUID(), expiresIn: 600 }
+      assert.equal((await rotateToken(tx, old, again, { kind: 'none' })).access, undefined)
+      const { rows } = await tx.query<{ mid: string; id: string; rotatedFrom: string | null }>(
+        `select management_id as mid, id, rotated_from as "rotatedFrom" from access_tokens
+         where grant_id = $1`,
+        [store.seeded]
+      )
+      return { old: old.managementId, next: next.managementId, rows }
+    })
+    const byMid = new Map(links.rows.map((r) => [r.mid, r]))
+    assert.equal(links.rows.length, 2)
+    assert.equal(byMid.get(links.old)!.rotatedFrom, null)
+    assert.equal(byMid.get(links.next)!.rotatedFrom, byMid.get(links.old)!.id)
   })
 })

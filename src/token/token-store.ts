@@ -60,6 +60,7 @@ export async function findManagedToken(
  * rotations of one token serialise on its row lock; the losers find it revoked and get nothing.
  * The grant row is share-locked first and must not be revoked, so a racing cancel either waits
  * for the new token (and revokes it) or wins and leaves nothing to rotate.
+ * The new token records the old one's id (`rotated_from`), so operators see the chain.
  * Returns the grant's access items, or undefined when the old token was no longer live.
  */
 export async function rotateToken(
@@ -83,10 +84,10 @@ export async function rotateToken(
        update access_tokens set revoked_at = now()
        where management_id = $1 and value_hash = $2 and revoked_at is null
          and grant_id in (select id from live_grant) and ${replayClaimed('$6')}
-       returning grant_id
+       returning id, grant_id
      ), new as (
-       insert into access_tokens (id, grant_id, value_hash, management_id, expires_in)
-       select opas_uuid_v7(), grant_id, $3, $4, $5 from old
+       insert into access_tokens (id, grant_id, value_hash, management_id, expires_in, rotated_from)
+       select opas_uuid_v7(), grant_id, $3, $4, $5, id from old
        returning grant_id
      )
      select ${replayClaimed('$6')} as claimed, exists (select 1 from new) as rotated,

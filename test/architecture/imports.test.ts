@@ -117,7 +117,8 @@ describe('source layout', () => {
       accesses: 'access',
       interactions: 'interaction',
       access_tokens: 'token',
-      signature_replays: 'replay'
+      signature_replays: 'replay',
+      console_sessions: 'console'
     }
     const writes = /\b(?:insert\s+into|update|delete\s+from)\s+(\w+)/gi
     const found: string[] = []

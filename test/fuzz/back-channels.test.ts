@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { randomUUID } from 'node:crypto'
 import fc from 'fast-check'
 import type { ListenerName } from '../../src/app.js'
 import { apiSignatureHeader } from '../../src/tenant/api-signature.js'
 import {
   anyJson,
   bodyArb,
+  contentTypeArb,
   fieldText,
   graphqlBodyArb,
   getOrHead,
@@ -15,7 +17,8 @@ import {
   refsArb,
   segmentArb,
   strayBody,
-  tokened
+  tokened,
+  w
 } from './support/arbitraries.js'
 import {
   assertEveryRouteReached,
@@ -25,7 +28,17 @@ import {
   requestArb,
   unknownRoutesArb
 } from './support/run.js'
-import { cat, fixtureNames, fixturesIn, type Sym } from './support/symbols.js'
+import {
+  cat,
+  fixtureNames,
+  fixturesIn,
+  mutate,
+  mutations,
+  Ref,
+  type BodySpec,
+  type RequestSpec,
+  type Sym
+} from './support/symbols.js'
 import {
   startFuzzWorld,
   type Answer,
@@ -271,6 +284,278 @@ describe('service API', () => {
       await fuzzUnsigned(world, t, `service ${method} /tenant`, 'service', arb)
     })
   }
+})
+
+describe('operator console', () => {
+  /**
+   * Live sessions of the operator, stood for by placeholders in generated requests and filled
+   * in when a request is sent: a sign-out ends one, and the next request gets a fresh one.
+   */
+  const SESSION = 'FUZZ-SESSION'
+  const FORM_TOKEN = 'FUZZ-FORM-TOKEN'
+  let live: { cookie: string; formToken: string } | undefined
+  let otherTenant = ''
+
+  async function signIn(): Promise<{ cookie: string; formToken: string }> {
+    const admin = world.server.apps.admin
+    const page = await admin.inject({ method: 'GET', url: '/' })
+    const nonce = [page.headers['set-cookie']].flat()[0]!.split(';')[0]!
+    const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)![1]!
+    const res = await admin.inject({
+      method: 'POST',
+      url: '/sign-in',
+      headers: { cookie: nonce, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams({
+        csrf,
+        tenantId: world.server.tenantId,
+        apiSecret: world.server.env.ADMIN_API_SECRET!
+      }).toString()
+    })
+    assert.equal(res.statusCode, 303, res.body)
+    const cookie = [res.headers['set-cookie']]
+      .flat()
+      .map((c) => c!.split(';')[0]!)
+      .find((c) => c.startsWith('opas_console='))!
+    const grants = await admin.inject({ method: 'GET', url: '/grants', headers: { cookie } })
+    return { cookie, formToken: /name="csrf" value="([^"]+)"/.exec(grants.body)![1]! }
+  }
+
+  before(async () => {
+    otherTenant = randomUUID()
+    const res = await world.server.apps.service.inject({
+      method: 'POST',
+      url: '/tenant',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ id: otherTenant, apiSecret: 'fuzz-console-tenant-secret' })
+    })
+    assert.equal(res.statusCode, 204)
+  })
+
+  /** A generated request with the live session's cookie and form token put in. */
+  async function sendConsole(target: string, spec: RequestSpec) {
+    live ??= await signIn()
+    const session = live
+    const answer = await world.exchange(
+      target,
+      'admin',
+      () => {
+        const req = world.toInject(spec)
+        const cookie = req.headers.cookie
+        if (typeof cookie === 'string') req.headers.cookie = cookie.replace(SESSION, session.cookie)
+        if (req.payload !== undefined) {
+          req.payload = Buffer.from(
+            req.payload.toString('latin1').replace(FORM_TOKEN, session.formToken),
+            'latin1'
+          )
+        }
+        return req
+      },
+      fixturesIn(spec),
+      {
+        // Without the session nothing is served but the sign-in page and the script; a form
+        // without its token is served nowhere.
+        uncredentialed: (sent) => {
+          const path = sent.url.split('?')[0]!
+          if (path === '/' || path === '/console.js' || path === '/sign-in') return undefined
+          if (!String(sent.headers.cookie ?? '').includes(session.cookie)) return 'no session'
+          if (
+            sent.method === 'POST' &&
+            !sent.payload?.toString('latin1').includes(session.formToken)
+          )
+            return 'no form token'
+          return undefined
+        }
+      }
+    )
+    if (answer.sent.url.startsWith('/sign-out') && answer.status === 303) live = undefined
+  }
+
+  const cookies = fc.oneof(
+    w(6, fc.constant(SESSION)),
+    w(2, fc.constant(undefined)),
+    w(
+      1,
+      fc.constantFrom(...mutations).map((m): Sym => cat('opas_console=', mutate('s.abc', m)))
+    ),
+    w(
+      1,
+      fieldText(80).map((t): Sym => cat('opas_console=', t))
+    ),
+    w(1, fc.constant(cat(SESSION, 'x')))
+  )
+  const grantId = segmentArb(refsArb(fixtureNames, ['grantId']).map(([id]) => id!))
+  const tenantId = segmentArb(fc.constant(otherTenant as Sym))
+  const formFields = fc.record(
+    {
+      csrf: fc.oneof(w(6, fc.constant(FORM_TOKEN)), w(1, fieldText(60)), w(1, fc.constant(''))),
+      id: fc.oneof(fc.uuid(), fieldText(40)),
+      apiSecret: fc.oneof(fc.constant(''), fieldText(40)),
+      idpConsentUrl: fc.oneof(fc.constant(''), fc.webUrl(), fieldText(60)),
+      idpSecret: fieldText(40),
+      idpSecretChange: fc.constantFrom('keep', 'set', 'clear', 'x', ''),
+      next: fc.constantFrom('/grants', '//evil.example', 'https://evil.example/', '/overview')
+    },
+    { requiredKeys: [] }
+  )
+  const queryOf = fc.oneof(
+    fc.constant(''),
+    fc
+      .record(
+        {
+          wallet: fc.oneof(fc.webUrl(), fieldText(40)),
+          state: fc.constantFrom('issued', 'pending', 'revoked', 'x', ''),
+          after: fc.oneof(fc.uuid(), fieldText(10)),
+          before: fc.oneof(fc.uuid(), fieldText(10)),
+          tenant: fc.uuid()
+        },
+        { requiredKeys: [] }
+      )
+      .map((q) => `?${new URLSearchParams(q as Record<string, string>).toString()}`)
+  )
+
+  test('pages (GET): no 5xx, a page or the error object, nothing changed', async (t) => {
+    const path = fc.oneof(
+      fc.constantFrom('/', '/console.js', '/grants', '/overview', '/overview/charts'),
+      fc.constantFrom('/tenants', '/tenants/new'),
+      grantId.map((id): Sym => cat('/grants/', id)),
+      grantId.map((id): Sym => cat('/grants/', id, '/revoke')),
+      tenantId.map((id): Sym => cat('/tenants/', id)),
+      tenantId.map((id): Sym => cat('/tenants/', id, '/delete'))
+    )
+    const arb = fc
+      .tuple(
+        requestArb(world, {
+          method: getOrHead,
+          path,
+          headers: fc.record({ cookie: cookies }, { requiredKeys: [] }),
+          body: strayBody
+        }),
+        queryOf
+      )
+      .map(([spec, query]): RequestSpec => ({ ...spec, url: cat(spec.url, query) }))
+    // Every page and its HEAD once, with the session and without, whatever the draw.
+    const fixed = ['/', '/console.js', '/grants', '/overview', '/overview/charts', '/tenants']
+    const ids = (grant: Sym, tenant: Sym): Sym[] => [
+      ...fixed,
+      '/tenants/new',
+      cat('/grants/', grant),
+      cat('/grants/', grant, '/revoke'),
+      cat('/tenants/', tenant),
+      cat('/tenants/', tenant, '/delete')
+    ]
+    for (const url of ids(new Ref('issued', 'grantId'), otherTenant)) {
+      for (const method of ['GET', 'HEAD']) {
+        for (const cookie of [SESSION, undefined]) {
+          await sendConsole('admin console pages', {
+            method,
+            url,
+            headers: { accept: 'text/html', cookie },
+            body: { kind: 'none' }
+          })
+        }
+      }
+    }
+    await fuzz(world, t, 'admin console pages', arb, (spec) =>
+      sendConsole('admin console pages', spec)
+    )
+  })
+
+  test('forms (POST): no 5xx; without the session and its form token never served', async (t) => {
+    const path = fc.oneof(
+      grantId.map((id): Sym => cat('/grants/', id, '/revoke')),
+      fc.constant('/tenants'),
+      tenantId.map((id): Sym => cat('/tenants/', id)),
+      tenantId.map((id): Sym => cat('/tenants/', id, '/delete')),
+      fc.constant('/sign-out')
+    )
+    const body = fc.oneof(
+      w(
+        8,
+        formFields.map((fields): BodySpec => ({ kind: 'form', fields }))
+      ),
+      w(2, bodyArb(fc.constant({}), 2))
+    )
+    const arb = requestArb(world, {
+      method: fc.constant('POST'),
+      path,
+      headers: fc.record({ cookie: cookies }, { requiredKeys: [] }),
+      contentType: fc.oneof(
+        w(8, fc.constant('application/x-www-form-urlencoded')),
+        w(2, contentTypeArb)
+      ),
+      body
+    })
+    // Every form once with a forged token, whatever the draw.
+    for (const url of [
+      cat('/grants/', new Ref('issued', 'grantId'), '/revoke'),
+      '/tenants',
+      cat('/tenants/', otherTenant),
+      cat('/tenants/', otherTenant, '/delete'),
+      '/sign-out'
+    ]) {
+      await sendConsole('admin console forms', {
+        method: 'POST',
+        url,
+        headers: {
+          accept: 'text/html',
+          cookie: SESSION,
+          'content-type': 'application/x-www-form-urlencoded'
+        },
+        body: { kind: 'form', fields: { csrf: 'forged' } }
+      })
+    }
+    await fuzz(world, t, 'admin console forms', arb, (spec) =>
+      sendConsole('admin console forms', spec)
+    )
+  })
+
+  test('POST /sign-in: no 5xx, a page, never a session for a wrong secret', async (t) => {
+    const arb = fc.record({
+      tenantId: fc.oneof(
+        fc.constant(world.server.tenantId),
+        fc.constant(otherTenant),
+        fc.uuid(),
+        fieldText(40)
+      ),
+      apiSecret: fc.oneof(
+        fc.constant(world.server.env.ADMIN_API_SECRET!),
+        fc.constantFrom(...mutations).map((m) => mutate(world.server.env.ADMIN_API_SECRET!, m)),
+        fieldText(40)
+      ),
+      csrf: fc.oneof(fc.constant('valid'), fieldText(40), fc.constant('')),
+      contentType: fc.oneof(
+        w(8, fc.constant('application/x-www-form-urlencoded')),
+        w(1, contentTypeArb)
+      )
+    })
+    await fuzz(world, t, 'admin POST /sign-in', arb, async (r) => {
+      const page = await world.server.apps.admin.inject({ method: 'GET', url: '/' })
+      const nonce = [page.headers['set-cookie']].flat()[0]!.split(';')[0]!
+      const csrf = r.csrf === 'valid' ? /name="csrf" value="([^"]+)"/.exec(page.body)![1]! : r.csrf
+      const answer = await world.exchange(
+        'admin POST /sign-in',
+        'admin',
+        {
+          method: 'POST',
+          url: '/sign-in',
+          headers: {
+            cookie: nonce,
+            accept: 'text/html',
+            ...(r.contentType ? { 'content-type': r.contentType } : {})
+          },
+          payload: Buffer.from(
+            new URLSearchParams({ csrf, tenantId: r.tenantId, apiSecret: r.apiSecret }).toString()
+          )
+        },
+        new Set()
+      )
+      const session = String(answer.headers['set-cookie'] ?? '').includes('opas_console=')
+      const right =
+        r.tenantId.toLowerCase() === world.server.tenantId.toLowerCase() &&
+        r.apiSecret === world.server.env.ADMIN_API_SECRET
+      if (!right) assert.ok(!session || answer.status >= 400, 'a wrong secret opened a session')
+    })
+  })
 })
 
 let lastMs = 0

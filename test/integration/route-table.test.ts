@@ -8,6 +8,7 @@ import { assertGnapError } from '../helpers/gnap-assertions.js'
 import { answerConsentScreen, openConsentScreen } from '../helpers/interaction-driver.js'
 import { startServerWithClient, type ServerWithClient } from '../helpers/server-with-client.js'
 import { send, signedRequest, type TestResponse } from '../helpers/signed-request.js'
+import { consoleClient } from '../helpers/console-client.js'
 import { addTenant } from '../helpers/tenants.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
 import {
@@ -202,21 +203,48 @@ describe('interaction listener: the IdP back channel', () => {
 })
 
 describe('admin listener: operators only', () => {
-  test('it serves /metrics, the probes and the signed GraphQL API, and has no CORS', () => {
+  const consolePages = [
+    '/',
+    '/console.js',
+    '/grants',
+    '/grants/:id',
+    '/grants/:id/revoke',
+    '/overview',
+    '/overview/charts',
+    '/sign-in',
+    '/sign-out',
+    '/tenants',
+    '/tenants/:id',
+    '/tenants/:id/delete',
+    '/tenants/new'
+  ]
+
+  test('it serves /metrics, the probes, the signed GraphQL API and the console, and has no CORS', () => {
     const routes = routesOf('admin')
-    assert.deepEqual([...new Set(routes.map((r) => r.url))].sort(), [
-      '/graphql',
-      '/healthz',
-      '/metrics',
-      '/readyz'
-    ])
+    assert.deepEqual(
+      [...new Set(routes.map((r) => r.url))].sort(),
+      ['/graphql', '/healthz', '/metrics', '/readyz', ...consolePages].sort()
+    )
     for (const route of routes) {
-      // Reads only, but for the GraphQL API, which takes a tenant's signature.
-      if (route.url === '/graphql') assert.equal(authOf(route), 'tenant-signature')
-      else
-        for (const method of methodsOf(route))
-          assert.ok(['GET', 'HEAD'].includes(method), label(route))
       assert.ok(!methodsOf(route).includes('OPTIONS'), `no CORS preflight: ${label(route)}`)
+      if (methodsOf(route).every((m) => ['GET', 'HEAD'].includes(m))) continue
+      // What changes anything: the GraphQL API (a tenant's signature), the console's forms.
+      if (route.url === '/graphql') assert.equal(authOf(route), 'tenant-signature')
+      else if (route.url === '/sign-in') assert.equal(authOf(route), 'console-sign-in')
+      else {
+        assert.equal(authOf(route), 'console-session', label(route))
+        const hooks = hookNames(route, 'preHandler')
+        assert.equal(hooks[0], 'requireSession', label(route))
+        assert.equal(hooks.at(-1), 'verifyForm', `${label(route)}: the form token is checked`)
+      }
+    }
+  })
+
+  test('every console page but sign-in and its script needs the session', () => {
+    for (const route of routesOf('admin').filter((r) => consolePages.includes(r.url))) {
+      if (['/', '/console.js', '/sign-in'].includes(route.url)) continue
+      assert.equal(authOf(route), 'console-session', label(route))
+      assert.equal(hookNames(route, 'preHandler')[0], 'requireSession', label(route))
     }
   })
 })
@@ -271,6 +299,8 @@ describe('each authenticating hook refuses a request without its credential', ()
     servedStatus: number
     /** The refusal is a GraphQL error (`errors[0].extensions.code`), not a GNAP one. */
     graphql?: true
+    /** The refusal is a console page (its status is what counts). */
+    page?: true
   }
 
   /** The cases of a GET route and of the HEAD route Fastify adds beside it. */
@@ -338,6 +368,57 @@ describe('each authenticating hook refuses a request without its credential', ()
       }
     }
   const tenantPath = (id: string) => `/tenant/${id}`
+
+  /** A console route: without the session cookie refused with a page; signed in, served. */
+  const consoleCase =
+    (
+      method: string,
+      path: (target: { grantId: string; tenantId: string }) => string,
+      servedStatus: number,
+      form?: Record<string, string>
+    ) =>
+    async (): Promise<Case> => {
+      const browser = consoleClient(world.server.adminUrl)
+      const signedIn = await browser.signIn(
+        world.server.tenantId,
+        world.server.env.ADMIN_API_SECRET!
+      )
+      assert.equal(signedIn.status, 303)
+      const { token } = await operator.requestNonInteractive()
+      const grantId = (await operator.introspect(token.value)).grant!
+      const { tenantId } = await addTenant(world.server, {
+        consentUrl: 'http://127.0.0.1:9/idp/consent',
+        secret: 'console-case-idp-secret'
+      })
+      const url = path({ grantId, tenantId })
+      const request = async (cookie: string | undefined) => {
+        const body = form && { ...form, csrf: await browser.formToken() }
+        const res = await fetch(`${world.server.adminUrl}${url}`, {
+          method,
+          redirect: 'manual',
+          headers: {
+            accept: 'text/html',
+            ...(body ? { 'content-type': 'application/x-www-form-urlencoded' } : {}),
+            ...(cookie ? { cookie } : {})
+          },
+          ...(body ? { body: new URLSearchParams(body).toString() } : {})
+        })
+        return { status: res.status, headers: res.headers, text: await res.text(), body: undefined }
+      }
+      return {
+        refused: () => request(undefined),
+        status: 401,
+        code: '',
+        description: '',
+        served: () => request(`opas_console=${browser.jar.get('opas_console')!}`),
+        servedStatus,
+        page: true
+      }
+    }
+  const consoleGet = (url: string, path: Parameters<typeof consoleCase>[1]) =>
+    Object.fromEntries(
+      (['GET', 'HEAD'] as const).map((m) => [`admin ${m} ${url}`, consoleCase(m, path, 200)])
+    )
 
   /** Built per route when its test runs: each gets live targets of its own. */
   const cases: Record<string, () => Promise<Case>> = {
@@ -464,6 +545,57 @@ describe('each authenticating hook refuses a request without its credential', ()
         graphql: true
       }
     },
+    ...consoleGet('/grants', () => '/grants'),
+    ...consoleGet('/grants/:id', ({ grantId }) => `/grants/${grantId}`),
+    ...consoleGet('/grants/:id/revoke', ({ grantId }) => `/grants/${grantId}/revoke`),
+    ...consoleGet('/overview', () => '/overview'),
+    ...consoleGet('/overview/charts', () => '/overview/charts'),
+    ...consoleGet('/tenants', () => '/tenants'),
+    ...consoleGet('/tenants/new', () => '/tenants/new'),
+    ...consoleGet('/tenants/:id', ({ tenantId }) => `/tenants/${tenantId}`),
+    ...consoleGet('/tenants/:id/delete', ({ tenantId }) => `/tenants/${tenantId}/delete`),
+    'admin POST /grants/:id/revoke': consoleCase(
+      'POST',
+      ({ grantId }) => `/grants/${grantId}/revoke`,
+      303,
+      {}
+    ),
+    'admin POST /tenants': consoleCase('POST', () => '/tenants', 303, {
+      id: randomUUID(),
+      apiSecret: 's'
+    }),
+    'admin POST /tenants/:id': consoleCase('POST', ({ tenantId }) => `/tenants/${tenantId}`, 303, {
+      idpConsentUrl: 'https://idp.example/consent'
+    }),
+    'admin POST /tenants/:id/delete': consoleCase(
+      'POST',
+      ({ tenantId }) => `/tenants/${tenantId}/delete`,
+      303,
+      {}
+    ),
+    'admin POST /sign-out': consoleCase('POST', () => '/sign-out', 303, {}),
+    'admin POST /sign-in': async () => {
+      const browser = consoleClient(world.server.adminUrl)
+      const credentials = {
+        tenantId: world.server.tenantId,
+        apiSecret: world.server.env.ADMIN_API_SECRET!
+      }
+      return {
+        refused: () =>
+          browser
+            .post('/sign-in', { ...credentials, csrf: 'forged' })
+            .then((r) => ({ ...r, body: undefined })),
+        status: 403,
+        code: '',
+        description: '',
+        served: () =>
+          browser
+            .signIn(credentials.tenantId, credentials.apiSecret)
+            .then((r) => ({ ...r, body: undefined })),
+        servedStatus: 303,
+        page: true
+      }
+    },
     'service POST /tenant': serviceCase(
       'POST',
       () => '/tenant',
@@ -494,7 +626,7 @@ describe('each authenticating hook refuses a request without its credential', ()
     test(route, async () => {
       const c = await build()
       const refused = await c.refused()
-      if (route.includes(' HEAD ')) assert.equal(refused.status, c.status)
+      if (route.includes(' HEAD ') || c.page) assert.equal(refused.status, c.status, refused.text)
       else if (c.graphql) {
         assert.equal(refused.status, c.status, refused.text)
         const { errors } = refused.body as {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
@@ -43,11 +44,25 @@ async function earlierDataDir(dataDir: string, version: number) {
     await seedGrant(q, tenantId, 'FINALIZED', 'ISSUED'),
     await seedGrant(q, tenantId, 'PENDING')
   ]
+  // A token rotated at T: the old one revoked, the new one created, in one statement then.
+  const T = '2025-03-01T10:00:00.123456Z'
+  const tokens = { old: randomUUID(), new: randomUUID() }
+  for (const [id, created, revoked] of [
+    [tokens.old, '2025-03-01T09:00:00Z', T],
+    [tokens.new, T, null]
+  ]) {
+    await pglite.query(
+      `insert into access_tokens (id, grant_id, value_hash, management_id, expires_in, created_at,
+         revoked_at)
+       values ($1, $2, $3, $4, 600, $5, $6)`,
+      [id, grants[0], randomBytes(32), randomUUID(), created, revoked]
+    )
+  }
   const { rows } = await pglite.query<{ id: string; hash: Uint8Array; created: string }>(
     `select id, continue_token_hash as hash, created_at::text as created from grants order by id`
   )
   await pglite.close()
-  return { tenantId, grants, rows }
+  return { tenantId, grants, rows, tokens }
 }
 
 test('an earlier PGlite data directory is copied in once and set aside', async () => {
@@ -75,6 +90,14 @@ test('an earlier PGlite data directory is copied in once and set aside', async (
       tenants.rows.map((r) => r.id),
       [before.tenantId]
     )
+    // Columns added since come along: the rotation is linked (migration 006's backfill).
+    const links = await db.query<{ id: string; rotatedFrom: string | null }>(
+      'select id, rotated_from as "rotatedFrom" from access_tokens order by created_at'
+    )
+    assert.deepEqual(links.rows, [
+      { id: before.tokens.old, rotatedFrom: null },
+      { id: before.tokens.new, rotatedFrom: before.tokens.old }
+    ])
     // The copy brought the old schema up to this build's first.
     const versions = await db.query<{ version: number }>(
       'select version from opas_migrations order by version'

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
+import { signedAdminPost } from '../helpers/admin-client.js'
 import { postJson, send } from '../helpers/signed-request.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
 import { startWalletAddressServer, type TestClient } from '../helpers/wallet-address-server.js'
@@ -185,6 +186,33 @@ describe('grant lifecycle at info', () => {
     const rejected = lines.slice(rejectedAt).find((l) => l.msg === 'grant rejected')
     assert.ok(rejected?.reqId)
     assertEvent(rejected.reqId, 'rejected')
+  })
+
+  test("an operator's revocation through the admin API is logged once, saying so", async () => {
+    const { token } = await flows.requestNonInteractive()
+    const grantId = (await flows.introspect(token.value)).grant!
+    const revoke = async () => {
+      const res = await signedAdminPost(
+        `${server.adminUrl}/graphql`,
+        { tenantId: tenantId(), apiSecret: server.services.config.adminApiSecret },
+        { query: `mutation { revokeGrant(input: { grantId: "${grantId}" }) { id } }` }
+      )
+      assert.deepEqual(await res.json(), { data: { revokeGrant: { id: grantId } } })
+    }
+    const mark = lines.length
+    await revoke()
+    const revoked = lines.slice(mark).filter((l) => l.msg === 'grant revoked')
+    assert.equal(revoked.length, 1, JSON.stringify(lines.slice(mark), null, 1))
+    const line = revoked[0]!
+    assert.equal(line.level, INFO)
+    assert.deepEqual(
+      [line.event, line.grantId, line.tenantId, line.client, line.by, line.component],
+      ['grant.revoked', grantId, tenantId(), client.walletAddress, 'admin-api', 'admin-api']
+    )
+    // Revoking it again answers the same and logs nothing: nothing was revoked.
+    const again = lines.length
+    await revoke()
+    assert.ok(!lines.slice(again).some((l) => l.msg === 'grant revoked'))
   })
 
   test('every log line of a request carries its id', () => {

@@ -23,7 +23,10 @@ import {
  */
 
 type Weighted<T> = { weight: number; arbitrary: fc.Arbitrary<T> }
-const w = <T>(weight: number, arbitrary: fc.Arbitrary<T>): Weighted<T> => ({ weight, arbitrary })
+export const w = <T>(weight: number, arbitrary: fc.Arbitrary<T>): Weighted<T> => ({
+  weight,
+  arbitrary
+})
 
 /** Mostly `valid`, sometimes `mutant`: one field wrong at a time keeps requests plausible. */
 const mut = <T, U>(valid: fc.Arbitrary<T>, mutant: fc.Arbitrary<U>, validWeight = 24) =>

@@ -209,6 +209,21 @@ function isBrowserPage(req: InjectRequest, answer: Answer): boolean {
   )
 }
 
+/** The operator console's pages (admin listener): a refusal there is a page for anyone. */
+const isConsolePage = (listener: ListenerName, req: InjectRequest, answer: Answer) =>
+  listener === 'admin' &&
+  /^\/(sign-in|sign-out|grants|overview|tenants|console\.js)?([/?]|$)/.test(req.url) &&
+  String(answer.headers['content-type'] ?? '').startsWith('text/html')
+
+/** A console refusal: a whole page saying what happened, never a stack trace. */
+function assertConsolePage(method: string, answer: Answer, where: string): void {
+  assert.match(String(answer.headers['content-type']), /^text\/html; charset=utf-8$/, where)
+  assert.match(String(answer.headers['content-security-policy']), /default-src 'none'/, where)
+  if (method === 'HEAD') return assert.equal(answer.text, '', where)
+  assert.match(answer.text, /^<!doctype html>/, where)
+  assert.doesNotMatch(answer.text, /\bat \S+\.(ts|js):\d+|stack|Error:/, where)
+}
+
 /** The admin GraphQL API answers in GraphQL's own error shape. */
 const isGraphqlAnswer = (listener: ListenerName, req: InjectRequest) =>
   listener === 'admin' && /^\/graphql\/?(\?|$)/.test(req.url)
@@ -301,6 +316,11 @@ function secretsOf(req: InjectRequest, answer: Answer): string[] {
   for (const m of body.matchAll(/"access_token"\s*:\s*"([^"]+)"/g)) found.push(m[1]!)
   // A tenant's secrets, given to the service API.
   for (const m of body.matchAll(/"(?:apiSecret|idpSecret)"\s*:\s*"([^"]+)"/g)) found.push(m[1]!)
+  // The same in a console form (urlencoded), and the form's token.
+  if (/^[\w%.*+=&~-]*$/.test(body)) {
+    const form = new URLSearchParams(body)
+    for (const name of ['apiSecret', 'idpSecret', 'csrf']) found.push(form.get(name) ?? '')
+  }
   for (const m of answer.text.matchAll(/"value"\s*:\s*"([^"]+)"/g)) found.push(m[1]!)
   const location = answer.headers.location
   if (typeof location === 'string' && URL.canParse(location)) {
@@ -686,6 +706,7 @@ export async function startFuzzWorld(env: Record<string, string> = {}): Promise<
     } else {
       assert.ok(answer.status < 500, `a server error:\n${where}`)
       if (isBrowserPage(req, answer)) assertNoticePage(req.method, answer, where)
+      else if (isConsolePage(listener, req, answer)) assertConsolePage(req.method, answer, where)
       else if (isGraphqlAnswer(listener, req) && answer.status !== 404 && answer.status !== 405) {
         assertGraphqlErrors(req.method, answer, where)
       } else if (listener === 'service') {

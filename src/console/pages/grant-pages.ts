@@ -1,0 +1,235 @@
+import type { AdminGrant, GrantHistory } from '../../grant/grant-admin-store.js'
+import {
+  accessInWords,
+  accessSummary,
+  grantStatuses,
+  statusOf,
+  statusWords,
+  type GrantStatus
+} from '../grant-words.js'
+import { consolePage, e, formTokenField, when, type Viewer } from './layout.js'
+
+/** The app as support staff name it: its public name and its wallet address. */
+function clientOf(grant: AdminGrant): { name: string; address: string | null } {
+  const name = grant.clientName ?? grant.client ?? 'An app known only by its key'
+  return { name, address: grant.client }
+}
+
+function statusBadge(status: GrantStatus): string {
+  return `<span class="state ${status}">${e(statusWords[status].label)}</span>`
+}
+
+export interface GrantListView {
+  viewer: Viewer
+  /** The wallet address searched for, as typed. */
+  wallet: string
+  status: GrantStatus | undefined
+  rows: AdminGrant[]
+  /** Cursors of the pages before and after this one, when there are such pages. */
+  before?: string
+  after?: string
+}
+
+function listUrl(view: GrantListView, cursor: { before?: string; after?: string }): string {
+  const query = new URLSearchParams()
+  if (view.wallet) query.set('wallet', view.wallet)
+  if (view.status) query.set('state', view.status)
+  if (cursor.before) query.set('before', cursor.before)
+  if (cursor.after) query.set('after', cursor.after)
+  return `/grants?${query}`
+}
+
+function grantRow(grant: AdminGrant, viewer: Viewer): string {
+  const status = statusOf(grant.state, grant.finalizationReason)
+  const client = clientOf(grant)
+  const allows = grant.access.map((item) => {
+    const words = accessInWords(item)
+    const on = words.walletAddress
+      ? ` <span class="muted">on <code>${e(words.walletAddress)}</code></span>`
+      : ''
+    return `<li>${e(accessSummary(words))}${on}</li>`
+  })
+  const tenant = viewer.isOperator
+    ? `<p class="detail muted">Tenant <code>${e(grant.tenantId)}</code></p>`
+    : ''
+  return `<li>
+<div class="row-head"><a href="/grants/${e(grant.id)}">${e(client.name)}</a>${statusBadge(status)}</div>
+${client.address ? `<p class="detail">App's wallet address: <code>${e(client.address)}</code></p>` : ''}
+<ul class="detail">${allows.join('')}</ul>
+<p class="detail muted">Requested ${when(grant.createdAt)}</p>${tenant}
+</li>`
+}
+
+/** The grants list: search by wallet address, filter by status, newest first, paged. */
+export function grantListPage(view: GrantListView) {
+  const options = [
+    `<option value="">Any state</option>`,
+    ...grantStatuses.map(
+      (s) =>
+        `<option value="${s}"${view.status === s ? ' selected' : ''}>${e(statusWords[s].label)}: ${e(statusWords[s].meaning)}</option>`
+    )
+  ].join('')
+  const searched = view.wallet ? ` for ${view.wallet}` : ''
+  const results =
+    view.rows.length === 0
+      ? `<p role="status">No grants${e(searched)}${view.status ? ` in state ${e(statusWords[view.status].label)}` : ''}.</p>`
+      : `<ol class="rows" aria-label="Grants, newest first">${view.rows.map((g) => grantRow(g, view.viewer)).join('')}</ol>`
+  const pager =
+    view.before || view.after
+      ? `<nav class="pager" aria-label="Pages">${
+          view.before
+            ? `<a href="${e(listUrl(view, { before: view.before }))}">Newer grants</a>`
+            : '<span></span>'
+        }${view.after ? `<a href="${e(listUrl(view, { after: view.after }))}">Older grants</a>` : ''}</nav>`
+      : ''
+  return consolePage(
+    { title: 'Grants', viewer: view.viewer, section: 'grants' },
+    `<h1>Grants</h1>
+<form class="search" method="get" action="/grants" role="search">
+<label for="wallet">Wallet address
+<span class="hint">An account's address, or the app's own</span>
+<input id="wallet" name="wallet" type="search" inputmode="url" spellcheck="false" autocapitalize="none" placeholder="https://wallet.example/alice" value="${e(view.wallet)}"></label>
+<label class="status-filter" for="state">State
+<select id="state" name="state">${options}</select></label>
+<button type="submit">Search</button>
+</form>
+${results}
+${pager}`
+  )
+}
+
+function interactionStory(i: GrantHistory['interactions'][number]): string {
+  const steps = [
+    `<li>Started ${when(i.createdAt)}: the app sent the account holder to consent</li>`
+  ]
+  if (i.state === 'APPROVED' && i.decidedAt) steps.push(`<li>Accepted ${when(i.decidedAt)}</li>`)
+  if (i.state === 'DENIED' && i.decidedAt) steps.push(`<li>Rejected ${when(i.decidedAt)}</li>`)
+  if (i.finishedAt) {
+    steps.push(
+      `<li>Finished ${when(i.finishedAt)}: the account holder was sent back to the app</li>`
+    )
+  } else if (i.state === 'PENDING') {
+    steps.push(
+      i.expired
+        ? `<li>Expired unanswered ${when(i.expiresAt)}</li>`
+        : `<li>Waiting for the account holder until ${when(i.expiresAt)}</li>`
+    )
+  }
+  return `<li><ol class="timeline">${steps.join('')}</ol></li>`
+}
+
+function tokenStory(
+  t: GrantHistory['tokens'][number],
+  index: number,
+  numberOf: (id: string | null) => number | undefined,
+  now: Date
+): string {
+  const from = numberOf(t.rotatedFrom)
+  const next = numberOf(t.replacedBy)
+  const issued = from
+    ? `Issued ${when(t.createdAt)} by rotating token ${from}`
+    : `Issued ${when(t.createdAt)}`
+  let end: string
+  if (t.revokedAt && t.replacedBy) {
+    end = `rotated ${when(t.revokedAt)}${next ? `, replaced by token ${next}` : ''}`
+  } else if (t.revokedAt) {
+    end = `revoked ${when(t.revokedAt)}`
+  } else if (t.expiresAt <= now) {
+    end = `expired ${when(t.expiresAt)}`
+  } else {
+    end = `active; expires ${when(t.expiresAt)}`
+  }
+  return `<li><strong>Token ${index + 1}</strong>: ${issued}; ${end}</li>`
+}
+
+export interface GrantView {
+  viewer: Viewer
+  grant: AdminGrant
+  history: GrantHistory
+  now: Date
+  flash?: string
+}
+
+/** One grant: what it allows in words, its interaction, its tokens (never a value), Revoke. */
+export function grantPage(view: GrantView) {
+  const { grant, history, viewer } = view
+  const status = statusOf(grant.state, grant.finalizationReason)
+  const client = clientOf(grant)
+  const items = grant.access.map((item) => {
+    const words = accessInWords(item)
+    const actions = words.actions.map((a) => `<li>${e(a)}</li>`).join('')
+    const wallet = words.walletAddress
+      ? `<p class="detail">On wallet address <code>${e(words.walletAddress)}</code></p>`
+      : ''
+    const limits = words.limits
+      .map((l) => `<p class="detail"><strong>Limit:</strong> ${e(l)}</p>`)
+      .join('')
+    return `<li><h3>${e(words.title)}</h3><ul>${actions}</ul>${wallet}${limits}</li>`
+  })
+  const subjects = grant.subIds.map(
+    (s) => `<li><code>${e(s.subId)}</code> (${e(s.subIdFormat)})</li>`
+  )
+  const tokenIds = history.tokens.map((t) => t.id)
+  const numberOf = (id: string | null) => {
+    const at = id === null ? -1 : tokenIds.indexOf(id)
+    return at < 0 ? undefined : at + 1
+  }
+  const revocable = status !== 'revoked' && status !== 'rejected'
+  return consolePage(
+    {
+      title: `Grant to ${client.name}`,
+      viewer,
+      section: 'grants',
+      ...(view.flash ? { flash: view.flash } : {})
+    },
+    `<h1>Grant to ${e(client.name)}</h1>
+<dl class="facts">
+<dt>State</dt><dd>${statusBadge(status)} ${e(statusWords[status].meaning)}</dd>
+<dt>App</dt><dd>${e(client.name)}</dd>
+${client.address ? `<dt>App's wallet address</dt><dd><code>${e(client.address)}</code></dd>` : ''}
+<dt>Requested</dt><dd>${when(grant.createdAt)}</dd>
+<dt>Grant ID</dt><dd><code>${e(grant.id)}</code></dd>
+${viewer.isOperator ? `<dt>Tenant</dt><dd><code>${e(grant.tenantId)}</code></dd>` : ''}
+</dl>
+<h2>What it allows</h2>
+${items.length ? `<ul class="rows">${items.join('')}</ul>` : '<p>No access rights.</p>'}
+${subjects.length ? `<h2>Account holder identifiers it may read</h2><ul>${subjects.join('')}</ul>` : ''}
+<h2>Interaction</h2>
+${
+  history.interactions.length
+    ? `<ol class="rows">${history.interactions.map(interactionStory).join('')}</ol>`
+    : '<p>None: this grant needed no consent.</p>'
+}
+<h2>Tokens</h2>
+${
+  history.tokens.length
+    ? `<ol class="rows">${history.tokens.map((t, i) => tokenStory(t, i, numberOf, view.now)).join('')}</ol>`
+    : '<p>No token has been issued.</p>'
+}
+${
+  revocable
+    ? `<h2>Revoke</h2>
+<p>Revoking ends the grant: its tokens stop working at once and the app cannot continue it.</p>
+<form method="get" action="/grants/${e(grant.id)}/revoke"><button type="submit" class="danger">Revoke</button></form>`
+    : ''
+}`
+  )
+}
+
+/** The confirmation step of a revocation: nothing is changed until "Confirm revoke". */
+export function confirmRevokePage(view: { viewer: Viewer; grant: AdminGrant }) {
+  const { grant, viewer } = view
+  const client = clientOf(grant)
+  const allows = grant.access.map((item) => `<li>${e(accessSummary(accessInWords(item)))}</li>`)
+  return consolePage(
+    { title: 'Revoke this grant?', viewer, section: 'grants' },
+    `<h1>Revoke the grant to ${e(client.name)}?</h1>
+<p>${e(client.name)} will no longer be able to:</p>
+<ul>${allows.join('')}</ul>
+<p>Its tokens stop working at once (introspection answers inactive), and it cannot be undone: the app must ask the account holder again.</p>
+<div class="actions">
+<form method="post" action="/grants/${e(grant.id)}/revoke">${formTokenField(viewer)}<button type="submit" class="danger">Confirm revoke</button></form>
+<a class="button quiet" href="/grants/${e(grant.id)}">Cancel</a>
+</div>`
+  )
+}

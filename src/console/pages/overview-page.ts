@@ -1,0 +1,35 @@
+import type { Metrics } from '../../metrics/metrics.js'
+import { chartCss, renderOverviewCharts } from '../../metrics/overview-charts.js'
+import { overviewSeries } from '../../metrics/recent-activity.js'
+import { addConsoleCss, consolePage, e, type Viewer } from './layout.js'
+
+addConsoleCss(chartCss)
+
+/**
+ * The charts of the last hour from this server's own figures (every worker's under --workers),
+ * or a sentence saying why they cannot be shown now.
+ */
+export async function overviewCharts(
+  metrics: Pick<Metrics, 'recent'>,
+  nowMs: number,
+  onError: (err: unknown) => void
+): Promise<string> {
+  try {
+    return renderOverviewCharts(overviewSeries(await metrics.recent(), nowMs))
+  } catch (err) {
+    onError(err)
+    return `<p class="error" role="alert">${e('The figures of the last hour could not be collected from every worker. Reload in a moment.')}</p>`
+  }
+}
+
+/** The overview: is anything wrong right now? */
+export function overviewPage(view: { viewer: Viewer; charts: string }) {
+  return consolePage(
+    { title: 'Overview', viewer: view.viewer, section: 'overview', script: true },
+    `<h1>The last hour</h1>
+<p>Per minute, in UTC, from this server's own figures since it started (Prometheus at <code>/metrics</code> keeps longer history).</p>
+<p class="actions"><button type="button" id="live" class="quiet" aria-pressed="false" hidden>Pause live updates</button>
+<span id="live-status" role="status" class="muted"></span></p>
+<div id="charts">${view.charts}</div>`
+  )
+}

@@ -1,0 +1,118 @@
+import type { TenantView } from '../../tenant/tenant-directory.js'
+import { consolePage, e, formTokenField, when, type Viewer } from './layout.js'
+
+/** The operator's tenants pages: list, create, edit the IdP settings and API secret, delete. */
+
+export function tenantListPage(view: {
+  viewer: Viewer
+  tenants: (TenantView & { createdAt: Date })[]
+  flash?: string
+}) {
+  const rows = view.tenants.map((t) => {
+    const operator = t.id === view.viewer.tenantId ? ' <span class="state">operator</span>' : ''
+    return `<li>
+<div class="row-head"><a href="/tenants/${e(t.id)}" class="mono">${e(t.id)}</a>${operator}</div>
+<p class="detail">Identity provider: ${t.idpConsentUrl ? `<code>${e(t.idpConsentUrl)}</code>` : 'none (the built-in consent screen, when on)'}${t.hasIdpSecret ? '' : '; no IdP secret'}</p>
+<p class="detail muted">Created ${when(t.createdAt)} · <a href="/grants?tenant=${e(t.id)}">Grants</a></p>
+</li>`
+  })
+  return consolePage(
+    {
+      title: 'Tenants',
+      viewer: view.viewer,
+      section: 'tenants',
+      ...(view.flash ? { flash: view.flash } : {})
+    },
+    `<h1>Tenants</h1>
+<p><a class="button" href="/tenants/new">New tenant</a></p>
+<ul class="rows" aria-label="Tenants, oldest first">${rows.join('')}</ul>`
+  )
+}
+
+/** What the tenant form was given, shown again with the problem when it is refused. */
+export interface TenantFormValues {
+  id?: string
+  idpConsentUrl?: string
+}
+
+const problemOf = (problem: string | undefined) =>
+  problem ? `<p class="error" role="alert">${e(problem)}</p>` : ''
+
+export function newTenantPage(view: {
+  viewer: Viewer
+  values: TenantFormValues
+  problem?: string
+}) {
+  return consolePage(
+    { title: 'New tenant', viewer: view.viewer, section: 'tenants' },
+    `<h1>New tenant</h1>
+${problemOf(view.problem)}<form class="fields" method="post" action="/tenants">
+${formTokenField(view.viewer)}
+<label for="id">Tenant ID<span class="hint">A UUID; the backend's id for this tenant.</span>
+<input id="id" name="id" required spellcheck="false" autocapitalize="none" value="${e(view.values.id ?? '')}"></label>
+<label for="api-secret">API secret<span class="hint">Signs the tenant's admin API requests and its console sign-in. Give it to the tenant only.</span>
+<input id="api-secret" name="apiSecret" type="password" required autocomplete="new-password"></label>
+<label for="idp-url">IdP consent URL<span class="hint">Where account holders consent; empty for none.</span>
+<input id="idp-url" name="idpConsentUrl" type="url" inputmode="url" value="${e(view.values.idpConsentUrl ?? '')}"></label>
+<label for="idp-secret">IdP secret<span class="hint">The identity provider's x-idp-secret; empty for none.</span>
+<input id="idp-secret" name="idpSecret" type="password" autocomplete="new-password"></label>
+<div class="actions"><button type="submit">Create tenant</button><a class="button quiet" href="/tenants">Cancel</a></div>
+</form>`
+  )
+}
+
+export function tenantPage(view: {
+  viewer: Viewer
+  tenant: TenantView
+  values?: TenantFormValues
+  problem?: string
+  flash?: string
+}) {
+  const { tenant, viewer } = view
+  const url = view.values?.idpConsentUrl ?? tenant.idpConsentUrl ?? ''
+  const isOperator = tenant.id === viewer.tenantId
+  const id = e(tenant.id)
+  return consolePage(
+    {
+      title: `Tenant ${tenant.id}`,
+      viewer,
+      section: 'tenants',
+      ...(view.flash ? { flash: view.flash } : {})
+    },
+    `<h1>Tenant <span class="mono">${id}</span></h1>
+${isOperator ? '<p>This is the operator tenant. Settings given in the environment win over these at the next start.</p>' : ''}
+${problemOf(view.problem)}<form class="fields" method="post" action="/tenants/${id}">
+${formTokenField(viewer)}
+<label for="idp-url">IdP consent URL<span class="hint">Empty for none.</span>
+<input id="idp-url" name="idpConsentUrl" type="url" inputmode="url" value="${e(url)}"></label>
+<fieldset><legend>IdP secret (${tenant.hasIdpSecret ? 'set' : 'not set'}; stored hashed, never shown)</legend>
+<label><input type="radio" name="idpSecretChange" value="keep" checked> Keep it</label>
+<label><input type="radio" name="idpSecretChange" value="set"> Set the one below</label>
+<label><input type="radio" name="idpSecretChange" value="clear"> Remove it</label>
+</fieldset>
+<label for="idp-secret">New IdP secret
+<input id="idp-secret" name="idpSecret" type="password" autocomplete="new-password"></label>
+<label for="api-secret">New API secret<span class="hint">Leave empty to keep it. A new one ends the tenant's console sessions${isOperator ? ', yours included' : ''}.</span>
+<input id="api-secret" name="apiSecret" type="password" autocomplete="new-password"></label>
+<div class="actions"><button type="submit">Save</button><a class="button quiet" href="/tenants">Cancel</a></div>
+</form>
+${
+  isOperator
+    ? ''
+    : `<h2>Delete</h2><form method="get" action="/tenants/${id}/delete"><button type="submit" class="danger">Delete tenant</button></form>`
+}`
+  )
+}
+
+export function confirmDeleteTenantPage(view: { viewer: Viewer; tenant: TenantView }) {
+  const id = e(view.tenant.id)
+  return consolePage(
+    { title: 'Delete this tenant?', viewer: view.viewer, section: 'tenants' },
+    `<h1>Delete tenant <span class="mono">${id}</span>?</h1>
+<p>Its apps can no longer ask for grants, its tokens introspect inactive and it can no longer sign in. Its grants are kept. A deleted tenant's id cannot be used again.</p>
+<div class="actions">
+<form method="post" action="/tenants/${id}/delete">${formTokenField(view.viewer)}<button type="submit" class="danger">Confirm delete</button></form>
+<a class="button quiet" href="/tenants/${id}">Cancel</a>
+</div>`
+  )
+}
