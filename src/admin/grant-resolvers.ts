@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
 import { isUuid } from '../gnap/wire.js'
 import type { AdminGrant, GrantListFilter } from '../grant/grant-admin-store.js'
+import { logGrantEvent } from '../grant/grant-events.js'
 import type { GrantService } from '../grant/grant-service.js'
 
 /** Who is asking: the tenant whose API secret signed the request. */
@@ -10,6 +11,8 @@ export interface AdminContext {
   tenantId: string
   /** The operator tenant (OPERATOR_TENANT_ID) sees every tenant's grants. */
   isOperator: boolean
+  /** The request's logger (its lines carry the request id). */
+  log: Pick<Logger, 'info'>
 }
 
 /** `extensions.code` of the errors a resolver raises (Rafiki's GraphQLErrorCode). */
@@ -104,7 +107,7 @@ function unsignedScalar(name: string, bits: 8 | 64) {
 const scopeOf = (ctx: AdminContext): string | undefined =>
   ctx.isOperator ? undefined : ctx.tenantId
 
-export function createGrantResolvers(grants: GrantService, logger: Pick<Logger, 'info'>) {
+export function createGrantResolvers(grants: GrantService) {
   async function grantsPage(_: unknown, args: GrantsArgs, ctx: AdminContext) {
     const order = args.sortOrder ?? 'DESC'
     if (args.last !== null && args.last !== undefined && !args.before) {
@@ -169,15 +172,9 @@ export function createGrantResolvers(grants: GrantService, logger: Pick<Logger, 
         if (!grantId) throw adminError('Grant id is not provided', 'FORBIDDEN')
         const revoked = await grants.admin.revoke(grantId, scopeOf(ctx))
         if (!revoked) throw adminError('Revoke grant was not successful', 'NOT_FOUND')
-        // The lifecycle line the client's own cancel logs (http/grant-events.ts), saying who
-        // revoked it; once, not again for a grant revoked before (the answer is the same).
-        if (!revoked.alreadyRevoked) {
-          const { tenantId, client } = revoked
-          logger.info(
-            { event: 'grant.revoked', grantId: revoked.grantId, tenantId, client, by: 'admin-api' },
-            'grant revoked'
-          )
-        }
+        // The lifecycle line the client's own cancel logs, saying who revoked it; once, not
+        // again for a grant revoked before (the answer is the same).
+        if (!revoked.alreadyRevoked) logGrantEvent(ctx.log, 'revoked', revoked, 'admin-api')
         return { id: grantId }
       }
     }

@@ -43,12 +43,11 @@ const codeOf = (error: GraphQLError) => error.extensions?.code
 export function createGraphqlApi(deps: {
   grants: GrantService
   production: boolean
-  /** Errors, and the lifecycle line of an operator's revocation. */
-  logger: Pick<Logger, 'error' | 'info'>
+  logger: Pick<Logger, 'error'>
 }) {
   const schema = makeExecutableSchema({
     typeDefs: adminSchema,
-    resolvers: createGrantResolvers(deps.grants, deps.logger)
+    resolvers: createGrantResolvers(deps.grants)
   })
   const rules: ValidationRule[] = [
     ...specifiedRules,

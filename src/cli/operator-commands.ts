@@ -2,8 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto'
 import Table from 'cli-table3'
 import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
-import { describeAccess } from '../consent/describe-access.js'
-import { toAccessWire } from '../gnap/access.js'
+import { accessInWords } from '../console/grant-words.js'
 import { finalizationReasons, grantStates } from '../gnap/grant-states.js'
 import { isUuid } from '../gnap/wire.js'
 import type { AdminGrant } from '../grant/grant-admin-store.js'
@@ -71,9 +70,9 @@ function oneOf<T extends string>(values: readonly T[], what: string) {
 }
 
 /** A grant's access in words, as the consent screen says it. */
-function accessInWords(grant: AdminGrant): string[] {
+function grantInWords(grant: AdminGrant): string[] {
   return grant.access.map((item) => {
-    const words = describeAccess(toAccessWire(item))
+    const words = accessInWords(item)
     const limits = words.limits.length ? ` (${words.limits.join('; ')})` : ''
     return `${words.title}: ${words.actions.join(', ')} on ${words.walletAddress ?? 'any account'}${limits}`
   })
@@ -272,7 +271,7 @@ export function registerOperatorCommands(program: Command): void {
                 g.tenantId,
                 g.client ?? '(key)',
                 stateOf(g),
-                accessInWords(g).join('\n')
+                grantInWords(g).join('\n')
               ])
             )
           )
@@ -298,7 +297,7 @@ export function registerOperatorCommands(program: Command): void {
             `state    ${stateOf(grant)}`,
             `created  ${grant.createdAt.toISOString()}`,
             'allows',
-            ...accessInWords(grant).map((line) => `  ${line}`),
+            ...grantInWords(grant).map((line) => `  ${line}`),
             ...grant.subIds.map((s) => `  subject ${s.subId} (${s.subIdFormat})`)
           ].join('\n')
         )

@@ -82,7 +82,8 @@ export function registerAdminApiRoutes(
     if (!(await deps.replay.claim(signature.digest, expiresAt))) return refuse(reply, 'replayed')
     caller.set(req, {
       tenantId: tenantHeader.toLowerCase(),
-      isOperator: tenantHeader.toLowerCase() === deps.operatorTenantId.toLowerCase()
+      isOperator: tenantHeader.toLowerCase() === deps.operatorTenantId.toLowerCase(),
+      log: req.log
     })
   }
 

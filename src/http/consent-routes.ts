@@ -5,7 +5,7 @@ import type { ConsentChoice, ConsentService, ConsentState } from '../consent/con
 import { GnapError, type GnapErrorCode } from '../gnap/gnap-error.js'
 import { interactionUrl } from '../interaction/interaction-url.js'
 import type { InteractionSession } from './interaction-session.js'
-import { logGrantEvent } from './grant-events.js'
+import { logGrantEvent } from '../grant/grant-events.js'
 import { sendNoticePage } from './error-handler.js'
 import { acceptsHtml } from './route-auth.js'
 
@@ -154,7 +154,7 @@ export function registerConsentRoutes(
           if (state.accepted !== (choice === 'accept')) {
             return notice(req, reply, alreadyAnswered(state.accepted))
           }
-          if (state.decided) logGrantEvent(req, state.decided.decision, state.decided)
+          if (state.decided) logGrantEvent(req.log, state.decided.decision, state.decided)
           // 303: the browser follows with a GET to the finish, which ends the session.
           return reply.redirect(interactionUrl(deps.authServerUrl, id, nonce, 'finish'), 303)
         }

@@ -16,6 +16,7 @@ import {
 } from '../console/pages/tenant-pages.js'
 import { consoleScript } from '../console/pages/console-script.js'
 import { isUuid } from '../gnap/wire.js'
+import { logGrantEvent } from '../grant/grant-events.js'
 import type { GrantListFilter, GrantService } from '../grant/grant-service.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { RateLimits } from '../rate-limit/rate-limits.js'
@@ -321,19 +322,7 @@ export function registerConsoleRoutes(
       const viewer = viewerOf(req)
       const revoked = await grants.admin.revoke(req.params.id, scopeOf(viewer))
       if (!revoked) return grantNotFound(reply, viewer)
-      if (!revoked.alreadyRevoked) {
-        req.log.info(
-          {
-            event: 'grant.revoked',
-            grantId: revoked.grantId,
-            tenantId: revoked.tenantId,
-            client: revoked.client,
-            by: 'console',
-            signedInAs: viewer.tenantId
-          },
-          'grant revoked'
-        )
-      }
+      if (!revoked.alreadyRevoked) logGrantEvent(req.log, 'revoked', revoked, 'console')
       return reply.redirect(`/grants/${revoked.grantId}?revoked=1`, 303)
     })
 
@@ -454,6 +443,7 @@ export function registerConsoleRoutes(
           viewer,
           wallet,
           status,
+          ...(viewer.isOperator && tenant ? { tenant } : {}),
           rows: found.rows,
           ...(found.hasPreviousPage && first ? { before: first } : {}),
           ...(found.hasNextPage && last ? { after: last } : {})
@@ -504,10 +494,15 @@ export function registerConsoleRoutes(
     return send(reply, 200, overviewPage({ viewer, charts: await chartsFor(req) }))
   })
 
+  // The charts alone, which /console.js swaps into the overview: a fragment, never a page.
   app.get('/overview/charts', page, async (req, reply) =>
     reply
-      .type('text/html; charset=utf-8')
-      .header('cache-control', 'no-store')
+      .headers({
+        'content-type': 'text/html; charset=utf-8',
+        'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+        'x-content-type-options': 'nosniff',
+        'cache-control': 'no-store'
+      })
       .send(await chartsFor(req))
   )
 

@@ -16,7 +16,7 @@ import type { Tenant, TenantDirectory } from '../tenant/tenant-directory.js'
 import type { ManagedToken, TokenService } from '../token/token-service.js'
 import { parseGnapAuthorization } from '../token/token-value.js'
 import type { VerifyClient } from './client-verifier.js'
-import { logGrantEvent } from './grant-events.js'
+import { logGrantEvent } from '../grant/grant-events.js'
 import { requestContext } from './request-context.js'
 import { requireJsonAccept } from './route-auth.js'
 
@@ -135,10 +135,10 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     const grant = { grantId, tenantId: tenant.id, client }
     if ('interact' in response) {
       metrics.grantPending()
-      logGrantEvent(req, 'requested', grant)
+      logGrantEvent(req.log, 'requested', grant)
     } else {
       metrics.grantIssued(issuedTypes(response))
-      logGrantEvent(req, 'issued', grant)
+      logGrantEvent(req.log, 'issued', grant)
     }
     return response
   }
@@ -170,7 +170,7 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
       const types = issuedTypes(res)
       if (types.length > 0) {
         metrics.grantIssued(types)
-        logGrantEvent(req, 'issued', continued)
+        logGrantEvent(req.log, 'issued', continued)
       }
       return res
     }
@@ -179,7 +179,7 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     const cancelled = continuation.of(req)
     await grants.cancelGrant(cancelled)
     metrics.revoked('grant')
-    logGrantEvent(req, 'revoked', cancelled)
+    logGrantEvent(req.log, 'revoked', cancelled)
     return reply.code(204).send()
   })
 

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { InteractionService, InteractionView } from '../interaction/interaction-service.js'
-import { logGrantEvent } from './grant-events.js'
+import { logGrantEvent } from '../grant/grant-events.js'
 import { requestContext } from './request-context.js'
 import { requireJsonAccept } from './route-auth.js'
 
@@ -50,7 +50,7 @@ export function registerIdpRoutes(
     },
     async (req, reply) => {
       const decided = await interactions.decide(idpInteraction.of(req), req.params.choice ?? '')
-      logGrantEvent(req, decided.decision, decided)
+      logGrantEvent(req.log, decided.decision, decided)
       return reply.code(202).send()
     }
   )

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import { signedAdminPost } from '../helpers/admin-client.js'
+import { consoleClient } from '../helpers/console-client.js'
 import { postJson, send } from '../helpers/signed-request.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
 import { startWalletAddressServer, type TestClient } from '../helpers/wallet-address-server.js'
@@ -206,13 +207,32 @@ describe('grant lifecycle at info', () => {
     const line = revoked[0]!
     assert.equal(line.level, INFO)
     assert.deepEqual(
-      [line.event, line.grantId, line.tenantId, line.client, line.by, line.component],
-      ['grant.revoked', grantId, tenantId(), client.walletAddress, 'admin-api', 'admin-api']
+      [line.event, line.grantId, line.tenantId, line.client, line.by, line.listener],
+      ['grant.revoked', grantId, tenantId(), client.walletAddress, 'admin-api', 'admin']
     )
+    assert.ok(line.reqId, 'on the request that revoked it')
     // Revoking it again answers the same and logs nothing: nothing was revoked.
     const again = lines.length
     await revoke()
     assert.ok(!lines.slice(again).some((l) => l.msg === 'grant revoked'))
+  })
+
+  test("an operator's revocation in the console is logged, saying so", async () => {
+    const { token } = await flows.requestNonInteractive()
+    const grantId = (await flows.introspect(token.value)).grant!
+    const browser = consoleClient(server.adminUrl)
+    assert.equal((await browser.signIn(tenantId(), server.env.ADMIN_API_SECRET!)).status, 303)
+    const mark = lines.length
+    const res = await browser.post(`/grants/${grantId}/revoke`, { csrf: await browser.formToken() })
+    assert.equal(res.status, 303)
+    const revoked = lines.slice(mark).filter((l) => l.msg === 'grant revoked')
+    assert.equal(revoked.length, 1)
+    const line = revoked[0]!
+    assert.deepEqual(
+      [line.event, line.grantId, line.tenantId, line.client, line.by, line.listener],
+      ['grant.revoked', grantId, tenantId(), client.walletAddress, 'console', 'admin']
+    )
+    assert.ok(line.reqId)
   })
 
   test('every log line of a request carries its id', () => {

@@ -24,6 +24,8 @@ export interface GrantListView {
   /** The wallet address searched for, as typed. */
   wallet: string
   status: GrantStatus | undefined
+  /** The one tenant the operator narrowed the list to (from the tenants page). */
+  tenant?: string
   rows: AdminGrant[]
   /** Cursors of the pages before and after this one, when there are such pages. */
   before?: string
@@ -34,6 +36,7 @@ function listUrl(view: GrantListView, cursor: { before?: string; after?: string 
   const query = new URLSearchParams()
   if (view.wallet) query.set('wallet', view.wallet)
   if (view.status) query.set('state', view.status)
+  if (view.tenant) query.set('tenant', view.tenant)
   if (cursor.before) query.set('before', cursor.before)
   if (cursor.after) query.set('after', cursor.after)
   return `/grants?${query}`
@@ -84,8 +87,10 @@ export function grantListPage(view: GrantListView) {
       : ''
   return consolePage(
     { title: 'Grants', viewer: view.viewer, section: 'grants' },
-    `<h1>Grants</h1>
+    `<h1>Grants${view.tenant ? ` of tenant <span class="mono">${e(view.tenant)}</span>` : ''}</h1>
+${view.tenant ? '<p><a href="/grants">All tenants</a></p>' : ''}
 <form class="search" method="get" action="/grants" role="search">
+${view.tenant ? `<input type="hidden" name="tenant" value="${e(view.tenant)}">` : ''}
 <label for="wallet">Wallet address
 <span class="hint">An account's address, or the app's own</span>
 <input id="wallet" name="wallet" type="search" inputmode="url" spellcheck="false" autocapitalize="none" placeholder="https://wallet.example/alice" value="${e(view.wallet)}"></label>

@@ -1,24 +1,30 @@
-import type { FastifyRequest } from 'fastify'
+import type { Logger } from 'pino'
 import type { ClientIdentity } from '../gnap/client-identity.js'
 
 /** The moments of a grant's life an operator reads in the log (RFC 9635 §1.5, §5.4). */
 type GrantEvent = 'requested' | 'issued' | 'approved' | 'rejected' | 'revoked'
 
+/** Who acted, when not the client or the account holder: an operator, and through what. */
+type Operator = 'admin-api' | 'console'
+
 /**
  * One `info` line per lifecycle event, on the request's logger (so it carries the request id):
- * the grant, its tenant and its client, never a token, secret or signature.
+ * the grant, its tenant and its client, and for an operator's revocation who revoked it; never
+ * a token, secret or signature.
  */
 export function logGrantEvent(
-  req: FastifyRequest,
+  log: Pick<Logger, 'info'>,
   event: GrantEvent,
-  grant: { grantId: string; tenantId: string; client: ClientIdentity | string | null }
+  grant: { grantId: string; tenantId: string; client: ClientIdentity | string | null },
+  by?: Operator
 ): void {
-  req.log.info(
+  log.info(
     {
       event: `grant.${event}`,
       grantId: grant.grantId,
       tenantId: grant.tenantId,
-      client: clientLabel(grant.client)
+      client: clientLabel(grant.client),
+      ...(by ? { by } : {})
     },
     `grant ${event}`
   )
