@@ -183,7 +183,7 @@ export function registerConsoleRoutes(
   }
 
   const page = {
-    config: { auth: 'console-session' as const, browserPages: true as const },
+    config: { auth: 'console-session' as const, browserPages: 'console' as const },
     preHandler: requireSession
   }
   const operatorPage = { ...page, preHandler: [requireSession, requireOperator] }
@@ -230,7 +230,7 @@ export function registerConsoleRoutes(
 
   app.get<{ Querystring: { next?: string } }>(
     '/',
-    { config: { auth: 'none', browserPages: true } },
+    { config: { auth: 'none', browserPages: 'console' } },
     async (req, reply) => {
       const id = sessionIdOf(req)
       if (id && (await sessions.open(id))) return reply.redirect('/grants', 303)
@@ -243,7 +243,7 @@ export function registerConsoleRoutes(
 
     forms.post<{ Body: Form }>(
       '/sign-in',
-      { config: { auth: 'console-sign-in', browserPages: true } },
+      { config: { auth: 'console-sign-in', browserPages: 'console' } },
       async (req, reply) => {
         const body = req.body
         const tenantId = field(body, 'tenantId').trim()
@@ -352,7 +352,7 @@ export function registerConsoleRoutes(
       operatorForm,
       async (req, reply) => {
         const viewer = viewerOf(req)
-        const tenant = isUuid(req.params.id) ? await tenants.show(req.params.id) : undefined
+        const tenant = await tenants.show(req.params.id)
         if (!tenant) return tenantNotFound(reply, viewer)
         const input = tenantChange(req.body)
         if (typeof input === 'string') {
@@ -383,7 +383,7 @@ export function registerConsoleRoutes(
       operatorForm,
       async (req, reply) => {
         const viewer = viewerOf(req)
-        const tenant = isUuid(req.params.id) ? await tenants.show(req.params.id) : undefined
+        const tenant = await tenants.show(req.params.id)
         if (!tenant) return tenantNotFound(reply, viewer)
         if (tenant.id === viewer.tenantId) {
           return send(
@@ -532,7 +532,7 @@ export function registerConsoleRoutes(
     operatorPage,
     async (req, reply) => {
       const viewer = viewerOf(req)
-      const tenant = isUuid(req.params.id) ? await tenants.show(req.params.id) : undefined
+      const tenant = await tenants.show(req.params.id)
       if (!tenant) return tenantNotFound(reply, viewer)
       return send(
         reply,
@@ -544,7 +544,7 @@ export function registerConsoleRoutes(
 
   app.get<{ Params: IdParams }>('/tenants/:id/delete', operatorPage, async (req, reply) => {
     const viewer = viewerOf(req)
-    const tenant = isUuid(req.params.id) ? await tenants.show(req.params.id) : undefined
+    const tenant = await tenants.show(req.params.id)
     if (!tenant) return tenantNotFound(reply, viewer)
     return send(reply, 200, confirmDeleteTenantPage({ viewer, tenant }))
   })

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import FindMyWay, { type HTTPMethod } from 'find-my-way'
 import { pageHeaders, renderNoticePage } from '../consent/consent-page.js'
+import { noticePage as consoleNoticePage } from '../console/pages/layout.js'
 import { ClientKeyError } from '../client-keys/index.js'
 import { GnapError, type GnapErrorCode } from '../gnap/gnap-error.js'
 import { SignatureError, type SignatureErrorReason } from '../http-signatures/index.js'
@@ -211,7 +212,21 @@ export function installErrorHandling(app: FastifyInstance): void {
       const graphqlCode = status >= 500 ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST'
       return sendGraphqlError(reply, status, graphqlCode, description, reason)
     }
-    if (req.routeOptions.config?.browserPages === true && acceptsHtml(req)) {
+    const browserPages = req.routeOptions.config?.browserPages
+    if (browserPages === 'console') {
+      // The console's pages answer a page to anyone (its forms and links are all it serves).
+      noteRefusal(req, { code, description, reason })
+      const page = consoleNoticePage({
+        title: status >= 500 ? 'Something went wrong' : 'Request not accepted',
+        message:
+          status >= 500
+            ? 'The server could not handle this request. Nothing was changed; try again in a moment.'
+            : `The request was refused (${description}). Nothing was changed.`,
+        link: { href: '/', text: 'Back to the console' }
+      })
+      return reply.code(status).headers(page.headers).send(page.html)
+    }
+    if (browserPages === true && acceptsHtml(req)) {
       return sendNoticePage(reply, status, pageFor(status, code, description), {
         code,
         description,

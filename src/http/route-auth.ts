@@ -23,8 +23,11 @@ declare module 'fastify' {
     auth?: RouteAuthKind
     /** false: not counted by the per-IP rate limit (health probes). */
     rateLimit?: false
-    /** A link a browser opens: a refusal is a page for a browser, GNAP JSON for the rest. */
-    browserPages?: true
+    /**
+     * A link a browser opens: a refusal is a page for a browser, GNAP JSON for the rest;
+     * `console`: the operator console's pages, whose refusals are console pages for anyone.
+     */
+    browserPages?: true | 'console'
     /** A GraphQL endpoint: every refusal is GraphQL's `{"errors":[…]}`. */
     graphqlErrors?: true
   }

@@ -85,7 +85,7 @@ export function registerServiceApiRoutes(
     '/tenant/:id',
     { config: { auth }, preHandler: authenticate },
     async (req, reply) => {
-      const tenant = isUuid(req.params.id) ? await tenants.show(req.params.id) : undefined
+      const tenant = await tenants.show(req.params.id)
       if (!tenant) return unknownTenant(reply)
       return { ...tenant, idpSecret: null }
     }

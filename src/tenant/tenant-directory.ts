@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import { hashSecret, secretMatchesHash } from '../gnap/secrets.js'
+import { isUuid } from '../gnap/wire.js'
 import type { Queryable } from '../storage/db.js'
 import type { SecretBox } from './secret-box.js'
 import {
@@ -94,8 +95,9 @@ export function createTenantDirectory(deps: {
     /** A live tenant, for a grant request. */
     find: (id: string): Promise<Tenant | undefined> => live(canonical(id)),
 
-    /** A live tenant as the service API shows it, read afresh. */
+    /** A live tenant as the service API shows it, read afresh; none for a malformed id. */
     async show(id: string): Promise<TenantView | undefined> {
+      if (!isUuid(id)) return undefined
       const row = await findTenant(db, canonical(id))
       return row && viewOf(row)
     },
