@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process'
 import { request } from 'node:http'
 import { randomUUID } from 'node:crypto'
 import { after, test } from 'node:test'
+import { consoleClient } from '../helpers/console-client.js'
 import { POSTGRES_ONLY } from '../helpers/requirements.js'
 import { signedRequest } from '../helpers/signed-request.js'
 import { createTestDatabase, freeListenerPorts } from '../helpers/test-server.js'
@@ -28,7 +29,8 @@ function onNewConnection(
   port: number,
   method: string,
   path: string,
-  body?: unknown
+  body?: unknown,
+  headers: Record<string, string> = {}
 ): Promise<{ status: number; text: string }> {
   const payload = body === undefined ? undefined : JSON.stringify(body)
   return new Promise((resolve, reject) => {
@@ -39,7 +41,10 @@ function onNewConnection(
         method,
         path,
         agent: false,
-        headers: payload ? { 'content-type': 'application/json', accept: 'application/json' } : {}
+        headers: {
+          ...(payload ? { 'content-type': 'application/json', accept: 'application/json' } : {}),
+          ...headers
+        }
       },
       (res) => {
         let text = ''
@@ -66,12 +71,14 @@ test('--workers 2 on PostgreSQL: both processes serve, and SIGTERM stops them al
   const ports = await freeListenerPorts()
   const auth = ports.AUTH_PORT
   const tenant = randomUUID()
+  const adminSecret = `workers-admin-secret-${randomUUID()}`
   const opas = run(['start', '--workers', '2'], {
     AUTH_DATABASE_URL: database.url,
     LISTEN_HOST: '127.0.0.1',
     ...ports,
     AUTH_SERVER_URL: `http://127.0.0.1:${auth}`,
-    OPERATOR_TENANT_ID: tenant
+    OPERATOR_TENANT_ID: tenant,
+    ADMIN_API_SECRET: adminSecret
   })
   const deadline = Date.now() + 120_000
   while ((opas.output().match(/"msg":"opas listening"/g) ?? []).length < 2) {
@@ -110,6 +117,24 @@ test('--workers 2 on PostgreSQL: both processes serve, and SIGTERM stops them al
     assert.equal(scrape.status, 200, scrape.text)
     assert.match(scrape.text, /^opas_introspections_total\{result="active"\} 6$/m)
     assert.match(scrape.text, /^opas_grants_issued_total\{type="quote"\} 6$/m)
+  }
+  // So does the console's last hour, whichever worker draws it.
+  const operator = consoleClient(`http://127.0.0.1:${ports.ADMIN_PORT}`)
+  assert.equal((await operator.signIn(tenant, adminSecret)).status, 303)
+  const cookie = `opas_console=${operator.jar.get('opas_console')!}`
+  for (let i = 0; i < 4; i++) {
+    const charts = await onNewConnection(
+      Number(ports.ADMIN_PORT),
+      'GET',
+      '/overview/charts',
+      undefined,
+      {
+        cookie
+      }
+    )
+    assert.equal(charts.status, 200, charts.text)
+    assert.match(charts.text, /6 active, 0 inactive in the last hour/)
+    assert.match(charts.text, /Grants issued<\/strong> <span class="oc-total">6 in the last hour/)
   }
   opas.child.kill('SIGTERM')
   assert.equal(await opas.exited, 0, opas.output())
