@@ -95,7 +95,9 @@ async function createListenerApp(name: ListenerName, services: Services): Promis
     done()
   })
   registerJsonBody(app)
-  installErrorHandling(app)
+  installErrorHandling(app, {
+    consolePages: name === 'admin' && services.config.console === 'on'
+  })
   await app.register(fastifyAccepts)
   // Rafiki answers every origin (koa/cors defaults); browser-based clients rely on it. No
   // credentials are involved: requests are authorised by signatures, not cookies. Not on the

@@ -202,7 +202,14 @@ function pageFor(status: number, code: GnapErrorCode, description: string) {
   }
 }
 
-export function installErrorHandling(app: FastifyInstance): void {
+/**
+ * The error and not-found handlers of a listener. `consolePages`: the admin listener serving the
+ * operator console, where a browser that opens an unknown address gets a page, not JSON.
+ */
+export function installErrorHandling(
+  app: FastifyInstance,
+  options: { consolePages?: boolean } = {}
+): void {
   const methodsOf = declaredMethods(app)
   app.setErrorHandler((err, req, reply) => {
     const { status, code, description, reason, headers } = translateError(err, req.log)
@@ -215,16 +222,18 @@ export function installErrorHandling(app: FastifyInstance): void {
     const browserPages = req.routeOptions.config?.browserPages
     if (browserPages === 'console') {
       // The console's pages answer a page to anyone (its forms and links are all it serves).
-      noteRefusal(req, { code, description, reason })
-      const page = consoleNoticePage({
-        title: status >= 500 ? 'Something went wrong' : 'Request not accepted',
-        message:
-          status >= 500
-            ? 'The server could not handle this request. Nothing was changed; try again in a moment.'
-            : `The request was refused (${description}). Nothing was changed.`,
-        link: { href: '/', text: 'Back to the console' }
-      })
-      return reply.code(status).headers(page.headers).send(page.html)
+      return sendConsolePage(
+        reply,
+        status,
+        { code, description, reason },
+        {
+          title: status >= 500 ? 'Something went wrong' : 'Request not accepted',
+          message:
+            status >= 500
+              ? 'The server could not handle this request. Nothing was changed; try again in a moment.'
+              : `The request was refused (${description}). Nothing was changed.`
+        }
+      )
     }
     if (browserPages === true && acceptsHtml(req)) {
       return sendNoticePage(reply, status, pageFor(status, code, description), {
@@ -241,6 +250,26 @@ export function installErrorHandling(app: FastifyInstance): void {
       reply.header('allow', allowed.join(', '))
       return sendGnapError(reply, 405, 'invalid_request', `method ${req.method} not allowed here`)
     }
+    if (options.consolePages && req.method === 'GET' && acceptsHtml(req)) {
+      return sendConsolePage(
+        reply,
+        404,
+        { code: 'invalid_request', description: 'Not Found' },
+        { title: 'Page not found', message: 'There is no console page at this address.' }
+      )
+    }
     return sendGnapError(reply, 404, 'invalid_request', 'Not Found')
   })
+}
+
+/** A console page saying why the request was refused, its refusal noted for the log line. */
+function sendConsolePage(
+  reply: FastifyReply,
+  status: number,
+  refusal: Refusal,
+  notice: { title: string; message: string }
+) {
+  noteRefusal(reply.request, refusal)
+  const page = consoleNoticePage({ ...notice, link: { href: '/', text: 'Back to the console' } })
+  return reply.code(status).headers(page.headers).send(page.html)
 }

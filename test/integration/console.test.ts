@@ -321,6 +321,18 @@ describe('grants', () => {
     assert.doesNotMatch(page.text, />Revoke<\/button>/, 'no second revoke')
   })
 
+  test('an unknown address is a page for a browser, the error object for anyone else', async () => {
+    const browser = await operator()
+    const page = await browser.get('/grant/typo')
+    assert.equal(page.status, 404)
+    assert.match(page.text, /Page not found/)
+    const api = await fetch(`${world.server.adminUrl}/grant/typo`)
+    assert.equal(api.status, 404)
+    assert.deepEqual(await api.json(), {
+      error: { code: 'invalid_request', description: 'Not Found' }
+    })
+  })
+
   test('a bad or unknown grant id is a page, not an error', async () => {
     const browser = await operator()
     for (const path of [
