@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
-import { startTestServer, type TestServer } from '../helpers/test-server.js'
-import {
-  startWalletAddressServer,
-  type TestClient,
-  type WalletAddressServer
-} from '../helpers/wallet-address-server.js'
+import { startServerWithClient, type ServerWithClient } from '../helpers/server-with-client.js'
+import type { TestServer } from '../helpers/test-server.js'
 import { createGrantFlows, type GrantFlows, type IssuedToken } from './support/grant-flows.js'
 
 /**
@@ -15,21 +11,16 @@ import { createGrantFlows, type GrantFlows, type IssuedToken } from './support/g
  * rotation (§6.1), never with a token value or handle.
  */
 
-let wallets: WalletAddressServer
+let world: ServerWithClient
 let server: TestServer
-let client: TestClient
 let flows: GrantFlows
 
 before(async () => {
-  wallets = await startWalletAddressServer()
-  server = await startTestServer({ WAIT_SECONDS: '0' })
-  client = wallets.addClient('shop', { publicName: 'Real Shop', authServer: server.grantUrl })
-  flows = createGrantFlows(server, client, `${wallets.url}/alice`)
+  world = await startServerWithClient()
+  server = world.server
+  flows = createGrantFlows(server, world.app, `${world.wallets.url}/alice`)
 })
-after(async () => {
-  await server.close()
-  await wallets.close()
-})
+after(() => world.close())
 
 const history = (grantId: string, tenantId?: string) =>
   server.services.grants.admin.history(grantId, tenantId)
