@@ -235,10 +235,27 @@ export async function startServer(
       urls[name] = await apps[name].listen({ host: config.listenHost, port: portOf[name](config) })
     }
     logger.info(
-      { urls, database: db.kind, tenant: config.operatorTenantId, ed25519: ed25519Backend },
+      {
+        urls,
+        database: db.kind,
+        tenant: config.operatorTenantId,
+        ed25519: ed25519Backend,
+        ...(config.console === 'on' ? { console: `${urls.admin}/` } : {})
+      },
       'opas listening'
     )
-    if (generated.size > 0) announce(generatedSettingsNotice(generated, config))
+    if (generated.size > 0) {
+      const notice = generatedSettingsNotice(generated, config)
+      announce(
+        config.console === 'on'
+          ? [
+              ...notice,
+              `The operator console is at ${urls.admin}/: sign in with OPERATOR_TENANT_ID and`,
+              'ADMIN_API_SECRET.'
+            ]
+          : notice
+      )
+    }
     const retention =
       config.databaseCleanupWorkers > 0 ? startRetention(services, config, logger) : undefined
     const running = apps
