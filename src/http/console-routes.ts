@@ -32,7 +32,7 @@ const PAGE_SIZE = 20
 const FORM_LIMIT_BYTES = 8 * 1024
 
 type Form = Record<string, unknown> | undefined
-type Page = { html: string; headers: Record<string, string> }
+type Page = { html: string; headers: Readonly<Record<string, string>> }
 type IdParams = { id: string }
 
 const field = (body: Form, name: string): string => {

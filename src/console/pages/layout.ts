@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import escapeHtml from 'escape-html'
 import { formatDate } from '../../consent/describe-access.js'
+import { chartCss } from '../../metrics/overview-charts.js'
 
 /**
  * The console's page shell: server-rendered HTML, one style sheet allowed by its hash, no inline
@@ -64,19 +65,20 @@ ol.timeline li { margin: 0 0 .25rem; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
 `
 
-/** The style sheet's CSP hash source (`'sha256-…'`), for this sheet and any added to it. */
-const hashOf = (css: string) => `'sha256-${createHash('sha256').update(css).digest('base64')}'`
+/** The console's style sheet: its own rules and the overview charts'. */
+const PAGE_CSS = CSS + chartCss
+const STYLE_HASH = `'sha256-${createHash('sha256').update(PAGE_CSS).digest('base64')}'`
 
 /**
  * Response headers of every console page: no framing, no caching, no referrer (ids in the URL),
  * forms posting only to the console itself. `script` allows /console.js (the overview only).
  */
-function headersFor(css: string, script: boolean): Record<string, string> {
+function headersFor(script: boolean): Readonly<Record<string, string>> {
   return {
     'content-type': 'text/html; charset=utf-8',
     'content-security-policy': [
       "default-src 'none'",
-      `style-src ${hashOf(css)}`,
+      `style-src ${STYLE_HASH}`,
       ...(script ? ["script-src 'self'", "connect-src 'self'"] : []),
       "form-action 'self'",
       "frame-ancestors 'none'",
@@ -88,6 +90,8 @@ function headersFor(css: string, script: boolean): Record<string, string> {
     'cache-control': 'no-store'
   }
 }
+const HEADERS = headersFor(false)
+const SCRIPTED_HEADERS = headersFor(true)
 
 /** Who is signed in, as the header shows it. */
 export interface Viewer {
@@ -125,20 +129,11 @@ ${viewer.isOperator ? link('/tenants', 'tenants', 'Tenants') : ''}
 <form method="post" action="/sign-out">${formTokenField(viewer)}<button type="submit" class="quiet">Sign out</button></form>`
 }
 
-/** The extra style sheet appended to the shell's (the charts'), set once by the overview. */
-let extraCss = ''
-let pageCss = CSS
-export function addConsoleCss(css: string): void {
-  if (extraCss.includes(css)) return
-  extraCss += css
-  pageCss = CSS + extraCss
-}
-
 /** A whole console page and its headers. */
 export function consolePage(
   frame: Frame,
   body: string
-): { html: string; headers: Record<string, string> } {
+): { html: string; headers: Readonly<Record<string, string>> } {
   const header = `<header><div class="bar"><span class="brand">opas console</span>${
     frame.viewer ? navigation(frame.viewer, frame.section) : ''
   }</div></header>`
@@ -150,7 +145,7 @@ export function consolePage(
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>${e(frame.title)} · opas console</title>
-<style>${pageCss}</style>
+<style>${PAGE_CSS}</style>
 ${frame.script ? '<script src="/console.js" defer></script>' : ''}
 </head>
 <body>
@@ -161,7 +156,7 @@ ${flash}${body}
 </body>
 </html>
 `
-  return { html, headers: headersFor(pageCss, frame.script === true) }
+  return { html, headers: frame.script === true ? SCRIPTED_HEADERS : HEADERS }
 }
 
 /** A page that says what happened and where to go next; never a stack trace. */

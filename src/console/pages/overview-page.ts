@@ -1,9 +1,7 @@
 import type { Metrics } from '../../metrics/metrics.js'
-import { chartCss, renderOverviewCharts } from '../../metrics/overview-charts.js'
+import { renderOverviewCharts } from '../../metrics/overview-charts.js'
 import { overviewSeries } from '../../metrics/recent-activity.js'
-import { addConsoleCss, consolePage, e, type Viewer } from './layout.js'
-
-addConsoleCss(chartCss)
+import { consolePage, e, type Viewer } from './layout.js'
 
 /**
  * The charts of the last hour from this server's own figures (every worker's under --workers),
