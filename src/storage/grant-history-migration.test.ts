@@ -5,7 +5,7 @@ import { seedGrant, seedTenant } from '../../test/helpers/store-test.js'
 import { createTestDatabase } from '../../test/helpers/test-server.js'
 import type { Db } from './db.js'
 import { createEmbeddedDb } from './embedded-db.js'
-import { listMigrations, migrate } from './migrate.js'
+import { applyMigrations, listMigrations, migrate } from './migrate.js'
 import { createPostgresDb } from './postgres-db.js'
 
 /*
@@ -30,18 +30,12 @@ after(async () => {
   await drop?.()
 })
 
-/** Applies the migrations up to `version` only, recorded as `migrate` records them. */
-async function migrateTo(version: number): Promise<void> {
-  await db.exec(`create table opas_migrations (
-    version integer primary key, name text not null, applied_at timestamptz not null default now())`)
-  for (const m of listMigrations().filter((m) => m.version <= version)) {
-    await db.exec(m.sql)
-    await db.query('insert into opas_migrations (version, name) values ($1, $2)', [
-      m.version,
-      m.name
-    ])
-  }
-}
+/** Applies the migrations up to `version` only. */
+const migrateTo = async (version: number) =>
+  applyMigrations(
+    db,
+    listMigrations().filter((m) => m.version <= version)
+  )
 
 /** A token of `grantId` created at `created` (and revoked at `revoked`), by its id. */
 async function token(grantId: string, created: string, revoked: string | null): Promise<string> {

@@ -33,26 +33,37 @@ export function listMigrations(): Migration[] {
 export async function migrate(db: Db, onPending?: (names: string[]) => void): Promise<string[]> {
   return db.transaction(async (tx) => {
     await tx.query('select pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY])
-    await tx.query(`create table if not exists opas_migrations (
-      version integer primary key,
-      name text not null,
-      applied_at timestamptz not null default now()
-    )`)
-    const { rows } = await tx.query<{ version: number }>('select version from opas_migrations')
-    const applied = new Set(rows.map((r) => r.version))
-    const pending = listMigrations().filter((m) => !applied.has(m.version))
-    if (pending.length > 0) onPending?.(pending.map((m) => m.name))
-    const done: string[] = []
-    for (const m of pending) {
-      await tx.exec(m.sql)
-      await tx.query('insert into opas_migrations (version, name) values ($1, $2)', [
-        m.version,
-        m.name
-      ])
-      done.push(m.name)
-    }
-    return done
+    return applyMigrations(tx, listMigrations(), onPending)
   })
+}
+
+/**
+ * Applies those of `migrations` not yet recorded in `opas_migrations` (created when missing) and
+ * records them; the caller holds the transaction and the lock. Tests use it to build a database
+ * at an earlier schema.
+ */
+export async function applyMigrations(
+  q: Queryable,
+  migrations: readonly Migration[],
+  onPending?: (names: string[]) => void
+): Promise<string[]> {
+  await q.query(`create table if not exists opas_migrations (
+    version integer primary key,
+    name text not null,
+    applied_at timestamptz not null default now()
+  )`)
+  const { rows } = await q.query<{ version: number }>('select version from opas_migrations')
+  const applied = new Set(rows.map((r) => r.version))
+  const pending = migrations.filter((m) => !applied.has(m.version))
+  if (pending.length > 0) onPending?.(pending.map((m) => m.name))
+  for (const m of pending) {
+    await q.exec(m.sql)
+    await q.query('insert into opas_migrations (version, name) values ($1, $2)', [
+      m.version,
+      m.name
+    ])
+  }
+  return pending.map((m) => m.name)
 }
 
 /** The newest migration applied to the database (0 when none). */

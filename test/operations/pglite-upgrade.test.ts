@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { PGlite } from '@electric-sql/pglite'
 import { createEmbeddedDb } from '../../src/storage/embedded-db.js'
-import { listMigrations } from '../../src/storage/migrate.js'
+import { applyMigrations, listMigrations } from '../../src/storage/migrate.js'
 import { tempFolder } from '../helpers/opas-process.js'
 import { seedGrant, seedTenant } from '../helpers/store-test.js'
 
@@ -23,15 +23,6 @@ after(() => rmSync(root, { recursive: true, force: true }))
 async function earlierDataDir(dataDir: string, version: number) {
   mkdirSync(dataDir, { recursive: true })
   const pglite = await PGlite.create(join(dataDir, 'pglite'))
-  await pglite.exec(`create table opas_migrations (
-    version integer primary key, name text not null, applied_at timestamptz not null default now())`)
-  for (const m of listMigrations().filter((m) => m.version <= version)) {
-    await pglite.exec(m.sql)
-    await pglite.query('insert into opas_migrations (version, name) values ($1, $2)', [
-      m.version,
-      m.name
-    ])
-  }
   const q = {
     query: async (sql: string, params?: readonly unknown[]) => {
       const r = await pglite.query(sql, params as unknown[])
@@ -39,6 +30,10 @@ async function earlierDataDir(dataDir: string, version: number) {
     },
     exec: async (sql: string) => void (await pglite.exec(sql))
   }
+  await applyMigrations(
+    q,
+    listMigrations().filter((m) => m.version <= version)
+  )
   const tenantId = await seedTenant(q)
   const grants = [
     await seedGrant(q, tenantId, 'FINALIZED', 'ISSUED'),
