@@ -160,6 +160,32 @@ describe('listGrants by wallet address', () => {
     }
   })
 
+  test("any spelling of a client's address finds its grants; an access item's identifier matches as given or in that spelling", async () => {
+    const { a } = store.seeded
+    const path = `${randomUUID()}/alice`
+    const address = `https://w.example/${path}`
+    const spelling = `HTTPS://W.example:443/./${path.replace('alice', '%61lice')}/`
+    const at = '2025-03-01T10:00:00Z'
+    const asClient = await grant(store.db, { tenantId: a, client: address, at })
+    const normalItem = await grant(store.db, {
+      tenantId: a,
+      client: null,
+      at,
+      identifiers: [address]
+    })
+    const itemAsTyped = await grant(store.db, {
+      tenantId: a,
+      client: null,
+      at,
+      identifiers: [spelling]
+    })
+    const page = { order: 'ASC', direction: 'after', limit: 20 } as const
+    const found = ids(await listGrants(store.db, { walletAddress: spelling }, page))
+    assert.deepEqual(found.sort(), [asClient, normalItem, itemAsTyped].sort())
+    const byNormal = ids(await listGrants(store.db, { walletAddress: address }, page))
+    assert.deepEqual(byNormal.sort(), [asClient, normalItem].sort())
+  })
+
   test('an address with no grant lists nothing', async () => {
     await seedAddress()
     const rows = await listGrants(

@@ -1,5 +1,6 @@
 import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
 import type { OutgoingLimits } from '../gnap/access.js'
+import { normalizeWalletAddress } from '../gnap/client-identity.js'
 import type { InteractionState } from '../interaction/interaction-lifecycle.js'
 import type { Queryable } from '../storage/db.js'
 
@@ -38,7 +39,9 @@ export interface GrantListFilter {
   identifiers?: readonly string[]
   /**
    * Grants with an access item on this wallet address or whose client it is (`grants.client`).
-   * Matched exactly, as stored: a trailing slash makes another address.
+   * A client is stored in its one spelling (normalizeWalletAddress), so any spelling of it finds
+   * its grants; an access item's identifier is stored as its client wrote it (the resource server
+   * compares it as written), and matches the address as given or in that spelling.
    */
   walletAddress?: string
   stateIn?: readonly GrantState[]
@@ -137,11 +140,13 @@ export async function listGrants(
     // with no grant); as a union, each side is its own page read by its own index (the client's
     // by grants_client_created_idx, in order; the access items' by accesses_identifier_grant_idx),
     // with every other condition and the cursor inside, and the page is the first rows of both.
-    const address = `$${params.push(filter.walletAddress)}`
+    const client = normalizeWalletAddress(filter.walletAddress)
+    const address = `$${params.push(client)}`
+    const spellings = `$${params.push([...new Set([filter.walletAddress, client])])}::text[]`
     const side = (condition: string) =>
       `(select g.id from grants g where ${[condition, ...where].join(' and ')} ${order})`
     from = `from grants g where g.id in (${side(`g.client = ${address}`)} union all ${side(
-      `g.id in (select a.grant_id from accesses a where a.identifier = ${address})`
+      `g.id in (select a.grant_id from accesses a where a.identifier = any(${spellings}))`
     )})`
   }
   const { rows } = await q.query<AdminGrantRow>(
