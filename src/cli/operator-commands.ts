@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto'
+import { randomUUID } from 'node:crypto'
 import Table from 'cli-table3'
 import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
@@ -9,6 +9,12 @@ import type { AdminGrant } from '../grant/grant-admin-store.js'
 import { createLogger } from '../logger.js'
 import { openServices } from '../server.js'
 import type { Services } from '../deps.js'
+import {
+  MIN_SECRET_LENGTH,
+  describeTenantProblem,
+  type TenantField,
+  type TenantProblem
+} from '../tenant/tenant-rules.js'
 import { CliError, CliUsageError, loadCliConfig } from './commands.js'
 
 /*
@@ -46,18 +52,17 @@ function uuidArgument(what: string) {
   }
 }
 
-function httpUrl(value: string): string {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    throw new InvalidArgumentError('must be an http(s) URL')
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new InvalidArgumentError('must be an http(s) URL')
-  }
-  return value
+/** The options that set a tenant's fields, by the field. */
+const optionNames: Record<TenantField, string> = {
+  id: '--id',
+  apiSecret: '--api-secret',
+  idpConsentUrl: '--idp-consent-url',
+  idpSecret: '--idp-secret'
 }
+
+/** The tenant directory's refusal, naming the option. */
+const optionProblem = (problem: TenantProblem) =>
+  describeTenantProblem(problem, optionNames[problem.field])
 
 function oneOf<T extends string>(values: readonly T[], what: string) {
   return (value: string, previous: T[] = []) => {
@@ -130,14 +135,16 @@ export function registerOperatorCommands(program: Command): void {
   tenants
     .command('create')
     .description('create a tenant (a new id and API secret are generated unless given)')
-    .option('--id <uuid>', 'the tenant id', uuidArgument('--id'))
-    .option('--api-secret <secret>', "the key of the tenant's admin API signatures")
+    .option('--id <uuid>', 'the tenant id')
     .option(
-      '--idp-consent-url <url>',
-      "the consent page of the tenant's identity provider",
-      httpUrl
+      '--api-secret <secret>',
+      `the key of the tenant's admin API signatures (at least ${MIN_SECRET_LENGTH} characters)`
     )
-    .option('--idp-secret <secret>', 'the secret its identity provider sends (x-idp-secret)')
+    .option('--idp-consent-url <url>', "the consent page of the tenant's identity provider")
+    .option(
+      '--idp-secret <secret>',
+      `the secret its identity provider sends, x-idp-secret (at least ${MIN_SECRET_LENGTH} characters)`
+    )
     .option('--json', 'print JSON')
     .action(
       (options: {
@@ -149,17 +156,20 @@ export function registerOperatorCommands(program: Command): void {
       }) =>
         withServices('opas tenants create', async (services) => {
           const id = options.id ?? randomUUID()
-          const apiSecret = options.apiSecret ?? randomBytes(32).toString('base64url')
           const created = await services.tenants.create(id, {
-            apiSecret,
+            ...(options.apiSecret === undefined ? {} : { apiSecret: options.apiSecret }),
             idpConsentUrl: options.idpConsentUrl ?? null,
             idpSecret: options.idpSecret ?? null
           })
-          if (!created) throw new CliError(`a tenant ${id} exists (or was deleted)`)
-          const result = { id, ...(options.apiSecret ? {} : { apiSecret }) }
+          if (created.outcome === 'invalid') throw new CliUsageError(optionProblem(created.problem))
+          if (created.outcome === 'conflict') {
+            throw new CliError(`a tenant ${id} exists (or was deleted)`)
+          }
+          const apiSecret = created.generatedApiSecret
+          const result = { id: created.id, ...(apiSecret ? { apiSecret } : {}) }
           if (options.json) return printJson(result)
-          print(`created tenant ${id}`)
-          if (!options.apiSecret) print(`its API secret (shown once): ${apiSecret}`)
+          print(`created tenant ${created.id}`)
+          if (apiSecret) print(`its API secret (shown once): ${apiSecret}`)
         })
     )
 
@@ -167,9 +177,9 @@ export function registerOperatorCommands(program: Command): void {
     .command('update')
     .description('change a tenant')
     .argument('<id>', 'tenant id', uuidArgument('the tenant id'))
-    .option('--api-secret <secret>', 'a new API secret')
-    .option('--idp-consent-url <url>', 'a new IdP consent URL', httpUrl)
-    .option('--idp-secret <secret>', 'a new IdP secret')
+    .option('--api-secret <secret>', `a new API secret (at least ${MIN_SECRET_LENGTH} characters)`)
+    .option('--idp-consent-url <url>', 'a new IdP consent URL')
+    .option('--idp-secret <secret>', `a new IdP secret (at least ${MIN_SECRET_LENGTH} characters)`)
     .action(
       (id: string, options: { apiSecret?: string; idpConsentUrl?: string; idpSecret?: string }) => {
         if (Object.keys(options).length === 0) {
@@ -178,7 +188,9 @@ export function registerOperatorCommands(program: Command): void {
           )
         }
         return withServices('opas tenants update', async (services) => {
-          if (!(await services.tenants.update(id, options))) throw new CliError(`no tenant ${id}`)
+          const updated = await services.tenants.update(id, options)
+          if (updated.outcome === 'invalid') throw new CliUsageError(optionProblem(updated.problem))
+          if (updated.outcome === 'not_found') throw new CliError(`no tenant ${id}`)
           print(`updated tenant ${id}`)
         })
       }

@@ -21,6 +21,11 @@ import type { GrantListFilter, GrantService } from '../grant/grant-service.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { RateLimits } from '../rate-limit/rate-limits.js'
 import type { TenantDirectory, TenantInput } from '../tenant/tenant-directory.js'
+import {
+  describeTenantProblem,
+  type TenantField,
+  type TenantProblem
+} from '../tenant/tenant-rules.js'
 import { noteRefusal } from './refusal-log.js'
 import { requestContext } from './request-context.js'
 
@@ -328,23 +333,37 @@ export function registerConsoleRoutes(
 
     forms.post<{ Body: Form }>('/tenants', operatorForm, async (req, reply) => {
       const viewer = viewerOf(req)
-      const id = field(req.body, 'id').trim().toLowerCase()
+      const id = field(req.body, 'id').trim()
       const values = { id, idpConsentUrl: field(req.body, 'idpConsentUrl').trim() }
-      const input = isUuid(id) ? newTenantInput(req.body) : 'The tenant ID must be a UUID.'
-      if (typeof input === 'string') {
-        return send(
-          reply,
-          400,
-          newTenantPage({ viewer, values, problem: input }),
-          'invalid_request'
-        )
+      const created = await tenants.create(id, newTenantInput(req.body))
+      if (created.outcome === 'invalid') {
+        const problem = tenantFormProblem(created.problem)
+        return send(reply, 400, newTenantPage({ viewer, values, problem }), 'invalid_request')
       }
-      if (!(await tenants.create(id, input))) {
+      if (created.outcome === 'conflict') {
         const problem = 'A tenant with this ID exists, or existed and was deleted.'
         return send(reply, 409, newTenantPage({ viewer, values, problem }), 'conflict')
       }
-      req.log.info({ event: 'tenant.created', tenantId: id, by: 'console' }, 'tenant created')
-      return reply.redirect(`/tenants/${id}?saved=1`, 303)
+      req.log.info(
+        { event: 'tenant.created', tenantId: created.id, by: 'console' },
+        'tenant created'
+      )
+      if (created.generatedApiSecret === undefined) {
+        return reply.redirect(`/tenants/${created.id}?saved=1`, 303)
+      }
+      // Shown once, on this answer alone (console pages are never cached), never in a URL.
+      return send(
+        reply,
+        201,
+        noticePage(
+          {
+            title: 'Tenant created',
+            message: `Its API secret, shown this once: ${created.generatedApiSecret}`,
+            link: { href: `/tenants/${created.id}`, text: 'The tenant' }
+          },
+          viewer
+        )
+      )
     })
 
     forms.post<{ Params: IdParams; Body: Form }>(
@@ -354,23 +373,26 @@ export function registerConsoleRoutes(
         const viewer = viewerOf(req)
         const tenant = await tenants.show(req.params.id)
         if (!tenant) return tenantNotFound(reply, viewer)
-        const input = tenantChange(req.body)
-        if (typeof input === 'string') {
+        const change = tenantChange(req.body)
+        const updated =
+          typeof change === 'string' ? change : await tenants.update(tenant.id, change)
+        if (typeof updated === 'string' || updated.outcome === 'invalid') {
           const values = { idpConsentUrl: field(req.body, 'idpConsentUrl').trim() }
+          const problem = typeof updated === 'string' ? updated : tenantFormProblem(updated.problem)
           return send(
             reply,
             400,
-            tenantPage({ viewer, tenant, values, problem: input }),
+            tenantPage({ viewer, tenant, values, problem }),
             'invalid_request'
           )
         }
-        if (!(await tenants.update(tenant.id, input))) return tenantNotFound(reply, viewer)
+        if (updated.outcome === 'not_found') return tenantNotFound(reply, viewer)
         req.log.info(
           {
             event: 'tenant.updated',
             tenantId: tenant.id,
             by: 'console',
-            changed: Object.keys(input)
+            changed: Object.keys(change)
           },
           'tenant updated'
         )
@@ -550,38 +572,34 @@ export function registerConsoleRoutes(
   })
 }
 
-const URL_PATTERN = /^https?:\/\/\S+$/
-
-/** What both tenant forms check, as the service API's schema does: a problem in words. */
-function tenantFormProblem(body: Form): string | undefined {
-  const url = field(body, 'idpConsentUrl').trim()
-  if (url && (!URL_PATTERN.test(url) || url.length > 2048)) {
-    return 'The IdP consent URL must be an http or https URL of at most 2048 characters.'
-  }
-  if (field(body, 'apiSecret').length > 1024 || field(body, 'idpSecret').length > 1024) {
-    return 'Secrets are at most 1024 characters.'
-  }
-  return undefined
+/** The tenant forms' fields as people read them. */
+const fieldNames: Record<TenantField, string> = {
+  id: 'The tenant ID',
+  apiSecret: 'The API secret',
+  idpConsentUrl: 'The IdP consent URL',
+  idpSecret: 'The IdP secret'
 }
 
-/** The new-tenant form as the service API takes it, or what is wrong with it. */
-function newTenantInput(body: Form): TenantInput | string {
-  const problem = tenantFormProblem(body)
-  if (problem) return problem
+/** The tenant directory's refusal as a sentence of the form. */
+const tenantFormProblem = (problem: TenantProblem) =>
+  `${describeTenantProblem(problem, fieldNames[problem.field])}.`
+
+/** The new-tenant form as the tenant directory takes it: an empty API secret is generated. */
+function newTenantInput(body: Form): TenantInput {
   const apiSecret = field(body, 'apiSecret')
-  if (!apiSecret) return 'The API secret is required.'
   return {
-    apiSecret,
+    ...(apiSecret ? { apiSecret } : {}),
     idpConsentUrl: field(body, 'idpConsentUrl').trim() || null,
     idpSecret: field(body, 'idpSecret') || null
   }
 }
 
-/** The tenant form's change: an empty API secret keeps the stored one; the IdP secret as chosen. */
-function tenantChange(body: Form): Partial<TenantInput> | string {
-  const problem = tenantFormProblem(body)
-  if (problem) return problem
-  const change: Partial<TenantInput> = {
+/**
+ * The tenant form's change: an empty API secret keeps the stored one; the IdP secret as chosen.
+ * A string when the choice itself is incomplete (the values are the tenant directory's to judge).
+ */
+function tenantChange(body: Form): TenantInput | string {
+  const change: TenantInput = {
     idpConsentUrl: field(body, 'idpConsentUrl').trim() || null
   }
   const apiSecret = field(body, 'apiSecret')

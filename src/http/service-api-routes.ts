@@ -1,9 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { hashSecret, secretMatchesHash } from '../gnap/secrets.js'
-import { isUuid } from '../gnap/wire.js'
 import { sendErrorEnvelope } from './error-handler.js'
 import type { TenantDirectory } from '../tenant/tenant-directory.js'
+import { describeTenantProblem, type TenantProblem } from '../tenant/tenant-rules.js'
 
 /**
  * Rafiki's service API (SERVICE_API_PORT), as its backend's `AuthServiceClient` calls it: the
@@ -13,24 +13,22 @@ import type { TenantDirectory } from '../tenant/tenant-directory.js'
  * shown: `hasIdpSecret` says whether one is set).
  */
 
-const Url = Type.String({ minLength: 1, maxLength: 2048, pattern: '^https?://' })
-const Secret = Type.String({ minLength: 1, maxLength: 1024 })
+// Types only: what a tenant may be (lengths, URLs, secrets' minimum) is the tenant directory's
+// to judge, the same for every surface (tenant/tenant-rules.ts).
+const Nullable = Type.Optional(Type.Union([Type.String(), Type.Null()]))
 
 const CreateBody = Type.Object(
   {
-    id: Type.String({ maxLength: 64 }),
-    apiSecret: Secret,
-    idpConsentUrl: Type.Optional(Type.Union([Url, Type.Null()])),
-    idpSecret: Type.Optional(Type.Union([Secret, Type.Null()]))
+    id: Type.String(),
+    // Rafiki's backend always sends one; opas generates one when none is given (and answers it).
+    apiSecret: Type.Optional(Type.String()),
+    idpConsentUrl: Nullable,
+    idpSecret: Nullable
   },
   { additionalProperties: false }
 )
 const UpdateBody = Type.Object(
-  {
-    apiSecret: Type.Optional(Secret),
-    idpConsentUrl: Type.Optional(Type.Union([Url, Type.Null()])),
-    idpSecret: Type.Optional(Type.Union([Secret, Type.Null()]))
-  },
+  { apiSecret: Type.Optional(Type.String()), idpConsentUrl: Nullable, idpSecret: Nullable },
   { additionalProperties: false, minProperties: 1 }
 )
 const DeleteBody = Type.Object({ deletedAt: Type.String({ maxLength: 64 }) })
@@ -46,6 +44,9 @@ const fail = (reply: FastifyReply, status: number, code: ServiceErrorCode, descr
   sendErrorEnvelope(reply, status, code, description)
 
 const unknownTenant = (reply: FastifyReply) => fail(reply, 404, 'not_found', 'unknown tenant')
+
+const invalidTenant = (reply: FastifyReply, problem: TenantProblem) =>
+  fail(reply, 400, 'invalid_request', describeTenantProblem(problem, problem.field))
 
 export function registerServiceApiRoutes(
   app: FastifyInstance,
@@ -67,17 +68,26 @@ export function registerServiceApiRoutes(
   }
   const auth = 'service-secret' as const
 
-  /** A malformed id names no tenant: 400 on create (the body is wrong), 404 on a path. */
+  /**
+   * A malformed id names no tenant: 400 on create (the body is wrong), 404 on a path. Created
+   * with the caller's API secret: 204, as Rafiki answers; with one generated: 201 and the secret,
+   * shown this once.
+   */
   app.post<{ Body: Static<typeof CreateBody> }>(
     '/tenant',
     { schema: { body: CreateBody }, config: { auth }, preHandler: authenticate },
     async (req, reply) => {
       const { id, ...input } = req.body
-      if (!isUuid(id)) return fail(reply, 400, 'invalid_request', 'id must be a UUID')
-      if (!(await tenants.create(id, input))) {
+      const created = await tenants.create(id, input)
+      if (created.outcome === 'invalid') return invalidTenant(reply, created.problem)
+      if (created.outcome === 'conflict') {
         return fail(reply, 409, 'conflict', 'a tenant with this id exists (or was deleted)')
       }
-      return reply.code(204).send()
+      if (created.generatedApiSecret === undefined) return reply.code(204).send()
+      return reply
+        .code(201)
+        .header('cache-control', 'no-store')
+        .send({ id: created.id, apiSecret: created.generatedApiSecret })
     }
   )
 
@@ -95,8 +105,9 @@ export function registerServiceApiRoutes(
     '/tenant/:id',
     { schema: { body: UpdateBody }, config: { auth }, preHandler: authenticate },
     async (req, reply) => {
-      const updated = isUuid(req.params.id) && (await tenants.update(req.params.id, req.body))
-      if (!updated) return unknownTenant(reply)
+      const updated = await tenants.update(req.params.id, req.body)
+      if (updated.outcome === 'invalid') return invalidTenant(reply, updated.problem)
+      if (updated.outcome === 'not_found') return unknownTenant(reply)
       return reply.code(204).send()
     }
   )
@@ -111,8 +122,7 @@ export function registerServiceApiRoutes(
       if (Number.isNaN(year) || year < 1 || year > 9999) {
         return fail(reply, 400, 'invalid_request', 'deletedAt must be a date and time')
       }
-      const removed = isUuid(req.params.id) && (await tenants.remove(req.params.id, deletedAt))
-      if (!removed) return unknownTenant(reply)
+      if (!(await tenants.remove(req.params.id, deletedAt))) return unknownTenant(reply)
       return reply.code(204).send()
     }
   )

@@ -1,3 +1,4 @@
+import { randomBytes as cryptoRandomBytes } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { hashSecret, secretMatchesHash } from '../gnap/secrets.js'
 import { isUuid } from '../gnap/wire.js'
@@ -14,15 +15,29 @@ import {
   type TenantChange,
   type TenantRecord
 } from './tenant-store.js'
+import { tenantProblem, type TenantProblem } from './tenant-rules.js'
 
 export type { Tenant } from './tenant-store.js'
 
-/** A tenant as the service API takes it (Rafiki's `AuthServiceClient` body). */
+/**
+ * A tenant as the service API takes it (Rafiki's `AuthServiceClient` body). Without an API
+ * secret, the directory generates one.
+ */
 export interface TenantInput {
-  apiSecret: string
+  apiSecret?: string
   idpConsentUrl?: string | null
   idpSecret?: string | null
 }
+
+/** What became of a new tenant: `generatedApiSecret` is set when none was given (shown once). */
+export type TenantCreation =
+  | { outcome: 'created'; id: string; generatedApiSecret?: string }
+  | { outcome: 'invalid'; problem: TenantProblem }
+  | { outcome: 'conflict' }
+
+/** What became of a change to a tenant. */
+export type TenantUpdate =
+  { outcome: 'updated' } | { outcome: 'invalid'; problem: TenantProblem } | { outcome: 'not_found' }
 
 /** A tenant as the service API shows it: the IdP secret is stored hashed and never shown. */
 export interface TenantView {
@@ -41,7 +56,7 @@ export interface OperatorTenant {
   fromEnvironment: ReadonlySet<'idpConsentUrl' | 'idpSecret' | 'apiSecret'>
 }
 
-function changeOf(input: Partial<TenantInput>, id: string, secrets: SecretBox): TenantChange {
+function changeOf(input: TenantInput, id: string, secrets: SecretBox): TenantChange {
   const change: TenantChange = {}
   if (input.idpConsentUrl !== undefined) change.idpConsentUrl = input.idpConsentUrl
   if (input.idpSecret !== undefined) {
@@ -69,8 +84,11 @@ export function createTenantDirectory(deps: {
   ttlMs: number
   secrets: SecretBox
   maxEntries?: number
+  /** Where a generated API secret's bytes come from (node:crypto's unless given). */
+  randomBytes?: (size: number) => Buffer
 }) {
   const { db, secrets } = deps
+  const randomBytes = deps.randomBytes ?? cryptoRandomBytes
   // Whole rows: a grant request reads the IdP fields, the admin API the sealed API secret.
   const cache = new LRUCache<string, TenantRecord>({
     max: deps.maxEntries ?? 10_000,
@@ -107,28 +125,42 @@ export function createTenantDirectory(deps: {
       return (await listTenants(db)).map((row) => ({ ...viewOf(row), createdAt: row.createdAt }))
     },
 
-    /** False when the id is taken, by a live or a deleted tenant. */
-    create(anyCase: string, input: TenantInput): Promise<boolean> {
+    /**
+     * A new tenant, checked by the rules every surface shares (tenant-rules.ts); a conflict when
+     * the id is taken, by a live or a deleted tenant. An API secret is generated (256 random
+     * bits) when none is given.
+     */
+    async create(anyCase: string, input: TenantInput): Promise<TenantCreation> {
+      const problem = tenantProblem({ id: anyCase, ...input })
+      if (problem) return { outcome: 'invalid', problem }
       const id = canonical(anyCase)
-      return insertTenant(db, {
+      const generated =
+        input.apiSecret === undefined ? randomBytes(32).toString('base64url') : undefined
+      const inserted = await insertTenant(db, {
         id,
         idpConsentUrl: null,
         idpSecretHash: null,
         apiSecretSealed: null,
-        ...changeOf(input, id, secrets)
+        ...changeOf({ ...input, apiSecret: input.apiSecret ?? generated }, id, secrets)
       })
+      if (!inserted) return { outcome: 'conflict' }
+      return { outcome: 'created', id, ...(generated ? { generatedApiSecret: generated } : {}) }
     },
 
-    /** False when there is no live tenant with this id. */
-    async update(anyCase: string, input: Partial<TenantInput>): Promise<boolean> {
+    /** A change to a live tenant, checked by the same rules; a malformed id names no tenant. */
+    async update(anyCase: string, input: TenantInput): Promise<TenantUpdate> {
+      if (!isUuid(anyCase)) return { outcome: 'not_found' }
+      const problem = tenantProblem(input)
+      if (problem) return { outcome: 'invalid', problem }
       const id = canonical(anyCase)
       const updated = await updateTenant(db, id, changeOf(input, id, secrets))
       cache.delete(id)
-      return updated
+      return { outcome: updated ? 'updated' : 'not_found' }
     },
 
     /** False when there is no live tenant with this id. */
     async remove(anyCase: string, deletedAt: Date): Promise<boolean> {
+      if (!isUuid(anyCase)) return false
       const id = canonical(anyCase)
       const removed = await softDeleteTenant(db, id, deletedAt)
       cache.delete(id)
@@ -173,7 +205,7 @@ export function createTenantDirectory(deps: {
       const overridden = new Set(operator.fromEnvironment)
       // A stored API secret this key cannot open (TENANT_SECRETS_KEY changed) is of no use.
       if (storedApiSecret === undefined) overridden.add('apiSecret')
-      const change: Partial<TenantInput> = {}
+      const change: TenantInput = {}
       for (const setting of overridden) {
         if (stored[setting]) continue
         onOverride(setting)

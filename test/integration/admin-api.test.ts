@@ -52,7 +52,7 @@ before(async () => {
   graphqlUrl = `${world.server.adminUrl}/graphql`
   tenantB = await addTenant(world.server, {
     consentUrl: 'http://127.0.0.1:9/b/consent',
-    secret: 'tenant-b-idp-secret'
+    secret: 'tenant-b-idp-secret-long-enough'
   })
   operatorFlows = createGrantFlows(world.server, world.app, alice())
   bFlows = createGrantFlows(tenantB, world.app, bob())
@@ -432,7 +432,7 @@ describe('authentication', () => {
   test('a deleted tenant cannot sign in', async () => {
     const doomed = await addTenant(world.server, {
       consentUrl: 'http://127.0.0.1:9/c',
-      secret: 'c-secret'
+      secret: 'tenant-c-idp-secret-long-enough'
     })
     const client = { tenantId: doomed.tenantId, apiSecret: doomed.apiSecret }
     assert.equal((await signedAdminPost(graphqlUrl, client, body)).status, 200)
@@ -505,7 +505,7 @@ describe('tenant isolation', () => {
   test("tenant isolation both ways: neither of two tenants sees or reads the other's grants", async () => {
     const c = await addTenant(world.server, {
       consentUrl: 'http://127.0.0.1:9/c/consent',
-      secret: 'c'
+      secret: 'tenant-c-idp-secret-long-enough'
     })
     const asC = adminClient({ graphqlUrl, tenantId: c.tenantId, apiSecret: c.apiSecret })
     const cFlows = createGrantFlows(c, world.app, bob())

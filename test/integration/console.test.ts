@@ -223,7 +223,10 @@ describe('sessions', () => {
     assert.equal((await browser.signIn(tenant.id, tenant.apiSecret)).status, 303)
     assert.equal((await browser.get('/grants')).status, 200)
     const service = authServiceClient(world.server.serviceUrl)
-    assert.equal((await service.update(tenant.id, { apiSecret: 'another-secret' })).status, 204)
+    assert.equal(
+      (await service.update(tenant.id, { apiSecret: 'another-secret-of-this-tenant' })).status,
+      204
+    )
     await new Promise((resolve) => setTimeout(resolve, 1100)) // the tenant cache's second
     assert.equal((await browser.get('/grants')).status, 401)
   })
@@ -377,23 +380,26 @@ describe('tenants (operator only)', () => {
     const browser = await operator()
     const csrf = await browser.formToken()
     const id = crypto.randomUUID()
+    const firstSecret = `first-secret-${id}`
     const bad = await browser.post('/tenants', {
       csrf,
       id,
-      apiSecret: 's',
+      apiSecret: firstSecret,
       idpConsentUrl: 'ftp://x'
     })
     assert.equal(bad.status, 400)
-    assert.match(bad.text, /must be an http or https URL/)
-    assert.equal((await browser.post('/tenants', { csrf, id: 'nope', apiSecret: 's' })).status, 400)
+    assert.match(bad.text, /The IdP consent URL must be an http or https URL\./)
+    const nope = await browser.post('/tenants', { csrf, id: 'nope', apiSecret: firstSecret })
+    assert.equal(nope.status, 400)
+    assert.match(nope.text, /The tenant ID must be a UUID\./)
     const created = await browser.post('/tenants', {
       csrf,
       id,
-      apiSecret: 'first-secret',
+      apiSecret: firstSecret,
       idpConsentUrl: 'https://idp.example/consent'
     })
     assert.equal(created.status, 303, created.text)
-    assert.equal((await browser.post('/tenants', { csrf, id, apiSecret: 's' })).status, 409)
+    assert.equal((await browser.post('/tenants', { csrf, id, apiSecret: firstSecret })).status, 409)
     const service = authServiceClient(world.server.serviceUrl)
     assert.deepEqual((await service.get(id)).body, {
       id,
@@ -405,7 +411,7 @@ describe('tenants (operator only)', () => {
       csrf,
       idpConsentUrl: 'https://idp2.example/consent',
       idpSecretChange: 'set',
-      idpSecret: 'idp-secret'
+      idpSecret: 'idp-secret-long-enough'
     })
     assert.equal(edited.status, 303, edited.text)
     assert.deepEqual((await service.get(id)).body, {
@@ -415,7 +421,7 @@ describe('tenants (operator only)', () => {
       idpSecret: null
     })
     const tenantBrowser = consoleClient(world.server.adminUrl)
-    assert.equal((await tenantBrowser.signIn(id, 'first-secret')).status, 303, 'API secret kept')
+    assert.equal((await tenantBrowser.signIn(id, firstSecret)).status, 303, 'API secret kept')
     const listed = await browser.get('/tenants')
     assert.ok(listed.text.includes(id))
     assert.equal((await browser.get(`/tenants/${id}/delete`)).status, 200, 'asks first')
@@ -425,6 +431,40 @@ describe('tenants (operator only)', () => {
     assert.equal((await browser.get(`/tenants/${id}`)).status, 404)
     const own = await browser.post(`/tenants/${world.server.tenantId}/delete`, { csrf })
     assert.equal(own.status, 409, 'the operator tenant is not deleted')
+  })
+
+  test('a secret under 20 characters is refused, naming the minimum; none given is generated', async () => {
+    const browser = await operator()
+    const csrf = await browser.formToken()
+    const service = authServiceClient(world.server.serviceUrl)
+    const id = crypto.randomUUID()
+    const short = 'x'.repeat(19)
+    for (const [form, sentence] of [
+      [{ apiSecret: short }, 'The API secret must be at least 20 characters.'],
+      [
+        { apiSecret: `${short}yz`, idpSecret: short },
+        'The IdP secret must be at least 20 characters.'
+      ]
+    ] as const) {
+      const refused = await browser.post('/tenants', { csrf, id, ...form })
+      assert.equal(refused.status, 400)
+      assert.ok(refused.text.includes(sentence), refused.text)
+      assert.equal((await service.get(id)).status, 404)
+    }
+    const created = await browser.post('/tenants', { csrf, id })
+    assert.equal(created.status, 201, created.text)
+    assert.equal(created.headers.get('cache-control'), 'no-store')
+    const secret = /shown this once: ([\w-]{43})</.exec(created.text)?.[1]
+    assert.ok(secret, created.text)
+    assert.equal(await world.server.services.tenants.apiSecretOf(id), secret)
+    const edit = await browser.post(`/tenants/${id}`, {
+      csrf,
+      idpSecretChange: 'set',
+      idpSecret: short
+    })
+    assert.equal(edit.status, 400)
+    assert.ok(edit.text.includes('The IdP secret must be at least 20 characters.'))
+    assert.equal(((await service.get(id)).body as { hasIdpSecret: boolean }).hasIdpSecret, false)
   })
 })
 

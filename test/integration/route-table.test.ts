@@ -562,7 +562,7 @@ describe('each authenticating hook refuses a request without its credential', ()
     ),
     'admin POST /tenants': consoleCase('POST', () => '/tenants', 303, {
       id: randomUUID(),
-      apiSecret: 's'
+      apiSecret: `console-case-api-secret-${randomUUID()}`
     }),
     'admin POST /tenants/:id': consoleCase('POST', ({ tenantId }) => `/tenants/${tenantId}`, 303, {
       idpConsentUrl: 'https://idp.example/consent'
@@ -599,12 +599,17 @@ describe('each authenticating hook refuses a request without its credential', ()
     'service POST /tenant': serviceCase(
       'POST',
       () => '/tenant',
-      (id) => ({ id, apiSecret: 's' }),
+      (id) => ({ id, apiSecret: `service-case-api-secret-${id}` }),
       204
     ),
     'service GET /tenant/:id': serviceCase('GET', tenantPath, () => undefined, 200),
     'service HEAD /tenant/:id': serviceCase('HEAD', tenantPath, () => undefined, 200),
-    'service PATCH /tenant/:id': serviceCase('PATCH', tenantPath, () => ({ apiSecret: 's2' }), 204),
+    'service PATCH /tenant/:id': serviceCase(
+      'PATCH',
+      tenantPath,
+      () => ({ apiSecret: `service-case-api-secret-${randomUUID()}` }),
+      204
+    ),
     'service DELETE /tenant/:id': serviceCase(
       'DELETE',
       tenantPath,

@@ -100,20 +100,26 @@ describe('POST /tenant, GET /tenant/:id', () => {
   test('a taken id is 409, whether its tenant is live or deleted', async () => {
     const tenant = newTenant()
     assert.equal((await api.create(tenant)).status, 204)
-    assertError(await api.create({ ...tenant, apiSecret: 'other' }), 409, 'conflict')
+    assertError(
+      await api.create({ ...tenant, apiSecret: `other-${randomUUID()}` }),
+      409,
+      'conflict'
+    )
     assert.equal((await api.delete(tenant.id, new Date())).status, 204)
     assertError(await api.create(tenant), 409, 'conflict')
   })
 
   test('a bad body is 400 and creates nothing', async () => {
     const id = randomUUID()
+    const apiSecret = `api-secret-${randomUUID()}`
     const bodies: unknown[] = [
-      { id },
       { id, apiSecret: '' },
-      { id: 'not-a-uuid', apiSecret: 's' },
-      { id, apiSecret: 's', idpConsentUrl: 'ftp://idp.example' },
-      { id, apiSecret: 's', extra: true },
+      { id: 'not-a-uuid', apiSecret },
+      { id, apiSecret, idpConsentUrl: 'ftp://idp.example' },
+      { id, apiSecret, idpConsentUrl: `https://idp.example/${'x'.repeat(2048)}` },
+      { id, apiSecret, extra: true },
       { id, apiSecret: 42 },
+      { id, apiSecret: 'x'.repeat(1025) },
       'null'
     ]
     for (const body of bodies) {
@@ -131,9 +137,49 @@ describe('POST /tenant, GET /tenant/:id', () => {
   test('an unknown or malformed id is 404', async () => {
     for (const id of [randomUUID(), 'nope']) {
       assertError(await api.get(id), 404, 'not_found')
-      assertError(await api.update(id, { apiSecret: 'x' }), 404, 'not_found')
+      assertError(await api.update(id, { apiSecret: `api-secret-${id}` }), 404, 'not_found')
       assertError(await api.delete(id, new Date()), 404, 'not_found')
     }
+  })
+
+  test('an API or IdP secret shorter than 20 characters is 400, naming the minimum', async () => {
+    const short = 'x'.repeat(19)
+    for (const [body, field] of [
+      [newTenant({ apiSecret: short }), 'apiSecret'],
+      [newTenant({ idpSecret: short }), 'idpSecret'],
+      [newTenant({ idpSecret: '' }), 'idpSecret']
+    ] as const) {
+      const res = await api.create(body)
+      assertError(res, 400, 'invalid_request')
+      const { description } = (res.body as { error: { description: string } }).error
+      assert.equal(description, `${field} must be at least 20 characters`)
+      assert.equal(await tenantRow(body.id), undefined)
+    }
+    const tenant = newTenant()
+    assert.equal((await api.create(tenant)).status, 204)
+    for (const change of [{ apiSecret: short }, { idpSecret: short }]) {
+      assertError(await api.update(tenant.id, change), 400, 'invalid_request')
+    }
+    assert.equal(await world.server.services.tenants.apiSecretOf(tenant.id), tenant.apiSecret)
+    // Exactly the minimum is enough.
+    const apiSecret = 'y'.repeat(20)
+    assert.equal((await api.update(tenant.id, { apiSecret })).status, 204)
+    assert.equal(await world.server.services.tenants.apiSecretOf(tenant.id), apiSecret)
+  })
+
+  test('without an API secret, one is generated and answered once (201); Rafiki gets 204', async () => {
+    const tenant = { id: randomUUID(), idpConsentUrl: 'http://127.0.0.1:9/tenant/consent' }
+    const res = await fetch(`${world.server.serviceUrl}/tenant`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(tenant)
+    })
+    assert.equal(res.status, 201)
+    assert.equal(res.headers.get('cache-control'), 'no-store')
+    const body = (await res.json()) as { id: string; apiSecret: string }
+    assert.equal(body.id, tenant.id)
+    assert.match(body.apiSecret, /^[\w-]{43}$/, '256 random bits')
+    assert.equal(await world.server.services.tenants.apiSecretOf(tenant.id), body.apiSecret)
   })
 })
 
@@ -181,7 +227,11 @@ describe('PATCH /tenant/:id', () => {
     })
     assert.equal(unknownField.status, 400)
     assert.equal((await api.delete(tenant.id, new Date())).status, 204)
-    assertError(await api.update(tenant.id, { apiSecret: 'x' }), 404, 'not_found')
+    assertError(
+      await api.update(tenant.id, { apiSecret: `api-secret-${tenant.id}` }),
+      404,
+      'not_found'
+    )
     assertError(await api.get(tenant.id), 404, 'not_found')
   })
 })
@@ -234,7 +284,7 @@ describe('the operator tenant', () => {
     const config = world.server.services.config
     const changed = {
       idpConsentUrl: 'http://127.0.0.1:9/changed/consent',
-      apiSecret: 'changed-api-secret'
+      apiSecret: 'changed-operator-api-secret'
     }
     assert.equal((await api.update(operatorId, changed)).status, 204)
     const sync = async (fromEnvironment: ('idpConsentUrl' | 'idpSecret' | 'apiSecret')[]) => {

@@ -30,7 +30,7 @@ before(async () => {
   world = await startServerWithClient()
   tenantB = await addTenant(world.server, {
     consentUrl: B_CONSENT_URL,
-    secret: 'tenant-b-idp-secret'
+    secret: 'tenant-b-idp-secret-long-enough'
   })
   const account = `${world.wallets.url}/alice`
   a = createGrantFlows(world.server, world.app, account)
@@ -112,7 +112,7 @@ describe('tenant isolation', () => {
   test('a deleted tenant gets no new grant and its tokens introspect inactive; other tenants go on', async () => {
     const doomed = await addTenant(world.server, {
       consentUrl: 'http://127.0.0.1:9/doomed/consent',
-      secret: 'doomed-idp-secret'
+      secret: 'doomed-idp-secret-long-enough'
     })
     const c = createGrantFlows(doomed, world.app, `${world.wallets.url}/alice`)
     const { token } = await c.requestNonInteractive()

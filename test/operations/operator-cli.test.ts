@@ -150,7 +150,6 @@ test('bad input is named: exit 2 for the command line, 1 for what is not there',
     [['grants', 'show', 'nope'], /the grant id must be a UUID/],
     [['grants', 'list', '--state', 'DONE'], /--state must be one of/],
     [['grants', 'list', '--limit', '500'], /from 1 to 100/],
-    [['tenants', 'create', '--idp-consent-url', 'ftp://x'], /must be an http\(s\) URL/],
     [['tenants', 'update', '0b9d4a3e-8c1f-4e2a-9b7d-6c5e4f3a2b10'], /give at least one of/]
   ] as const) {
     // Refused by the parser: the database is not even opened.
@@ -158,6 +157,23 @@ test('bad input is named: exit 2 for the command line, 1 for what is not there',
     assert.equal(run.code, 2, `${args.join(' ')}: ${run.output}`)
     assert.match(run.output, message)
   }
+  // Refused by the tenant directory, as the service API and the console refuse them: exit 2,
+  // the option named, nothing created.
+  const before = (await opas('tenants', 'list', '--json')).output
+  const short = 'x'.repeat(19)
+  for (const [args, message] of [
+    [['tenants', 'create', '--idp-consent-url', 'ftp://x'], /--idp-consent-url must be an http/],
+    [['tenants', 'create', '--id', 'nope'], /--id must be a UUID/],
+    [['tenants', 'create', '--api-secret', short], /--api-secret must be at least 20 characters/],
+    [['tenants', 'create', '--idp-secret', short], /--idp-secret must be at least 20 characters/],
+    [['tenants', 'update', tenantId, '--api-secret', short], /--api-secret must be at least 20/],
+    [['tenants', 'update', tenantId, '--idp-secret', short], /--idp-secret must be at least 20/]
+  ] as const) {
+    const run = await opas(...args)
+    assert.equal(run.code, 2, `${args.join(' ')}: ${run.output}`)
+    assert.match(run.output, message)
+  }
+  assert.equal((await opas('tenants', 'list', '--json')).output, before)
   const missing = await opas('grants', 'revoke', '0b9d4a3e-8c1f-4e2a-9b7d-6c5e4f3a2b10')
   assert.equal(missing.code, 1)
   assert.match(missing.output, /opas: no grant/)

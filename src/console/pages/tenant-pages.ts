@@ -1,4 +1,5 @@
 import type { TenantView } from '../../tenant/tenant-directory.js'
+import { MIN_SECRET_LENGTH } from '../../tenant/tenant-rules.js'
 import { consolePage, e, formTokenField, when, type Viewer } from './layout.js'
 
 /** The operator's tenants pages: list, create, edit the IdP settings and API secret, delete. */
@@ -50,12 +51,12 @@ ${problemOf(view.problem)}<form class="fields" method="post" action="/tenants">
 ${formTokenField(view.viewer)}
 <label for="id">Tenant ID<span class="hint">A UUID; the backend's id for this tenant.</span>
 <input id="id" name="id" required spellcheck="false" autocapitalize="none" value="${e(view.values.id ?? '')}"></label>
-<label for="api-secret">API secret<span class="hint">Signs the tenant's admin API requests and its console sign-in. Give it to the tenant only.</span>
-<input id="api-secret" name="apiSecret" type="password" required autocomplete="new-password"></label>
+<label for="api-secret">API secret<span class="hint">Signs the tenant's admin API requests and its console sign-in. At least ${MIN_SECRET_LENGTH} characters; leave empty to have one generated and shown once. Give it to the tenant only.</span>
+<input id="api-secret" name="apiSecret" type="password" minlength="${MIN_SECRET_LENGTH}" autocomplete="new-password"></label>
 <label for="idp-url">IdP consent URL<span class="hint">Where account holders consent; empty for none.</span>
 <input id="idp-url" name="idpConsentUrl" type="url" inputmode="url" value="${e(view.values.idpConsentUrl ?? '')}"></label>
-<label for="idp-secret">IdP secret<span class="hint">The identity provider's x-idp-secret; empty for none.</span>
-<input id="idp-secret" name="idpSecret" type="password" autocomplete="new-password"></label>
+<label for="idp-secret">IdP secret<span class="hint">The identity provider's x-idp-secret, at least ${MIN_SECRET_LENGTH} characters; empty for none.</span>
+<input id="idp-secret" name="idpSecret" type="password" minlength="${MIN_SECRET_LENGTH}" autocomplete="new-password"></label>
 <div class="actions"><button type="submit">Create tenant</button><a class="button quiet" href="/tenants">Cancel</a></div>
 </form>`
   )
@@ -90,10 +91,10 @@ ${formTokenField(viewer)}
 <label><input type="radio" name="idpSecretChange" value="set"> Set the one below</label>
 <label><input type="radio" name="idpSecretChange" value="clear"> Remove it</label>
 </fieldset>
-<label for="idp-secret">New IdP secret
-<input id="idp-secret" name="idpSecret" type="password" autocomplete="new-password"></label>
-<label for="api-secret">New API secret<span class="hint">Leave empty to keep it. A new one ends the tenant's console sessions${isOperator ? ', yours included' : ''}.</span>
-<input id="api-secret" name="apiSecret" type="password" autocomplete="new-password"></label>
+<label for="idp-secret">New IdP secret<span class="hint">At least ${MIN_SECRET_LENGTH} characters.</span>
+<input id="idp-secret" name="idpSecret" type="password" minlength="${MIN_SECRET_LENGTH}" autocomplete="new-password"></label>
+<label for="api-secret">New API secret<span class="hint">At least ${MIN_SECRET_LENGTH} characters; leave empty to keep it. A new one ends the tenant's console sessions${isOperator ? ', yours included' : ''}.</span>
+<input id="api-secret" name="apiSecret" type="password" minlength="${MIN_SECRET_LENGTH}" autocomplete="new-password"></label>
 <div class="actions"><button type="submit">Save</button><a class="button quiet" href="/tenants">Cancel</a></div>
 </form>
 ${
