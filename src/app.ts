@@ -10,6 +10,7 @@ import Fastify, {
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import type { Services } from './deps.js'
+import { createClientErrorHandler } from './http/client-error.js'
 import { installErrorHandling, sendGnapError } from './http/error-handler.js'
 import { registerAdminApiRoutes } from './http/admin-api-routes.js'
 import { registerConsentRoutes } from './http/consent-routes.js'
@@ -71,6 +72,8 @@ async function createListenerApp(name: ListenerName, services: Services): Promis
         error.statusCode !== undefined && error.statusCode < 500 ? error.statusCode : 400
       void sendGnapError(reply, status, 'invalid_request', 'invalid request URL')
     },
+    // A request Node cannot parse (headers over the limit, malformed) gets the GNAP envelope too.
+    clientErrorHandler: createClientErrorHandler(services.logger.child({ listener: name })),
     ajv: {
       customOptions: {
         // Refuse what the schema does not allow instead of silently dropping or converting it.
