@@ -63,7 +63,10 @@ export function createServices(input: {
     windowSeconds: config.rateLimitWindowSeconds,
     perIp: config.rateLimitPerIp,
     perClient: config.rateLimitPerClient,
-    signInAttempts: config.console === 'on' ? config.consoleSignInAttempts : 0,
+    secretAttempts: {
+      perTenant: config.secretAttemptsPerTenant,
+      perAddress: config.secretAttemptsPerAddress
+    },
     ...(config.redisUrl
       ? {
           redis: {
@@ -110,7 +113,8 @@ export function createServices(input: {
   const tenants = createTenantDirectory({
     db,
     ttlMs: TENANT_CACHE_TTL_MS,
-    secrets: createSecretBox(config.tenantSecretsKey)
+    secrets: createSecretBox(config.tenantSecretsKey),
+    attempts: rateLimits
   })
   return {
     config,

@@ -159,6 +159,10 @@ export interface Config {
   rateLimitPerIp: number
   /** RATE_LIMIT_PER_CLIENT: verified signed requests per window of one client; 0 = off. */
   rateLimitPerClient: number
+  /** SECRET_ATTEMPTS_PER_TENANT: failed tries at one tenant's API secret per address in 15 min. */
+  secretAttemptsPerTenant: number
+  /** SECRET_ATTEMPTS_PER_ADDRESS: failed tries at any tenant's API secret per address in 15 min. */
+  secretAttemptsPerAddress: number
   /** SHUTDOWN_TIMEOUT_MS: how long SIGTERM waits for in-flight requests. */
   shutdownTimeoutMs: number
   /** ENV_FILE: dotenv file read at start (environment variables win over it). */
@@ -167,6 +171,4 @@ export interface Config {
   console: ConsoleMode
   /** CONSOLE_SESSION_TTL_SECONDS: a console session's idle lifetime (twelve hours at most). */
   consoleSessionTtlSeconds: number
-  /** CONSOLE_SIGN_IN_ATTEMPTS: failed console sign-ins per IP address in 15 minutes. */
-  consoleSignInAttempts: number
 }

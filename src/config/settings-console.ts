@@ -3,9 +3,7 @@ import type { SettingsOf } from './setting-spec.js'
 import { integer, oneOf } from './value-parsers.js'
 
 /** The operator console on the admin listener. */
-export const consoleSettings: SettingsOf<
-  'console' | 'consoleSessionTtlSeconds' | 'consoleSignInAttempts'
-> = {
+export const consoleSettings: SettingsOf<'console' | 'consoleSessionTtlSeconds'> = {
   console: {
     env: 'CONSOLE',
     parser: oneOf(consoleModes),
@@ -24,15 +22,6 @@ export const consoleSettings: SettingsOf<
     description:
       'A console session ends after this long without a page being opened, and in any case ' +
       'twelve hours after signing in (or at sign-out, or when the API secret changes).',
-    origin: 'opas'
-  },
-  consoleSignInAttempts: {
-    env: 'CONSOLE_SIGN_IN_ATTEMPTS',
-    parser: integer(1, 10_000),
-    default: 10,
-    description:
-      'Failed console sign-ins one IP address may make in 15 minutes; further attempts are ' +
-      'refused (429) until the window passes. Shared by every opas process when REDIS_URL is set.',
     origin: 'opas'
   }
 }

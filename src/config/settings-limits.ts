@@ -3,7 +3,12 @@ import { integer } from './value-parsers.js'
 
 /** What one request, one address and one client may cost the server. */
 export const limitSettings: SettingsOf<
-  'requestBodyLimitBytes' | 'rateLimitWindowSeconds' | 'rateLimitPerIp' | 'rateLimitPerClient'
+  | 'requestBodyLimitBytes'
+  | 'rateLimitWindowSeconds'
+  | 'rateLimitPerIp'
+  | 'rateLimitPerClient'
+  | 'secretAttemptsPerTenant'
+  | 'secretAttemptsPerAddress'
 > = {
   requestBodyLimitBytes: {
     env: 'REQUEST_BODY_LIMIT_BYTES',
@@ -41,6 +46,29 @@ export const limitSettings: SettingsOf<
       'Signed requests one client (wallet address, or JWK for directed identity) may make per ' +
       'window, counted once its signature is verified (so no one can spend the allowance of ' +
       'another); more get 429 `too_many_attempts`. 0 disables the limit.',
+    origin: 'opas'
+  },
+  secretAttemptsPerTenant: {
+    env: 'SECRET_ATTEMPTS_PER_TENANT',
+    parser: integer(1, 10_000),
+    default: 10,
+    description:
+      "Tries one address (an IPv6 address's /64) may make at one tenant's API secret in 15 " +
+      'minutes, failed or in flight: admin API signatures and console sign-ins count together. ' +
+      'Each try is counted before the secret is checked and given back when it was right, so ' +
+      'tries sent at once cannot outrun it; more get 429 with Retry-After, even with the right ' +
+      'secret, until the window passes. Other addresses are not held back. Shared by every opas ' +
+      'process when REDIS_URL is set.',
+    origin: 'opas'
+  },
+  secretAttemptsPerAddress: {
+    env: 'SECRET_ATTEMPTS_PER_ADDRESS',
+    parser: integer(1, 100_000),
+    default: 100,
+    description:
+      'Tries one address may make at the API secrets of all tenants together in 15 minutes, ' +
+      'counted as SECRET_ATTEMPTS_PER_TENANT is: one address cannot try a few secrets at each ' +
+      'of many tenants.',
     origin: 'opas'
   }
 }

@@ -1,5 +1,4 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
-import { isUuid } from '../gnap/wire.js'
 import type { Queryable } from '../storage/db.js'
 import type { TenantDirectory } from '../tenant/tenant-directory.js'
 import {
@@ -20,6 +19,12 @@ export interface ConsoleSession {
   formToken: string
 }
 
+/** What became of a sign-in. */
+export type SignIn =
+  | { outcome: 'signed_in'; sessionId: string }
+  | { outcome: 'wrong' }
+  | { outcome: 'throttled'; retryAfterSeconds: number }
+
 const hashId = (sessionId: string) => createHash('sha256').update(sessionId, 'utf8').digest()
 
 function equalText(a: string, b: unknown): boolean {
@@ -38,7 +43,7 @@ function equalText(a: string, b: unknown): boolean {
  */
 export function createConsoleSessions(deps: {
   db: Queryable
-  tenants: Pick<TenantDirectory, 'apiSecretOf'>
+  tenants: Pick<TenantDirectory, 'apiSecretOf' | 'tryApiSecret'>
   /** COOKIE_KEY: the console derives its own keys from it, one per use. */
   cookieKey: string
   operatorTenantId: string
@@ -69,17 +74,23 @@ export function createConsoleSessions(deps: {
       nonce !== undefined && equalText(signInToken(nonce), presented),
 
     /**
-     * Opens a session for a tenant whose API secret this is; undefined for any wrong, unknown or
-     * malformed id or secret alike (the caller counts it as a failed sign-in).
+     * Opens a session for a tenant whose API secret this is, sent from address `from`; `wrong`
+     * for any wrong, unknown or malformed id or secret alike. Every try counts against the
+     * budgets of tries at API secrets (the admin API's too), before it is checked: `throttled`
+     * once they are spent, whatever was typed.
      */
-    async signIn(anyCaseTenantId: string, apiSecret: string): Promise<string | undefined> {
+    async signIn(anyCaseTenantId: string, apiSecret: string, from: string): Promise<SignIn> {
       const tenantId = anyCaseTenantId.trim().toLowerCase()
-      const stored = isUuid(tenantId) ? await tenants.apiSecretOf(tenantId) : undefined
+      const tried = await tenants.tryApiSecret(tenantId, from)
+      if (tried.throttled)
+        return { outcome: 'throttled', retryAfterSeconds: tried.retryAfterSeconds }
+      const stored = tried.secret
       // Compared by keyed hashes: equal lengths, constant time, whatever was typed.
       const matches =
         stored !== undefined &&
         timingSafeEqual(secretCheck(tenantId, stored), secretCheck(tenantId, apiSecret))
-      if (!matches) return undefined
+      if (!matches) return { outcome: 'wrong' }
+      await tried.proved()
       const sessionId = deps.randomBytes(32).toString('base64url')
       await insertConsoleSession(db, {
         idHash: hashId(sessionId),
@@ -87,7 +98,7 @@ export function createConsoleSessions(deps: {
         secretCheck: secretCheck(tenantId, stored),
         ttlSeconds: deps.ttlSeconds
       })
-      return sessionId
+      return { outcome: 'signed_in', sessionId }
     },
 
     /**

@@ -2,7 +2,6 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { AdminContext } from '../admin/grant-resolvers.js'
 import type { GraphqlApi } from '../admin/graphql-api.js'
-import { isUuid } from '../gnap/wire.js'
 import type { ReplayGuard } from '../replay/replay-guard.js'
 import {
   MAX_BODY_DEPTH,
@@ -39,7 +38,10 @@ const refusalDescriptions: Record<ApiSignatureRefusal | 'unknown_tenant' | 'repl
  * sign: `tenant-id` and `signature` headers, an HMAC over the timestamp and the JCS of the
  * parsed body with that tenant's API secret (tenant/api-signature.ts). A verified signature is
  * recorded until it expires, in the replay record every process shares, and refused if seen
- * again. Every refusal is a 401 with a JSON body and runs nothing.
+ * again. Every refusal is a 401 with a JSON body and runs nothing. Each signature checked is a
+ * try at the tenant's API secret, counted first (tenant directory `tryApiSecret`): once an
+ * address has spent its tries, at this tenant or at all, it gets 429 with Retry-After, right
+ * secret or not, and other addresses go on.
  */
 export function registerAdminApiRoutes(
   app: FastifyInstance,
@@ -65,7 +67,18 @@ export function registerAdminApiRoutes(
     )
     if (typeof tenantHeader !== 'string' || tenantHeader === '') return refuse(reply, 'missing')
     if (typeof signature === 'string') return refuse(reply, signature)
-    const secret = isUuid(tenantHeader) ? await deps.tenants.apiSecretOf(tenantHeader) : undefined
+    const tried = await deps.tenants.tryApiSecret(tenantHeader, req.ip)
+    if (tried.throttled) {
+      void reply.header('retry-after', String(tried.retryAfterSeconds))
+      return sendGraphqlError(
+        reply,
+        429,
+        'TOO_MANY_REQUESTS',
+        'too many failed signatures from this address: try again later',
+        'too_many_attempts'
+      )
+    }
+    const { secret } = tried
     if (secret === undefined) return refuse(reply, 'unknown_tenant')
     const nowMs = deps.now()
     const ttlMs = deps.signatureTtlSeconds * 1000
@@ -77,6 +90,7 @@ export function registerAdminApiRoutes(
       ttlMs
     })
     if (refusal) return refuse(reply, refusal)
+    await tried.proved()
     // Recorded only once verified, so that nobody can burn another's signature in advance.
     const expiresAt = Math.ceil((signature.signedAtMs + ttlMs) / 1000)
     if (!(await deps.replay.claim(signature.digest, expiresAt))) return refuse(reply, 'replayed')

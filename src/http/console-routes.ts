@@ -19,7 +19,6 @@ import { isUuid } from '../gnap/wire.js'
 import { logGrantEvent } from '../grant/grant-events.js'
 import type { GrantListFilter, GrantService } from '../grant/grant-service.js'
 import type { Metrics } from '../metrics/metrics.js'
-import type { RateLimits } from '../rate-limit/rate-limits.js'
 import type { TenantDirectory, TenantInput } from '../tenant/tenant-directory.js'
 import {
   describeTenantProblem,
@@ -70,7 +69,6 @@ export function registerConsoleRoutes(
     sessions: ConsoleSessions
     grants: GrantService
     tenants: TenantDirectory
-    rateLimits: Pick<RateLimits, 'signInWait' | 'signInFailed'>
     metrics: Pick<Metrics, 'recent'>
     now: () => number
   }
@@ -267,25 +265,23 @@ export function registerConsoleRoutes(
             'forged_form'
           )
         }
-        const wait = await deps.rateLimits.signInWait(req.ip)
-        if (wait > 0) {
-          void reply.header('retry-after', String(wait))
-          const minutes = Math.ceil(wait / 60)
+        const signIn = await sessions.signIn(tenantId, field(body, 'apiSecret'), req.ip)
+        if (signIn.outcome === 'throttled') {
+          void reply.header('retry-after', String(signIn.retryAfterSeconds))
+          const minutes = Math.ceil(signIn.retryAfterSeconds / 60)
           return sendSignIn(
             req,
             reply,
             429,
             {
-              problem: `Too many failed sign-ins from this address. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+              problem: `Too many failed attempts from this address. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
               tenantId,
               next
             },
             'too_many_attempts'
           )
         }
-        const sessionId = await sessions.signIn(tenantId, field(body, 'apiSecret'))
-        if (!sessionId) {
-          await deps.rateLimits.signInFailed(req.ip)
+        if (signIn.outcome === 'wrong') {
           req.log.warn(
             { event: 'console.sign_in_failed', tenantId: isUuid(tenantId) ? tenantId : undefined },
             'console sign-in failed'
@@ -305,7 +301,7 @@ export function registerConsoleRoutes(
         void reply.clearCookie(SIGN_IN_COOKIE, { path: '/' })
         void reply.setCookie(
           SESSION_COOKIE,
-          sessionId,
+          signIn.sessionId,
           cookieOptions(req, CONSOLE_SESSION_MAX_SECONDS)
         )
         return reply.redirect(next ?? '/grants', 303)

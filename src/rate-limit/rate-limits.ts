@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { Redis } from 'ioredis'
+import ipaddr from 'ipaddr.js'
 import type { Logger } from 'pino'
 import {
   RateLimiterMemory,
@@ -8,6 +9,14 @@ import {
   type RateLimiterAbstract
 } from 'rate-limiter-flexible'
 import { tooManyAttempts } from '../gnap/gnap-error.js'
+import { isUuid } from '../gnap/wire.js'
+
+/**
+ * One attempt at a tenant's API secret, counted before the secret is checked: `succeeded` gives
+ * it back once the secret proved right; a refused attempt was not checked at all.
+ */
+export type SecretAttempt =
+  { allowed: true; succeeded: () => Promise<void> } | { allowed: false; retryAfterSeconds: number }
 
 /**
  * Per-IP and per-client request budgets (fixed windows). With Redis they are shared by every opas
@@ -20,12 +29,15 @@ export interface RateLimits {
   /** Counts one verified signed request of `client`. @throws GnapError 429 when over. */
   consumeClient(client: string): Promise<void>
   /**
-   * Seconds until `ip` may try to sign in to the console again: 0 while its failed sign-ins in
-   * the window are fewer than allowed.
+   * Counts one attempt from `ip` at the API secret of `tenantId` (an admin API signature, a
+   * console sign-in: both doors share the budgets), before the caller checks it, against two
+   * budgets per SECRET_ATTEMPT_WINDOW_SECONDS: the attempts at that tenant from that address,
+   * and the attempts at any tenant from that address. No budget is the tenant's alone, so no
+   * one address can lock a tenant out for everyone else. Counting first makes concurrent
+   * attempts take their places one by one: of any number sent at once, at most the budget are
+   * checked. The caller gives a right secret's attempt back (`succeeded`).
    */
-  signInWait(ip: string): Promise<number>
-  /** Counts one failed console sign-in from `ip`. */
-  signInFailed(ip: string): Promise<void>
+  attemptSecret(tenantId: string, ip: string): Promise<SecretAttempt>
   close(): Promise<void>
 }
 
@@ -35,8 +47,13 @@ export interface RateLimitOptions {
   perIp: number
   /** 0 disables. */
   perClient: number
-  /** Failed console sign-ins per IP address in SIGN_IN_WINDOW_SECONDS; 0 disables. */
-  signInAttempts?: number
+  /** Failed attempts at a tenant's API secret in SECRET_ATTEMPT_WINDOW_SECONDS; 0 disables. */
+  secretAttempts?: {
+    /** At one tenant from one address. */
+    perTenant: number
+    /** At any tenant from one address. */
+    perAddress: number
+  }
   redis?: {
     url: string
     tls?: { caFile?: string; keyFile?: string; certFile?: string }
@@ -94,8 +111,21 @@ function createLimiter(
   })
 }
 
-/** The window of failed console sign-ins: long enough to make guessing an API secret useless. */
-export const SIGN_IN_WINDOW_SECONDS = 15 * 60
+/** The window of attempts at API secrets: long enough to make guessing one useless. */
+export const SECRET_ATTEMPT_WINDOW_SECONDS = 15 * 60
+
+/**
+ * The address a budget is kept for: an IPv4 address (also when IPv4-mapped), or an IPv6
+ * address's /64, the block one subscriber is usually given, which would otherwise be 2^64
+ * budgets.
+ */
+export function addressKey(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip
+  const address = ipaddr.process(ip)
+  if (address.kind() === 'ipv4') return address.toString()
+  const parts = (address as ipaddr.IPv6).parts.slice(0, 4)
+  return `${parts.map((part) => part.toString(16)).join(':')}::/64`
+}
 
 /** Whole seconds until a limiter's window has room again (RFC 9110 §10.2.3 Retry-After). */
 const secondsOf = (res: RateLimiterRes) => Math.max(1, Math.ceil(res.msBeforeNext / 1000))
@@ -116,25 +146,53 @@ async function consume(
   }
 }
 
+/**
+ * Takes one point from each budget in turn, the address's first (so that an address over its
+ * budget adds no keys); when one refuses, the points already taken are given back, since the
+ * attempt will not be checked.
+ */
+async function takeAll(
+  budgets: readonly (readonly [RateLimiterAbstract, string])[]
+): Promise<SecretAttempt> {
+  const taken: (readonly [RateLimiterAbstract, string])[] = []
+  const giveBack = () => Promise.all(taken.map(([limiter, key]) => limiter.reward(key, 1)))
+  for (const budget of budgets) {
+    try {
+      await budget[0].consume(budget[1])
+    } catch (rejection) {
+      await giveBack()
+      if (!(rejection instanceof RateLimiterRes)) throw rejection
+      return { allowed: false, retryAfterSeconds: secondsOf(rejection) }
+    }
+    taken.push(budget)
+  }
+  return { allowed: true, succeeded: async () => void (await giveBack()) }
+}
+
 export function createRateLimits(options: RateLimitOptions): RateLimits {
-  const signInAttempts = options.signInAttempts ?? 0
-  const enabled = options.perIp > 0 || options.perClient > 0 || signInAttempts > 0
+  const secretAttempts = options.secretAttempts ?? { perTenant: 0, perAddress: 0 }
+  const enabled =
+    options.perIp > 0 ||
+    options.perClient > 0 ||
+    secretAttempts.perTenant > 0 ||
+    secretAttempts.perAddress > 0
   const redis = enabled && options.redis ? createRedis(options.redis, options.logger) : undefined
   const ip = createLimiter('ip', options.perIp, options.windowSeconds, redis)
   const client = createLimiter('client', options.perClient, options.windowSeconds, redis)
-  const signIn = createLimiter('sign-in', signInAttempts, SIGN_IN_WINDOW_SECONDS, redis)
+  const window = SECRET_ATTEMPT_WINDOW_SECONDS
+  const secretPerAddress = createLimiter('secret', secretAttempts.perAddress, window, redis)
+  const secretPerTenant = createLimiter('tenant-secret', secretAttempts.perTenant, window, redis)
   return {
     consumeIp: (key) => consume(ip, key, 'address'),
     consumeClient: (key) => consume(client, key, 'client'),
-    async signInWait(key) {
-      const res = signIn && (await signIn.get(key))
-      return res && res.consumedPoints >= signInAttempts ? secondsOf(res) : 0
-    },
-    async signInFailed(key) {
-      // Over the limit it rejects: the failure is still counted, and the next attempt waits.
-      await signIn?.consume(key).catch((rejection: unknown) => {
-        if (!(rejection instanceof RateLimiterRes)) throw rejection
-      })
+    attemptSecret(tenantId, from) {
+      const address = addressKey(from)
+      // Only a well-formed id names a budget of its own: any other string is one key.
+      const tenant = isUuid(tenantId) ? tenantId.toLowerCase() : 'malformed'
+      return takeAll([
+        ...(secretPerAddress ? [[secretPerAddress, address] as const] : []),
+        ...(secretPerTenant ? [[secretPerTenant, `${tenant} ${address}`] as const] : [])
+      ])
     },
     async close() {
       if (redis) await redis.quit().catch(() => redis.disconnect())

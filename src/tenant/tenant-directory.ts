@@ -2,6 +2,7 @@ import { randomBytes as cryptoRandomBytes } from 'node:crypto'
 import { LRUCache } from 'lru-cache'
 import { hashSecret, secretMatchesHash } from '../gnap/secrets.js'
 import { isUuid } from '../gnap/wire.js'
+import type { RateLimits } from '../rate-limit/rate-limits.js'
 import type { Queryable } from '../storage/db.js'
 import type { SecretBox } from './secret-box.js'
 import {
@@ -38,6 +39,15 @@ export type TenantCreation =
 /** What became of a change to a tenant. */
 export type TenantUpdate =
   { outcome: 'updated' } | { outcome: 'invalid'; problem: TenantProblem } | { outcome: 'not_found' }
+
+/**
+ * A try at a tenant's API secret, counted before it is checked: refused (`throttled`), or the
+ * secret to check against (none for an unknown tenant: a wrong try like any other) and `proved`,
+ * to call once the credential presented matched it.
+ */
+export type ApiSecretTry =
+  | { throttled: true; retryAfterSeconds: number }
+  | { throttled: false; secret: string | undefined; proved: () => Promise<void> }
 
 /** A tenant as the service API shows it: the IdP secret is stored hashed and never shown. */
 export interface TenantView {
@@ -84,6 +94,8 @@ export function createTenantDirectory(deps: {
   ttlMs: number
   secrets: SecretBox
   maxEntries?: number
+  /** The budgets of tries at API secrets; none counted without. */
+  attempts?: Pick<RateLimits, 'attemptSecret'>
   /** Where a generated API secret's bytes come from (node:crypto's unless given). */
   randomBytes?: (size: number) => Buffer
 }) {
@@ -101,6 +113,12 @@ export function createTenantDirectory(deps: {
     const row = await findTenant(db, id)
     if (row) cache.set(id, row)
     return row
+  }
+
+  async function apiSecretOf(anyCase: string): Promise<string | undefined> {
+    const id = canonical(anyCase)
+    const row = await live(id)
+    return row?.apiSecretSealed ? secrets.open(row.apiSecretSealed, id) : undefined
   }
 
   const viewOf = (row: TenantRecord): TenantView => ({
@@ -168,10 +186,21 @@ export function createTenantDirectory(deps: {
     },
 
     /** A live tenant's API secret (the key of its admin API signatures). */
-    async apiSecretOf(anyCase: string): Promise<string | undefined> {
-      const id = canonical(anyCase)
-      const row = await live(id)
-      return row?.apiSecretSealed ? secrets.open(row.apiSecretSealed, id) : undefined
+    apiSecretOf,
+
+    /**
+     * The API secret for a door that checks one presented from `from` (an admin API signature,
+     * a console sign-in): every such door comes here, so that guessing is counted against the
+     * same budgets whichever door is used, and counted before the check, so that tries sent at
+     * once cannot all be checked (rate-limits.ts `attemptSecret`).
+     */
+    async tryApiSecret(anyCase: string, from: string): Promise<ApiSecretTry> {
+      const attempt = deps.attempts
+        ? await deps.attempts.attemptSecret(anyCase, from)
+        : { allowed: true as const, succeeded: async () => {} }
+      if (!attempt.allowed) return { throttled: true, retryAfterSeconds: attempt.retryAfterSeconds }
+      const secret = isUuid(anyCase) ? await apiSecretOf(anyCase) : undefined
+      return { throttled: false, secret, proved: attempt.succeeded }
     },
 
     /**

@@ -19,7 +19,10 @@ const account = () => `${world.wallets.url}/alice`
 const operatorSecret = () => world.server.env.ADMIN_API_SECRET!
 
 before(async () => {
-  world = await startServerWithClient({ CONSOLE_SIGN_IN_ATTEMPTS: '1000' })
+  world = await startServerWithClient({
+    SECRET_ATTEMPTS_PER_TENANT: '1000',
+    SECRET_ATTEMPTS_PER_ADDRESS: '1000'
+  })
   flows = createGrantFlows(world.server, world.app, account())
 })
 after(async () => {
@@ -109,7 +112,7 @@ describe('sign-in', () => {
   })
 
   test('failed sign-ins are limited per address: then even the right secret waits', async () => {
-    const limited = await startTestServer({ CONSOLE_SIGN_IN_ATTEMPTS: '3' })
+    const limited = await startTestServer({ SECRET_ATTEMPTS_PER_TENANT: '3' })
     try {
       const browser = consoleClient(limited.adminUrl)
       for (let i = 0; i < 3; i++) {
@@ -118,7 +121,7 @@ describe('sign-in', () => {
       const res = await browser.signIn(limited.tenantId, limited.env.ADMIN_API_SECRET!)
       assert.equal(res.status, 429)
       assert.ok(Number(res.headers.get('retry-after')) > 0, 'Retry-After')
-      assert.match(res.text, /Too many failed sign-ins/)
+      assert.match(res.text, /Too many failed attempts from this address/)
       assert.ok(!browser.jar.has('opas_console'))
     } finally {
       await limited.close()
