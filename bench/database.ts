@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -98,8 +98,6 @@ async function createPostgres(baseUrl: string, purpose: string): Promise<BenchDa
 /** A fresh temporary DATA_DIR for the embedded database (opas's default). */
 function createEmbedded(purpose: string): BenchDatabase {
   const root = mkdtempSync(join(tmpdir(), `opas-${purpose}-`))
-  // The embedded server may run as another user (the bench as root): it must enter the folder.
-  chmodSync(root, 0o711)
   const dataDir = join(root, 'data')
   return {
     kind: 'embedded',

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto'
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -114,13 +114,13 @@ export async function embeddedInsertFloor(
   seconds: number
 ): Promise<{ clients: number; perSec: number }[]> {
   const root = mkdtempSync(join(tmpdir(), 'opas-bench-floor-'))
-  chmodSync(root, 0o711)
   const quiet = { debug() {}, info() {}, warn() {} }
   try {
     const cluster = await startCluster({
       dir: join(root, 'postgres'),
       durable: true,
       maxConnections: 24,
+      password: randomBytes(32).toString('base64url'),
       log: quiet
     })
     try {

@@ -1,9 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { createHash } from 'node:crypto'
 import {
-  chownSync,
   existsSync,
-  mkdirSync,
+  lchownSync,
   readFileSync,
   realpathSync,
   renameSync,
@@ -12,12 +10,28 @@ import {
 } from 'node:fs'
 import type { Socket } from 'node:net'
 import { createInterface } from 'node:readline'
-import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { postgresBinaries } from './embedded-binaries.js'
+import {
+  attachedConnection,
+  requiresPassword,
+  runProgram,
+  securePassword,
+  serverConnection,
+  serverDataDir,
+  serverEnv,
+  socketPlace,
+  SUPERUSER,
+  viaProc,
+  writeAccessRules,
+  PORT,
+  type SocketPlace
+} from './embedded-access.js'
+import { postgresBinariesFor, type PostgresBinaries } from './embedded-binaries.js'
+import { blockedOnTheWay, EmbeddedDatabaseError, serverUser, type OsUser } from './embedded-user.js'
 import type { ServerConnection } from './postgres-db.js'
-import { isRunning } from './process-table.js'
+import { isRunning, processUid } from './process-table.js'
+import { ensurePrivateFolder } from './private-files.js'
 
 /**
  * A private PostgreSQL server for one data directory: initialised on first use, started as a
@@ -41,6 +55,10 @@ export interface ClusterOptions {
   maxConnections: number
   /** EMBEDDED_DATABASE_USER: the system user the server runs as when opas runs as root. */
   runAs?: string
+  /** The superuser's password: set when the cluster is made, required on every connection. */
+  password: string
+  /** True when the password is new for an existing cluster (its file was lost): set it. */
+  resetPassword?: boolean
   log: ClusterLog
   /** True: the server does not keep opas's process alive (memory://; the exit hook stops it). */
   background?: boolean
@@ -58,156 +76,48 @@ export interface RunningCluster {
   stop(): Promise<void>
 }
 
-class EmbeddedDatabaseError extends Error {}
-
-const PORT = 5432
 /** The status the server writes on line 8 of postmaster.pid once it accepts connections. */
 const READY = 'ready'
-/** The superuser initdb creates; the socket's permissions, not a password, keep others out. */
-const SUPERUSER = 'postgres'
-
-/** The server whose socket is in the folder `host`, as the superuser, to `database`. */
-const serverConnection = (host: string, port: number, database = 'postgres'): ServerConnection => ({
-  host,
-  port,
-  user: SUPERUSER,
-  database
-})
-/** Unix socket paths are limited to 104-108 bytes, depending on the system. */
-const MAX_SOCKET_PATH = 100
 const STOP_GRACE_MS = 30_000
 const READY_TIMEOUT_MS = 10 * 60_000
 
-interface OsUser {
-  name: string
-  uid: number
-  gid: number
-}
-
-/** A system user by name or uid, from `id` (`uid=65534(nobody) gid=65534(nogroup) …`). */
-function lookUpUser(nameOrUid: string): OsUser | undefined {
-  const out = spawnSync('id', [nameOrUid], { encoding: 'utf8' })
-  const found = out.status === 0 ? /uid=(\d+)(?:\(([^)]*)\))? gid=(\d+)/.exec(out.stdout) : null
-  if (!found) return undefined
-  return { name: found[2] ?? nameOrUid, uid: Number(found[1]), gid: Number(found[3]) }
-}
-
-/**
- * Who runs the server. PostgreSQL refuses to run as root (a server bug must not own the
- * machine), so root runs it as an existing unprivileged user, never one created on the fly: the
- * owner of an existing cluster, else EMBEDDED_DATABASE_USER, else `nobody`. Anyone else runs it
- * as themselves. Undefined: the current user.
- */
-function serverUser(dir: string, runAs: string | undefined): OsUser | undefined {
-  if (process.getuid?.() !== 0) return undefined
-  const owner = existsSync(join(dir, 'PG_VERSION')) ? statSync(dir).uid : undefined
-  if (owner !== undefined && owner !== 0 && runAs === undefined) {
-    const existing = lookUpUser(String(owner))
-    if (existing) return existing
-  }
-  const wanted = runAs ?? 'nobody'
-  const user = lookUpUser(wanted)
-  if (user === undefined) {
-    throw new EmbeddedDatabaseError(
-      `opas runs as root, and PostgreSQL refuses to, so the embedded database runs as ` +
-        `EMBEDDED_DATABASE_USER (default nobody); the user ${wanted} does not exist here: ` +
-        'set EMBEDDED_DATABASE_USER to an existing unprivileged user, or run opas as one'
-    )
-  }
-  if (user.uid === 0) {
-    throw new EmbeddedDatabaseError(
-      `EMBEDDED_DATABASE_USER=${wanted} is root: PostgreSQL refuses to run as root; name an ` +
-        'unprivileged user'
-    )
-  }
-  if (owner !== undefined && owner !== user.uid) {
-    throw new EmbeddedDatabaseError(
-      `the embedded database in ${dir} belongs to uid ${owner}, not to ` +
-        `EMBEDDED_DATABASE_USER=${wanted} (uid ${user.uid}): set EMBEDDED_DATABASE_USER to its ` +
-        `owner, or give the directory to ${wanted} (chown -R)`
-    )
-  }
-  return user
-}
-
-/** True when `user` may enter `path` (execute permission): its primary group only. */
-function canEnter(path: string, user: OsUser): boolean {
-  const st = statSync(path)
-  if (st.uid === user.uid) return (st.mode & 0o100) !== 0
-  if (st.gid === user.gid) return (st.mode & 0o010) !== 0
-  return (st.mode & 0o001) !== 0
-}
-
-/** The first folder on the way to `dir` that `user` may not enter, if any. */
-function blockedOnTheWay(dir: string, user: OsUser): string | undefined {
-  const steps: string[] = []
-  for (let at = resolve(dir); ; at = dirname(at)) {
-    steps.unshift(at)
-    if (dirname(at) === at) break
-  }
-  return steps.find((step) => existsSync(step) && !canEnter(step, user))
-}
-
-/** A folder owned by `user` (or the current user), created when missing. */
-function ownFolder(path: string, user: OsUser | undefined, mode: number): void {
-  mkdirSync(path, { recursive: true, mode })
-  if (user) chownSync(path, user.uid, user.gid)
-}
-
-/** Runs one of the server's programs as `user`, answering its output when it fails. */
-function runAs(user: OsUser | undefined, program: string, args: string[]): Promise<void> {
-  return new Promise((done, fail) => {
-    const child = spawn(program, args, {
-      uid: user?.uid,
-      gid: user?.gid,
-      env: serverEnv(),
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    let output = ''
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk))
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk))
-    child.on('error', fail)
-    child.on('close', (code) =>
-      code === 0
-        ? done()
-        : fail(new EmbeddedDatabaseError(`${program} failed (exit ${code}): ${output.trim()}`))
-    )
-  })
-}
-
-/** The server's environment: the caller's, without libpq settings that would redirect it. */
-function serverEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { LC_ALL: 'C' }
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith('PG')) env[name] = value
-  }
-  return env
-}
-
 /**
  * initdb into a scratch folder renamed into place once complete, so a start killed halfway
- * leaves no half-made cluster that later starts would take for a real one.
+ * leaves no half-made cluster that later starts would take for a real one. The superuser gets
+ * its password from initdb's standard input (never a file or an argument others could read).
  */
-async function initialise(dir: string, user: OsUser | undefined, durable: boolean): Promise<void> {
+async function initialise(
+  dir: string,
+  user: OsUser | undefined,
+  binaries: PostgresBinaries,
+  options: ClusterOptions
+): Promise<void> {
   const scratch = `${dir}.creating`
   rmSync(scratch, { recursive: true, force: true })
-  ownFolder(dirname(dir), undefined, 0o755)
-  ownFolder(scratch, user, 0o700)
-  await runAs(user, postgresBinaries().initdb, [
-    '--pgdata',
-    scratch,
-    '--username',
-    SUPERUSER,
-    // Only the owner reaches the socket (0700), so its connections need no password.
-    '--auth',
-    'trust',
-    '--encoding',
-    'UTF8',
-    '--locale',
-    'C',
-    '--no-instructions',
-    ...(durable ? [] : ['--no-sync'])
-  ])
+  ensurePrivateFolder(scratch, 'the new embedded database')
+  if (user) lchownSync(scratch, user.uid, user.gid)
+  await runProgram(
+    user,
+    binaries.initdb,
+    [
+      '--pgdata',
+      serverDataDir(scratch),
+      '--username',
+      SUPERUSER,
+      '--auth',
+      'scram-sha-256',
+      '--pwfile',
+      '/dev/stdin',
+      '--encoding',
+      'UTF8',
+      '--locale',
+      'C',
+      '--no-instructions',
+      ...(options.durable ? [] : ['--no-sync'])
+    ],
+    { cwd: scratch, input: `${options.password}\n` }
+  )
+  writeAccessRules(scratch, user)
   renameSync(scratch, dir)
 }
 
@@ -220,28 +130,32 @@ export function readPostmasterPid(dir: string): string[] | undefined {
   }
 }
 
-/** True when `pid` is a PostgreSQL server running on `dir` (not a process that reused its pid). */
+/**
+ * True when `pid` is a PostgreSQL server running on `dir`, not a process that reused its pid or
+ * one a forged postmaster.pid names: it works in that folder, as the folder's owner. Anything
+ * else is never signalled.
+ */
 export function isServerOf(pid: number, dir: string): boolean {
-  if (!isRunning(pid)) return false
+  if (!Number.isInteger(pid) || pid <= 0 || !isRunning(pid)) return false
   try {
-    // Linux: the server works in its data directory.
-    return realpathSync(`/proc/${pid}/cwd`) === realpathSync(dir)
+    if (processUid(pid) !== statSync(dir).uid) return false
+    if (viaProc) return realpathSync(`/proc/${pid}/cwd`) === realpathSync(dir)
   } catch {
-    if (existsSync('/proc/self/cwd')) return false
+    return false
   }
   const ps = spawnSync('ps', ['-p', String(pid), '-o', 'command='], { encoding: 'utf8' })
   return ps.status === 0 && ps.stdout.includes('postgres')
 }
 
 /**
- * How to reach the server another process runs on `dir`: the socket folder and port its
+ * How to reach the server another process runs on `dir`: the socket folder its
  * `postmaster.pid` records, once that says it is ready; undefined when none runs there.
  */
-export function readyServer(dir: string): ServerConnection | undefined {
+export function readyServer(dir: string, password: string): ServerConnection | undefined {
   const lines = readPostmasterPid(dir)
   if (lines === undefined || lines[7]?.trim() !== READY) return undefined
   if (!isServerOf(Number(lines[0]), dir)) return undefined
-  return serverConnection(lines[4]!.trim(), Number(lines[3]))
+  return attachedConnection(dir, lines[4]!.trim(), password)
 }
 
 async function waitGone(pid: number, ms: number): Promise<boolean> {
@@ -265,25 +179,6 @@ async function stopServerPid(pid: number): Promise<void> {
     }
     if (await waitGone(pid, ms)) return
   }
-}
-
-/**
- * The socket's folder: the cluster's own when the path fits a socket address, else a private
- * folder under the system's temporary folder named after the cluster (only its user may use it).
- */
-function socketFolder(dir: string, user: OsUser | undefined): string {
-  if (join(dir, `.s.PGSQL.${PORT}`).length <= MAX_SOCKET_PATH) return dir
-  const id = createHash('sha256').update(resolve(dir)).digest('hex').slice(0, 16)
-  const folder = join(tmpdir(), `opas-pg-${id}`)
-  ownFolder(folder, user, 0o700)
-  const st = statSync(folder)
-  if (st.uid !== (user?.uid ?? process.getuid?.()) || (st.mode & 0o077) !== 0) {
-    throw new EmbeddedDatabaseError(
-      `${folder}, the embedded database's socket folder, belongs to someone else or is open ` +
-        'to others: remove it, or set DATA_DIR to a shorter path'
-    )
-  }
-  return folder
 }
 
 /** The server's settings: small and quiet, since it serves one opas on one machine. */
@@ -328,8 +223,19 @@ function forwardLog(child: ChildProcess, log: ClusterLog, recent: string[]): voi
   }
 }
 
-async function waitReady(dir: string, child: ChildProcess, recent: string[]): Promise<void> {
+async function waitReady(
+  dir: string,
+  child: ChildProcess,
+  recent: string[],
+  spawnFailure: () => Error | undefined
+): Promise<void> {
   for (const end = Date.now() + READY_TIMEOUT_MS; Date.now() < end; await sleep(20)) {
+    const failure = spawnFailure()
+    if (failure) {
+      throw new EmbeddedDatabaseError(
+        `the embedded database could not be started: ${failure.message}`
+      )
+    }
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new EmbeddedDatabaseError(
         `the embedded database did not start (${child.signalCode ?? `exit ${child.exitCode}`}):` +
@@ -349,29 +255,34 @@ const predecessorLeaving = /pre-existing shared memory block|lock file .* alread
 async function launch(
   options: ClusterOptions,
   user: OsUser | undefined,
-  socketDir: string
+  binaries: PostgresBinaries,
+  socket: SocketPlace
 ): Promise<{ child: ChildProcess; recent: string[] }> {
-  const settings = serverSettings(socketDir, options)
+  const settings = serverSettings(socket.server, options)
   const args = [
     '-D',
-    options.dir,
+    serverDataDir(options.dir),
     ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])
   ]
   for (let attempt = 1; ; attempt++) {
     const recent: string[] = []
-    const child = spawn(postgresBinaries().postgres, args, {
+    const child = spawn(binaries.postgres, args, {
       uid: user?.uid,
       gid: user?.gid,
+      // Entered as opas's user, before the server becomes its own: see serverDataDir.
+      cwd: options.dir,
       env: serverEnv(),
       // Its own process group: a Ctrl-C in the terminal reaches opas, which drains its
       // requests and then stops the server, instead of the server quitting under them.
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe']
     })
-    child.on('error', () => {}) // surfaces as an exit below
+    // A program that cannot be run (EACCES, ENOENT) never exits: fail the start at once.
+    let failure: Error | undefined
+    child.on('error', (err) => (failure = err))
     forwardLog(child, options.log, recent)
     try {
-      await waitReady(options.dir, child, recent)
+      await waitReady(options.dir, child, recent, () => failure)
       return { child, recent }
     } catch (err) {
       if (attempt < 50 && recent.some((line) => predecessorLeaving.test(line))) {
@@ -415,14 +326,14 @@ function watchOver(serverPid: number): ChildProcess {
 export async function startCluster(options: ClusterOptions): Promise<RunningCluster> {
   const dir = resolve(options.dir)
   options = { ...options, dir }
-  const user = serverUser(dir, options.runAs)
-  const blocked = user && blockedOnTheWay(dirname(dir), user)
+  const user = serverUser(dir, options.runAs, options.log)
+  // Without /proc, the server's user must be let in on the way to its folder.
+  const blocked = !viaProc && user && blockedOnTheWay(dirname(dir), user)
   if (blocked) {
     throw new EmbeddedDatabaseError(
       `opas runs as root, and PostgreSQL refuses to, so the embedded database runs as ` +
         `${user.name}; ${user.name} may not enter ${blocked} on the way to ${dir}. Set DATA_DIR ` +
-        `to a folder ${user.name} can reach, allow it in (chmod o+x ${blocked}), set ` +
-        'EMBEDDED_DATABASE_USER to a user who can, or run opas as an unprivileged user'
+        `to a folder ${user.name} can reach, or run opas as an unprivileged user`
     )
   }
   if (user && options.durable) {
@@ -431,22 +342,34 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
       `opas runs as root, and PostgreSQL refuses to: the embedded database runs as ${user.name} (EMBEDDED_DATABASE_USER)`
     )
   }
-  if (!existsSync(join(dir, 'PG_VERSION'))) await initialise(dir, user, options.durable)
+  const binaries = postgresBinariesFor(user)
+  if (!existsSync(join(dir, 'PG_VERSION'))) await initialise(dir, user, binaries, options)
   else if (user === undefined && statSync(dir).uid !== process.getuid?.()) {
     throw new EmbeddedDatabaseError(
       `the embedded database in ${dir} belongs to uid ${statSync(dir).uid}: run opas as that user`
     )
   }
   const left = Number(readPostmasterPid(dir)?.[0])
-  if (Number.isInteger(left) && left > 0 && isServerOf(left, dir)) {
+  if (isServerOf(left, dir)) {
     options.log.warn(
       { pid: left, dir },
       'stopping the embedded database an earlier opas left running'
     )
     await stopServerPid(left)
   }
-  const socketDir = socketFolder(dir, user)
-  const { child, recent } = await launch(options, user, socketDir)
+  if (options.resetPassword || !requiresPassword(dir)) {
+    options.log.info({ dir }, 'the embedded database now requires the password opas keeps')
+    await securePassword(dir, user, binaries, options.password)
+  }
+  const socket = socketPlace(dir, user)
+  let launched: Awaited<ReturnType<typeof launch>>
+  try {
+    launched = await launch(options, user, binaries, socket)
+  } catch (err) {
+    socket.release()
+    throw err
+  }
+  const { child, recent } = launched
   if (options.background) {
     child.unref()
     for (const stream of [child.stdout, child.stderr]) (stream as Socket | null)?.unref()
@@ -467,15 +390,17 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     }
   })
   return {
-    connection: (database) => serverConnection(socketDir, PORT, database),
+    connection: (database) => serverConnection(socket.client, options.password, database),
     pid: child.pid!,
     recentLog: () => [...recent],
     stop: () =>
       (stopping ??= (async () => {
-        if (child.exitCode !== null || child.signalCode !== null) return
-        const exited = new Promise((done) => child.once('exit', done))
-        void stopServerPid(child.pid!)
-        await exited
+        if (child.exitCode === null && child.signalCode === null) {
+          const exited = new Promise((done) => child.once('exit', done))
+          void stopServerPid(child.pid!)
+          await exited
+        }
+        socket.release()
       })())
   }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -12,6 +13,7 @@ import {
 import { openMemoryDatabase } from './embedded-memory.js'
 import { importPglite, pgliteDir } from './pglite-import.js'
 import { createPostgresDb } from './postgres-db.js'
+import { ensurePrivateFolder, readPrivateFile, writePrivateFile } from './private-files.js'
 
 /**
  * The embedded database: a private PostgreSQL server (the engine production runs) in
@@ -44,6 +46,30 @@ const silent: EmbeddedLog = { debug() {}, info() {}, warn() {}, error() {} }
 /** Where the cluster lives under DATA_DIR. */
 export const clusterDir = (dataDir: string): string => join(dataDir, 'postgres')
 
+/**
+ * The embedded server's superuser password, in a file only opas's user may read (DATA_DIR is
+ * closed to others; the server's own user cannot read it either).
+ */
+const passwordFile = (dataDir: string): string => join(dataDir, 'postgres.password')
+
+const readPassword = (dataDir: string): string | undefined =>
+  readPrivateFile(passwordFile(dataDir), 'the embedded database password file')?.trim()
+
+/** The password, made and kept on first need; `made`: there was none before. */
+function keepPassword(dataDir: string): { password: string; made: boolean } {
+  const kept = readPassword(dataDir)
+  if (kept) return { password: kept, made: false }
+  const password = randomBytes(32).toString('base64url')
+  writePrivateFile(passwordFile(dataDir), `${password}\n`)
+  return { password, made: true }
+}
+
+/** The server another opas runs on DATA_DIR, through its socket, with the password kept. */
+function attachTo(dataDir: string) {
+  const password = readPassword(dataDir)
+  return password === undefined ? undefined : readyServer(resolve(clusterDir(dataDir)), password)
+}
+
 /** True when DATA_DIR holds an embedded database already (a first start creates it). */
 export const embeddedDatabaseExists = (dataDir: string): boolean =>
   dataDir === 'memory://' ||
@@ -58,14 +84,15 @@ const RESTART_DELAYS_MS = [0, 500, 1_000, 2_000, 5_000]
 export async function createEmbeddedDb(dataDir: string, options: EmbeddedOptions): Promise<Db> {
   const { log = silent, poolSize } = options
   if (dataDir === 'memory://') return createMemoryDb(poolSize, options.runAs, log)
+  // Its secrets (the database password, generated settings) are for opas's user alone.
+  if (ensurePrivateFolder(resolve(dataDir), 'DATA_DIR')) {
+    log.warn({ dataDir }, 'DATA_DIR was open to other users: it is now closed to them (0700)')
+  }
   let lock: DataDirLock
   try {
     lock = await lockDataDir(dataDir, options.command ?? 'opas')
   } catch (err) {
-    const running =
-      options.attach &&
-      err instanceof DataDirInUseError &&
-      readyServer(resolve(clusterDir(dataDir)))
+    const running = options.attach && err instanceof DataDirInUseError && attachTo(dataDir)
     if (!running) throw err
     return createPostgresDb(running, Math.min(poolSize, 2), { kind: 'embedded' })
   }
@@ -78,15 +105,29 @@ export async function createEmbeddedDb(dataDir: string, options: EmbeddedOptions
   const dir = resolve(clusterDir(dataDir))
   let cluster: RunningCluster | undefined
   let closing = false
-  const start = (): Promise<RunningCluster> =>
-    startCluster({
+  let password: { password: string; made: boolean }
+  try {
+    password = keepPassword(dataDir)
+  } catch (err) {
+    lock.release()
+    throw err
+  }
+  // A password made now for a cluster that exists (its file was lost): the cluster is told it.
+  let resetPassword = password.made && existsSync(join(dir, 'PG_VERSION'))
+  const start = async (): Promise<RunningCluster> => {
+    const started = await startCluster({
       dir,
       durable: true,
+      password: password.password,
+      resetPassword,
       maxConnections: poolSize + SPARE_CONNECTIONS,
       runAs: options.runAs,
       log,
       onUnexpectedExit: (reason) => void restart(reason)
     })
+    resetPassword = false
+    return started
+  }
 
   /**
    * Brings back a server that was killed or crashed: PostgreSQL recovers from its write-ahead

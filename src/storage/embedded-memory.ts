@@ -1,4 +1,5 @@
-import { chmodSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { randomBytes } from 'node:crypto'
+import { chmodSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -9,6 +10,7 @@ import {
   type ClusterLog,
   type RunningCluster
 } from './embedded-cluster.js'
+import { viaProc } from './embedded-access.js'
 import type { ServerConnection } from './postgres-db.js'
 import { isRunning } from './process-table.js'
 
@@ -32,9 +34,27 @@ const PREFIX = 'opas-memory-'
 /** How long an unused server waits for another database before it stops. */
 const LINGER_MS = 2_000
 
+/** What a memory server's folder leaves open to others: nothing, where /proc lets the server in. */
+const leftOpen = viaProc || process.getuid?.() !== 0 ? 0 : 0o011
+
 let current: SharedServer | undefined
 let starting: Promise<SharedServer> | undefined
 let created = 0
+
+/**
+ * True for a folder this user made for a memory server: a real folder (not a link), its own,
+ * closed to others. Anything else in the shared temporary folder may be another user's, made to
+ * look like ours: it is neither read, signalled for, nor removed.
+ */
+function isOurs(path: string): boolean {
+  try {
+    const st = lstatSync(path)
+    const mine = process.getuid === undefined || st.uid === process.getuid()
+    return st.isDirectory() && mine && (st.mode & 0o077 & ~leftOpen) === 0
+  } catch {
+    return false
+  }
+}
 
 /** Removes the folders (and stops the servers) of processes that died before cleaning up. */
 function sweepLeftovers(): void {
@@ -42,10 +62,11 @@ function sweepLeftovers(): void {
     const pid = Number(name.slice(PREFIX.length).split('-')[0])
     if (!name.startsWith(PREFIX) || !Number.isInteger(pid) || isRunning(pid)) continue
     const root = join(tmpdir(), name)
-    const serverPid = Number(readPostmasterPid(join(root, 'cluster'))?.[0])
-    if (serverPid > 0 && isServerOf(serverPid, join(root, 'cluster'))) {
-      process.kill(serverPid, 'SIGKILL')
-    }
+    if (!isOurs(root)) continue
+    // isServerOf: only a server working in that folder, as the folder's owner.
+    const cluster = join(root, 'cluster')
+    const serverPid = Number(readPostmasterPid(cluster)?.[0])
+    if (isServerOf(serverPid, cluster)) process.kill(serverPid, 'SIGKILL')
     rmSync(root, { recursive: true, force: true, maxRetries: 3 })
   }
 }
@@ -53,8 +74,8 @@ function sweepLeftovers(): void {
 async function startShared(options: { runAs?: string; log: ClusterLog }): Promise<SharedServer> {
   sweepLeftovers()
   const root = mkdtempSync(join(tmpdir(), `${PREFIX}${process.pid}-`))
-  // The server may run as another user (opas as root): it must be able to enter.
-  chmodSync(root, 0o711)
+  // Without /proc the server's user (opas as root) must be let in: see serverDataDir.
+  if (leftOpen) chmodSync(root, 0o700 | leftOpen)
   const removeRoot = () => rmSync(root, { recursive: true, force: true, maxRetries: 3 })
   const forget = () => {
     if (current === server) current = undefined
@@ -65,6 +86,8 @@ async function startShared(options: { runAs?: string; log: ClusterLog }): Promis
       dir: join(root, 'cluster'),
       durable: false,
       maxConnections: 100,
+      // Never written down: the server and its data go with this process.
+      password: randomBytes(32).toString('base64url'),
       runAs: options.runAs,
       log: options.log,
       background: true,

@@ -35,6 +35,8 @@ export interface ServerConnection {
   host: string
   port: number
   user: string
+  /** The embedded server's superuser password (SCRAM). */
+  password: string
   database: string
 }
 

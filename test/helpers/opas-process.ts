@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { chmodSync, mkdtempSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after } from 'node:test'
@@ -8,13 +8,11 @@ import { postJson } from './signed-request.js'
 import { freeListenerPorts } from './test-server.js'
 
 /**
- * A new temporary folder for a data directory. mkdtemp makes it private (0700); when the suite
- * runs as root, the embedded PostgreSQL runs as another user (nobody), who must be let in.
+ * A new temporary folder for a data directory, private (mkdtemp: 0700) as an operator's would
+ * be: as root too, the embedded PostgreSQL's user need not be let in.
  */
 export function tempFolder(prefix: string): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix))
-  chmodSync(dir, 0o711)
-  return dir
+  return mkdtempSync(join(tmpdir(), prefix))
 }
 
 /** An opas command run as its own process, as a user runs it. */

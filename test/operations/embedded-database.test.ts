@@ -1,17 +1,19 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import pg from 'pg'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { after, test } from 'node:test'
 import { readPostmasterPid } from '../../src/storage/embedded-cluster.js'
 import { clusterDir, createEmbeddedDb } from '../../src/storage/embedded-db.js'
-import { isRunning } from '../../src/storage/process-table.js'
+import { isRunning, processUid } from '../../src/storage/process-table.js'
+import { postgresBinaries } from '../../src/storage/embedded-binaries.js'
 import { localServerEnv, runOpas, startedOpas, tempFolder } from '../helpers/opas-process.js'
 
 /**
- * The embedded PostgreSQL server as an operator meets it: it runs as an unprivileged user when
- * opas runs as root, stops with opas, is stopped when opas is killed, comes back when it is
+ * The embedded PostgreSQL server as an operator meets it: it runs as a user of its own when
+ * opas runs as root, requires a password only opas holds, stops with opas, is stopped when opas is killed, comes back when it is
  * killed itself, and every refusal says what to do.
  */
 
@@ -49,7 +51,7 @@ test('opas stops its database when it stops, and when it is killed (SIGKILL)', a
   const server = await startedOpas(env)
   const first = serverPid(dataDir)
   assert.ok(isRunning(first))
-  if (asRoot) assert.match(server.output(), /the embedded database runs as nobody/)
+  if (asRoot) assert.match(server.output(), /the embedded database runs as opas-postgres/)
   server.child.kill('SIGTERM')
   assert.equal(await server.exited, 0, server.output())
   assert.equal(isRunning(first), false, 'stopped with opas')
@@ -115,14 +117,15 @@ test('a database killed under a running opas is restarted by it, with nothing lo
 })
 
 test(
-  'as root, the database runs as nobody, or as EMBEDDED_DATABASE_USER',
+  'as root, the database runs as a user of its own (opas-postgres), never one others share',
   { skip: ROOT_ONLY },
   async () => {
-    const dataDir = join(root, 'as-nobody')
+    const dataDir = join(root, 'as-dedicated')
     const db = await createEmbeddedDb(dataDir, { poolSize: 2 })
     try {
-      const nobody = Number(execFileSync('id', ['-u', 'nobody']).toString())
-      assert.equal(statSync(clusterDir(dataDir)).uid, nobody)
+      const dedicated = Number(execFileSync('id', ['-u', 'opas-postgres']).toString())
+      assert.equal(statSync(clusterDir(dataDir)).uid, dedicated)
+      assert.equal(processUid(serverPid(dataDir)), dedicated)
       const { rows } = await db.query<{ user: string }>('select current_user as user')
       assert.equal(rows[0]!.user, 'postgres')
     } finally {
@@ -130,27 +133,83 @@ test(
     }
     await assert.rejects(
       createEmbeddedDb(join(root, 'no-such-user'), { poolSize: 2, runAs: 'opas-no-such-user' }),
-      /the user opas-no-such-user does not exist here: set EMBEDDED_DATABASE_USER to an existing unprivileged user/
+      /EMBEDDED_DATABASE_USER=opas-no-such-user: the user opas-no-such-user does not exist here/
     )
     await assert.rejects(
       createEmbeddedDb(join(root, 'as-root'), { poolSize: 2, runAs: 'root' }),
       /EMBEDDED_DATABASE_USER=root is root: PostgreSQL refuses to run as root/
     )
+    await assert.rejects(
+      createEmbeddedDb(join(root, 'as-nobody'), { poolSize: 2, runAs: 'nobody' }),
+      /EMBEDDED_DATABASE_USER=nobody: other processes run as nobody/
+    )
   }
 )
 
+test('the database requires the password opas keeps, in a file only opas may read', async () => {
+  const dataDir = join(root, 'password')
+  const db = await createEmbeddedDb(dataDir, { poolSize: 2 })
+  try {
+    const file = join(dataDir, 'postgres.password')
+    assert.equal(statSync(file).mode & 0o777, 0o600)
+    assert.equal(statSync(file).uid, process.getuid!())
+    assert.equal(statSync(dataDir).mode & 0o077, 0, 'DATA_DIR is closed to others')
+    const password = readFileSync(file, 'utf8').trim()
+    const host = `/proc/${serverPid(dataDir)}/cwd`
+    const attempt = (pw: string) =>
+      new pg.Client({ host, user: 'postgres', database: 'postgres', password: pw }).connect()
+    await assert.rejects(attempt('not-the-password'), /password authentication failed/)
+    const client = new pg.Client({ host, user: 'postgres', database: 'postgres', password })
+    await client.connect()
+    await client.end()
+    assert.match(
+      readFileSync(join(clusterDir(dataDir), 'pg_hba.conf'), 'utf8'),
+      /^local all postgres scram-sha-256$/m
+    )
+    assert.doesNotMatch(readFileSync(join(clusterDir(dataDir), 'pg_hba.conf'), 'utf8'), /trust/)
+  } finally {
+    await db.close()
+  }
+})
+
 test(
-  'as root, a data directory the database user cannot reach is refused, saying what to do',
+  'as root, a database an earlier version ran as nobody, without a password, is taken over',
   { skip: ROOT_ONLY },
   async () => {
-    const closed = join(root, 'closed')
-    mkdirSync(closed, { mode: 0o700 })
-    chmodSync(closed, 0o700)
-    await assert.rejects(
-      createEmbeddedDb(join(closed, 'data'), { poolSize: 2 }),
-      new RegExp(
-        `runs as nobody; nobody may not enter ${closed} on the way to .*chmod o\\+x ${closed}.*EMBEDDED_DATABASE_USER`
-      )
+    const dataDir = join(root, 'legacy')
+    const cluster = clusterDir(dataDir)
+    // As the earlier version made it: initdb as nobody, trusting the socket's owner.
+    mkdirSync(cluster, { recursive: true, mode: 0o700 })
+    chmodSync(dataDir, 0o711)
+    execFileSync('chown', ['nobody', cluster])
+    const initdb = join(postgresBinaries().root, 'bin', 'initdb')
+    execFileSync(
+      'setpriv',
+      [
+        '--reuid=nobody',
+        '--regid=nogroup',
+        '--clear-groups',
+        initdb,
+        '-D',
+        cluster,
+        '-U',
+        'postgres',
+        '--auth',
+        'trust',
+        '--no-sync'
+      ],
+      { stdio: 'ignore', cwd: '/' }
     )
+    const db = await createEmbeddedDb(dataDir, { poolSize: 2 })
+    try {
+      assert.equal(Number((await db.query<{ one: number }>('select 1 as one')).rows[0]!.one), 1)
+      const dedicated = Number(execFileSync('id', ['-u', 'opas-postgres']).toString())
+      assert.equal(statSync(cluster).uid, dedicated)
+      assert.equal(statSync(join(cluster, 'PG_VERSION')).uid, dedicated)
+      assert.equal(statSync(dataDir).mode & 0o077, 0, 'DATA_DIR is closed to others')
+      assert.doesNotMatch(readFileSync(join(cluster, 'pg_hba.conf'), 'utf8'), /trust/)
+    } finally {
+      await db.close()
+    }
   }
 )
