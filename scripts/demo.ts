@@ -14,13 +14,14 @@ import { outgoingPaymentAccess, sdkClientFor } from '../test/helpers/sdk-client.
 import { startWalletAddressServer } from '../test/helpers/wallet-address-server.js'
 
 const config = loadDemoConfig()
+const defaultIntrospectionUrl = localUrl(config.introspectionListenHost, config.introspectionPort)
 
 const usage = `usage: npm run demo -- [--auth URL] [--introspection URL]
 
 Runs a scripted Open Payments client against a running opas (start it first: npm start).
 It reads the same configuration as the server (the environment and ${config.envFile}).
   --auth URL            opas' public listener, default AUTH_SERVER_URL (${config.authServerUrl})
-  --introspection URL   its introspection listener, default ${localUrl(config.introspectionPort)}`
+  --introspection URL   its introspection listener, default ${defaultIntrospectionUrl}`
 
 /** The server's own configuration, so that the demo finds the server `npm start` runs. */
 function loadDemoConfig() {
@@ -36,21 +37,17 @@ function loadDemoConfig() {
   }
 }
 
-/** A listener of this machine's server, reached where it listens. */
-function localUrl(port: number): string {
-  const wildcard = ['0.0.0.0', '::', '[::]'].includes(config.listenHost)
-  const host = wildcard
-    ? 'localhost'
-    : config.listenHost.includes(':')
-      ? `[${config.listenHost}]`
-      : config.listenHost
+/** A listener of this machine's server, reached where it listens (its *_LISTEN_HOST). */
+function localUrl(listenHost: string, port: number): string {
+  const wildcard = ['0.0.0.0', '::'].includes(listenHost)
+  const host = wildcard ? 'localhost' : listenHost.includes(':') ? `[${listenHost}]` : listenHost
   return `http://${host}:${port}`
 }
 
 const { values } = parseArgs({
   options: {
     auth: { type: 'string', default: config.authServerUrl },
-    introspection: { type: 'string', default: localUrl(config.introspectionPort) },
+    introspection: { type: 'string', default: defaultIntrospectionUrl },
     help: { type: 'boolean', default: false }
   }
 })

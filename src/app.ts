@@ -23,6 +23,7 @@ import { registerIntrospectionRoutes } from './http/introspection-routes.js'
 import { registerJsonBody } from './http/json-body.js'
 import { registerMetricsRoute } from './http/metrics-route.js'
 import { refusalOf } from './http/refusal-log.js'
+import { refuseBrowsers } from './http/refuse-browsers.js'
 import { registerServiceApiRoutes } from './http/service-api-routes.js'
 
 export const listenerNames = ['auth', 'interaction', 'introspection', 'admin', 'service'] as const
@@ -46,6 +47,19 @@ function requestIdOf(req: IncomingMessage): string {
   const given = req.headers['x-request-id']
   return typeof given === 'string' && WELL_FORMED_REQUEST_ID.test(given) ? given : randomUUID()
 }
+
+/**
+ * The listeners that answer CORS: the auth listener alone. Browser-based GNAP clients (a web app
+ * holding its own key) call the grant, continuation and token endpoints from their own origin, as
+ * Rafiki lets them (koa/cors, any origin). That hands a page on another origin nothing: each of
+ * those requests is authorised by the client's signature and its GNAP token, never by a cookie,
+ * and without `Access-Control-Allow-Credentials` no browser shows a page the answer to a request
+ * that carried the interaction cookie. The other listeners serve servers (the IdP's back channel,
+ * resource servers, Rafiki's backend) and operators (the console is its own origin): no web page
+ * has any business calling them, and with CORS any page a developer or operator opened could
+ * drive them, the service API's tenant changes included (issue 24).
+ */
+const corsListeners: readonly ListenerName[] = ['auth']
 
 async function createListenerApp(name: ListenerName, services: Services): Promise<FastifyInstance> {
   const app = Fastify({
@@ -102,10 +116,7 @@ async function createListenerApp(name: ListenerName, services: Services): Promis
     consolePages: name === 'admin' && services.config.console === 'on'
   })
   await app.register(fastifyAccepts)
-  // Rafiki answers every origin (koa/cors defaults); browser-based clients rely on it. No
-  // credentials are involved: requests are authorised by signatures, not cookies. Not on the
-  // admin listener (as in Rafiki): no web page an operator visits may read its metrics.
-  if (name !== 'admin') {
+  if (corsListeners.includes(name)) {
     await app.register(fastifyCors, {
       origin: '*',
       methods: ['GET', 'HEAD', 'POST', 'DELETE'],
@@ -132,6 +143,9 @@ async function createListenerApp(name: ListenerName, services: Services): Promis
       req.log.info({ ...entry, ...refusal }, 'request refused')
     } else req.log.debug(entry, 'request completed')
   })
+  // Only Rafiki's backend calls the service API: what a browser sends is refused before routing,
+  // probes included (a DNS-rebound page is same-origin to it, CORS or not).
+  if (name === 'service') app.addHook('onRequest', refuseBrowsers)
   if (name === 'auth' && services.config.rateLimitPerIp > 0) {
     // The public listener: every request counts against its address before any work is done
     // (the client's own budget is counted once its signature is verified: client-verifier).
@@ -176,7 +190,9 @@ export async function buildApps(services: Services): Promise<Apps> {
     now: services.now
   })
 
-  // Rafiki's service API: the backend manages tenants here. Keep it on a private network.
+  // Rafiki's service API: the backend manages tenants here. Keep it on a private network
+  // (SERVICE_API_LISTEN_HOST); production refuses it beyond loopback without a secret unless
+  // SERVICE_API_AUTH=none says the network is private (config/listener-checks.ts).
   const service = await createListenerApp('service', services)
   registerServiceApiRoutes(service, {
     tenants: services.tenants,

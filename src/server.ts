@@ -1,11 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto'
+import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import { buildApps, listenerNames, type Apps, type ListenerName } from './app.js'
 import {
   configSchema,
   type Config,
   type GeneratableSetting,
-  type LoadedConfig
+  type LoadedConfig,
+  serviceApiWarnings
 } from './config/index.js'
 import type { Resolver } from './client-keys/index.js'
 import { createServices, type RuntimeConfig, type Services } from './deps.js'
@@ -178,12 +180,12 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-const portOf: Record<ListenerName, (c: Config) => number> = {
-  auth: (c) => c.authPort,
-  interaction: (c) => c.interactionPort,
-  introspection: (c) => c.introspectionPort,
-  admin: (c) => c.adminPort,
-  service: (c) => c.serviceApiPort
+const addressOf: Record<ListenerName, (c: Config) => { host: string; port: number }> = {
+  auth: (c) => ({ host: c.authListenHost, port: c.authPort }),
+  interaction: (c) => ({ host: c.interactionListenHost, port: c.interactionPort }),
+  introspection: (c) => ({ host: c.introspectionListenHost, port: c.introspectionPort }),
+  admin: (c) => ({ host: c.adminListenHost, port: c.adminPort }),
+  service: (c) => ({ host: c.serviceApiListenHost, port: c.serviceApiPort })
 }
 
 const DAY_SECONDS = 86_400
@@ -232,7 +234,7 @@ export async function startServer(
     apps = await buildApps(services)
     const urls = {} as Record<ListenerName, string>
     for (const name of listenerNames) {
-      urls[name] = await apps[name].listen({ host: config.listenHost, port: portOf[name](config) })
+      urls[name] = await apps[name].listen(addressOf[name](config))
     }
     logger.info(
       {
@@ -244,6 +246,11 @@ export async function startServer(
       },
       'opas listening'
     )
+    // Every start, in production too: who may change every tenant is not a one-time notice.
+    const servicePort = (apps.service.server.address() as AddressInfo).port
+    for (const warning of serviceApiWarnings(config, servicePort)) {
+      logger.warn({ listener: 'service' }, warning)
+    }
     if (generated.size > 0) {
       const notice = generatedSettingsNotice(generated, config)
       announce(

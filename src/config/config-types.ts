@@ -35,6 +35,13 @@ export const signatureReplayModes = ['standard', 'strict'] as const
 export type SignatureReplayMode = (typeof signatureReplayModes)[number]
 
 /**
+ * How the service API authenticates its callers: `secret`, with SERVICE_API_SECRET as a bearer
+ * token; `none`, not at all (Rafiki's backend sends no credential), for a private network only.
+ */
+export const serviceApiAuthModes = ['secret', 'none'] as const
+export type ServiceApiAuthMode = (typeof serviceApiAuthModes)[number]
+
+/**
  * Settings that may be left unset outside production: the caller generates a value, stores it
  * and prints it once, so a first `opas start` works with no configuration at all.
  */
@@ -67,6 +74,16 @@ export interface Config {
   adminPort: number
   /** SERVICE_API_PORT: port of the internal service API listener (tenant management). */
   serviceApiPort: number
+  /** AUTH_LISTEN_HOST: address the auth listener binds to; LISTEN_HOST when unset. */
+  authListenHost: string
+  /** INTERACTION_LISTEN_HOST: address the IdP back channel binds to; LISTEN_HOST when unset. */
+  interactionListenHost: string
+  /** INTROSPECTION_LISTEN_HOST: address the introspection listener binds to; LISTEN_HOST if unset. */
+  introspectionListenHost: string
+  /** ADMIN_LISTEN_HOST: address the admin listener binds to; LISTEN_HOST when unset. */
+  adminListenHost: string
+  /** SERVICE_API_LISTEN_HOST: address the service API binds to; LISTEN_HOST when unset. */
+  serviceApiListenHost: string
   /** AUTH_SERVER_URL: public base URL of the auth listener, stored without a trailing slash. */
   authServerUrl: string
   /** TRUST_PROXY: take the client address and protocol from X-Forwarded-* headers. */
@@ -101,6 +118,8 @@ export interface Config {
   cookieKey: string | undefined
   /** TENANT_SECRETS_KEY: encrypts each tenant's API secret at rest (AES-256-GCM). */
   tenantSecretsKey: string | undefined
+  /** SERVICE_API_AUTH: `secret` (SERVICE_API_SECRET as bearer token) or `none` (private network). */
+  serviceApiAuth: ServiceApiAuthMode
   /** SERVICE_API_SECRET: when set, service API calls must carry it as a bearer token. */
   serviceApiSecret: string | undefined
   /** INTERACTION_COOKIE_SAME_SITE: SameSite attribute of the interaction cookie; undefined = default. */

@@ -39,6 +39,7 @@ const productionEnv = {
   ADMIN_API_SECRET: 'a'.repeat(32),
   COOKIE_KEY: 'k'.repeat(32),
   TENANT_SECRETS_KEY: 't'.repeat(32),
+  SERVICE_API_SECRET: 's'.repeat(32),
   AUTH_DATABASE_URL: 'postgresql://opas@db.internal:5432/opas'
 }
 
@@ -95,7 +96,9 @@ test('production reports every missing required setting in one ConfigError', () 
     'IDENTITY_SERVER_SECRET',
     'ADMIN_API_SECRET',
     'COOKIE_KEY',
-    'TENANT_SECRETS_KEY'
+    'TENANT_SECRETS_KEY',
+    // The service API listens on LISTEN_HOST's default, 0.0.0.0.
+    'SERVICE_API_SECRET'
   ]) {
     assert.ok(
       problems.some((p) => p.startsWith(name)),
@@ -104,7 +107,7 @@ test('production reports every missing required setting in one ConfigError', () 
   }
   // And the embedded database, which production refuses unless told otherwise.
   assert.ok(problems.some((p) => p.includes('ALLOW_EMBEDDED_DATABASE_IN_PRODUCTION')))
-  assert.equal(problems.length, 8)
+  assert.equal(problems.length, 9)
 })
 
 test('a complete production environment loads, with client fetches locked down', () => {

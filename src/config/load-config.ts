@@ -5,7 +5,8 @@ import type { RawSetting } from './env-source.js'
 import { openEnvSource } from './env-source.js'
 import type { DefaultContext } from './setting-spec.js'
 import { resolveDefault } from './setting-spec.js'
-import { defaultAuthPort, defaultNodeEnv } from './settings-server.js'
+import { checkListeners } from './listener-checks.js'
+import { defaultAuthPort, defaultListenHost, defaultNodeEnv } from './settings-server.js'
 
 /** Configuration that cannot be used. `problems` holds every problem found, not just the first. */
 export class ConfigError extends Error {
@@ -32,15 +33,6 @@ function isHttpsOrLoopback(url: string): boolean {
   return protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(hostname)
 }
 
-/** The listeners that share LISTEN_HOST, so two of them on one non-zero port cannot both start. */
-const portSettings = [
-  'authPort',
-  'introspectionPort',
-  'interactionPort',
-  'adminPort',
-  'serviceApiPort'
-] as const
-
 function where(found: RawSetting): string {
   return found.file === undefined ? found.variable : `${found.variable} (in ${found.file})`
 }
@@ -60,7 +52,8 @@ function setValue<K extends keyof Config>(config: Partial<Config>, key: K, value
  *
  * Outside production, unset generatable settings are returned in `missing` so the caller can
  * generate, store and print them once. In production they and AUTH_SERVER_URL are required, and
- * IDENTITY_SERVER_URL too unless CONSENT_SCREEN=builtin.
+ * IDENTITY_SERVER_URL too unless CONSENT_SCREEN=builtin, and SERVICE_API_SECRET when the service
+ * API listens beyond loopback unless SERVICE_API_AUTH=none (listener-checks).
  *
  * @throws ConfigError listing every problem at once, so a deployment is fixed in one round.
  */
@@ -71,7 +64,8 @@ export function loadConfig(
   const problems: string[] = []
   const source = openEnvSource(env, readFile, configSchema.envFile.env, problems)
 
-  // Pass 1: parse whatever is set. Defaults wait until NODE_ENV and AUTH_PORT are known.
+  // Pass 1: parse whatever is set. Defaults wait until NODE_ENV, AUTH_PORT and LISTEN_HOST are
+  // known.
   const given = new Map<keyof Config, unknown>()
   // Set but invalid: reported once here, not again as missing below.
   const invalid = new Set<keyof Config>()
@@ -88,11 +82,12 @@ export function loadConfig(
     }
   }
 
-  // An invalid NODE_ENV, AUTH_PORT or database URL is already reported; the defaults stand in
-  // for it here.
+  // An invalid NODE_ENV, AUTH_PORT, LISTEN_HOST or database URL is already reported; the
+  // defaults stand in for it here.
   const context: DefaultContext = {
     nodeEnv: (given.get('nodeEnv') as Config['nodeEnv'] | undefined) ?? defaultNodeEnv,
     authPort: (given.get('authPort') as number | undefined) ?? defaultAuthPort,
+    listenHost: (given.get('listenHost') as string | undefined) ?? defaultListenHost,
     embeddedDatabase: !given.has('databaseUrl')
   }
   const production = context.nodeEnv === 'production'
@@ -118,6 +113,7 @@ export function loadConfig(
   }
 
   checkCrossSettings(config, production, problems)
+  checkListeners(config, production, invalid, problems)
   if (problems.length > 0) throw new ConfigError(problems)
   // Pass 2 set every schema key, and the schema's type has exactly the keys of Config.
   return {
@@ -165,16 +161,5 @@ function checkCrossSettings(
       `${configSchema.identityServerUrl.env} is required when NODE_ENV=production ` +
         `(or set ${configSchema.consentScreen.env}=builtin)`
     )
-  }
-
-  // Port 0 means "any free port", so several listeners may ask for it.
-  const byPort = new Map<number, string>()
-  for (const key of portSettings) {
-    const port = config[key]
-    if (port === undefined || port === 0) continue
-    const other = byPort.get(port)
-    const name = configSchema[key].env
-    if (other === undefined) byPort.set(port, name)
-    else problems.push(`${other} and ${name} are both ${port}: every listener needs its own port`)
   }
 }

@@ -11,6 +11,8 @@ export type SettingOrigin = 'rafiki' | 'opas'
 export interface DefaultContext {
   nodeEnv: NodeEnv
   authPort: number
+  /** LISTEN_HOST, which each listener's own bind address defaults to. */
+  listenHost: string
   /** No database URL: opas runs its embedded database. */
   embeddedDatabase: boolean
 }
@@ -23,7 +25,7 @@ export interface SettingSpec<T> {
   fallbackEnv?: readonly string[]
   /** Parses a non-empty raw value; an empty string never reaches it (it means unset). */
   parser: ValueParser<Exclude<T, undefined>>
-  /** Value when unset; a function when it depends on NODE_ENV, AUTH_PORT or the database. */
+  /** Value when unset; a function when it depends on the context (NODE_ENV, LISTEN_HOST, ...). */
   default: T | ((context: DefaultContext) => T)
   /** How a computed default reads in the reference table (a fixed default is rendered as is). */
   defaultText?: string

@@ -1,4 +1,4 @@
-import { consentScreens, cookieSameSiteValues } from './config-types.js'
+import { consentScreens, cookieSameSiteValues, serviceApiAuthModes } from './config-types.js'
 import type { SettingsOf } from './setting-spec.js'
 import { integer, oneOf, text, url, uuid } from './value-parsers.js'
 
@@ -13,6 +13,7 @@ export const securitySettings: SettingsOf<
   | 'adminApiSignatureTtlSeconds'
   | 'cookieKey'
   | 'tenantSecretsKey'
+  | 'serviceApiAuth'
   | 'serviceApiSecret'
   | 'interactionCookieSameSite'
 > = {
@@ -100,14 +101,28 @@ export const securitySettings: SettingsOf<
       'API secrets unreadable: set them again through the service API.',
     origin: 'opas'
   },
+  serviceApiAuth: {
+    env: 'SERVICE_API_AUTH',
+    parser: oneOf(serviceApiAuthModes),
+    default: 'secret',
+    description:
+      '`secret`: every service API call must carry SERVICE_API_SECRET as a bearer token. ' +
+      'Without a secret, calls go unauthenticated only on loopback, or outside production (a ' +
+      'warning at start when the service API listens beyond loopback); production refuses to ' +
+      "start otherwise. `none`: no authentication, for Rafiki's backend (which sends no " +
+      'credential) on a private network only it reaches; SERVICE_API_SECRET must be unset, and ' +
+      'every start logs a warning.',
+    origin: 'opas'
+  },
   serviceApiSecret: {
     env: 'SERVICE_API_SECRET',
     parser: text('secret string'),
     default: undefined,
     secret: true,
     description:
-      'When set, every service API call must carry it as `Authorization: Bearer <secret>`. ' +
-      "Unset, as in Rafiki: keep SERVICE_API_PORT on the backend's private network.",
+      'Bearer token every service API call must carry (`Authorization: Bearer <secret>`). ' +
+      'Required in production when SERVICE_API_LISTEN_HOST is beyond loopback, unless ' +
+      'SERVICE_API_AUTH=none.',
     origin: 'opas'
   },
   interactionCookieSameSite: {

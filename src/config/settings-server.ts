@@ -1,15 +1,32 @@
 import type { NodeEnv } from './config-types.js'
 import { logFormats, logLevels, nodeEnvs } from './config-types.js'
 import type { SettingsOf } from './setting-spec.js'
-import { baseUrl, boolean, integer, maxTimerMs, oneOf, text } from './value-parsers.js'
+import type { SettingSpec } from './setting-spec.js'
+import { baseUrl, bindAddress, boolean, integer, maxTimerMs, oneOf, text } from './value-parsers.js'
 
 /** Fixed defaults that the loader needs before any other default can be computed. */
 export const defaultNodeEnv = 'development' satisfies NodeEnv
 export const defaultAuthPort = 3006
+export const defaultListenHost = '0.0.0.0'
 export const defaultEnvFile = '.env'
 
 // 0 asks the OS for any free port, which tests rely on to run listeners side by side.
 const port = integer(0, 65535)
+
+/**
+ * One listener's own bind address, LISTEN_HOST unless set: the internal listeners can stay on a
+ * private interface or on loopback while the auth listener faces the network.
+ */
+function listenerHost(env: string, description: string): SettingSpec<string> {
+  return {
+    env,
+    parser: bindAddress(),
+    default: ({ listenHost }) => listenHost,
+    defaultText: '`LISTEN_HOST`',
+    description,
+    origin: 'opas'
+  }
+}
 
 /** Process-level settings: environment, logging, listeners and their public URL. */
 export const serverSettings: SettingsOf<
@@ -22,6 +39,11 @@ export const serverSettings: SettingsOf<
   | 'interactionPort'
   | 'adminPort'
   | 'serviceApiPort'
+  | 'authListenHost'
+  | 'interactionListenHost'
+  | 'introspectionListenHost'
+  | 'adminListenHost'
+  | 'serviceApiListenHost'
   | 'authServerUrl'
   | 'trustProxy'
   | 'shutdownTimeoutMs'
@@ -54,11 +76,11 @@ export const serverSettings: SettingsOf<
   },
   listenHost: {
     env: 'LISTEN_HOST',
-    parser: text('host or IP address'),
-    default: '0.0.0.0',
+    parser: bindAddress(),
+    default: defaultListenHost,
     description:
-      'Address every listener binds to; `127.0.0.1` keeps the server off the network, ' +
-      '`::` listens on IPv6 too.',
+      'Address every listener binds to unless its own `*_LISTEN_HOST` is set; ' +
+      '`127.0.0.1` keeps the server off the network, `::` listens on IPv6 too.',
     origin: 'opas'
   },
   authPort: {
@@ -99,6 +121,27 @@ export const serverSettings: SettingsOf<
     description: 'Port of the internal service API (tenant management, called by the backend).',
     origin: 'rafiki'
   },
+  authListenHost: listenerHost(
+    'AUTH_LISTEN_HOST',
+    'Address the auth listener binds to (clients and browsers: the one listener meant for the internet).'
+  ),
+  interactionListenHost: listenerHost(
+    'INTERACTION_LISTEN_HOST',
+    "Address the interaction listener binds to (the identity provider's back channel)."
+  ),
+  introspectionListenHost: listenerHost(
+    'INTROSPECTION_LISTEN_HOST',
+    'Address the introspection listener binds to (resource servers; unauthenticated, as in Rafiki).'
+  ),
+  adminListenHost: listenerHost(
+    'ADMIN_LISTEN_HOST',
+    'Address the admin listener binds to (the admin API, the console, the unauthenticated `/metrics`).'
+  ),
+  serviceApiListenHost: listenerHost(
+    'SERVICE_API_LISTEN_HOST',
+    "Address the service API binds to (Rafiki's backend calls it). Beyond loopback (anything but " +
+      '127.0.0.0/8, `::1` or `localhost`), production needs SERVICE_API_SECRET or SERVICE_API_AUTH=none.'
+  ),
   authServerUrl: {
     env: 'AUTH_SERVER_URL',
     parser: baseUrl(),

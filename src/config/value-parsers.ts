@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js'
+import { isIP } from 'node:net'
 
 /**
  * Parsers for the raw strings of environment variables. Each one is strict on purpose: a typo in
@@ -138,6 +139,27 @@ export function cidrList(): ValueParser<readonly string[]> {
         }
       }
       return ok(ranges)
+    }
+  }
+}
+
+/** A DNS name: dot-separated labels of letters, digits, `-` and `_` (container names have it). */
+const hostName =
+  /^(?=.{1,253}\.?$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i
+
+/**
+ * An address to bind a listener to: an IPv4 or IPv6 address as Node takes it (IPv6 without
+ * brackets), or a host name, which Node resolves when it binds.
+ */
+export function bindAddress(): ValueParser<string> {
+  return {
+    type: 'IP address or host name',
+    parse(raw) {
+      if (isIP(raw) !== 0 || hostName.test(raw)) return ok(raw)
+      if (/^\[.*\]$/.test(raw) && isIP(raw.slice(1, -1)) === 6) {
+        return fail(`must be an IPv6 address without brackets (${raw.slice(1, -1)})`)
+      }
+      return fail('must be an IP address (e.g. 127.0.0.1, 0.0.0.0, ::1, ::) or a host name')
     }
   }
 }

@@ -672,10 +672,16 @@ describe('found by the fuzz, fixed', () => {
   })
 
   test('OPTIONS without preflight headers is answered as a preflight, not with plain text', async () => {
-    for (const listener of ['auth', 'interaction', 'introspection'] as const) {
-      const res = await inject(listener, 'OPTIONS', '/')
-      assert.equal(res.status, 204, `${listener}: ${res.status} ${res.text}`)
-      assert.equal(res.text, '')
+    const res = await inject('auth', 'OPTIONS', '/')
+    assert.equal(res.status, 204, `${res.status} ${res.text}`)
+    assert.equal(res.text, '')
+  })
+
+  test('OPTIONS on a listener without CORS is a GNAP 405 naming the methods', async () => {
+    for (const listener of ['interaction', 'introspection'] as const) {
+      const res = await inject(listener, 'OPTIONS', listener === 'interaction' ? '/grant/x/y' : '/')
+      assertEnvelope(res, 405)
+      assert.ok(res.headers['allow'], listener)
     }
   })
 })

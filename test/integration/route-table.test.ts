@@ -60,7 +60,10 @@ const signatureHookOf: Record<string, string> = {
 }
 const signatureHooks = new Set(Object.values(signatureHookOf))
 
-/** @fastify/cors' own preflight route: answers OPTIONS with CORS headers, runs nothing of ours. */
+/**
+ * @fastify/cors' own preflight route (the auth listener's alone): answers OPTIONS with CORS
+ * headers, runs nothing of ours.
+ */
 const isCorsPreflight = (route: RouteOptions) =>
   route.url === '*' && methodsOf(route).every((m) => m === 'OPTIONS')
 
@@ -165,10 +168,8 @@ describe('auth listener: the GNAP client API', () => {
 })
 
 describe('interaction listener: the IdP back channel', () => {
-  // The CORS preflight is exempt: Rafiki has CORS on this listener too, and a preflight never
-  // reaches an IdP handler (the actual request still needs x-idp-secret).
-  test("every route but the probes and the CORS preflight is 'idp-secret' with authenticateIdp", () => {
-    const routes = routesOf('interaction').filter((r) => !probes.has(r.url) && !isCorsPreflight(r))
+  test("every route but the probes is 'idp-secret' with authenticateIdp", () => {
+    const routes = routesOf('interaction').filter((r) => !probes.has(r.url))
     assert.ok(
       routes.some((r) => r.url === '/grant/:id/:nonce'),
       'details route found'
@@ -184,21 +185,24 @@ describe('interaction listener: the IdP back channel', () => {
     }
   })
 
-  test('the probes and the CORS preflight are the only unauthenticated routes there', () => {
+  test('the probes are the only unauthenticated routes there', () => {
     for (const route of routesOf('interaction')) {
       if (authOf(route) === 'idp-secret') continue
-      assert.ok(probes.has(route.url) || isCorsPreflight(route), label(route))
+      assert.ok(probes.has(route.url), label(route))
       assert.deepEqual(hookNames(route, 'preHandler'), [], label(route))
     }
   })
 
-  test('a CORS preflight to the IdP back channel runs no IdP logic', async () => {
+  // The IdP calls from its server (x-idp-secret must never reach a browser): no CORS here, unlike
+  // Rafiki (issue 24). A preflight is an OPTIONS like any other, answered 405 and running nothing.
+  test('a CORS preflight to the IdP back channel is not answered as one and runs no IdP logic', async () => {
     const res = await fetch(`${server.interactionUrl}/grant/x/y/accept`, {
       method: 'OPTIONS',
       headers: { origin: 'https://idp.example', 'access-control-request-method': 'POST' }
     })
-    assert.equal(res.status, 204)
-    assert.equal(await res.text(), '')
+    assert.equal(res.status, 405)
+    assert.equal(res.headers.get('access-control-allow-origin'), null)
+    assert.equal(res.headers.get('allow'), 'POST')
   })
 })
 
