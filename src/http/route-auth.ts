@@ -6,7 +6,9 @@ export const routeAuthKinds = [
   'client-signature',
   'idp-secret',
   'browser-session',
-  // The service API's bearer token (SERVICE_API_SECRET), when one is configured.
+  // The service API's bearer token (SERVICE_API_SECRET), when one is configured: without one
+  // (SERVICE_API_AUTH=none, or loopback), the listener's bind address is what keeps callers out
+  // (config/listener-checks.ts); a browser is refused either way (refuse-browsers.ts).
   'service-secret',
   // The admin API: an HMAC of the body with the tenant's API secret (tenant/api-signature.ts).
   'tenant-signature',
