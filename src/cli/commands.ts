@@ -10,7 +10,7 @@ import {
 } from '../config/index.js'
 import { createLogger } from '../logger.js'
 import { openDb, requireCurrentSchema, settingLines, startServer } from '../server.js'
-import { readGeneratedSettings } from '../storage/generated-settings.js'
+import { generatedSettingsFile, readGeneratedSettings } from '../storage/generated-settings.js'
 import { migrate } from '../storage/migrate.js'
 import { embeddedDatabaseExists } from '../storage/embedded-db.js'
 import { superviseWorkers } from './cluster.js'
@@ -143,7 +143,7 @@ export async function showSecrets(): Promise<void> {
   if (noDatabaseYet(config)) return
   const db = await openDb(config, { command: 'opas secrets show', logger: quiet, attach: true })
   try {
-    const values = await readGeneratedSettings(db)
+    const values = await readGeneratedSettings(db, generatedSettingsFile(config.dataDir))
     if (values.size === 0) {
       process.stdout.write(
         'opas has generated no settings in this database (they are set in the configuration, ' +

@@ -37,7 +37,10 @@ test('starts with no configuration, generates settings once, and stops gracefull
   for (const line of settingLines) {
     assert.match(line, /^ {4}[A-Z_]+=\S+$/, `a line of its own, not a log line: ${line}`)
   }
-  assert.match(first.output(), /kept in the embedded database in .*\n.*npx opas secrets show/)
+  assert.match(
+    first.output(),
+    new RegExp(`kept in ${dataDir}/generated.env \\(only opas.s user may read it\\).*\\n.*npx opas secrets show`)
+  )
   // The grant endpoint of the generated tenant exists (an unsigned request is refused by the
   // signature check, not by an unknown-tenant 404).
   const grant = await fetch(`http://127.0.0.1:${env.AUTH_PORT}/${generated[1]}`, {
