@@ -39,7 +39,9 @@ test('starts with no configuration, generates settings once, and stops gracefull
   }
   assert.match(
     first.output(),
-    new RegExp(`kept in ${dataDir}/generated.env \\(only opas.s user may read it\\).*\\n.*npx opas secrets show`)
+    new RegExp(
+      `kept in ${dataDir}/generated.env \\(only opas.s user may read it\\).*\\n.*npx opas secrets show`
+    )
   )
   // The grant endpoint of the generated tenant exists (an unsigned request is refused by the
   // signature check, not by an unknown-tenant 404).
