@@ -95,9 +95,9 @@ function checkServiceApiAuth(
 }
 
 /**
- * The warnings every start logs about the service API listening on `port`: when it takes calls
- * without authentication and anyone beyond this host may reach it, or when SERVICE_API_AUTH=none
- * (production allows both only by these settings' choice, so each start says so).
+ * The warnings every start logs about the service API listening on `port`: SERVICE_API_AUTH=none
+ * (wherever it listens), or no secret beyond loopback (which only a development start allows).
+ * Logged on every start, not once: an open door to every tenant is not a one-time notice.
  */
 export function serviceApiWarnings(config: Config, port: number): string[] {
   const host = config.serviceApiListenHost
