@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import {
   existsSync,
   lchownSync,
+  lstatSync,
   readFileSync,
   realpathSync,
   renameSync,
@@ -138,7 +139,9 @@ export function readPostmasterPid(dir: string): string[] | undefined {
 export function isServerOf(pid: number, dir: string): boolean {
   if (!Number.isInteger(pid) || pid <= 0 || !isRunning(pid)) return false
   try {
-    if (processUid(pid) !== statSync(dir).uid) return false
+    // A link is not a cluster folder: it could name any folder a victim works in.
+    const folder = lstatSync(dir)
+    if (!folder.isDirectory() || processUid(pid) !== folder.uid) return false
     if (viaProc) return realpathSync(`/proc/${pid}/cwd`) === realpathSync(dir)
   } catch {
     return false
