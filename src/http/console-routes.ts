@@ -503,7 +503,7 @@ export function registerConsoleRoutes(
   })
 
   const chartsFor = (req: FastifyRequest) =>
-    overviewCharts(deps.metrics, deps.now(), (err) =>
+    overviewCharts(deps.metrics, viewerOf(req), deps.now(), (err) =>
       req.log.warn({ err }, 'the last hour could not be collected')
     )
 

@@ -20,9 +20,9 @@ export function registerIntrospectionRoutes(
       preHandler: requireJsonAccept
     },
     async (req) => {
-      const res = await deps.tokens.introspect(req.body as IntrospectionRequest)
-      deps.metrics.introspected(res.active)
-      return res
+      const { response, tenantId } = await deps.tokens.introspect(req.body as IntrospectionRequest)
+      deps.metrics.introspected(response.active, tenantId)
+      return response
     }
   )
 }

@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster'
 import { randomUUID } from 'node:crypto'
 import { AggregatorRegistry, type Registry } from 'prom-client'
-import { mergeSnapshots, type ActivitySnapshot } from './recent-activity.js'
+import { mergeSnapshots, type ActivityScope, type ActivitySnapshot } from './recent-activity.js'
 
 /**
  * `opas start --workers N`: every worker counts its own requests, and node:cluster hands each
@@ -9,7 +9,8 @@ import { mergeSnapshots, type ActivitySnapshot } from './recent-activity.js'
  * worker that receives it asks the primary, which collects every worker's registry over IPC and
  * sums them (prom-client's AggregatorRegistry; gauges such as pool connections are summed too,
  * process metrics per their own aggregator). The console's last hour travels the same way: the
- * primary asks every worker for its recent activity and merges the snapshots.
+ * primary asks every worker for its recent activity, of the server or of the one tenant asked
+ * for (a tenant's figures never leave a worker for another tenant's page), and merges them.
  */
 
 const REQUEST = 'opas:cluster-metrics'
@@ -32,8 +33,17 @@ interface Message {
   id: string
   body?: string
   snapshot?: ActivitySnapshot
+  /** Whose figures are asked for: one tenant's; the server's when absent. */
+  tenantId?: string
   error?: string
 }
+
+/** The scope a message asks for: a tenant's when it names one, else the server's. */
+const scopeOf = (message: Partial<Message>): ActivityScope =>
+  typeof message.tenantId === 'string' ? { tenantId: message.tenantId } : 'server'
+
+const scopeFields = (scope: ActivityScope) =>
+  scope === 'server' ? {} : { tenantId: scope.tenantId }
 
 const asMessage = (message: unknown): Partial<Message> =>
   typeof message === 'object' && message !== null ? message : {}
@@ -104,7 +114,8 @@ export function recentActivityHub(
       timeoutMs
     )
     collections.set(collectId, { waiting, parts: [], finish })
-    for (const target of targets) target.send({ type: RECENT_COLLECT, id: collectId })
+    const scope = scopeFields(scopeOf(message))
+    for (const target of targets) target.send({ type: RECENT_COLLECT, id: collectId, ...scope })
   }
 }
 
@@ -117,7 +128,7 @@ function awaitingPrimary<T>(
 ) {
   const pending = new Map<string, (answer: Partial<Message>, value: T | undefined) => void>()
   return {
-    ask: () =>
+    ask: (fields: object = {}) =>
       new Promise<T>((resolve, reject) => {
         const id = randomUUID()
         const timer = setTimeout(() => {
@@ -130,7 +141,7 @@ function awaitingPrimary<T>(
           if (value !== undefined) resolve(value)
           else reject(new Error(answer.error ?? `no ${what}`))
         })
-        send({ type, id })
+        send({ ...fields, type, id })
       }),
     settle: (answer: Partial<Message>, value: T | undefined) => {
       if (typeof answer.id === 'string') pending.get(answer.id)?.(answer, value)
@@ -144,7 +155,7 @@ function awaitingPrimary<T>(
  */
 export function recentActivityClient(
   send: (message: object) => void,
-  snapshot: () => ActivitySnapshot,
+  snapshot: (scope: ActivityScope) => ActivitySnapshot,
   timeoutMs = RECENT_TIMEOUT_MS
 ) {
   const requests = awaitingPrimary<ActivitySnapshot>(
@@ -154,11 +165,11 @@ export function recentActivityClient(
     timeoutMs
   )
   return {
-    recent: requests.ask,
+    recent: (scope: ActivityScope = 'server') => requests.ask(scopeFields(scope)),
     onMessage(raw: unknown): void {
       const message = asMessage(raw)
       if (message.type === RECENT_COLLECT && typeof message.id === 'string') {
-        send({ type: RECENT_PART, id: message.id, snapshot: snapshot() })
+        send({ type: RECENT_PART, id: message.id, snapshot: snapshot(scopeOf(message)) })
       } else if (message.type === RECENT_RESULT) {
         requests.settle(message, message.snapshot)
       }
@@ -185,9 +196,14 @@ export function clusterScrape(registry: Registry): () => Promise<string> {
   return scrapes.ask
 }
 
-/** In a worker: the cluster's last hour, merged by the primary; elsewhere this process's own. */
-export function clusterRecent(snapshot: () => ActivitySnapshot): () => Promise<ActivitySnapshot> {
-  if (!cluster.isWorker) return async () => snapshot()
+/**
+ * In a worker: the cluster's last hour (of the server, or of one tenant), merged by the primary;
+ * elsewhere this process's own.
+ */
+export function clusterRecent(
+  snapshot: (scope: ActivityScope) => ActivitySnapshot
+): (scope?: ActivityScope) => Promise<ActivitySnapshot> {
+  if (!cluster.isWorker) return async (scope = 'server') => snapshot(scope)
   const client = recentActivityClient(sendToPrimary, snapshot)
   process.on('message', client.onMessage)
   return client.recent

@@ -94,7 +94,10 @@ export function createMetrics(deps: { db: Pick<Db, 'poolStats'>; now?: () => num
     registry,
     /** The text exposition of this process, or of every worker under `--workers`. */
     scrape: clusterScrape(registry),
-    /** The last hour, minute by minute: of this process, or of every worker under `--workers`. */
+    /**
+     * The last hour, minute by minute, of the server or of one tenant (`{ tenantId }`): of this
+     * process, or of every worker under `--workers`.
+     */
     recent: clusterRecent(activity.snapshot),
     request(listener: string, route: string, method: string, status: number, seconds: number) {
       // Every request passes here: the labelled children are looked up once per series, not
@@ -118,19 +121,22 @@ export function createMetrics(deps: { db: Pick<Db, 'poolStats'>; now?: () => num
     },
     /** A refused request, by the error code it was answered with. */
     refused: (code: string) => activity.refused(code),
-    grantIssued(types: readonly string[]) {
+    /** A refused request counted by `refused`, for the tenant it concerned (its own hour). */
+    tenantRefused: (tenantId: string, code: string) => activity.tenantRefused(tenantId, code),
+    grantIssued(types: readonly string[], tenantId: string) {
       for (const type of new Set(types)) grantsIssued.inc({ type })
-      activity.grantIssued()
+      activity.grantIssued(tenantId)
     },
     grantPending: () => grantsPending.inc(),
-    rotated() {
+    rotated(tenantId: string) {
       rotations.inc()
-      activity.rotated()
+      activity.rotated(tenantId)
     },
     revoked: (what: 'token' | 'grant') => revocations.inc({ what }),
-    introspected(active: boolean) {
+    /** An introspection; the tenant of the token when it was found active. */
+    introspected(active: boolean, tenantId?: string) {
       introspections.inc({ result: active ? 'active' : 'inactive' })
-      activity.introspected(active)
+      activity.introspected(active, tenantId)
     },
     keyCache: (cache: 'jwks' | 'wallet_address', event: 'hit' | 'miss' | 'failure') =>
       keyCache.inc({ cache, event }),

@@ -69,8 +69,14 @@ const r = (n: number) => Math.round(n * 10) / 10
 const formatMs = (ms: number) => String(Number(ms.toPrecision(3)))
 const isEmpty = (lines: Line[]) => lines.every((l) => l.values.every((v) => v === null || v === 0))
 
-/** The overview's section: one figure per chart, laid out by `chartCss`'s grid. */
-export function renderOverviewCharts(series: OverviewSeries): string {
+/**
+ * The overview's section: one figure per chart, laid out by `chartCss`'s grid. `latency: false`
+ * leaves the routes' p99 out (a tenant's overview: the figure is the whole server's).
+ */
+export function renderOverviewCharts(
+  series: OverviewSeries,
+  options: { latency: boolean } = { latency: true }
+): string {
   const { totals } = series
   const busiest = series.p99[0]
   const latest = busiest?.ms.findLastIndex((v) => v !== null) ?? -1
@@ -116,7 +122,7 @@ export function renderOverviewCharts(series: OverviewSeries): string {
       lines: series.p99.map((p) => ({ label: p.route, values: p.ms })),
       whole: false
     }
-  ]
+  ].filter((chart) => options.latency || chart.id !== 'p99')
   return `<section class="oc-grid" aria-label="The last hour, per minute (UTC)">
 ${charts.map((chart) => renderChart(chart, series.minutes)).join('\n')}
 </section>`

@@ -1,8 +1,11 @@
 /**
  * The last hour of this process's activity, minute by minute, for the operator console's
  * overview. Prometheus keeps history for those who run one; this ring is for those who do not,
- * and costs a fixed amount of memory: 60 minutes of counters and of one latency histogram per
- * route series.
+ * and costs a bounded amount of memory: 60 minutes of counters and of one latency histogram per
+ * route series, and of each tenant's own counters (grants issued, rotations, introspections,
+ * refusals where the tenant is known), so that a tenant is shown its own hour and no one
+ * else's. Latency stays server-wide: every tenant's requests share the routes and the process,
+ * so a tenant's p99 would mostly show the others' load, and it is the operator's to act on.
  */
 
 export const MINUTE_MS = 60_000
@@ -12,6 +15,12 @@ export const MINUTES = 60
 const MAX_ROUTES = 200
 /** Distinct refusal codes per minute; the rest count as `other`. */
 const MAX_CODES = 50
+/**
+ * Tenants with figures of their own per minute. Only tenants found in the database are counted
+ * (never an id a client made up), so this is reached only by that many live tenants active in
+ * one minute; the rest are counted server-wide only.
+ */
+const MAX_TENANTS = 1000
 export const OTHER = 'other'
 
 // Latency buckets: log-spaced, each 10% wider than the one before, from 0.1 ms to 30 s, so a
@@ -38,14 +47,34 @@ export interface ActivitySnapshot {
   minutes: Record<string, ActivityMinute>
 }
 
-interface LiveMinute {
-  start: number
+interface Counts {
   grantsIssued: number
   rotations: number
   active: number
   inactive: number
   refusals: Map<string, number>
+}
+
+interface LiveMinute extends Counts {
+  start: number
   latency: Map<number, Uint32Array>
+  tenants: Map<string, Counts>
+}
+
+/** Whose figures a snapshot holds: the whole server's (the operator), or one tenant's. */
+export type ActivityScope = { tenantId: string } | 'server'
+
+const newCounts = (): Counts => ({
+  grantsIssued: 0,
+  rotations: 0,
+  active: 0,
+  inactive: 0,
+  refusals: new Map()
+})
+
+function countRefusal(refusals: Map<string, number>, code: string): void {
+  const key = refusals.has(code) || refusals.size < MAX_CODES ? code : OTHER
+  refusals.set(key, (refusals.get(key) ?? 0) + 1)
 }
 
 const bucketOf = (ms: number): number =>
@@ -71,18 +100,21 @@ export function createRecentActivity(now: () => number) {
     const slot = (start / MINUTE_MS) % MINUTES
     let minute = ring[slot]
     if (minute?.start !== start) {
-      minute = {
-        start,
-        grantsIssued: 0,
-        rotations: 0,
-        active: 0,
-        inactive: 0,
-        refusals: new Map(),
-        latency: new Map()
-      }
+      minute = { start, ...newCounts(), latency: new Map(), tenants: new Map() }
       ring[slot] = minute
     }
     return minute
+  }
+
+  /** The minute's counts of the server, and of the tenant when one is given (and fits). */
+  function countsOf(tenantId: string | undefined): Counts[] {
+    const minute = current()
+    if (tenantId === undefined) return [minute]
+    let own = minute.tenants.get(tenantId)
+    if (own === undefined && minute.tenants.size < MAX_TENANTS) {
+      minute.tenants.set(tenantId, (own = newCounts()))
+    }
+    return own ? [minute, own] : [minute]
   }
 
   function seriesId(listener: string, method: string, route: string): number {
@@ -105,28 +137,41 @@ export function createRecentActivity(now: () => number) {
       if (histogram === undefined) latency.set(id, (histogram = new Uint32Array(BUCKETS)))
       histogram[bucketOf(seconds * 1000)]!++
     },
+    /** A refused request, server-wide (every refusal passes here once). */
     refused(code: string): void {
-      const { refusals } = current()
-      const key = refusals.has(code) || refusals.size < MAX_CODES ? code : OTHER
-      refusals.set(key, (refusals.get(key) ?? 0) + 1)
+      countRefusal(current().refusals, code)
     },
-    grantIssued(): void {
-      current().grantsIssued++
+    /** The same refusal again, for the tenant it concerned, in that tenant's figures only. */
+    tenantRefused(tenantId: string, code: string): void {
+      const own = countsOf(tenantId)[1]
+      if (own) countRefusal(own.refusals, code)
     },
-    rotated(): void {
-      current().rotations++
+    grantIssued(tenantId?: string): void {
+      for (const counts of countsOf(tenantId)) counts.grantsIssued++
     },
-    introspected(active: boolean): void {
-      const minute = current()
-      if (active) minute.active++
-      else minute.inactive++
+    rotated(tenantId?: string): void {
+      for (const counts of countsOf(tenantId)) counts.rotations++
     },
-    /** The last hour, the current partial minute included. */
-    snapshot(): ActivitySnapshot {
+    introspected(active: boolean, tenantId?: string): void {
+      for (const counts of countsOf(tenantId)) {
+        if (active) counts.active++
+        else counts.inactive++
+      }
+    },
+    /**
+     * The last hour, the current partial minute included: the server's, or one tenant's own
+     * (its counts alone, no latency).
+     */
+    snapshot(scope: ActivityScope = 'server'): ActivitySnapshot {
       const oldest = Math.floor(now() / MINUTE_MS) * MINUTE_MS - (MINUTES - 1) * MINUTE_MS
       const minutes: [string, ActivityMinute][] = []
       for (const m of ring) {
         if (m === undefined || m.start < oldest) continue
+        if (scope !== 'server') {
+          const own = m.tenants.get(scope.tenantId)
+          if (own) minutes.push([String(m.start), { ...minuteOf(own), latency: {} }])
+          continue
+        }
         const latency = [...m.latency].map(([id, histogram]) => {
           const counts: [string, number][] = []
           for (let bucket = 0; bucket < BUCKETS; bucket++) {
@@ -134,16 +179,7 @@ export function createRecentActivity(now: () => number) {
           }
           return [seriesKeys[id]!, Object.fromEntries(counts)] as const
         })
-        minutes.push([
-          String(m.start),
-          {
-            grantsIssued: m.grantsIssued,
-            rotations: m.rotations,
-            introspections: { active: m.active, inactive: m.inactive },
-            refusals: Object.fromEntries(m.refusals),
-            latency: Object.fromEntries(latency)
-          }
-        ])
+        minutes.push([String(m.start), { ...minuteOf(m), latency: Object.fromEntries(latency) }])
       }
       return { minutes: Object.fromEntries(minutes) }
     }
@@ -151,6 +187,13 @@ export function createRecentActivity(now: () => number) {
 }
 
 export type RecentActivity = ReturnType<typeof createRecentActivity>
+
+const minuteOf = (counts: Counts): Omit<ActivityMinute, 'latency'> => ({
+  grantsIssued: counts.grantsIssued,
+  rotations: counts.rotations,
+  introspections: { active: counts.active, inactive: counts.inactive },
+  refusals: Object.fromEntries(counts.refusals)
+})
 
 /** Sums counts minute by minute: the cluster's hour from each worker's. */
 export function mergeSnapshots(snapshots: readonly ActivitySnapshot[]): ActivitySnapshot {

@@ -41,6 +41,8 @@ export type IntrospectionResponse =
 export interface ManagedToken {
   managementId: string
   valueHash: Uint8Array
+  /** The grant's tenant (for its figures). */
+  tenantId: string
   /** The grant's client: the management request must be signed by it. */
   client: ClientIdentity
 }
@@ -69,7 +71,12 @@ export function createTokenService(deps: TokenServiceDeps) {
     if (!row || !bytesEqual(row.valueHash, hashToken(token))) {
       throw invalidClient('invalid access token')
     }
-    return { managementId, valueHash: row.valueHash, client: storedClient(row) }
+    return {
+      managementId,
+      valueHash: row.valueHash,
+      tenantId: row.tenantId,
+      client: storedClient(row)
+    }
   }
 
   /**
@@ -101,18 +108,26 @@ export function createTokenService(deps: TokenServiceDeps) {
     await revokeToken(db, managementId, valueHash)
   }
 
-  /** Answers a resource server: is the token active, and what of the requested access does it grant. */
-  async function introspect(request: IntrospectionRequest): Promise<IntrospectionResponse> {
+  /**
+   * Answers a resource server: is the token active, and what of the requested access does it
+   * grant; with the tenant of an active token, for its figures (not part of the answer).
+   */
+  async function introspect(
+    request: IntrospectionRequest
+  ): Promise<{ response: IntrospectionResponse; tenantId?: string }> {
     const token = await findActiveToken(db, hashToken(request.access_token))
-    if (!token) return { active: false }
+    if (!token) return { response: { active: false } }
     const client =
       token.client !== null ? { walletAddress: token.client } : { jwk: token.jwk as Jwk }
     const granted = token.access.map(toAccessWire)
     return {
-      active: true,
-      grant: token.grantId,
-      access: request.access ? matchAccess(request.access as AccessItem[], granted) : [],
-      client
+      response: {
+        active: true,
+        grant: token.grantId,
+        access: request.access ? matchAccess(request.access as AccessItem[], granted) : [],
+        client
+      },
+      tenantId: token.tenantId
     }
   }
 

@@ -36,6 +36,7 @@ export async function insertToken(q: Queryable, grantId: string, token: NewToken
 export interface ManagedTokenRow {
   valueHash: Uint8Array
   grantId: string
+  tenantId: string
   client: string | null
   jwk: Jwk | null
 }
@@ -46,7 +47,8 @@ export async function findManagedToken(
   managementId: string
 ): Promise<ManagedTokenRow | undefined> {
   const { rows } = await q.query<ManagedTokenRow>(
-    `select t.value_hash as "valueHash", t.grant_id as "grantId", g.client, g.jwk
+    `select t.value_hash as "valueHash", t.grant_id as "grantId", g.tenant_id as "tenantId",
+       g.client, g.jwk
      from access_tokens t join grants g on g.id = t.grant_id
      where t.management_id = $1 and t.revoked_at is null`,
     [managementId]
@@ -122,6 +124,7 @@ export async function revokeToken(
 /** An active token for introspection: unrevoked, unexpired, grant not revoked, tenant live. */
 export interface ActiveToken {
   grantId: string
+  tenantId: string
   client: string | null
   jwk: Jwk | null
   access: AccessRow[]
@@ -132,7 +135,8 @@ export async function findActiveToken(
   valueHash: Uint8Array
 ): Promise<ActiveToken | undefined> {
   const { rows } = await q.query<ActiveToken & { access: AccessRow[] | null }>(
-    `select g.id as "grantId", g.client, g.jwk, ${accessJsonSql('g.id')} as access
+    `select g.id as "grantId", g.tenant_id as "tenantId", g.client, g.jwk,
+       ${accessJsonSql('g.id')} as access
      from access_tokens t
      join grants g on g.id = t.grant_id
      join tenants n on n.id = g.tenant_id
