@@ -29,19 +29,21 @@ after(() => {
 })
 
 /**
- * `opas <args>` from the sources (the CLI's own entry), or the `npm` command line given, with
+ * `opas <args>` from the sources (the CLI's own entry), or the `npm` command line given, in `cwd`
+ * (default: this checkout), with
  * only PATH and `env` in its environment.
  */
 export function runOpas(
   args: string[],
   env: Record<string, string>,
-  options: { npm?: boolean } = {}
+  options: { npm?: boolean; cwd?: string } = {}
 ): OpasProcess {
   let output = ''
   const [command, argv] = options.npm
     ? ['npm', args]
     : [process.execPath, ['--import', 'tsx', 'src/cli/opas.ts', ...args]]
   const child = spawn(command, argv, {
+    cwd: options.cwd,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe']
   })
