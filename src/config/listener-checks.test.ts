@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { ConfigError, loadConfig } from './index.js'
 import { serviceApiWarnings } from './listener-checks.js'
+import { productionEnv } from '../../test/helpers/production-env.js'
 
 const noFiles = () => undefined
 
@@ -16,19 +17,6 @@ function problemsOf(env: Record<string, string>): string[] {
 }
 
 const config = (env: Record<string, string>) => loadConfig(env, noFiles).config
-
-/** Complete but for the service API's settings, which each test adds. */
-const productionEnv = {
-  NODE_ENV: 'production',
-  AUTH_SERVER_URL: 'https://auth.example.com',
-  IDENTITY_SERVER_URL: 'https://idp.example.com/consent',
-  OPERATOR_TENANT_ID: '9f1d3c2e-5b7a-4c8d-9e0f-1a2b3c4d5e6f',
-  IDENTITY_SERVER_SECRET: 'i'.repeat(32),
-  ADMIN_API_SECRET: 'a'.repeat(32),
-  COOKIE_KEY: 'k'.repeat(32),
-  TENANT_SECRETS_KEY: 't'.repeat(32),
-  AUTH_DATABASE_URL: 'postgresql://opas@db.internal:5432/opas'
-}
 
 const secretRequired = (host: string) =>
   'SERVICE_API_SECRET is required when NODE_ENV=production and the service API listens beyond ' +

@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { ConfigError, loadConfig } from './index.js'
+import { productionEnv as productionSettings } from '../../test/helpers/production-env.js'
 
 type ReadFile = (path: string) => string | undefined
 const noFiles: ReadFile = () => undefined
@@ -30,18 +31,7 @@ function problemsOf(
   assert.fail('expected a ConfigError')
 }
 
-const productionEnv = {
-  NODE_ENV: 'production',
-  AUTH_SERVER_URL: 'https://auth.example.com',
-  IDENTITY_SERVER_URL: 'https://idp.example.com/consent',
-  OPERATOR_TENANT_ID: '9f1d3c2e-5b7a-4c8d-9e0f-1a2b3c4d5e6f',
-  IDENTITY_SERVER_SECRET: 'i'.repeat(32),
-  ADMIN_API_SECRET: 'a'.repeat(32),
-  COOKIE_KEY: 'k'.repeat(32),
-  TENANT_SECRETS_KEY: 't'.repeat(32),
-  SERVICE_API_SECRET: 's'.repeat(32),
-  AUTH_DATABASE_URL: 'postgresql://opas@db.internal:5432/opas'
-}
+const productionEnv = { ...productionSettings, SERVICE_API_SECRET: 's'.repeat(32) }
 
 test('an empty environment gives the development defaults', () => {
   const { config, missing } = loadConfig({}, noFiles)

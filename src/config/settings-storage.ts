@@ -51,19 +51,23 @@ export const storageSettings: SettingsOf<
     default: './data',
     description:
       'Directory of the embedded database (when no database URL is set): opas runs a private ' +
-      'PostgreSQL server on its files in `postgres/`, reached only through a Unix socket. ' +
-      '`memory://` gives a throwaway database instead, gone when opas stops.',
+      'PostgreSQL server on its files in `postgres/`, reached only through a Unix socket and ' +
+      'a password kept in `postgres.password`. Settings generated outside production are kept ' +
+      'in `generated.env` (with any database). Closed to other users (0700). `memory://` ' +
+      'gives a throwaway database instead, gone when opas stops.',
     origin: 'opas'
   },
   embeddedDatabaseUser: {
     env: 'EMBEDDED_DATABASE_USER',
     parser: text('user name'),
     default: undefined,
-    defaultText: 'unset: the owner of an existing database, else `nobody`',
+    defaultText: 'unset: the owner of an existing database, else `opas-postgres` (created)',
     description:
-      'When opas runs as root: the existing unprivileged system user that runs the embedded ' +
-      'PostgreSQL server (PostgreSQL refuses to run as root; opas never creates users). ' +
-      'Otherwise the server runs as the user running opas, and this is ignored.',
+      'When opas runs as root: the unprivileged system user that runs the embedded PostgreSQL ' +
+      'server (PostgreSQL refuses to run as root). Unset, opas creates the system user ' +
+      '`opas-postgres` (no home, no login) on first need. A named user must exist and must not ' +
+      'be `nobody` or another user that unrelated processes share. Otherwise the server runs as ' +
+      'the user running opas, and this is ignored.',
     origin: 'opas'
   },
   allowEmbeddedDatabaseInProduction: {

@@ -6,6 +6,7 @@ import { runOpas } from '../helpers/opas-process.js'
 import { send, type TestResponse } from '../helpers/signed-request.js'
 import { authServiceClient } from '../helpers/tenants.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
+import { productionEnv } from '../helpers/production-env.js'
 
 /**
  * Issue 24 (1): the service API can be driven by no web page, and by no one beyond loopback
@@ -217,14 +218,7 @@ test('each listener binds its own *_LISTEN_HOST, LISTEN_HOST otherwise', async (
 
 test('production: `opas start` and `opas config check` refuse an open service API, naming SERVICE_API_SECRET', async () => {
   const env = {
-    NODE_ENV: 'production',
-    AUTH_SERVER_URL: 'https://auth.example.com',
-    IDENTITY_SERVER_URL: 'https://idp.example.com/consent',
-    OPERATOR_TENANT_ID: '9f1d3c2e-5b7a-4c8d-9e0f-1a2b3c4d5e6f',
-    IDENTITY_SERVER_SECRET: 'i'.repeat(32),
-    ADMIN_API_SECRET: 'a'.repeat(32),
-    COOKIE_KEY: 'k'.repeat(32),
-    TENANT_SECRETS_KEY: 't'.repeat(32),
+    ...productionEnv,
     // Never reached: the configuration is refused first.
     AUTH_DATABASE_URL: 'postgresql://opas@127.0.0.1:9/opas',
     LISTEN_HOST: '0.0.0.0'

@@ -56,7 +56,7 @@ test(
     assert.equal(statSync(home).mode & 0o777, 0o700)
     const checkout = checkoutIn(home)
     const dataDir = join(checkout, 'data')
-    const env = { ...(await localServerEnv(dataDir)), LOG_FORMAT: 'json' }
+    const env: Record<string, string> = { ...(await localServerEnv(dataDir)), LOG_FORMAT: 'json' }
     const server = runOpas(['start'], env, { npm: true, cwd: checkout })
     await waitForHealth(`http://127.0.0.1:${env.AUTH_PORT}/readyz`, server)
     assert.equal(processUid(serverPid(dataDir)), dedicatedUid())
