@@ -19,8 +19,8 @@ import { migrate, pendingMigrations } from './storage/migrate.js'
 import { createEmbeddedDb } from './storage/embedded-db.js'
 import { createPostgresDb } from './storage/postgres-db.js'
 import {
+  claimShowing,
   generatedSettingsFile,
-  markShown,
   resolveGeneratedSettings
 } from './storage/generated-settings.js'
 
@@ -83,6 +83,13 @@ async function resolveRuntimeConfig(
   )
   const config = { ...loaded.config, ...Object.fromEntries(values) } as RuntimeConfig
   return { config, generated: new Map(unshown.map((name) => [name, values.get(name)!])) }
+}
+
+/** Those of `generated` this process is the one to show (claimShowing), with their values. */
+async function showable(db: Db, generated: Map<string, string>): Promise<Map<string, string>> {
+  if (generated.size === 0) return generated
+  const names = await claimShowing(db, [...generated.keys()])
+  return new Map(names.map((name) => [name, generated.get(name)!]))
 }
 
 /** `NAME=value` for each generated setting, as the environment would set it. */
@@ -169,10 +176,8 @@ export async function openServices(
     await requireCurrentSchema(db)
     // A command run before any server started generates the settings: it shows them too.
     const { config, generated } = await resolveRuntimeConfig(db, loaded)
-    if (generated.size > 0) {
-      announceOnStderr(generatedSettingsNotice(generated, config))
-      await markShown(db, [...generated.keys()])
-    }
+    const shown = await showable(db, generated)
+    if (shown.size > 0) announceOnStderr(generatedSettingsNotice(shown, config))
     const services = createServices({ config, db, logger })
     return { services, close: () => closeServices(services) }
   } catch (err) {
@@ -262,8 +267,11 @@ export async function startServer(
     for (const warning of serviceApiWarnings(config, servicePort)) {
       logger.warn({ listener: 'service' }, warning)
     }
-    if (generated.size > 0) {
-      const notice = generatedSettingsNotice(generated, config)
+    // Shown once the server is up, by one process: a start that failed before (a port in use)
+    // leaves them to the next start instead of never.
+    const shown = await showable(db, generated)
+    if (shown.size > 0) {
+      const notice = generatedSettingsNotice(shown, config)
       announce(
         config.console === 'on'
           ? [
@@ -273,9 +281,6 @@ export async function startServer(
             ]
           : notice
       )
-      // Shown now that the server is up: a start that failed before (a port in use) shows them
-      // at the next start instead of never.
-      await markShown(db, [...generated.keys()])
     }
     const retention =
       config.databaseCleanupWorkers > 0 ? startRetention(services, config, logger) : undefined

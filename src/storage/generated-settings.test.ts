@@ -6,7 +6,7 @@ import { after, test } from 'node:test'
 import { useTestDb } from '../../test/helpers/store-test.js'
 import {
   GeneratedSettingsMismatchError,
-  markShown,
+  claimShowing,
   readGeneratedSettings,
   resolveGeneratedSettings
 } from './generated-settings.js'
@@ -49,7 +49,8 @@ test('generated values go to a private file, never into the database, and are sh
   const again = await resolveGeneratedSettings(t.db, file, names, generate)
   assert.deepEqual(again.values, first.values)
   assert.deepEqual(again.unshown, names)
-  await markShown(t.db, names)
+  assert.deepEqual(await claimShowing(t.db, names), names)
+  assert.deepEqual(await claimShowing(t.db, names), [], 'shown by one process only')
   const later = await resolveGeneratedSettings(t.db, file, names, generate)
   assert.deepEqual(later.values, first.values)
   assert.deepEqual(later.unshown, [])

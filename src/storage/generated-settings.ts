@@ -67,7 +67,7 @@ interface Row {
 
 /**
  * The values of `names`, generated where neither the file nor the database knows one. `unshown`
- * lists those never announced (shown once a start reaches its listeners: markShown). One
+ * lists those never shown (a start shows them once it listens: claimShowing). One
  * transaction under an advisory lock, so processes starting together generate once; the file is
  * written before the fingerprints commit, so a crash between leaves values the next start
  * fingerprints, never fingerprints without values.
@@ -132,13 +132,17 @@ function mismatch(name: string, file: string | undefined, what: string): Error {
   )
 }
 
-/** Records that `names` were shown, so later starts do not show them again. */
-export async function markShown(db: Db, names: readonly string[]): Promise<void> {
-  await db.query(
+/**
+ * Claims the showing of `names`: answers those no process has shown yet, now recorded as shown,
+ * so that of several processes starting together (`--workers`) exactly one shows each.
+ */
+export async function claimShowing(db: Db, names: readonly string[]): Promise<string[]> {
+  const { rows } = await db.query<{ name: string }>(
     `update generated_settings set announced_at = now()
-     where name = any($1) and announced_at is null`,
+     where name = any($1) and announced_at is null returning name`,
     [names]
   )
+  return names.filter((name) => rows.some((row) => row.name === name))
 }
 
 /** Every setting generated so far, by name (`opas secrets show`): the file's, else the database's. */
