@@ -176,9 +176,13 @@ test(
   'as root, a database an earlier version ran as nobody, without a password, is taken over',
   { skip: ROOT_ONLY },
   async () => {
-    const dataDir = join(root, 'legacy')
+    // As the earlier version made it: initdb as nobody, trusting the socket's owner, in folders
+    // nobody may enter.
+    const legacyRoot = tempFolder('opas-legacy-')
+    after(() => rmSync(legacyRoot, { recursive: true, force: true }))
+    chmodSync(legacyRoot, 0o711)
+    const dataDir = join(legacyRoot, 'data')
     const cluster = clusterDir(dataDir)
-    // As the earlier version made it: initdb as nobody, trusting the socket's owner.
     mkdirSync(cluster, { recursive: true, mode: 0o700 })
     chmodSync(dataDir, 0o711)
     execFileSync('chown', ['nobody', cluster])
