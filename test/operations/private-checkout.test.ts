@@ -27,14 +27,20 @@ after(() => {
 })
 
 /**
- * This checkout, in a new folder inside `parent`: node_modules as hard links (same files, other
- * path), the rest copied, so nothing run there changes this checkout.
+ * This checkout, in a new folder inside `parent`: node_modules as hard links where the file system
+ * allows (same files, other path), the rest copied, so nothing run there changes this checkout.
  */
 function checkoutIn(parent: string): string {
   const here = resolve('.')
   const there = join(parent, 'opas')
   mkdirSync(there)
-  execFileSync('cp', ['-al', join(here, 'node_modules'), there])
+  try {
+    execFileSync('cp', ['-al', join(here, 'node_modules'), there], { stdio: 'ignore' })
+  } catch {
+    // Another file system than the temporary folder's: a copy, slower but the same.
+    rmSync(join(there, 'node_modules'), { recursive: true, force: true })
+    execFileSync('cp', ['-a', join(here, 'node_modules'), there])
+  }
   for (const name of ['src', 'scripts', 'dist', 'package.json', 'package-lock.json']) {
     cpSync(join(here, name), join(there, name), { recursive: true, preserveTimestamps: true })
   }
