@@ -148,8 +148,10 @@ async function consume(
 
 /**
  * Takes one point from each budget in turn, the address's first (so that an address over its
- * budget adds no keys); when one refuses, the points already taken are given back, since the
- * attempt will not be checked.
+ * budget adds no keys); when one refuses, every point taken is given back, the refusing
+ * budget's included (a refused consume still counts its point), since the attempt will not be
+ * checked: tries refused over budget neither count nor lengthen the wait, and a right secret
+ * sent while the budget is spent costs nothing once the window has room again.
  */
 async function takeAll(
   budgets: readonly (readonly [RateLimiterAbstract, string])[]
@@ -157,14 +159,18 @@ async function takeAll(
   const taken: (readonly [RateLimiterAbstract, string])[] = []
   const giveBack = () => Promise.all(taken.map(([limiter, key]) => limiter.reward(key, 1)))
   for (const budget of budgets) {
+    taken.push(budget)
     try {
       await budget[0].consume(budget[1])
     } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) {
+        taken.pop()
+        await giveBack()
+        throw rejection
+      }
       await giveBack()
-      if (!(rejection instanceof RateLimiterRes)) throw rejection
       return { allowed: false, retryAfterSeconds: secondsOf(rejection) }
     }
-    taken.push(budget)
   }
   return { allowed: true, succeeded: async () => void (await giveBack()) }
 }

@@ -195,11 +195,14 @@ export function createTenantDirectory(deps: {
      * once cannot all be checked (rate-limits.ts `attemptSecret`).
      */
     async tryApiSecret(anyCase: string, from: string): Promise<ApiSecretTry> {
+      // The secret is read first, so that nothing waits between the try being counted and the
+      // caller's check (synchronous) and `proved`: a right secret holds its try for no time, and
+      // requests sent at once with it are not refused for each other's tries.
+      const secret = isUuid(anyCase) ? await apiSecretOf(anyCase) : undefined
       const attempt = deps.attempts
         ? await deps.attempts.attemptSecret(anyCase, from)
         : { allowed: true as const, succeeded: async () => {} }
       if (!attempt.allowed) return { throttled: true, retryAfterSeconds: attempt.retryAfterSeconds }
-      const secret = isUuid(anyCase) ? await apiSecretOf(anyCase) : undefined
       return { throttled: false, secret, proved: attempt.succeeded }
     },
 

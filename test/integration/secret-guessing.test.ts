@@ -119,6 +119,23 @@ describe('the admin API', () => {
     }
   })
 
+  test('right signatures sent at once, past the budget, are all served (an operator tool)', async () => {
+    const address = '203.0.113.13'
+    // A tenant no request has read yet: the first burst waits on the database together.
+    const fresh = await addTenant(server, {
+      consentUrl: 'http://127.0.0.1:9/consent',
+      secret: 'burst-test-idp-secret-long'
+    })
+    for (let round = 0; round < 2; round++) {
+      const answers = await Promise.all(
+        Array.from({ length: 3 * PER_TENANT }, () =>
+          graphql(address, fresh.tenantId, fresh.apiSecret)
+        )
+      )
+      assert.deepEqual(statuses(answers), { 200: 3 * PER_TENANT })
+    }
+  })
+
   test('a missing or malformed signature tests no secret and is not counted', async () => {
     const address = '203.0.113.14'
     for (let i = 0; i < 2 * PER_TENANT; i++) {
