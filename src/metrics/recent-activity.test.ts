@@ -9,6 +9,7 @@ import {
   type ActivitySnapshot
 } from './recent-activity.js'
 import { recentActivityClient, recentActivityHub, type WorkerPort } from './cluster-metrics.js'
+import { clusterOf } from '../../test/helpers/cluster-ipc.js'
 
 const T0 = Date.UTC(2025, 4, 1, 12, 0, 0)
 
@@ -175,22 +176,7 @@ test('cluster: the primary asks every worker and answers with the merge', async 
     for (let i = 0; i < id; i++) activity.grantIssued()
     return { id, activity }
   })
-  const ports: WorkerPort[] = []
-  const hub = recentActivityHub(() => ports)
-  // Each message is delivered on a later turn of the event loop, as IPC does.
-  const clients = workers.map(({ id, activity }) => {
-    const port: WorkerPort = {
-      id,
-      isConnected: () => true,
-      send: (message) => setImmediate(() => client.onMessage(message))
-    }
-    const client = recentActivityClient(
-      (message) => setImmediate(() => hub(port, message)),
-      activity.snapshot
-    )
-    ports.push(port)
-    return client
-  })
+  const clients = clusterOf(workers)
   const merged = await clients[1]!.recent()
   assert.equal(merged.minutes[String(T0)]?.grantsIssued, 3)
 })

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { recentActivityClient, recentActivityHub, type WorkerPort } from './cluster-metrics.js'
 import { renderOverviewCharts } from './overview-charts.js'
 import { createRecentActivity, overviewSeries } from './recent-activity.js'
+import { clusterOf } from '../../test/helpers/cluster-ipc.js'
 
 /** Issue 24 (6): a tenant's hour is its own; the operator's is the whole server's. */
 
@@ -90,22 +90,7 @@ test("cluster: a tenant's hour is collected from every worker, and only that ten
     activity.request('auth', '/:tenantId', 'POST', 0.01)
     return { id, activity }
   })
-  const ports: WorkerPort[] = []
-  const hub = recentActivityHub(() => ports)
-  // Each message is delivered on a later turn of the event loop, as IPC does.
-  const clients = workers.map(({ id, activity }) => {
-    const port: WorkerPort = {
-      id,
-      isConnected: () => true,
-      send: (message) => setImmediate(() => client.onMessage(message))
-    }
-    const client = recentActivityClient(
-      (message) => setImmediate(() => hub(port, message)),
-      activity.snapshot
-    )
-    ports.push(port)
-    return client
-  })
+  const clients = clusterOf(workers)
   const a = (await clients[0]!.recent({ tenantId: A })).minutes[String(T0)]
   assert.equal(a?.grantsIssued, 3)
   assert.deepEqual(a?.latency, {})

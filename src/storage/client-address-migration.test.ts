@@ -1,13 +1,10 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import fc from 'fast-check'
-import { seedGrant, seedTenant } from '../../test/helpers/store-test.js'
-import { createTestDatabase } from '../../test/helpers/test-server.js'
+import { openTestDb, seedGrant, seedTenant } from '../../test/helpers/store-test.js'
 import { normalizeWalletAddress } from '../gnap/client-identity.js'
 import type { Db } from './db.js'
-import { createEmbeddedDb } from './embedded-db.js'
 import { applyMigrations, listMigrations, migrate } from './migrate.js'
-import { createPostgresDb } from './postgres-db.js'
 
 /*
  * Migration 008 rewrites the clients' wallet addresses stored before they were normalised into
@@ -16,19 +13,12 @@ import { createPostgresDb } from './postgres-db.js'
  */
 
 let db: Db
-let drop: (() => Promise<void>) | undefined
+let close: (() => Promise<void>) | undefined
 
 before(async () => {
-  const database = await createTestDatabase()
-  db = database
-    ? createPostgresDb(database.url, 2)
-    : await createEmbeddedDb('memory://', { poolSize: 2 })
-  drop = database?.drop
+  ;({ db, close } = await openTestDb({ migrated: false }))
 })
-after(async () => {
-  await db?.close()
-  await drop?.()
-})
+after(() => close?.())
 
 const pick = <T>(...values: T[]) => fc.constantFrom(...values)
 

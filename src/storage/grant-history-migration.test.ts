@@ -1,12 +1,9 @@
 import assert from 'node:assert/strict'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
-import { seedGrant, seedTenant } from '../../test/helpers/store-test.js'
-import { createTestDatabase } from '../../test/helpers/test-server.js'
+import { openTestDb, seedGrant, seedTenant } from '../../test/helpers/store-test.js'
 import type { Db } from './db.js'
-import { createEmbeddedDb } from './embedded-db.js'
 import { applyMigrations, listMigrations, migrate } from './migrate.js'
-import { createPostgresDb } from './postgres-db.js'
 
 /*
  * Migration 006 links the rotations made before it: a rotation revoked the old token and inserted
@@ -16,19 +13,12 @@ import { createPostgresDb } from './postgres-db.js'
  */
 
 let db: Db
-let drop: (() => Promise<void>) | undefined
+let close: (() => Promise<void>) | undefined
 
 before(async () => {
-  const database = await createTestDatabase()
-  db = database
-    ? createPostgresDb(database.url, 2)
-    : await createEmbeddedDb('memory://', { poolSize: 2 })
-  drop = database?.drop
+  ;({ db, close } = await openTestDb({ migrated: false }))
 })
-after(async () => {
-  await db?.close()
-  await drop?.()
-})
+after(() => close?.())
 
 /** Applies the migrations up to `version` only. */
 const migrateTo = async (version: number) =>
