@@ -1,0 +1,188 @@
+import assert from 'node:assert/strict'
+import { randomBytes, randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { after, before, test } from 'node:test'
+import { importRafiki } from '../../src/rafiki-import/rafiki-import.js'
+import type { Db } from '../../src/storage/db.js'
+import { apiSignatureHeader } from '../../src/tenant/api-signature.js'
+import { createSecretBox } from '../../src/tenant/secret-box.js'
+import { assertTokenActive } from '../helpers/gnap-assertions.js'
+import { sdkClientFor } from '../helpers/sdk-client.js'
+import { postJson } from '../helpers/signed-request.js'
+import { openTestDb } from '../helpers/store-test.js'
+import { startTestServer, type TestServer } from '../helpers/test-server.js'
+import {
+  startWalletAddressServer,
+  type TestClient,
+  type WalletAddressServer
+} from '../helpers/wallet-address-server.js'
+
+/**
+ * Issue 25: a Rafiki auth database, filled as Rafiki writes it, imported into a running opas:
+ * every token a client holds keeps working at the URL Rafiki gave it, and no usable token value
+ * reaches opas's database.
+ */
+
+const schema = readFileSync(new URL('../fixtures/rafiki/auth-schema.sql', import.meta.url), 'utf8')
+let source: Db
+let closeSource: () => Promise<void>
+let server: TestServer
+let wallets: WalletAddressServer
+let app: TestClient
+
+/** Rafiki's token values: 20 upper-case hex characters. */
+const rafikiToken = () => randomBytes(10).toString('hex').toUpperCase()
+
+const tenantA = randomUUID()
+const tenantB = randomUUID()
+const deletedTenant = randomUUID()
+const liveToken = { value: rafikiToken(), managementId: randomUUID(), grantId: randomUUID() }
+const revokedToken = { value: rafikiToken(), managementId: randomUUID() }
+const badGrant = randomUUID()
+
+async function fill(db: Db): Promise<void> {
+  const tenant = (id: string, apiSecret: string, deletedAt: string | null) =>
+    db.query(
+      `insert into "tenants" ("id", "idpConsentUrl", "idpSecret", "apiSecret", "deletedAt")
+       values ($1::uuid, 'http://127.0.0.1:9/consent', 'rafiki-idp-secret-of-' || $1::text, $2, $3)`,
+      [id, apiSecret, deletedAt]
+    )
+  await tenant(tenantA, `api-secret-of-tenant-a-${tenantA}`, null)
+  await tenant(tenantB, `api-secret-of-tenant-b-${tenantB}`, null)
+  await tenant(deletedTenant, `api-secret-deleted-${deletedTenant}`, '2026-01-01T00:00:00Z')
+  const grant = (id: string, tenantId: string, continueId: string) =>
+    db.query(
+      `insert into "grants" ("id", "state", "finalizationReason", "continueToken", "continueId",
+         "client", "tenantId")
+       values ($1, 'FINALIZED', 'ISSUED', $2, $3, $4, $5)`,
+      [id, rafikiToken(), continueId, app.walletAddress, tenantId]
+    )
+  await grant(liveToken.grantId, tenantA, randomUUID())
+  await db.query(
+    `insert into "accesses" ("id", "type", "actions", "identifier", "grantId")
+     values ($1, 'incoming-payment', '{create,read,list}', $2, $3)`,
+    [randomUUID(), `${wallets.url}/alice`, liveToken.grantId]
+  )
+  await db.query(
+    `insert into "accessTokens" ("id", "value", "managementId", "expiresIn", "grantId")
+     values ($1, $2, $3, 600, $4)`,
+    [randomUUID(), liveToken.value, liveToken.managementId, liveToken.grantId]
+  )
+  const revokedGrant = randomUUID()
+  await grant(revokedGrant, tenantB, randomUUID())
+  await db.query(
+    `insert into "accessTokens" ("id", "value", "managementId", "expiresIn", "grantId", "revokedAt")
+     values ($1, $2, $3, 600, $4, now())`,
+    [randomUUID(), revokedToken.value, revokedToken.managementId, revokedGrant]
+  )
+  // A grant opas cannot hold: its continueId is not a UUID. Its token is left behind with it.
+  await grant(badGrant, tenantB, 'not-a-uuid')
+  await db.query(
+    `insert into "accessTokens" ("id", "value", "managementId", "expiresIn", "grantId")
+     values ($1, $2, $3, 600, $4)`,
+    [randomUUID(), rafikiToken(), randomUUID(), badGrant]
+  )
+}
+
+before(async () => {
+  ;({ db: source, close: closeSource } = await openTestDb({ migrated: false }))
+  await source.exec(schema)
+  wallets = await startWalletAddressServer()
+  server = await startTestServer()
+  app = wallets.addClient('app', { authServer: server.grantUrl })
+  await fill(source)
+})
+after(async () => {
+  await server?.close()
+  await wallets?.close()
+  await closeSource?.()
+})
+
+const importInto = (dryRun: boolean) =>
+  importRafiki({
+    source,
+    target: server.services.db,
+    authServerUrl: server.services.config.authServerUrl,
+    seal: createSecretBox(server.env.TENANT_SECRETS_KEY!).seal,
+    dryRun,
+    batchSize: 2
+  })
+
+test('a dry run reports what it would import and changes nothing', async () => {
+  const report = await importInto(true)
+  assert.equal(report.dryRun, true)
+  assert.deepEqual(report.tables.tenants, { read: 3, imported: 3, present: 0, skipped: 0 })
+  assert.deepEqual(report.tables.grants, { read: 3, imported: 2, present: 0, skipped: 1 })
+  assert.deepEqual(report.tables.accessTokens, { read: 3, imported: 2, present: 0, skipped: 1 })
+  const { rows } = await server.services.db.query('select 1 from grants where id = $1', [
+    liveToken.grantId
+  ])
+  assert.equal(rows.length, 0)
+})
+
+test('imported: the official SDK rotates a Rafiki token at its Rafiki manage URL', async () => {
+  const report = await importInto(false)
+  assert.deepEqual(report.tables.grants, { read: 3, imported: 2, present: 0, skipped: 1 })
+  assert.deepEqual(
+    report.skipped.map((s) => [s.table, s.reason]),
+    [
+      ['grants', 'its continueId is not a UUID'],
+      ['accessTokens', `its grant ${badGrant} was skipped`]
+    ]
+  )
+  // No token value Rafiki held is in opas's database.
+  const dump = await server.services.db.query<{ t: string }>(
+    `select string_agg(encode(value_hash, 'hex'), ',') as t from access_tokens`
+  )
+  assert.ok(!String(dump.rows[0]?.t).includes(liveToken.value.toLowerCase()))
+
+  // Introspection answers for the imported token as for opas's own.
+  const active = await assertTokenActive(server, liveToken.value)
+  assert.equal(active.grant, liveToken.grantId)
+  const revoked = await postJson(`${server.introspectionUrl}/`, {
+    access_token: revokedToken.value
+  })
+  assert.deepEqual(revoked.body, { active: false })
+
+  const client = await sdkClientFor(app)
+  const rotated = await client.token.rotate({
+    url: `${server.authUrl}/token/${liveToken.managementId}`,
+    accessToken: liveToken.value
+  })
+  assert.notEqual(rotated.access_token.value, liveToken.value)
+  await assertTokenActive(server, rotated.access_token.value)
+  const old = await postJson(`${server.introspectionUrl}/`, { access_token: liveToken.value })
+  assert.deepEqual(old.body, { active: false }, 'the Rafiki value is dead once rotated')
+})
+
+test("each imported tenant's API secret signs its admin API calls, and it sees only its grants", async () => {
+  const query = { query: '{ grants(first: 10) { edges { node { id } } } }' }
+  const grantsOf = async (tenantId: string, secret: string) => {
+    const res = await server.apps.admin.inject({
+      method: 'POST',
+      url: '/graphql',
+      headers: {
+        'content-type': 'application/json',
+        'tenant-id': tenantId,
+        signature: apiSignatureHeader(secret, 1, query, Date.now())
+      },
+      payload: JSON.stringify(query)
+    })
+    assert.equal(res.statusCode, 200, res.body)
+    return (
+      res.json() as { data: { grants: { edges: { node: { id: string } }[] } } }
+    ).data.grants.edges.map((e) => e.node.id)
+  }
+  assert.deepEqual(await grantsOf(tenantA, `api-secret-of-tenant-a-${tenantA}`), [
+    liveToken.grantId
+  ])
+  assert.equal((await grantsOf(tenantB, `api-secret-of-tenant-b-${tenantB}`)).length, 1)
+})
+
+test('a second run leaves what opas holds as it is: a token rotated in opas stays dead', async () => {
+  const report = await importInto(false)
+  assert.deepEqual(report.tables.grants, { read: 3, imported: 0, present: 2, skipped: 1 })
+  assert.deepEqual(report.tables.accessTokens, { read: 3, imported: 0, present: 2, skipped: 1 })
+  const old = await postJson(`${server.introspectionUrl}/`, { access_token: liveToken.value })
+  assert.deepEqual(old.body, { active: false })
+})
