@@ -11,6 +11,7 @@ import {
   showSecrets,
   start
 } from './commands.js'
+import { registerImportCommand } from './import-command.js'
 import { registerOperatorCommands } from './operator-commands.js'
 
 /** Exit codes: 0 done, 1 failed, 2 the command line itself is wrong (unknown command or flag). */
@@ -75,6 +76,7 @@ function program(): Command {
     .description('print the generated secrets and operator tenant id (NAME=value lines)')
     .action(showSecrets)
   registerOperatorCommands(opas)
+  registerImportCommand(opas)
   return opas
 }
 

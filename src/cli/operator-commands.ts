@@ -22,7 +22,8 @@ import { CliError, CliUsageError, loadCliConfig } from './commands.js'
  * API and the admin API. Readable tables by default, `--json` for scripts.
  */
 
-async function withServices<T>(
+/** Runs `run` on the services over the configured database (beside a running server too). */
+export async function withServices<T>(
   command: string,
   run: (services: Services) => Promise<T>
 ): Promise<T> {
@@ -34,12 +35,12 @@ async function withServices<T>(
   }
 }
 
-function print(text: string): void {
+export function print(text: string): void {
   process.stdout.write(`${text}\n`)
 }
-const printJson = (value: unknown) => print(JSON.stringify(value, null, 2))
+export const printJson = (value: unknown) => print(JSON.stringify(value, null, 2))
 
-function table(head: string[], rows: (string | null)[][]): string {
+export function table(head: string[], rows: (string | null)[][]): string {
   const t = new Table({ head, style: { head: [], border: [] } })
   for (const row of rows) t.push(row.map((cell) => cell ?? ''))
   return t.toString()

@@ -1,0 +1,137 @@
+import type { Command } from 'commander'
+import { InvalidArgumentError } from 'commander'
+import { importRafiki, type ImportReport } from '../rafiki-import/rafiki-import.js'
+import { RafikiSourceError } from '../rafiki-import/rafiki-source.js'
+import { createPostgresDb } from '../storage/postgres-db.js'
+import { createSecretBox } from '../tenant/secret-box.js'
+import { CliError } from './commands.js'
+import { print, printJson, table, withServices } from './operator-commands.js'
+
+/*
+ * `opas import rafiki --from <URL>`: a Rafiki auth database into opas's (issue 25), on the same
+ * services and database as the other operator commands, beside a running server too.
+ */
+
+function postgresUrl(value: string): string {
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    url = new URL('invalid:')
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new InvalidArgumentError(
+      "takes the PostgreSQL URL of Rafiki auth's database (its AUTH_DATABASE_URL), " +
+        'postgresql://user:password@host:5432/auth'
+    )
+  }
+  return value
+}
+
+/** The URL without its password, to name the source in messages. */
+const shown = (value: string) => {
+  const url = new URL(value)
+  if (url.password) url.password = '***'
+  return url.href
+}
+
+/** On a terminal, one line rewritten per batch; nothing when the output is a file or a pipe. */
+function progress(): ((table: string, done: number, total: number) => void) | undefined {
+  if (!process.stderr.isTTY) return undefined
+  return (name, done, total) => {
+    const width = 30
+    const filled = total === 0 ? width : Math.round((done / total) * width)
+    process.stderr.write(
+      `\r${name.padEnd(13)} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total}`
+    )
+    if (done >= total) process.stderr.write('\n')
+  }
+}
+
+function printReport(report: ImportReport, from: string): void {
+  print(
+    report.dryRun
+      ? `Dry run: nothing was changed. Importing from ${from} would do this:`
+      : `Imported from ${from}:`
+  )
+  print(
+    table(
+      [
+        'Rafiki table',
+        'read',
+        report.dryRun ? 'would import' : 'imported',
+        'already in opas',
+        'skipped'
+      ],
+      Object.entries(report.tables).map(([name, c]) => [
+        name,
+        String(c.read),
+        String(c.imported),
+        String(c.present),
+        String(c.skipped)
+      ])
+    )
+  )
+  if (report.skipped.length > 0) {
+    print(`\nSkipped (${report.skipped.length}):`)
+    print(
+      table(
+        ['table', 'id', 'why'],
+        report.skipped.map((s) => [s.table, s.id, s.reason])
+      )
+    )
+  }
+  if (report.notes.length > 0) {
+    print(`\nImported with a note (${report.notes.length}):`)
+    print(
+      table(
+        ['table', 'id', 'note'],
+        report.notes.map((n) => [n.table, n.id, n.note])
+      )
+    )
+  }
+}
+
+export function registerImportCommand(program: Command): void {
+  const importing = program.command('import').description('bring data in from another server')
+  importing
+    .command('rafiki')
+    .description(
+      "copy a Rafiki auth database's tenants, grants, tokens and pending interactions into " +
+        "opas's, keeping every URL its clients hold (run it again for what changed since)"
+    )
+    .requiredOption('--from <url>', "the PostgreSQL URL of Rafiki auth's database", postgresUrl)
+    .option('--dry-run', 'report what would be imported, change nothing')
+    .option('--json', 'print the report as JSON')
+    .action((options: { from: string; dryRun?: boolean; json?: boolean }) =>
+      withServices('opas import rafiki', async (services) => {
+        const source = createPostgresDb(options.from, 2)
+        try {
+          const report = await importRafiki({
+            source,
+            target: services.db,
+            authServerUrl: services.config.authServerUrl,
+            seal: createSecretBox(services.config.tenantSecretsKey).seal,
+            dryRun: options.dryRun === true,
+            onProgress: options.json ? undefined : progress()
+          })
+          if (options.json) printJson(report)
+          else printReport(report, shown(options.from))
+        } catch (err) {
+          if (err instanceof RafikiSourceError) throw new CliError(err.message)
+          const code = (err as { code?: string }).code
+          if (
+            typeof code === 'string' &&
+            /^(ECONNREFUSED|ENOTFOUND|28P01|3D000|28000)$/.test(code)
+          ) {
+            throw new CliError(
+              `cannot read the Rafiki database at ${shown(options.from)}: ${(err as Error).message}`
+            )
+          }
+          throw err
+        } finally {
+          await source.close()
+        }
+      })
+    )
+}
