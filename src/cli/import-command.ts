@@ -60,16 +60,13 @@ function printReport(report: ImportReport, from: string): void {
         'Rafiki table',
         'read',
         report.dryRun ? 'would import' : 'imported',
+        report.dryRun ? 'would update' : 'updated',
         'already in opas',
         'skipped'
       ],
-      Object.entries(report.tables).map(([name, c]) => [
-        name,
-        String(c.read),
-        String(c.imported),
-        String(c.present),
-        String(c.skipped)
-      ])
+      Object.entries(report.tables).map(([name, c]) =>
+        [name, c.read, c.imported, c.advanced, c.present, c.skipped].map(String)
+      )
     )
   )
   if (report.skipped.length > 0) {

@@ -32,7 +32,9 @@ export interface TableCount {
   read: number
   /** Rows new to opas, written (or, in a dry run, that would be). */
   imported: number
-  /** Rows opas holds already (an earlier run, or opas's own): left as opas has them. */
+  /** Rows opas held already that took what moved forward in Rafiki since (import-store.ts). */
+  advanced: number
+  /** Rows opas holds already, as they are (an earlier run, or opas's own changes since). */
   present: number
   skipped: number
 }
@@ -82,7 +84,7 @@ export async function importRafiki(options: ImportOptions): Promise<ImportReport
   const report: ImportReport = {
     dryRun: options.dryRun === true,
     tables: Object.fromEntries(
-      importOrder.map((t) => [t, { read: 0, imported: 0, present: 0, skipped: 0 }])
+      importOrder.map((t) => [t, { read: 0, imported: 0, advanced: 0, present: 0, skipped: 0 }])
     ) as Record<RafikiTable, TableCount>,
     skipped: [],
     notes: []
@@ -117,9 +119,11 @@ export async function importRafiki(options: ImportOptions): Promise<ImportReport
       batches.push({ table: child.table, rows: keep(child.table, child.rows) })
     await inTarget(async (tx) => {
       for (const batch of batches) {
-        const imported = await insertImported(tx, targetTable[batch.table], batch.rows)
-        report.tables[batch.table].imported += imported
-        report.tables[batch.table].present += batch.rows.length - imported
+        const outcome = await insertImported(tx, targetTable[batch.table], batch.rows)
+        const count = report.tables[batch.table]
+        count.imported += outcome.inserted
+        count.advanced += outcome.advanced
+        count.present += outcome.unchanged
       }
     })
   }

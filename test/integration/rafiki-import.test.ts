@@ -38,6 +38,7 @@ const tenantB = randomUUID()
 const deletedTenant = randomUUID()
 const liveToken = { value: rafikiToken(), managementId: randomUUID(), grantId: randomUUID() }
 const revokedToken = { value: rafikiToken(), managementId: randomUUID() }
+const otherToken = { value: rafikiToken(), managementId: randomUUID() }
 const badGrant = randomUUID()
 
 async function fill(db: Db): Promise<void> {
@@ -67,6 +68,11 @@ async function fill(db: Db): Promise<void> {
     `insert into "accessTokens" ("id", "value", "managementId", "expiresIn", "grantId")
      values ($1, $2, $3, 600, $4)`,
     [randomUUID(), liveToken.value, liveToken.managementId, liveToken.grantId]
+  )
+  await db.query(
+    `insert into "accessTokens" ("id", "value", "managementId", "expiresIn", "grantId")
+     values ($1, $2, $3, 600, $4)`,
+    [randomUUID(), otherToken.value, otherToken.managementId, liveToken.grantId]
   )
   const revokedGrant = randomUUID()
   await grant(revokedGrant, tenantB, randomUUID())
@@ -111,9 +117,27 @@ const importInto = (dryRun: boolean) =>
 test('a dry run reports what it would import and changes nothing', async () => {
   const report = await importInto(true)
   assert.equal(report.dryRun, true)
-  assert.deepEqual(report.tables.tenants, { read: 3, imported: 3, present: 0, skipped: 0 })
-  assert.deepEqual(report.tables.grants, { read: 3, imported: 2, present: 0, skipped: 1 })
-  assert.deepEqual(report.tables.accessTokens, { read: 3, imported: 2, present: 0, skipped: 1 })
+  assert.deepEqual(report.tables.tenants, {
+    read: 3,
+    imported: 3,
+    advanced: 0,
+    present: 0,
+    skipped: 0
+  })
+  assert.deepEqual(report.tables.grants, {
+    read: 3,
+    imported: 2,
+    advanced: 0,
+    present: 0,
+    skipped: 1
+  })
+  assert.deepEqual(report.tables.accessTokens, {
+    read: 4,
+    imported: 3,
+    advanced: 0,
+    present: 0,
+    skipped: 1
+  })
   const { rows } = await server.services.db.query('select 1 from grants where id = $1', [
     liveToken.grantId
   ])
@@ -122,7 +146,13 @@ test('a dry run reports what it would import and changes nothing', async () => {
 
 test('imported: the official SDK rotates a Rafiki token at its Rafiki manage URL', async () => {
   const report = await importInto(false)
-  assert.deepEqual(report.tables.grants, { read: 3, imported: 2, present: 0, skipped: 1 })
+  assert.deepEqual(report.tables.grants, {
+    read: 3,
+    imported: 2,
+    advanced: 0,
+    present: 0,
+    skipped: 1
+  })
   assert.deepEqual(
     report.skipped.map((s) => [s.table, s.reason]),
     [
@@ -179,10 +209,45 @@ test("each imported tenant's API secret signs its admin API calls, and it sees o
   assert.equal((await grantsOf(tenantB, `api-secret-of-tenant-b-${tenantB}`)).length, 1)
 })
 
-test('a second run leaves what opas holds as it is: a token rotated in opas stays dead', async () => {
+test('a second run brings what changed in Rafiki since, and undoes nothing opas did', async () => {
+  // Meanwhile in Rafiki: the other live token is revoked, and a new grant is issued.
+  await source.query(`update "accessTokens" set "revokedAt" = now() where "managementId" = $1`, [
+    otherToken.managementId
+  ])
+  const lateGrant = randomUUID()
+  const lateToken = rafikiToken()
+  await source.query(
+    `insert into "grants" ("id", "state", "finalizationReason", "continueToken", "continueId",
+       "client", "tenantId")
+     values ($1, 'FINALIZED', 'ISSUED', $2, $3, $4, $5)`,
+    [lateGrant, rafikiToken(), randomUUID(), app.walletAddress, tenantA]
+  )
+  await source.query(
+    `insert into "accessTokens" ("id", "value", "managementId", "expiresIn", "grantId")
+     values ($1, $2, $3, 600, $4)`,
+    [randomUUID(), lateToken, randomUUID(), lateGrant]
+  )
+  await assertTokenActive(server, otherToken.value)
+
   const report = await importInto(false)
-  assert.deepEqual(report.tables.grants, { read: 3, imported: 0, present: 2, skipped: 1 })
-  assert.deepEqual(report.tables.accessTokens, { read: 3, imported: 0, present: 2, skipped: 1 })
+  assert.deepEqual(report.tables.grants, {
+    read: 4,
+    imported: 1,
+    advanced: 0,
+    present: 2,
+    skipped: 1
+  })
+  assert.deepEqual(report.tables.accessTokens, {
+    read: 5,
+    imported: 1,
+    advanced: 1,
+    present: 2,
+    skipped: 1
+  })
+  await assertTokenActive(server, lateToken)
+  const revoked = await postJson(`${server.introspectionUrl}/`, { access_token: otherToken.value })
+  assert.deepEqual(revoked.body, { active: false }, 'revoked in Rafiki, revoked in opas')
+  // Rotated in opas before this run: the Rafiki value Rafiki still holds as live stays dead.
   const old = await postJson(`${server.introspectionUrl}/`, { access_token: liveToken.value })
   assert.deepEqual(old.body, { active: false })
 })

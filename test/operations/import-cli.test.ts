@@ -85,7 +85,7 @@ test(
     const dry = await opas(dataDir, 'import', 'rafiki', '--from', database.url, '--dry-run')
     assert.equal(dry.code, 0, dry.output)
     assert.match(dry.output, /Dry run: nothing was changed/)
-    assert.match(dry.output, /│ grants +│ 1 +│ 1 +│ 0 +│ 0 +│/)
+    assert.match(dry.output, /│ grants +│ 1 +│ 1 +│ 0 +│ 0 +│ 0 +│/)
     const listed = async () =>
       JSON.parse((await opas(dataDir, 'grants', 'list', '--json')).output) as unknown[]
     assert.equal((await listed()).length, 0)
