@@ -6,7 +6,9 @@ import { importRafiki } from '../../src/rafiki-import/rafiki-import.js'
 import type { Db } from '../../src/storage/db.js'
 import { apiSignatureHeader } from '../../src/tenant/api-signature.js'
 import { createSecretBox } from '../../src/tenant/secret-box.js'
+import { computeInteractHash } from '../../src/interaction/finish-hash.js'
 import { assertTokenActive } from '../helpers/gnap-assertions.js'
+import { driveInteraction } from '../helpers/interaction-driver.js'
 import { sdkClientFor } from '../helpers/sdk-client.js'
 import { postJson } from '../helpers/signed-request.js'
 import { openTestDb } from '../helpers/store-test.js'
@@ -250,4 +252,62 @@ test('a second run brings what changed in Rafiki since, and undoes nothing opas 
   // Rotated in opas before this run: the Rafiki value Rafiki still holds as live stays dead.
   const old = await postJson(`${server.introspectionUrl}/`, { access_token: liveToken.value })
   assert.deepEqual(old.body, { active: false })
+})
+
+test("a grant pending in Rafiki goes through the IdP in opas, finishes with Rafiki's hash and continues", async () => {
+  const grantId = randomUUID()
+  const continueId = randomUUID()
+  const continueToken = rafikiToken()
+  const interaction = { id: randomUUID(), nonce: randomUUID(), ref: randomUUID() }
+  await source.query(
+    `insert into "grants" ("id", "state", "startMethod", "continueToken", "continueId",
+       "finishMethod", "finishUri", "clientNonce", "client", "tenantId")
+     values ($1, 'PENDING', '{redirect}', $2, $3, 'redirect', 'https://app.example/finish',
+       'the-clients-nonce', $4, $5)`,
+    [grantId, continueToken, continueId, app.walletAddress, tenantB]
+  )
+  await source.query(
+    `insert into "accesses" ("id", "type", "actions", "identifier", "limits", "grantId")
+     values ($1, 'outgoing-payment', '{create,read}', $2, $3, $4)`,
+    [
+      randomUUID(),
+      `${wallets.url}/bob`,
+      JSON.stringify({ debitAmount: { value: '500', assetCode: 'USD', assetScale: 2 } }),
+      grantId
+    ]
+  )
+  await source.query(
+    `insert into "interactions" ("id", "ref", "nonce", "state", "grantId", "expiresIn")
+     values ($1, $2, $3, 'PENDING', $4, 600)`,
+    [interaction.id, interaction.ref, interaction.nonce, grantId]
+  )
+  const report = await importInto(false)
+  assert.equal(report.tables.interactions.imported, 1)
+
+  // The link Rafiki gave the client, opened in opas; the tenant's IdP with Rafiki's secret.
+  const { finish } = await driveInteraction(
+    { ...server, idpSecret: `rafiki-idp-secret-of-${tenantB}` },
+    `${server.authUrl}/interact/${interaction.id}/${interaction.nonce}`,
+    'accept'
+  )
+  assert.equal(finish.status, 302, finish.text)
+  const back = new URL(finish.headers.get('location')!)
+  assert.equal(back.origin + back.pathname, 'https://app.example/finish')
+  assert.equal(back.searchParams.get('interact_ref'), interaction.ref)
+  assert.equal(
+    back.searchParams.get('hash'),
+    computeInteractHash({
+      clientNonce: 'the-clients-nonce',
+      interactNonce: interaction.nonce,
+      interactRef: interaction.ref,
+      grantUri: `${server.services.config.authServerUrl}/${tenantB}`
+    })
+  )
+  const client = await sdkClientFor(app)
+  const continued = await client.grant.continue(
+    { url: `${server.authUrl}/continue/${continueId}`, accessToken: continueToken },
+    { interact_ref: interaction.ref }
+  )
+  assert.ok('access_token' in continued && continued.access_token)
+  await assertTokenActive(server, continued.access_token.value)
 })
