@@ -311,3 +311,40 @@ test("a grant pending in Rafiki goes through the IdP in opas, finishes with Rafi
   assert.ok('access_token' in continued && continued.access_token)
   await assertTokenActive(server, continued.access_token.value)
 })
+
+test('an imported token is revoked at its Rafiki manage URL, an imported grant cancelled at its continue URL', async () => {
+  const grantId = randomUUID()
+  const continueId = randomUUID()
+  const continueToken = rafikiToken()
+  const tokens = [0, 1].map(() => ({ value: rafikiToken(), managementId: randomUUID() }))
+  await source.query(
+    `insert into "grants" ("id", "state", "finalizationReason", "continueToken", "continueId",
+       "client", "tenantId")
+     values ($1, 'FINALIZED', 'ISSUED', $2, $3, $4, $5)`,
+    [grantId, continueToken, continueId, app.walletAddress, tenantA]
+  )
+  for (const token of tokens) {
+    await source.query(
+      `insert into "accessTokens" ("id", "value", "managementId", "expiresIn", "grantId")
+       values ($1, $2, $3, 600, $4)`,
+      [randomUUID(), token.value, token.managementId, grantId]
+    )
+  }
+  await importInto(false)
+  const client = await sdkClientFor(app)
+  await client.token.revoke({
+    url: `${server.authUrl}/token/${tokens[0]!.managementId}`,
+    accessToken: tokens[0]!.value
+  })
+  const revoked = await postJson(`${server.introspectionUrl}/`, { access_token: tokens[0]!.value })
+  assert.deepEqual(revoked.body, { active: false })
+  await assertTokenActive(server, tokens[1]!.value)
+  await client.grant.cancel({
+    url: `${server.authUrl}/continue/${continueId}`,
+    accessToken: continueToken
+  })
+  const cancelled = await postJson(`${server.introspectionUrl}/`, {
+    access_token: tokens[1]!.value
+  })
+  assert.deepEqual(cancelled.body, { active: false })
+})
