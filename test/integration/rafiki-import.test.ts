@@ -43,6 +43,50 @@ const revokedToken = { value: rafikiToken(), managementId: randomUUID() }
 const otherToken = { value: rafikiToken(), managementId: randomUUID() }
 const badGrant = randomUUID()
 
+/** A report's line for one table. */
+const counts = (
+  read: number,
+  imported: number,
+  advanced: number,
+  present: number,
+  skipped: number
+) => ({
+  read,
+  imported,
+  advanced,
+  present,
+  skipped
+})
+
+/** A finalized (issued) grant as Rafiki writes it. */
+const insertRafikiGrant = (
+  db: Db,
+  g: { id: string; tenantId: string; continueId?: string; continueToken?: string }
+) =>
+  db.query(
+    `insert into "grants" ("id", "state", "finalizationReason", "continueToken", "continueId",
+       "client", "tenantId")
+     values ($1, 'FINALIZED', 'ISSUED', $2, $3, $4, $5)`,
+    [
+      g.id,
+      g.continueToken ?? rafikiToken(),
+      g.continueId ?? randomUUID(),
+      app.walletAddress,
+      g.tenantId
+    ]
+  )
+
+/** An access token as Rafiki writes it, live for 600 s unless revoked. */
+const insertRafikiToken = (
+  db: Db,
+  t: { grantId: string; value: string; managementId: string; revoked?: boolean }
+) =>
+  db.query(
+    `insert into "accessTokens" ("id", "value", "managementId", "expiresIn", "grantId", "revokedAt")
+     values ($1, $2, $3, 600, $4, $5)`,
+    [randomUUID(), t.value, t.managementId, t.grantId, t.revoked ? new Date() : null]
+  )
+
 async function fill(db: Db): Promise<void> {
   const tenant = (id: string, apiSecret: string, deletedAt: string | null) =>
     db.query(
@@ -53,43 +97,24 @@ async function fill(db: Db): Promise<void> {
   await tenant(tenantA, `api-secret-of-tenant-a-${tenantA}`, null)
   await tenant(tenantB, `api-secret-of-tenant-b-${tenantB}`, null)
   await tenant(deletedTenant, `api-secret-deleted-${deletedTenant}`, '2026-01-01T00:00:00Z')
-  const grant = (id: string, tenantId: string, continueId: string) =>
-    db.query(
-      `insert into "grants" ("id", "state", "finalizationReason", "continueToken", "continueId",
-         "client", "tenantId")
-       values ($1, 'FINALIZED', 'ISSUED', $2, $3, $4, $5)`,
-      [id, rafikiToken(), continueId, app.walletAddress, tenantId]
-    )
-  await grant(liveToken.grantId, tenantA, randomUUID())
+  await insertRafikiGrant(db, { id: liveToken.grantId, tenantId: tenantA })
   await db.query(
     `insert into "accesses" ("id", "type", "actions", "identifier", "grantId")
      values ($1, 'incoming-payment', '{create,read,list}', $2, $3)`,
     [randomUUID(), `${wallets.url}/alice`, liveToken.grantId]
   )
-  await db.query(
-    `insert into "accessTokens" ("id", "value", "managementId", "expiresIn", "grantId")
-     values ($1, $2, $3, 600, $4)`,
-    [randomUUID(), liveToken.value, liveToken.managementId, liveToken.grantId]
-  )
-  await db.query(
-    `insert into "accessTokens" ("id", "value", "managementId", "expiresIn", "grantId")
-     values ($1, $2, $3, 600, $4)`,
-    [randomUUID(), otherToken.value, otherToken.managementId, liveToken.grantId]
-  )
+  await insertRafikiToken(db, liveToken)
+  await insertRafikiToken(db, { ...otherToken, grantId: liveToken.grantId })
   const revokedGrant = randomUUID()
-  await grant(revokedGrant, tenantB, randomUUID())
-  await db.query(
-    `insert into "accessTokens" ("id", "value", "managementId", "expiresIn", "grantId", "revokedAt")
-     values ($1, $2, $3, 600, $4, now())`,
-    [randomUUID(), revokedToken.value, revokedToken.managementId, revokedGrant]
-  )
+  await insertRafikiGrant(db, { id: revokedGrant, tenantId: tenantB })
+  await insertRafikiToken(db, { ...revokedToken, grantId: revokedGrant, revoked: true })
   // A grant opas cannot hold: its continueId is not a UUID. Its token is left behind with it.
-  await grant(badGrant, tenantB, 'not-a-uuid')
-  await db.query(
-    `insert into "accessTokens" ("id", "value", "managementId", "expiresIn", "grantId")
-     values ($1, $2, $3, 600, $4)`,
-    [randomUUID(), rafikiToken(), randomUUID(), badGrant]
-  )
+  await insertRafikiGrant(db, { id: badGrant, tenantId: tenantB, continueId: 'not-a-uuid' })
+  await insertRafikiToken(db, {
+    grantId: badGrant,
+    value: rafikiToken(),
+    managementId: randomUUID()
+  })
 }
 
 before(async () => {
@@ -119,27 +144,9 @@ const importInto = (dryRun: boolean) =>
 test('a dry run reports what it would import and changes nothing', async () => {
   const report = await importInto(true)
   assert.equal(report.dryRun, true)
-  assert.deepEqual(report.tables.tenants, {
-    read: 3,
-    imported: 3,
-    advanced: 0,
-    present: 0,
-    skipped: 0
-  })
-  assert.deepEqual(report.tables.grants, {
-    read: 3,
-    imported: 2,
-    advanced: 0,
-    present: 0,
-    skipped: 1
-  })
-  assert.deepEqual(report.tables.accessTokens, {
-    read: 4,
-    imported: 3,
-    advanced: 0,
-    present: 0,
-    skipped: 1
-  })
+  assert.deepEqual(report.tables.tenants, counts(3, 3, 0, 0, 0))
+  assert.deepEqual(report.tables.grants, counts(3, 2, 0, 0, 1))
+  assert.deepEqual(report.tables.accessTokens, counts(4, 3, 0, 0, 1))
   const { rows } = await server.services.db.query('select 1 from grants where id = $1', [
     liveToken.grantId
   ])
@@ -148,13 +155,7 @@ test('a dry run reports what it would import and changes nothing', async () => {
 
 test('imported: the official SDK rotates a Rafiki token at its Rafiki manage URL', async () => {
   const report = await importInto(false)
-  assert.deepEqual(report.tables.grants, {
-    read: 3,
-    imported: 2,
-    advanced: 0,
-    present: 0,
-    skipped: 1
-  })
+  assert.deepEqual(report.tables.grants, counts(3, 2, 0, 0, 1))
   assert.deepEqual(
     report.skipped.map((s) => [s.table, s.reason]),
     [
@@ -218,34 +219,17 @@ test('a second run brings what changed in Rafiki since, and undoes nothing opas 
   ])
   const lateGrant = randomUUID()
   const lateToken = rafikiToken()
-  await source.query(
-    `insert into "grants" ("id", "state", "finalizationReason", "continueToken", "continueId",
-       "client", "tenantId")
-     values ($1, 'FINALIZED', 'ISSUED', $2, $3, $4, $5)`,
-    [lateGrant, rafikiToken(), randomUUID(), app.walletAddress, tenantA]
-  )
-  await source.query(
-    `insert into "accessTokens" ("id", "value", "managementId", "expiresIn", "grantId")
-     values ($1, $2, $3, 600, $4)`,
-    [randomUUID(), lateToken, randomUUID(), lateGrant]
-  )
+  await insertRafikiGrant(source, { id: lateGrant, tenantId: tenantA })
+  await insertRafikiToken(source, {
+    grantId: lateGrant,
+    value: lateToken,
+    managementId: randomUUID()
+  })
   await assertTokenActive(server, otherToken.value)
 
   const report = await importInto(false)
-  assert.deepEqual(report.tables.grants, {
-    read: 4,
-    imported: 1,
-    advanced: 0,
-    present: 2,
-    skipped: 1
-  })
-  assert.deepEqual(report.tables.accessTokens, {
-    read: 5,
-    imported: 1,
-    advanced: 1,
-    present: 2,
-    skipped: 1
-  })
+  assert.deepEqual(report.tables.grants, counts(4, 1, 0, 2, 1))
+  assert.deepEqual(report.tables.accessTokens, counts(5, 1, 1, 2, 1))
   await assertTokenActive(server, lateToken)
   const revoked = await postJson(`${server.introspectionUrl}/`, { access_token: otherToken.value })
   assert.deepEqual(revoked.body, { active: false }, 'revoked in Rafiki, revoked in opas')
@@ -317,19 +301,8 @@ test('an imported token is revoked at its Rafiki manage URL, an imported grant c
   const continueId = randomUUID()
   const continueToken = rafikiToken()
   const tokens = [0, 1].map(() => ({ value: rafikiToken(), managementId: randomUUID() }))
-  await source.query(
-    `insert into "grants" ("id", "state", "finalizationReason", "continueToken", "continueId",
-       "client", "tenantId")
-     values ($1, 'FINALIZED', 'ISSUED', $2, $3, $4, $5)`,
-    [grantId, continueToken, continueId, app.walletAddress, tenantA]
-  )
-  for (const token of tokens) {
-    await source.query(
-      `insert into "accessTokens" ("id", "value", "managementId", "expiresIn", "grantId")
-       values ($1, $2, $3, 600, $4)`,
-      [randomUUID(), token.value, token.managementId, grantId]
-    )
-  }
+  await insertRafikiGrant(source, { id: grantId, tenantId: tenantA, continueId, continueToken })
+  for (const token of tokens) await insertRafikiToken(source, { ...token, grantId })
   await importInto(false)
   const client = await sdkClientFor(app)
   await client.token.revoke({
