@@ -1,3 +1,4 @@
+import { accessTypes } from '../gnap/access.js'
 import { normalizeWalletAddress } from '../gnap/client-identity.js'
 import {
   finalizationReasons,
@@ -8,6 +9,8 @@ import {
 import type { Jwk } from '../gnap/request-schemas.js'
 import { hashSecret } from '../gnap/secrets.js'
 import { isUuid } from '../gnap/wire.js'
+import { interactionStates, type InteractionState } from '../interaction/interaction-lifecycle.js'
+import { MIN_SECRET_LENGTH } from '../tenant/tenant-rules.js'
 import { hashToken } from '../token/token-value.js'
 
 /**
@@ -57,18 +60,15 @@ export interface TenantRow {
   deleted_at: Date | null
 }
 
-/** The shortest API secret opas accepts from its own surfaces (tenant-rules.ts). */
-const SHORT_SECRET = 20
-
 export function mapTenant(
   t: RafikiTenant,
   seal: (secret: string, tenantId: string) => Buffer
 ): Mapped<TenantRow> {
   const id = t.id.toLowerCase()
   const notes =
-    t.apiSecret.length < SHORT_SECRET
+    t.apiSecret.length < MIN_SECRET_LENGTH
       ? [
-          `its API secret is shorter than ${SHORT_SECRET} characters: kept, since Rafiki's ` +
+          `its API secret is shorter than ${MIN_SECRET_LENGTH} characters: kept, since Rafiki's ` +
             'backend signs with it; set a longer one after the cutover'
         ]
       : []
@@ -226,13 +226,11 @@ export interface InteractionRow {
   grant_id: string
   ref: string
   nonce: string
-  state: 'PENDING' | 'APPROVED' | 'DENIED'
+  state: InteractionState
   expires_in: number
   created_at: Date
   updated_at: Date
 }
-
-const interactionStates = ['PENDING', 'APPROVED', 'DENIED'] as const
 
 /** An interaction: its id and nonce make the link the account holder may still open. */
 export function mapInteraction(i: RafikiInteraction): Mapped<InteractionRow> {
@@ -274,8 +272,6 @@ export interface AccessRow {
   limits: Record<string, unknown> | null
   created_at: Date
 }
-
-const accessTypes = ['incoming-payment', 'outgoing-payment', 'quote'] as const
 
 /**
  * An access item, at `position` among its grant's (Rafiki keeps no order: the importer orders

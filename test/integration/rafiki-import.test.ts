@@ -6,6 +6,7 @@ import { importRafiki } from '../../src/rafiki-import/rafiki-import.js'
 import type { Db } from '../../src/storage/db.js'
 import { apiSignatureHeader } from '../../src/tenant/api-signature.js'
 import { createSecretBox } from '../../src/tenant/secret-box.js'
+import { hashToken } from '../../src/token/token-value.js'
 import { computeInteractHash } from '../../src/interaction/finish-hash.js'
 import { assertTokenActive } from '../helpers/gnap-assertions.js'
 import { driveInteraction } from '../helpers/interaction-driver.js'
@@ -163,11 +164,18 @@ test('imported: the official SDK rotates a Rafiki token at its Rafiki manage URL
       ['accessTokens', `its grant ${badGrant} was skipped`]
     ]
   )
-  // No token value Rafiki held is in opas's database.
-  const dump = await server.services.db.query<{ t: string }>(
-    `select string_agg(encode(value_hash, 'hex'), ',') as t from access_tokens`
+  // No token value Rafiki held is in opas's database: the token is stored as its SHA-256 alone.
+  const stored = await server.services.db.query<{ value_hash: Buffer }>(
+    'select value_hash from access_tokens where management_id = $1',
+    [liveToken.managementId]
   )
-  assert.ok(!String(dump.rows[0]?.t).includes(liveToken.value.toLowerCase()))
+  assert.deepEqual(stored.rows[0]?.value_hash, hashToken(liveToken.value))
+  const plain = await server.services.db.query(
+    `select 1 from access_tokens where position(convert_to($1, 'UTF8') in value_hash) > 0
+     union all select 1 from grants where position(convert_to($1, 'UTF8') in continue_token_hash) > 0`,
+    [liveToken.value]
+  )
+  assert.equal(plain.rows.length, 0)
 
   // Introspection answers for the imported token as for opas's own.
   const active = await assertTokenActive(server, liveToken.value)
