@@ -22,7 +22,7 @@ import { registerInteractionRoutes } from './http/interaction-routes.js'
 import { registerIntrospectionRoutes } from './http/introspection-routes.js'
 import { registerJsonBody } from './http/json-body.js'
 import { registerMetricsRoute } from './http/metrics-route.js'
-import { refusalOf } from './http/refusal-log.js'
+import { refusalOf, tenantOf } from './http/refusal-log.js'
 import { refuseBrowsers } from './http/refuse-browsers.js'
 import { registerServiceApiRoutes } from './http/service-api-routes.js'
 
@@ -139,7 +139,9 @@ async function createListenerApp(name: ListenerName, services: Services): Promis
     if (reply.statusCode >= 400) {
       const refusal = refusalOf(req)
       // As in the last hour's latency (metrics.request): the operator's own listener is left out.
-      if (name !== 'admin') services.metrics.refused(refusal?.code ?? `http_${reply.statusCode}`)
+      if (name !== 'admin') {
+        services.metrics.refused(refusal?.code ?? `http_${reply.statusCode}`, tenantOf(req))
+      }
       req.log.info({ ...entry, ...refusal }, 'request refused')
     } else req.log.debug(entry, 'request completed')
   })

@@ -17,7 +17,7 @@ import type { ManagedToken, TokenService } from '../token/token-service.js'
 import { parseGnapAuthorization } from '../token/token-value.js'
 import type { VerifyClient } from './client-verifier.js'
 import { logGrantEvent } from '../grant/grant-events.js'
-import { refusalOf } from './refusal-log.js'
+import { noteTenant } from './refusal-log.js'
 import { requestContext } from './request-context.js'
 import { requireJsonAccept } from './route-auth.js'
 
@@ -78,15 +78,6 @@ function interactRefOf(body: ContinueRequest): string | undefined {
 export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): void {
   const { grants, tokens, tenants, verifyClient, metrics, config } = deps
 
-  // The tenant a request concerns, once known (its grant endpoint found, its continuation or
-  // token found): a refusal from then on counts in that tenant's own hour as well.
-  const tenantOfRequest = new WeakMap<FastifyRequest, string>()
-  app.addHook('onResponse', async (req, reply) => {
-    const tenantId = tenantOfRequest.get(req)
-    if (tenantId === undefined || reply.statusCode < 400) return
-    metrics.tenantRefused(tenantId, refusalOf(req)?.code ?? `http_${reply.statusCode}`)
-  })
-
   // Grant request: the tenant is resolved before the signature, so an unknown tenant never
   // makes the server fetch a client-chosen URL (Rafiki weakness §12.1).
   const grantTenantId = (req: FastifyRequest) =>
@@ -96,7 +87,7 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     const tenant = isUuid(tenantId) ? await tenants.find(tenantId) : undefined
     // An unknown tenant is an unknown grant endpoint: 404, as Rafiki.
     if (!tenant) throw invalidRequest('unknown tenant', 404)
-    tenantOfRequest.set(req, tenant.id)
+    noteTenant(req, tenant.id)
     const client = clientIdentityOf((req.body as GrantRequest).client)
     const replay = await verifyClient(req, client, { deferReplay: true, repeatable: true })
     grantRequest.set(req, { tenant, client, replay })
@@ -109,7 +100,7 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     const token = parseGnapAuthorization(req.headers.authorization)
     if (token === undefined) throw invalidContinuation('missing continuation information')
     const found = await grants.findContinuation(id, token)
-    tenantOfRequest.set(req, found.tenantId)
+    noteTenant(req, found.tenantId)
     await verifyClient(req, found.client)
     continuation.set(req, found)
   }
@@ -122,7 +113,7 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     // The PHP SDK's rotation sends no Authorization at all: say so rather than "invalid".
     if (token === undefined) throw invalidClient('missing access token')
     const found = await tokens.findManaged(id, token)
-    tenantOfRequest.set(req, found.tenantId)
+    noteTenant(req, found.tenantId)
     // Rotation records the signature itself; revocation has it claimed here.
     const replay = await verifyClient(req, found.client, { deferReplay: req.method === 'POST' })
     managedToken.set(req, { token: found, replay })

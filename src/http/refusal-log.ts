@@ -19,3 +19,16 @@ export function noteRefusal(req: FastifyRequest, refusal: Refusal): void {
 
 /** The refusal recorded for a request, if any. */
 export const refusalOf = (req: FastifyRequest): Refusal | undefined => refusals.get(req)
+
+const tenants = new WeakMap<FastifyRequest, string>()
+
+/**
+ * Records the tenant a request concerns, once a route has found it (its grant endpoint, its
+ * continuation, its token): a refusal from then on counts in that tenant's own hour as well.
+ */
+export function noteTenant(req: FastifyRequest, tenantId: string): void {
+  tenants.set(req, tenantId)
+}
+
+/** The tenant recorded for a request, if any. */
+export const tenantOf = (req: FastifyRequest): string | undefined => tenants.get(req)

@@ -119,10 +119,8 @@ export function createMetrics(deps: { db: Pick<Db, 'poolStats'>; now?: () => num
       // and scrapes (the admin listener) are left out, so that looking does not move it.
       if (listener !== 'admin') activity.request(listener, route, method, seconds)
     },
-    /** A refused request, by the error code it was answered with. */
-    refused: (code: string) => activity.refused(code),
-    /** A refused request counted by `refused`, for the tenant it concerned (its own hour). */
-    tenantRefused: (tenantId: string, code: string) => activity.tenantRefused(tenantId, code),
+    /** A refused request, by the error code it was answered with, and the tenant it concerned. */
+    refused: (code: string, tenantId?: string) => activity.refused(code, tenantId),
     grantIssued(types: readonly string[], tenantId: string) {
       for (const type of new Set(types)) grantsIssued.inc({ type })
       activity.grantIssued(tenantId)

@@ -137,14 +137,9 @@ export function createRecentActivity(now: () => number) {
       if (histogram === undefined) latency.set(id, (histogram = new Uint32Array(BUCKETS)))
       histogram[bucketOf(seconds * 1000)]!++
     },
-    /** A refused request, server-wide (every refusal passes here once). */
-    refused(code: string): void {
-      countRefusal(current().refusals, code)
-    },
-    /** The same refusal again, for the tenant it concerned, in that tenant's figures only. */
-    tenantRefused(tenantId: string, code: string): void {
-      const own = countsOf(tenantId)[1]
-      if (own) countRefusal(own.refusals, code)
+    /** A refused request (every refusal passes here once), and the tenant's when one is known. */
+    refused(code: string, tenantId?: string): void {
+      for (const counts of countsOf(tenantId)) countRefusal(counts.refusals, code)
     },
     grantIssued(tenantId?: string): void {
       for (const counts of countsOf(tenantId)) counts.grantsIssued++
