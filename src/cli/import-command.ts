@@ -13,13 +13,8 @@ import { print, printJson, table, withServices } from './operator-commands.js'
  */
 
 function postgresUrl(value: string): string {
-  let url: URL
-  try {
-    url = new URL(value)
-  } catch {
-    url = new URL('invalid:')
-  }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+  const protocol = URL.canParse(value) ? new URL(value).protocol : undefined
+  if (protocol !== 'postgres:' && protocol !== 'postgresql:') {
     throw new InvalidArgumentError(
       "takes the PostgreSQL URL of Rafiki auth's database (its AUTH_DATABASE_URL), " +
         'postgresql://user:password@host:5432/auth'

@@ -159,18 +159,16 @@ async function takeAll(
   const taken: (readonly [RateLimiterAbstract, string])[] = []
   const giveBack = () => Promise.all(taken.map(([limiter, key]) => limiter.reward(key, 1)))
   for (const budget of budgets) {
-    taken.push(budget)
     try {
       await budget[0].consume(budget[1])
     } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) {
-        taken.pop()
-        await giveBack()
-        throw rejection
-      }
+      const refused = rejection instanceof RateLimiterRes
+      if (refused) taken.push(budget)
       await giveBack()
+      if (!refused) throw rejection
       return { allowed: false, retryAfterSeconds: secondsOf(rejection) }
     }
+    taken.push(budget)
   }
   return { allowed: true, succeeded: async () => void (await giveBack()) }
 }

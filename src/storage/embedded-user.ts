@@ -23,12 +23,12 @@ export interface UserLog {
 }
 
 /** The user opas creates and runs the server as, unless EMBEDDED_DATABASE_USER names another. */
-export const DEDICATED_USER = 'opas-postgres'
+const DEDICATED_USER = 'opas-postgres'
 /** Users that other processes run as by design: refused as the database's user. */
 const SHARED_USERS = new Set(['nobody', 'nfsnobody', 'daemon', 'www-data'])
 
 /** A system user by name or uid, from `id` (`uid=65534(nobody) gid=65534(nogroup) …`). */
-export function lookUpUser(nameOrUid: string): OsUser | undefined {
+function lookUpUser(nameOrUid: string): OsUser | undefined {
   const out = spawnSync('id', [nameOrUid], { encoding: 'utf8' })
   const found = out.status === 0 ? /uid=(\d+)(?:\(([^)]*)\))? gid=(\d+)/.exec(out.stdout) : null
   if (!found) return undefined

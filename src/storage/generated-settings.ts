@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { Db } from './db.js'
 import { ensurePrivateFolder, readPrivateFile, writePrivateFile } from './private-files.js'
 
@@ -48,7 +48,7 @@ function writeValues(file: string | undefined, values: Map<string, string>): voi
     for (const [name, value] of values) inMemory.set(name, value)
     return
   }
-  ensurePrivateFolder(join(file, '..'), 'DATA_DIR')
+  ensurePrivateFolder(dirname(file), 'DATA_DIR')
   const lines = [...values].map(([name, value]) => `${name}=${value}`)
   writePrivateFile(file, `${FILE_HEADER}${lines.join('\n')}\n`)
 }

@@ -41,13 +41,8 @@ function urlProblem(value: string): TenantProblem | undefined {
   if (value.length > MAX_URL_LENGTH) {
     return { field: 'idpConsentUrl', rule: 'too_long', limit: MAX_URL_LENGTH }
   }
-  let url: URL | undefined
-  try {
-    url = /^https?:\/\/\S+$/i.test(value) ? new URL(value) : undefined
-  } catch {
-    url = undefined
-  }
-  return url && (url.protocol === 'http:' || url.protocol === 'https:')
+  // The pattern admits only http(s) with no white space; URL must also be able to parse it.
+  return /^https?:\/\/\S+$/i.test(value) && URL.canParse(value)
     ? undefined
     : { field: 'idpConsentUrl', rule: 'http_url' }
 }

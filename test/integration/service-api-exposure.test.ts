@@ -38,15 +38,6 @@ describe('CORS: the auth listener only', () => {
   })
   after(() => server.close())
 
-  const urlOf = (listener: ListenerName) =>
-    ({
-      auth: server.authUrl,
-      interaction: server.interactionUrl,
-      introspection: server.introspectionUrl,
-      admin: server.adminUrl,
-      service: server.serviceUrl
-    })[listener]
-
   /** On each internal listener, a path that takes a state-changing method. */
   const internalTargets: [ListenerName, string, string][] = [
     ['interaction', '/grant/x/y/accept', 'POST'],
@@ -57,7 +48,7 @@ describe('CORS: the auth listener only', () => {
 
   for (const [listener, path, method] of internalTargets) {
     test(`${listener}: a cross-origin preflight and request get no Access-Control-* header`, async () => {
-      const url = `${urlOf(listener)}${path}`
+      const url = `${server.urls[listener]}${path}`
       const answered = await preflight(url, method)
       assert.deepEqual(corsHeadersOf(answered), [], `preflight: ${answered.status}`)
       assert.notEqual(answered.status, 204, 'not answered as a CORS preflight')
@@ -67,7 +58,7 @@ describe('CORS: the auth listener only', () => {
         body: '{}'
       })
       assert.deepEqual(corsHeadersOf(request), [], `request: ${request.status}`)
-      const probe = await send(`${urlOf(listener)}/healthz`, { headers: { origin: evil } })
+      const probe = await send(`${server.urls[listener]}/healthz`, { headers: { origin: evil } })
       assert.deepEqual(corsHeadersOf(probe), [], 'probe')
     })
   }
