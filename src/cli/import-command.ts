@@ -30,6 +30,12 @@ const shown = (value: string) => {
   return url.href
 }
 
+/** The source as its run's position is kept: host, port and database, never credentials. */
+const sourceName = (value: string) => {
+  const url = new URL(value)
+  return `${url.hostname}:${url.port || '5432'}${url.pathname}`
+}
+
 /** On a terminal, one line rewritten per batch; nothing when the output is a file or a pipe. */
 function progress(): ((table: string, done: number, total: number) => void) | undefined {
   if (!process.stderr.isTTY) return undefined
@@ -44,6 +50,14 @@ function progress(): ((table: string, done: number, total: number) => void) | un
 }
 
 function printReport(report: ImportReport, from: string): void {
+  if (report.resumed) {
+    const { phase, afterId, startedAt } = report.resumed
+    print(
+      `Resumed the run started ${startedAt.toISOString()}, which stopped in ${phase}` +
+        (afterId ? ` after ${afterId}` : '') +
+        ' (--restart reads everything again).'
+    )
+  }
   print(
     report.dryRun
       ? `Dry run: nothing was changed. Importing from ${from} would do this:`
@@ -94,17 +108,20 @@ export function registerImportCommand(program: Command): void {
     )
     .requiredOption('--from <url>', "the PostgreSQL URL of Rafiki auth's database", postgresUrl)
     .option('--dry-run', 'report what would be imported, change nothing')
+    .option('--restart', 'read everything again, even when a run from this source was stopped')
     .option('--json', 'print the report as JSON')
-    .action((options: { from: string; dryRun?: boolean; json?: boolean }) =>
+    .action((options: { from: string; dryRun?: boolean; restart?: boolean; json?: boolean }) =>
       withServices('opas import rafiki', async (services) => {
         const source = createPostgresDb(options.from, 2)
         try {
           const report = await importRafiki({
             source,
+            sourceName: sourceName(options.from),
             target: services.db,
             authServerUrl: services.config.authServerUrl,
             seal: createSecretBox(services.config.tenantSecretsKey).seal,
             dryRun: options.dryRun === true,
+            restart: options.restart === true,
             onProgress: options.json ? undefined : progress()
           })
           if (options.json) printJson(report)

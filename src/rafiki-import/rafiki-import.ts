@@ -17,14 +17,23 @@ import {
   type RafikiTenant,
   type Skipped
 } from './rafiki-rows.js'
+import {
+  advanceRun,
+  finishRun,
+  startRun,
+  unfinishedRun,
+  type ImportPosition
+} from './import-progress.js'
+import { ChildStream, countAfter, SourceCursor } from './rafiki-reader.js'
 import { checkRafikiMigrations, readRafikiMigrations } from './rafiki-source.js'
 
 /**
  * `opas import rafiki` (issue 25): reads a Rafiki auth database in one read-only snapshot and
  * writes what it holds into opas's, in batches of one transaction each, tenants first and each
- * grant's access items and subjects with it. With `dryRun` every batch is written in one
- * transaction that is then rolled back, so the report says exactly what a real run would do and
- * nothing changes.
+ * grant's access items and subjects with it. Each batch also records how far the run has got
+ * (import-progress.ts), so a stopped run resumes after its last batch. With `dryRun` every batch
+ * is written in one transaction that is then rolled back, so the report says exactly what a real
+ * run would do and nothing changes.
  */
 
 export interface TableCount {
@@ -41,6 +50,8 @@ export interface TableCount {
 
 export interface ImportReport {
   dryRun: boolean
+  /** Where this run took over from an earlier one that was stopped, if it did. */
+  resumed?: ImportPosition
   tables: Record<RafikiTable, TableCount>
   skipped: Skipped[]
   notes: { table: RafikiTable; id: string; note: string }[]
@@ -49,18 +60,25 @@ export interface ImportReport {
 export interface ImportOptions {
   /** The Rafiki auth database; only read. */
   source: Db
+  /** Names the source (host, port, database; no credentials): the key of its run's position. */
+  sourceName: string
   target: Db
   /** AUTH_SERVER_URL, which Rafiki's finish hashes cover. */
   authServerUrl: string
   /** Seals a tenant's API secret as the tenant directory does (TENANT_SECRETS_KEY). */
   seal: (secret: string, tenantId: string) => Buffer
   dryRun?: boolean
+  /** Reads everything again even when an earlier run from this source was stopped part way. */
+  restart?: boolean
   batchSize?: number
   /** Told after each batch: the table, rows done, rows in all. */
   onProgress?: (table: RafikiTable, done: number, total: number) => void
 }
 
-const importOrder: RafikiTable[] = [
+/** The order of the run: a grant's access items and subjects are written with it. */
+const phases = ['tenants', 'grants', 'accessTokens', 'interactions'] as const
+type Phase = (typeof phases)[number]
+const reportOrder: RafikiTable[] = [
   'tenants',
   'grants',
   'accesses',
@@ -79,53 +97,41 @@ const targetTable: Record<RafikiTable, ImportTable> = {
 
 const ROLLBACK = Symbol('dry run')
 
+interface Batch {
+  table: RafikiTable
+  rows: Mapped<object>[]
+}
+
 export async function importRafiki(options: ImportOptions): Promise<ImportReport> {
   const batchSize = options.batchSize ?? 2_000
+  const dryRun = options.dryRun === true
   const report: ImportReport = {
-    dryRun: options.dryRun === true,
+    dryRun,
     tables: Object.fromEntries(
-      importOrder.map((t) => [t, { read: 0, imported: 0, advanced: 0, present: 0, skipped: 0 }])
+      reportOrder.map((t) => [t, { read: 0, imported: 0, advanced: 0, present: 0, skipped: 0 }])
     ) as Record<RafikiTable, TableCount>,
     skipped: [],
     notes: []
   }
-  /** Grants left behind: what belongs to them is left behind too. */
+  /** Grants this run left behind: what belongs to them is left behind too, with that reason. */
   const skippedGrants = new Set<string>()
 
-  /** Maps and writes one batch, with its children, in one transaction (the dry run's, when dry). */
-  async function write<T extends object>(
-    table: RafikiTable,
-    mapped: Mapped<T>[],
-    children: { table: RafikiTable; rows: Mapped<object>[] }[] = []
-  ): Promise<void> {
-    const keep = (t: RafikiTable, rows: Mapped<object>[]) => {
-      const kept: object[] = []
-      for (const m of rows) {
-        report.tables[t].read++
-        if ('skipped' in m) {
-          report.tables[t].skipped++
-          report.skipped.push(m.skipped)
-          if (t === 'grants') skippedGrants.add(m.skipped.id)
-          continue
-        }
-        const id = (m.row as { id: string }).id
-        for (const note of m.notes) report.notes.push({ table: t, id, note })
-        kept.push(m.row)
+  /** Counts a batch's rows and returns the opas rows to write. */
+  const keep = (table: RafikiTable, rows: Mapped<object>[]) => {
+    const kept: object[] = []
+    for (const m of rows) {
+      report.tables[table].read++
+      if ('skipped' in m) {
+        report.tables[table].skipped++
+        report.skipped.push(m.skipped)
+        if (table === 'grants') skippedGrants.add(m.skipped.id)
+        continue
       }
-      return kept
+      const id = (m.row as { id: string }).id
+      for (const note of m.notes) report.notes.push({ table, id, note })
+      kept.push(m.row)
     }
-    const batches = [{ table, rows: keep(table, mapped) }]
-    for (const child of children)
-      batches.push({ table: child.table, rows: keep(child.table, child.rows) })
-    await inTarget(async (tx) => {
-      for (const batch of batches) {
-        const outcome = await insertImported(tx, targetTable[batch.table], batch.rows)
-        const count = report.tables[batch.table]
-        count.imported += outcome.inserted
-        count.advanced += outcome.advanced
-        count.present += outcome.unchanged
-      }
-    })
+    return kept
   }
 
   /** A real run commits each batch; a dry run writes all of them in one transaction it undoes. */
@@ -133,43 +139,99 @@ export async function importRafiki(options: ImportOptions): Promise<ImportReport
   const inTarget = (fn: (tx: Queryable) => Promise<void>) =>
     dryTx ? fn(dryTx) : options.target.transaction(fn)
 
+  /**
+   * Writes one batch of `phase` (with its grants' children) in one transaction, together with
+   * the run's position after it. Rows of a grant opas does not hold are left behind.
+   */
+  const write = (phase: Phase, lastId: string, batches: Batch[]) =>
+    inTarget(async (tx) => {
+      for (const batch of batches) {
+        const rows =
+          phase === 'accessTokens' || phase === 'interactions'
+            ? await ofGrantsInOpas(tx, batch.table, batch.rows, skippedGrants)
+            : batch.rows
+        const outcome = await insertImported(tx, targetTable[batch.table], keep(batch.table, rows))
+        const count = report.tables[batch.table]
+        count.imported += outcome.inserted
+        count.advanced += outcome.advanced
+        count.present += outcome.unchanged
+      }
+      if (!dryRun) await advanceRun(tx, options.sourceName, phase, lastId)
+    })
+
   const run = () =>
     options.source.transaction(async (src) => {
       // One snapshot for the whole run: rows Rafiki writes meanwhile wait for the next run.
       await src.query('set transaction isolation level repeatable read, read only')
       checkRafikiMigrations(await readRafikiMigrations(src))
 
-      await eachBatch<RafikiTenant>(src, 'tenants', batchSize, options, (rows) =>
-        write(
-          'tenants',
-          rows.map((t) => mapTenant(t, options.seal))
-        )
-      )
-      await eachBatch<RafikiGrant>(src, 'grants', batchSize, options, async (grants) => {
-        const ids = grants.map((g) => g.id)
-        const accesses = await childrenOf<RafikiAccess>(src, 'accesses', ids)
-        const subjects = await childrenOf<RafikiSubject>(src, 'subjects', ids)
-        const mapped = grants.map((g) => mapGrant(g, options.authServerUrl))
-        const skipped = new Set(mapped.flatMap((m) => ('skipped' in m ? [m.skipped.id] : [])))
-        await write('grants', mapped, [
-          { table: 'accesses', rows: positioned('accesses', accesses, skipped, mapAccess) },
-          { table: 'subjects', rows: positioned('subjects', subjects, skipped, mapSubject) }
+      const from = dryRun ? undefined : await resumeFrom(options)
+      if (from) report.resumed = from
+      const position: ImportPosition = from ?? {
+        phase: 'tenants',
+        afterId: null,
+        startedAt: new Date()
+      }
+      if (!dryRun) await startRun(options.target, options.sourceName, position)
+      /** Where this run starts reading `phase`: after the resumed position, or at the start. */
+      const after = (phase: Phase) => {
+        const [now, resumed] = [phases.indexOf(phase), phases.indexOf(position.phase as Phase)]
+        return now < resumed ? undefined : now === resumed ? position.afterId : null
+      }
+      const read = <T extends { id: string }>(
+        phase: Phase,
+        handle: (rows: T[]) => Promise<void>,
+        open: (start: string | null) => Promise<SourceCursor<T>> = (start) =>
+          SourceCursor.open<T>(src, phase, 'id', 'id', start)
+      ) => {
+        const start = after(phase)
+        if (start === undefined) return // done by the run this one resumes
+        return eachBatch(src, phase, start, batchSize, open, handle, options.onProgress)
+      }
+
+      await read<RafikiTenant>('tenants', (rows) =>
+        write('tenants', rows.at(-1)!.id, [
+          { table: 'tenants', rows: rows.map((t) => mapTenant(t, options.seal)) }
         ])
-      })
-      await eachBatch<RafikiAccessToken>(src, 'accessTokens', batchSize, options, (rows) =>
-        write(
-          'accessTokens',
-          rows.map((t) => orphaned('accessTokens', t, skippedGrants) ?? mapAccessToken(t))
-        )
       )
-      await eachBatch<RafikiInteraction>(src, 'interactions', batchSize, options, (rows) =>
-        write(
-          'interactions',
-          rows.map((i) => orphaned('interactions', i, skippedGrants) ?? mapInteraction(i))
-        )
+      const start = after('grants')
+      if (start !== undefined) {
+        const children = <T extends { grantId: string }>(table: 'accesses' | 'subjects') =>
+          SourceCursor.open<T>(src, table, 'grantId', '"grantId", "createdAt", id', start).then(
+            (cursor) => new ChildStream(cursor, batchSize)
+          )
+        const accesses = await children<RafikiAccess>('accesses')
+        const subjects = await children<RafikiSubject>('subjects')
+        await read<RafikiGrant>('grants', async (grants) => {
+          const last = grants.at(-1)!.id
+          const mapped = grants.map((g) => mapGrant(g, options.authServerUrl))
+          const skipped = new Set(mapped.flatMap((m) => ('skipped' in m ? [m.skipped.id] : [])))
+          await write('grants', last, [
+            { table: 'grants', rows: mapped },
+            {
+              table: 'accesses',
+              rows: positioned('accesses', await accesses.through(last), skipped, mapAccess)
+            },
+            {
+              table: 'subjects',
+              rows: positioned('subjects', await subjects.through(last), skipped, mapSubject)
+            }
+          ])
+        })
+      }
+      await read<RafikiAccessToken>('accessTokens', (rows) =>
+        write('accessTokens', rows.at(-1)!.id, [
+          { table: 'accessTokens', rows: rows.map(mapAccessToken) }
+        ])
       )
+      await read<RafikiInteraction>('interactions', (rows) =>
+        write('interactions', rows.at(-1)!.id, [
+          { table: 'interactions', rows: rows.map(mapInteraction) }
+        ])
+      )
+      if (!dryRun) await finishRun(options.target, options.sourceName)
     })
-  if (!options.dryRun) await run()
+  if (!dryRun) await run()
   else {
     await options.target
       .transaction(async (tx) => {
@@ -184,14 +246,40 @@ export async function importRafiki(options: ImportOptions): Promise<ImportReport
   return report
 }
 
-/** A row whose grant was left behind is left behind with it. */
-function orphaned(
+/** The position of a stopped run from this source, unless told to start again. */
+async function resumeFrom(options: ImportOptions): Promise<ImportPosition | undefined> {
+  if (options.restart) return undefined
+  return unfinishedRun(options.target, options.sourceName)
+}
+
+/**
+ * Leaves behind the rows of a grant opas does not hold: one this run skipped, or (in a resumed
+ * run) one the stopped run skipped or Rafiki created after that run read past it.
+ */
+async function ofGrantsInOpas(
+  tx: Queryable,
   table: RafikiTable,
-  row: { id: string; grantId: string },
+  rows: Mapped<object>[],
   skippedGrants: ReadonlySet<string>
-): Mapped<never> | undefined {
-  if (!skippedGrants.has(row.grantId)) return undefined
-  return { skipped: { table, id: row.id, reason: `its grant ${row.grantId} was skipped` } }
+): Promise<Mapped<object>[]> {
+  const grantOf = (m: Mapped<object>) =>
+    'row' in m ? (m.row as { grant_id: string }).grant_id : undefined
+  const ids = [...new Set(rows.flatMap((m) => grantOf(m) ?? []))]
+  const { rows: held } = await tx.query<{ id: string }>(
+    'select id from grants where id = any($1::uuid[])',
+    [ids]
+  )
+  const inOpas = new Set(held.map((g) => g.id))
+  return rows.map((m) => {
+    const grant = grantOf(m)
+    if (grant === undefined || inOpas.has(grant)) return m
+    const id = (m as { row: { id: string } }).row.id
+    const reason = skippedGrants.has(grant)
+      ? `its grant ${grant} was skipped`
+      : `its grant ${grant} is not in opas: skipped by an earlier run, or created in Rafiki ` +
+        'after the stopped run read past it (the next run brings it, unless it is skipped)'
+    return { skipped: { table, id, reason } }
+  })
 }
 
 /** Each grant's rows in the order Rafiki created them, numbered from 0 within the grant. */
@@ -203,44 +291,33 @@ function positioned<T extends { id: string; grantId: string }, R>(
 ): Mapped<R>[] {
   const next = new Map<string, number>()
   return rows.map((row) => {
-    const gone = orphaned(table, row, skippedGrants)
-    if (gone) return gone
+    if (skippedGrants.has(row.grantId)) {
+      return { skipped: { table, id: row.id, reason: `its grant ${row.grantId} was skipped` } }
+    }
     const position = next.get(row.grantId) ?? 0
     next.set(row.grantId, position + 1)
     return map(row, position)
   })
 }
 
-/** Rafiki's table, read in batches by id (keyset: each batch one index range scan). */
-async function eachBatch<T extends { id: string }>(
+/** A table of Rafiki's, from its cursor, a batch at a time, with progress after each. */
+async function eachBatch<T>(
   src: Queryable,
   table: RafikiTable,
+  after: string | null,
   batchSize: number,
-  options: Pick<ImportOptions, 'onProgress'>,
-  fn: (rows: T[]) => Promise<void>
+  open: (after: string | null) => Promise<SourceCursor<T>>,
+  fn: (rows: T[]) => Promise<void>,
+  onProgress: ImportOptions['onProgress']
 ): Promise<void> {
-  const total = Number(
-    (await src.query<{ n: string }>(`select count(*) as n from "${table}"`)).rows[0]!.n
-  )
-  let after = '00000000-0000-0000-0000-000000000000'
+  const total = await countAfter(src, table, after)
+  const cursor = await open(after)
   for (let done = 0; ;) {
-    const { rows } = await src.query<T>(
-      `select * from "${table}" where id > $1 order by id limit $2`,
-      [after, batchSize]
-    )
+    const rows = await cursor.next(batchSize)
     if (rows.length === 0) return
     await fn(rows)
     done += rows.length
-    after = rows.at(-1)!.id
-    options.onProgress?.(table, done, total)
+    onProgress?.(table, done, total)
+    if (rows.length < batchSize) return
   }
-}
-
-/** The rows of `table` belonging to these grants, each grant's in creation order. */
-async function childrenOf<T>(src: Queryable, table: RafikiTable, grantIds: string[]): Promise<T[]> {
-  const { rows } = await src.query<T>(
-    `select * from "${table}" where "grantId" = any($1::uuid[]) order by "grantId", "createdAt", id`,
-    [grantIds]
-  )
-  return rows
 }

@@ -135,6 +135,7 @@ after(async () => {
 const importInto = (dryRun: boolean) =>
   importRafiki({
     source,
+    sourceName: 'rafiki-under-test',
     target: server.services.db,
     authServerUrl: server.services.config.authServerUrl,
     seal: createSecretBox(server.env.TENANT_SECRETS_KEY!).seal,
