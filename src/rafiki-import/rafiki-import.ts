@@ -300,7 +300,10 @@ function positioned<T extends { id: string; grantId: string }, R>(
   })
 }
 
-/** A table of Rafiki's, from its cursor, a batch at a time, with progress after each. */
+/**
+ * A table of Rafiki's, from its cursor, a batch at a time, with progress after each. The next
+ * batch is fetched while this one is written: the source and opas's database work at once.
+ */
 async function eachBatch<T>(
   src: Queryable,
   table: RafikiTable,
@@ -312,12 +315,21 @@ async function eachBatch<T>(
 ): Promise<void> {
   const total = await countAfter(src, table, after)
   const cursor = await open(after)
+  const fetchNext = () => {
+    const next = cursor.next(batchSize)
+    // Awaited below; this only keeps a failure while `fn` runs from counting as unhandled.
+    next.catch(() => undefined)
+    return next
+  }
+  let next = fetchNext()
   for (let done = 0; ;) {
-    const rows = await cursor.next(batchSize)
+    const rows = await next
     if (rows.length === 0) return
+    const more = rows.length === batchSize
+    if (more) next = fetchNext()
     await fn(rows)
     done += rows.length
     onProgress?.(table, done, total)
-    if (rows.length < batchSize) return
+    if (!more) return
   }
 }

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
-import { randomBytes, randomUUID } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { importRafiki } from '../../src/rafiki-import/rafiki-import.js'
 import type { Db } from '../../src/storage/db.js'
@@ -12,7 +11,12 @@ import { assertTokenActive } from '../helpers/gnap-assertions.js'
 import { driveInteraction } from '../helpers/interaction-driver.js'
 import { sdkClientFor } from '../helpers/sdk-client.js'
 import { postJson } from '../helpers/signed-request.js'
-import { openTestDb } from '../helpers/store-test.js'
+import {
+  insertRafikiGrant,
+  insertRafikiToken,
+  openRafikiSource,
+  rafikiToken
+} from '../helpers/rafiki-source.js'
 import { startTestServer, type TestServer } from '../helpers/test-server.js'
 import {
   startWalletAddressServer,
@@ -26,15 +30,11 @@ import {
  * reaches opas's database.
  */
 
-const schema = readFileSync(new URL('../fixtures/rafiki/auth-schema.sql', import.meta.url), 'utf8')
 let source: Db
 let closeSource: () => Promise<void>
 let server: TestServer
 let wallets: WalletAddressServer
 let app: TestClient
-
-/** Rafiki's token values: 20 upper-case hex characters. */
-const rafikiToken = () => randomBytes(10).toString('hex').toUpperCase()
 
 const tenantA = randomUUID()
 const tenantB = randomUUID()
@@ -59,34 +59,23 @@ const counts = (
   skipped
 })
 
-/** A finalized (issued) grant as Rafiki writes it. */
-const insertRafikiGrant = (
+/** A finalized (issued) grant of the test's app, as Rafiki writes it. */
+const insertGrant = (
   db: Db,
   g: { id: string; tenantId: string; continueId?: string; continueToken?: string }
-) =>
-  db.query(
-    `insert into "grants" ("id", "state", "finalizationReason", "continueToken", "continueId",
-       "client", "tenantId")
-     values ($1, 'FINALIZED', 'ISSUED', $2, $3, $4, $5)`,
-    [
-      g.id,
-      g.continueToken ?? rafikiToken(),
-      g.continueId ?? randomUUID(),
-      app.walletAddress,
-      g.tenantId
-    ]
-  )
+) => insertRafikiGrant(db, { ...g, client: app.walletAddress })
 
 /** An access token as Rafiki writes it, live for 600 s unless revoked. */
-const insertRafikiToken = (
+const insertToken = (
   db: Db,
   t: { grantId: string; value: string; managementId: string; revoked?: boolean }
 ) =>
-  db.query(
-    `insert into "accessTokens" ("id", "value", "managementId", "expiresIn", "grantId", "revokedAt")
-     values ($1, $2, $3, 600, $4, $5)`,
-    [randomUUID(), t.value, t.managementId, t.grantId, t.revoked ? new Date() : null]
-  )
+  insertRafikiToken(db, {
+    grantId: t.grantId,
+    value: t.value,
+    managementId: t.managementId,
+    revokedAt: t.revoked ? new Date() : null
+  })
 
 async function fill(db: Db): Promise<void> {
   const tenant = (id: string, apiSecret: string, deletedAt: string | null) =>
@@ -98,20 +87,20 @@ async function fill(db: Db): Promise<void> {
   await tenant(tenantA, `api-secret-of-tenant-a-${tenantA}`, null)
   await tenant(tenantB, `api-secret-of-tenant-b-${tenantB}`, null)
   await tenant(deletedTenant, `api-secret-deleted-${deletedTenant}`, '2026-01-01T00:00:00Z')
-  await insertRafikiGrant(db, { id: liveToken.grantId, tenantId: tenantA })
+  await insertGrant(db, { id: liveToken.grantId, tenantId: tenantA })
   await db.query(
     `insert into "accesses" ("id", "type", "actions", "identifier", "grantId")
      values ($1, 'incoming-payment', '{create,read,list}', $2, $3)`,
     [randomUUID(), `${wallets.url}/alice`, liveToken.grantId]
   )
-  await insertRafikiToken(db, liveToken)
-  await insertRafikiToken(db, { ...otherToken, grantId: liveToken.grantId })
+  await insertToken(db, liveToken)
+  await insertToken(db, { ...otherToken, grantId: liveToken.grantId })
   const revokedGrant = randomUUID()
-  await insertRafikiGrant(db, { id: revokedGrant, tenantId: tenantB })
-  await insertRafikiToken(db, { ...revokedToken, grantId: revokedGrant, revoked: true })
+  await insertGrant(db, { id: revokedGrant, tenantId: tenantB })
+  await insertToken(db, { ...revokedToken, grantId: revokedGrant, revoked: true })
   // A grant opas cannot hold: its continueId is not a UUID. Its token is left behind with it.
-  await insertRafikiGrant(db, { id: badGrant, tenantId: tenantB, continueId: 'not-a-uuid' })
-  await insertRafikiToken(db, {
+  await insertGrant(db, { id: badGrant, tenantId: tenantB, continueId: 'not-a-uuid' })
+  await insertToken(db, {
     grantId: badGrant,
     value: rafikiToken(),
     managementId: randomUUID()
@@ -119,8 +108,7 @@ async function fill(db: Db): Promise<void> {
 }
 
 before(async () => {
-  ;({ db: source, close: closeSource } = await openTestDb({ migrated: false }))
-  await source.exec(schema)
+  ;({ db: source, close: closeSource } = await openRafikiSource())
   wallets = await startWalletAddressServer()
   server = await startTestServer()
   app = wallets.addClient('app', { authServer: server.grantUrl })
@@ -228,8 +216,8 @@ test('a second run brings what changed in Rafiki since, and undoes nothing opas 
   ])
   const lateGrant = randomUUID()
   const lateToken = rafikiToken()
-  await insertRafikiGrant(source, { id: lateGrant, tenantId: tenantA })
-  await insertRafikiToken(source, {
+  await insertGrant(source, { id: lateGrant, tenantId: tenantA })
+  await insertToken(source, {
     grantId: lateGrant,
     value: lateToken,
     managementId: randomUUID()
@@ -310,8 +298,8 @@ test('an imported token is revoked at its Rafiki manage URL, an imported grant c
   const continueId = randomUUID()
   const continueToken = rafikiToken()
   const tokens = [0, 1].map(() => ({ value: rafikiToken(), managementId: randomUUID() }))
-  await insertRafikiGrant(source, { id: grantId, tenantId: tenantA, continueId, continueToken })
-  for (const token of tokens) await insertRafikiToken(source, { ...token, grantId })
+  await insertGrant(source, { id: grantId, tenantId: tenantA, continueId, continueToken })
+  for (const token of tokens) await insertToken(source, { ...token, grantId })
   await importInto(false)
   const client = await sdkClientFor(app)
   await client.token.revoke({

@@ -1,0 +1,464 @@
+import assert from 'node:assert/strict'
+import { randomUUID } from 'node:crypto'
+import { after, before, test } from 'node:test'
+import { isFinalizedGrant } from '@interledger/open-payments'
+import { importRafiki, type ImportReport } from '../../src/rafiki-import/rafiki-import.js'
+import type { Db } from '../../src/storage/db.js'
+import { apiSignatureHeader } from '../../src/tenant/api-signature.js'
+import { createSecretBox } from '../../src/tenant/secret-box.js'
+import { assertTokenActive } from '../helpers/gnap-assertions.js'
+import {
+  insertRafiki,
+  insertRafikiGrant,
+  insertRafikiToken,
+  openRafikiSource
+} from '../helpers/rafiki-source.js'
+import { sdkClientFor } from '../helpers/sdk-client.js'
+import { postJson, send } from '../helpers/signed-request.js'
+import { startTestServer, type TestServer } from '../helpers/test-server.js'
+import {
+  startWalletAddressServer,
+  type TestClient,
+  type WalletAddressServer
+} from '../helpers/wallet-address-server.js'
+
+/**
+ * Issue 25: a Rafiki auth database holding every kind of row Rafiki writes (non-interactive and
+ * interactive grants in each state, rotated, revoked and expired tokens, subjects, a JWK client,
+ * several tenants, one deleted), imported into a running opas, which then answers for each as
+ * Rafiki did: the admin API lists the grants field by field as Rafiki lists them, introspection
+ * answers for imported tokens exactly as for opas's own, and an interrupted import resumes.
+ */
+
+let source: Db
+let closeSource: () => Promise<void>
+let server: TestServer
+let wallets: WalletAddressServer
+let app: TestClient
+
+const tenant = { id: randomUUID(), apiSecret: `api-secret-of-the-live-tenant-${randomUUID()}` }
+const gone = { id: randomUUID(), apiSecret: `api-secret-of-the-deleted-one-${randomUUID()}` }
+const hour = 3_600_000
+const ago = (ms: number) => new Date(Date.now() - ms)
+
+/** The rows, named by what they are; filled in `fill`. */
+const rows = {
+  issued: '',
+  jwk: '',
+  withSubjects: '',
+  approved: { grant: '', continueId: '', continueToken: '', ref: randomUUID() },
+  rejected: { grant: '', continueId: '', continueToken: '', ref: randomUUID() },
+  revokedGrant: '',
+  expiredInteraction: { id: randomUUID(), nonce: randomUUID() },
+  goneGrant: ''
+}
+const tokens: Record<string, { value: string; managementId: string }> = {}
+
+const limits = {
+  receiver: 'https://wallet.example/incoming-payments/0b4f5d2e-6a0b-4a8e-9b55-3c2e4a6b7c8d',
+  debitAmount: { value: '1500', assetCode: 'USD', assetScale: 2 },
+  interval: 'R/2026-01-01T00:00:00Z/P1M'
+}
+
+async function fill(db: Db): Promise<void> {
+  for (const t of [tenant, gone]) {
+    await insertRafiki(db, 'tenants', {
+      id: t.id,
+      idpConsentUrl: 'http://127.0.0.1:9/consent',
+      idpSecret: `rafiki-idp-secret-${t.id}`,
+      apiSecret: t.apiSecret,
+      createdAt: ago(30 * 24 * hour),
+      deletedAt: t === gone ? ago(24 * hour) : null
+    })
+  }
+  const access = (grantId: string, createdAt: Date, fields: Record<string, unknown> = {}) =>
+    insertRafiki(db, 'accesses', {
+      id: randomUUID(),
+      type: 'incoming-payment',
+      actions: ['create', 'read', 'list'],
+      identifier: `${wallets.url}/alice`,
+      grantId,
+      createdAt,
+      ...fields
+    })
+  const grant = async (createdAt: Date, fields: Record<string, unknown> = {}) => {
+    const g = await insertRafikiGrant(db, {
+      tenantId: tenant.id,
+      client: app.walletAddress,
+      createdAt,
+      updatedAt: createdAt,
+      lastContinuedAt: createdAt,
+      ...fields
+    })
+    return g
+  }
+
+  // Non-interactive, issued: a token rotated once (Rafiki revokes the old one), one expired.
+  const issued = await grant(ago(10 * hour))
+  rows.issued = issued.id
+  await access(issued.id, ago(10 * hour))
+  tokens.rotatedAway = await insertRafikiToken(db, {
+    grantId: issued.id,
+    createdAt: ago(10 * hour),
+    revokedAt: ago(9 * hour)
+  })
+  tokens.live = await insertRafikiToken(db, {
+    grantId: issued.id,
+    createdAt: ago(9 * hour),
+    expiresIn: 86_400
+  })
+  tokens.expired = await insertRafikiToken(db, { grantId: issued.id, createdAt: ago(2 * hour) })
+
+  // A directed-identity client: a JWK and no wallet address.
+  const jwk = await grant(ago(9 * hour), { client: null, jwk: app.publicJwk })
+  rows.jwk = jwk.id
+  await access(jwk.id, ago(9 * hour))
+  tokens.jwk = await insertRafikiToken(db, { grantId: jwk.id })
+
+  // Subjects, and two access items whose order is their creation's.
+  const withSubjects = await grant(ago(8 * hour))
+  rows.withSubjects = withSubjects.id
+  await access(withSubjects.id, ago(8 * hour), {
+    type: 'outgoing-payment',
+    actions: ['create', 'read'],
+    limits
+  })
+  await access(withSubjects.id, new Date(ago(8 * hour).getTime() + 1))
+  for (const [i, subId] of [`${wallets.url}/alice`, `${wallets.url}/bob`].entries()) {
+    await insertRafiki(db, 'subjects', {
+      id: randomUUID(),
+      grantId: withSubjects.id,
+      subId,
+      subIdFormat: 'uri',
+      createdAt: new Date(ago(8 * hour).getTime() + i)
+    })
+  }
+
+  // Interactive grants in each state the interaction leaves them.
+  const interactive = async (
+    state: string,
+    finalizationReason: string | null,
+    interactionState: string,
+    ref: string,
+    createdAt: Date
+  ) => {
+    const g = await grant(createdAt, {
+      state,
+      finalizationReason,
+      startMethod: ['redirect'],
+      finishMethod: 'redirect',
+      finishUri: 'https://app.example/finish',
+      clientNonce: randomUUID()
+    })
+    await access(g.id, createdAt, {
+      type: 'outgoing-payment',
+      actions: ['create', 'read'],
+      limits: { debitAmount: limits.debitAmount }
+    })
+    await insertRafiki(db, 'interactions', {
+      id: randomUUID(),
+      ref,
+      nonce: randomUUID(),
+      state: interactionState,
+      grantId: g.id,
+      expiresIn: 600,
+      createdAt
+    })
+    return g
+  }
+  const approved = await interactive('APPROVED', null, 'APPROVED', rows.approved.ref, ago(60_000))
+  Object.assign(rows.approved, { grant: approved.id, ...approved })
+  const rejected = await interactive(
+    'FINALIZED',
+    'REJECTED',
+    'DENIED',
+    rows.rejected.ref,
+    ago(7 * hour)
+  )
+  Object.assign(rows.rejected, { grant: rejected.id, ...rejected })
+
+  // Revoked by the account holder: its token, never revoked itself, is dead with it.
+  const revoked = await grant(ago(6 * hour), { finalizationReason: 'REVOKED' })
+  rows.revokedGrant = revoked.id
+  await access(revoked.id, ago(6 * hour))
+  tokens.ofRevokedGrant = await insertRafikiToken(db, { grantId: revoked.id })
+
+  // A pending grant whose interaction expired an hour ago.
+  const expired = await grant(ago(2 * hour), {
+    state: 'PENDING',
+    finalizationReason: null,
+    startMethod: ['redirect'],
+    finishMethod: 'redirect',
+    finishUri: 'https://app.example/finish',
+    clientNonce: randomUUID()
+  })
+  await access(expired.id, ago(2 * hour))
+  await insertRafiki(db, 'interactions', {
+    ...rows.expiredInteraction,
+    ref: randomUUID(),
+    state: 'PENDING',
+    grantId: expired.id,
+    expiresIn: 600,
+    createdAt: ago(2 * hour)
+  })
+
+  // The deleted tenant's grant and live token.
+  const goneGrant = await grant(ago(5 * hour), { tenantId: gone.id })
+  rows.goneGrant = goneGrant.id
+  await access(goneGrant.id, ago(5 * hour))
+  tokens.ofDeletedTenant = await insertRafikiToken(db, { grantId: goneGrant.id })
+}
+
+let report: ImportReport
+
+before(async () => {
+  ;({ db: source, close: closeSource } = await openRafikiSource())
+  wallets = await startWalletAddressServer()
+  server = await startTestServer()
+  app = wallets.addClient('app', { authServer: server.grantUrl })
+  await fill(source)
+
+  // The first run is stopped after its first batch of grants, as Ctrl-C would stop it.
+  const options = {
+    source,
+    sourceName: 'rafiki-states',
+    target: server.services.db,
+    authServerUrl: server.services.config.authServerUrl,
+    seal: createSecretBox(server.env.TENANT_SECRETS_KEY!).seal,
+    batchSize: 3
+  }
+  await assert.rejects(
+    importRafiki({
+      ...options,
+      onProgress: (table) => {
+        if (table === 'grants') throw new Error('stopped')
+      }
+    }),
+    /stopped/
+  )
+  report = await importRafiki(options)
+})
+after(async () => {
+  await server?.close()
+  await wallets?.close()
+  await closeSource?.()
+})
+
+const introspect = async (value: string) =>
+  (await postJson(`${server.introspectionUrl}/`, { access_token: value })).body
+
+test('a stopped run resumes after its last batch, and the two together import everything once', async () => {
+  assert.equal(report.resumed?.phase, 'grants')
+  assert.equal(report.tables.tenants.read, 0, 'the tenants were done before it stopped')
+  const { rows: all } = await source.query<{ n: number }>('select count(*)::int as n from grants')
+  assert.equal(report.tables.grants.read, all[0]!.n - 3, 'the first batch is not read again')
+  assert.deepEqual(report.skipped, [])
+  for (const table of ['grants', 'accesses', 'subjects', 'access_tokens', 'interactions']) {
+    const rafikiTable = { access_tokens: 'accessTokens' }[table] ?? table
+    const [inRafiki, inOpas] = await Promise.all([
+      source.query<{ n: number }>(`select count(*)::int as n from "${rafikiTable}"`),
+      server.services.db.query<{ n: number }>(`select count(*)::int as n from ${table}`)
+    ])
+    assert.equal(inOpas.rows[0]!.n, inRafiki.rows[0]!.n, table)
+  }
+  const again = await importRafiki({
+    source,
+    sourceName: 'rafiki-states',
+    target: server.services.db,
+    authServerUrl: server.services.config.authServerUrl,
+    seal: createSecretBox(server.env.TENANT_SECRETS_KEY!).seal
+  })
+  assert.equal(again.resumed, undefined, 'a finished run is followed by a whole one')
+  assert.equal(again.tables.grants.present, again.tables.grants.read)
+})
+
+test("the admin API lists the imported grants field by field as Rafiki's lists them", async () => {
+  const query = {
+    query: `{ grants(first: 20) { edges { node {
+      id client state finalizationReason createdAt tenantId
+      access { id identifier type actions createdAt
+        limits { receiver interval debitAmount { value assetCode assetScale }
+          receiveAmount { value assetCode assetScale } } }
+    } } } }`
+  }
+  const res = await server.apps.admin.inject({
+    method: 'POST',
+    url: '/graphql',
+    headers: {
+      'content-type': 'application/json',
+      'tenant-id': tenant.id,
+      signature: apiSignatureHeader(tenant.apiSecret, 1, query, Date.now())
+    },
+    payload: JSON.stringify(query)
+  })
+  assert.equal(res.statusCode, 200, res.body)
+  const listed = (
+    res.json() as { data: { grants: { edges: { node: unknown }[] } } }
+  ).data.grants.edges.map((e) => e.node)
+
+  // What Rafiki's grantToGraphql makes of its rows: newest first, access items as stored.
+  const { rows: grants } = await source.query<
+    Record<string, unknown> & { id: string; createdAt: Date }
+  >(`select * from grants where "tenantId" = $1 order by "createdAt" desc, id desc`, [tenant.id])
+  const expected = []
+  for (const g of grants) {
+    const { rows: access } = await source.query<Record<string, unknown> & { createdAt: Date }>(
+      `select * from accesses where "grantId" = $1 order by "createdAt", id`,
+      [g.id]
+    )
+    expected.push({
+      id: g.id,
+      client: g.client,
+      state: g.state,
+      finalizationReason: g.finalizationReason,
+      createdAt: g.createdAt.toISOString(),
+      tenantId: g.tenantId,
+      access: access.map((a) => ({
+        id: a.id,
+        identifier: a.identifier,
+        type: a.type,
+        actions: a.actions,
+        createdAt: a.createdAt.toISOString(),
+        limits:
+          a.limits === null
+            ? null
+            : {
+                receiver: null,
+                interval: null,
+                receiveAmount: null,
+                debitAmount: null,
+                ...(a.limits as object)
+              }
+      }))
+    })
+  }
+  assert.equal(listed.length, 7)
+  assert.deepEqual(listed, expected)
+})
+
+test("the subjects a grant asked for are kept, in Rafiki's order", async () => {
+  const query = {
+    query: `query ($id: ID!) { grant(id: $id) { subject { sub_ids { subId subIdFormat } } } }`,
+    variables: { id: rows.withSubjects }
+  }
+  const res = await server.apps.admin.inject({
+    method: 'POST',
+    url: '/graphql',
+    headers: {
+      'content-type': 'application/json',
+      'tenant-id': tenant.id,
+      signature: apiSignatureHeader(tenant.apiSecret, 1, query, Date.now())
+    },
+    payload: JSON.stringify(query)
+  })
+  assert.equal(res.statusCode, 200, res.body)
+  assert.deepEqual((res.json() as { data: { grant: unknown } }).data.grant, {
+    subject: {
+      sub_ids: [
+        { subId: `${wallets.url}/alice`, subIdFormat: 'uri' },
+        { subId: `${wallets.url}/bob`, subIdFormat: 'uri' }
+      ]
+    }
+  })
+})
+
+test("introspection answers for an imported token exactly as for opas's own", async () => {
+  const client = await sdkClientFor(app)
+  const own = await client.grant.request(
+    { url: server.grantUrl },
+    {
+      access_token: {
+        access: [
+          {
+            type: 'incoming-payment',
+            actions: ['create', 'read', 'list'],
+            identifier: `${wallets.url}/alice`
+          }
+        ]
+      }
+    }
+  )
+  assert.ok(isFinalizedGrant(own) && own.access_token)
+  const ownAnswer = (await assertTokenActive(server, own.access_token.value)) as Record<
+    string,
+    unknown
+  >
+  const imported = (await assertTokenActive(server, tokens.live!.value)) as Record<string, unknown>
+  const withoutIds = (answer: Record<string, unknown>) => ({
+    ...answer,
+    grant: typeof answer.grant,
+    access: (answer.access as Record<string, unknown>[]).map(({ id, ...item }) => ({
+      ...item,
+      id: typeof id
+    }))
+  })
+  assert.deepEqual(withoutIds(imported), withoutIds(ownAnswer))
+  assert.equal(imported.grant, rows.issued)
+
+  // The JWK client's token, too.
+  const jwkAnswer = await assertTokenActive(server, tokens.jwk!.value)
+  assert.equal(jwkAnswer.grant, rows.jwk)
+})
+
+test('rotated, expired, revoked-grant and deleted-tenant tokens introspect inactive', async () => {
+  for (const name of ['rotatedAway', 'expired', 'ofRevokedGrant', 'ofDeletedTenant']) {
+    assert.deepEqual(await introspect(tokens[name]!.value), { active: false }, name)
+  }
+})
+
+test('an approved interactive grant continues with its interaction ref; a rejected one is refused', async () => {
+  const client = await sdkClientFor(app)
+  const continued = await client.grant.continue(
+    {
+      url: `${server.authUrl}/continue/${rows.approved.continueId}`,
+      accessToken: rows.approved.continueToken
+    },
+    { interact_ref: rows.approved.ref }
+  )
+  assert.ok(isFinalizedGrant(continued) && continued.access_token)
+  await assertTokenActive(server, continued.access_token.value)
+
+  await assert.rejects(
+    client.grant.continue(
+      {
+        url: `${server.authUrl}/continue/${rows.rejected.continueId}`,
+        accessToken: rows.rejected.continueToken
+      },
+      { interact_ref: rows.rejected.ref }
+    ),
+    (err: { status?: number }) => err.status === 401 || err.status === 400 || err.status === 404
+  )
+})
+
+test('an interaction link that expired in Rafiki sends the browser back to the client, saying so', async () => {
+  const res = await send(
+    `${server.authUrl}/interact/${rows.expiredInteraction.id}/${rows.expiredInteraction.nonce}`,
+    { headers: { accept: 'text/html' } }
+  )
+  // As Rafiki does for an interaction that can no longer be answered: back to the finish URI.
+  assert.equal(res.status, 302, res.text)
+  const back = new URL(res.headers.get('location')!)
+  assert.equal(back.origin + back.pathname, 'https://app.example/finish')
+  assert.equal(back.searchParams.get('result'), 'invalid_interaction')
+  assert.equal(back.searchParams.get('message'), 'interaction expired')
+})
+
+test("the deleted tenant's API secret signs nothing after the import", async () => {
+  const query = { query: '{ grants(first: 1) { edges { node { id } } } }' }
+  const res = await server.apps.admin.inject({
+    method: 'POST',
+    url: '/graphql',
+    headers: {
+      'content-type': 'application/json',
+      'tenant-id': gone.id,
+      signature: apiSignatureHeader(gone.apiSecret, 1, query, Date.now())
+    },
+    payload: JSON.stringify(query)
+  })
+  assert.equal(res.statusCode, 401, res.body)
+  const { rows: kept } = await server.services.db.query<{ deleted_at: Date | null }>(
+    'select deleted_at from tenants where id = $1',
+    [gone.id]
+  )
+  assert.ok(kept[0]?.deleted_at, 'the deletion is kept')
+})
