@@ -25,7 +25,7 @@ import {
   type ImportPosition
 } from './import-progress.js'
 import { ChildStream, countAfter, SourceCursor } from './rafiki-reader.js'
-import { checkRafikiMigrations, readRafikiMigrations } from './rafiki-source.js'
+import { checkRafikiMigrations, RafikiSourceError, readRafikiMigrations } from './rafiki-source.js'
 
 /**
  * `opas import rafiki` (issue 25): reads a Rafiki auth database in one read-only snapshot and
@@ -231,19 +231,35 @@ export async function importRafiki(options: ImportOptions): Promise<ImportReport
       )
       if (!dryRun) await finishRun(options.target, options.sourceName)
     })
-  if (!dryRun) await run()
-  else {
-    await options.target
-      .transaction(async (tx) => {
-        dryTx = tx
-        await run()
-        throw ROLLBACK
-      })
-      .catch((err: unknown) => {
-        if (err !== ROLLBACK) throw err
-      })
-  }
+  // One run per source at a time: the lock lives as long as this transaction, which a real run
+  // only holds open (its batches commit on their own), and a dry run writes in.
+  await options.target
+    .transaction(async (tx) => {
+      await holdImportLock(tx, options.sourceName)
+      if (!dryRun) return run()
+      dryTx = tx
+      await run()
+      throw ROLLBACK
+    })
+    .catch((err: unknown) => {
+      if (err !== ROLLBACK) throw err
+    })
   return report
+}
+
+/** Any constant, the same in every opas; the second key is the source's. */
+const IMPORT_LOCK_KEY = 25
+
+async function holdImportLock(tx: Queryable, sourceName: string): Promise<void> {
+  const { rows } = await tx.query<{ locked: boolean }>(
+    'select pg_try_advisory_xact_lock($1, hashtext($2)) as locked',
+    [IMPORT_LOCK_KEY, sourceName]
+  )
+  if (!rows[0]!.locked) {
+    throw new RafikiSourceError(
+      `another opas import from ${sourceName} is running; wait for it to end, then run this again`
+    )
+  }
 }
 
 /** The position of a stopped run from this source, unless told to start again. */

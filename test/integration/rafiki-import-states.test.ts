@@ -210,6 +210,7 @@ async function fill(db: Db): Promise<void> {
 }
 
 let report: ImportReport
+let options: Parameters<typeof importRafiki>[0]
 
 before(async () => {
   ;({ db: source, close: closeSource } = await openRafikiSource())
@@ -219,7 +220,7 @@ before(async () => {
   await fill(source)
 
   // The first run is stopped after its first batch of grants, as Ctrl-C would stop it.
-  const options = {
+  options = {
     source,
     sourceName: 'rafiki-states',
     target: server.services.db,
@@ -261,13 +262,7 @@ test('a stopped run resumes after its last batch, and the two together import ev
     ])
     assert.equal(inOpas.rows[0]!.n, inRafiki.rows[0]!.n, table)
   }
-  const again = await importRafiki({
-    source,
-    sourceName: 'rafiki-states',
-    target: server.services.db,
-    authServerUrl: server.services.config.authServerUrl,
-    seal: createSecretBox(server.env.TENANT_SECRETS_KEY!).seal
-  })
+  const again = await importRafiki({ ...options, batchSize: undefined })
   assert.equal(again.resumed, undefined, 'a finished run is followed by a whole one')
   assert.equal(again.tables.grants.present, again.tables.grants.read)
 })
@@ -461,4 +456,36 @@ test("the deleted tenant's API secret signs nothing after the import", async () 
     [gone.id]
   )
   assert.ok(kept[0]?.deleted_at, 'the deletion is kept')
+})
+
+test('a second import from the same Rafiki database while one runs is refused, naming it', async () => {
+  // The first run waits at its first read from Rafiki until the second has been refused.
+  let reached!: () => void
+  let release!: () => void
+  const atFirstRead = new Promise<void>((resolve) => (reached = resolve))
+  const released = new Promise<void>((resolve) => (release = resolve))
+  const paused: Db = Object.create(source) as Db
+  paused.transaction = (fn) =>
+    source.transaction((tx) =>
+      fn({
+        exec: (sql) => tx.exec(sql),
+        query: async (sql, params) => {
+          if (sql.startsWith('fetch')) {
+            reached()
+            await released
+          }
+          return tx.query(sql, params)
+        }
+      })
+    )
+  const first = importRafiki({ ...options, source: paused, dryRun: true })
+  await atFirstRead
+  await assert.rejects(
+    importRafiki(options),
+    /another opas import from rafiki-states is running; wait for it to end/
+  )
+  release()
+  assert.equal((await first).dryRun, true)
+  // Once it has ended, the next run goes ahead.
+  assert.equal((await importRafiki(options)).tables.grants.skipped, 0)
 })

@@ -4,7 +4,14 @@ import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import pg from 'pg'
-import { runOpas, tempFolder } from '../helpers/opas-process.js'
+import {
+  introspectsActive,
+  localServerEnv,
+  runOpas,
+  startedOpas,
+  stoppedOpas,
+  tempFolder
+} from '../helpers/opas-process.js'
 import { postgresOnly } from '../helpers/requirements.js'
 import { createTestDatabase } from '../helpers/test-server.js'
 
@@ -48,13 +55,16 @@ test('a Rafiki database that cannot be reached is refused, naming it without its
 })
 
 test(
-  'a dry run, then the import: the report names every table',
+  'beside a running server on the embedded database: a dry run, then the import, whose token the server then honours',
   { skip: postgresOnly() },
   async () => {
     const dataDir = join(root, 'import')
-    assert.equal((await opas(dataDir, 'migrate')).code, 0)
+    const env = await localServerEnv(dataDir)
+    const server = await startedOpas(env)
+    after(() => (server.child.exitCode === null ? stoppedOpas(server) : undefined))
     const database = (await createTestDatabase())!
     after(() => database.drop())
+    const rafikiValue = 'C0FFEE00C0FFEE00C0FE'
     const client = new pg.Client({ connectionString: database.url })
     await client.connect()
     try {
@@ -78,6 +88,11 @@ test(
        values ($1, 'FINALIZED', 'ISSUED', 'C0FFEE00C0FFEE00C0FF', $2, 'https://app.example/w', $3)`,
         [grant, randomUUID(), tenant]
       )
+      await client.query(
+        `insert into "accessTokens" ("id", "value", "managementId", "expiresIn", "grantId")
+         values ($1, $2, $3, 600, $4)`,
+        [randomUUID(), rafikiValue, randomUUID(), grant]
+      )
     } finally {
       await client.end()
     }
@@ -95,5 +110,13 @@ test(
     const report = JSON.parse(real.output) as { tables: { grants: { imported: number } } }
     assert.equal(report.tables.grants.imported, 1)
     assert.equal((await listed()).length, 1)
+    assert.equal(await introspectsActive(env, rafikiValue), true, 'the running server honours it')
+
+    // Run again: nothing new, everything already there; the position is not resumed.
+    const again = await opas(dataDir, 'import', 'rafiki', '--from', database.url)
+    assert.equal(again.code, 0, again.output)
+    assert.match(again.output, /│ accessTokens +│ 1 +│ 0 +│ 0 +│ 1 +│ 0 +│/)
+    assert.doesNotMatch(again.output, /Resumed/)
+    await stoppedOpas(server)
   }
 )
