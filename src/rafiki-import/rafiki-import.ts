@@ -178,15 +178,11 @@ export async function importRafiki(options: ImportOptions): Promise<ImportReport
         const [now, resumed] = [phases.indexOf(phase), phases.indexOf(position.phase as Phase)]
         return now < resumed ? undefined : now === resumed ? position.afterId : null
       }
-      const read = <T extends { id: string }>(
-        phase: Phase,
-        handle: (rows: T[]) => Promise<void>,
-        open: (start: string | null) => Promise<SourceCursor<T>> = (start) =>
-          SourceCursor.open<T>(src, phase, 'id', 'id', start)
-      ) => {
+      /** `phase`'s table in batches, unless the run this one resumes was past it. */
+      const read = <T>(phase: Phase, handle: (rows: T[]) => Promise<void>) => {
         const start = after(phase)
-        if (start === undefined) return // done by the run this one resumes
-        return eachBatch(src, phase, start, batchSize, open, handle, options.onProgress)
+        if (start === undefined) return
+        return eachBatch<T>(src, phase, start, batchSize, handle, options.onProgress)
       }
 
       await read<RafikiTenant>('tenants', (rows) =>
@@ -325,12 +321,11 @@ async function eachBatch<T>(
   table: RafikiTable,
   after: string | null,
   batchSize: number,
-  open: (after: string | null) => Promise<SourceCursor<T>>,
   fn: (rows: T[]) => Promise<void>,
   onProgress: ImportOptions['onProgress']
 ): Promise<void> {
   const total = await countAfter(src, table, after)
-  const cursor = await open(after)
+  const cursor = await SourceCursor.open<T>(src, table, 'id', 'id', after)
   const fetchNext = () => {
     const next = cursor.next(batchSize)
     // Awaited below; this only keeps a failure while `fn` runs from counting as unhandled.

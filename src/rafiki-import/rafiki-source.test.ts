@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
 import { after, before, test } from 'node:test'
-import { openTestDb } from '../../test/helpers/store-test.js'
+import { openRafikiSource } from '../../test/helpers/rafiki-source.js'
 import type { Db, Queryable } from '../storage/db.js'
 import {
   checkRafikiMigrations,
@@ -15,16 +14,11 @@ import {
  * refuses any other naming the migration.
  */
 
-const schema = readFileSync(
-  new URL('../../test/fixtures/rafiki/auth-schema.sql', import.meta.url),
-  'utf8'
-)
 let db: Db
 let close: (() => Promise<void>) | undefined
 
 before(async () => {
-  ;({ db, close } = await openTestDb({ migrated: false }))
-  await db.exec(schema)
+  ;({ db, close } = await openRafikiSource())
 })
 after(() => close?.())
 
