@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, test } from 'node:test'
 import { openRafikiSource } from '../../test/helpers/rafiki-source.js'
+import { openTestDb } from '../../test/helpers/store-test.js'
 import type { Db, Queryable } from '../storage/db.js'
 import {
   checkRafikiMigrations,
