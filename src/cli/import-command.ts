@@ -55,7 +55,12 @@ function printReport(report: ImportReport, from: string): void {
     print(
       `Resumed the run started ${startedAt.toISOString()}, which stopped in ${phase}` +
         (afterId ? ` after ${afterId}` : '') +
-        ' (--restart reads everything again).'
+        ' (--full reads everything again).'
+    )
+  } else if (report.since) {
+    print(
+      `Read what Rafiki changed since ${report.since.toISOString()}, an hour before the last ` +
+        'finished run began (--full reads everything).'
     )
   }
   print(
@@ -108,9 +113,12 @@ export function registerImportCommand(program: Command): void {
     )
     .requiredOption('--from <url>', "the PostgreSQL URL of Rafiki auth's database", postgresUrl)
     .option('--dry-run', 'report what would be imported, change nothing')
-    .option('--restart', 'read everything again, even when a run from this source was stopped')
+    .option(
+      '--full',
+      'read every row: neither resume a stopped run nor read only what changed since the last'
+    )
     .option('--json', 'print the report as JSON')
-    .action((options: { from: string; dryRun?: boolean; restart?: boolean; json?: boolean }) =>
+    .action((options: { from: string; dryRun?: boolean; full?: boolean; json?: boolean }) =>
       withServices('opas import rafiki', async (services) => {
         const source = createPostgresDb(options.from, 2)
         try {
@@ -121,7 +129,7 @@ export function registerImportCommand(program: Command): void {
             authServerUrl: services.config.authServerUrl,
             seal: createSecretBox(services.config.tenantSecretsKey).seal,
             dryRun: options.dryRun === true,
-            restart: options.restart === true,
+            full: options.full === true,
             onProgress: options.json ? undefined : progress()
           })
           if (options.json) printJson(report)

@@ -2,43 +2,63 @@ import type { Queryable } from '../storage/db.js'
 import type { RafikiTable } from './rafiki-rows.js'
 
 /**
- * Where `opas import rafiki` has got to with one Rafiki database (table `rafiki_imports`), so a
- * stopped run resumes after its last committed batch. The position is written in the batch's own
- * transaction: it never claims a row opas does not hold.
+ * Where `opas import rafiki` has got to with one Rafiki database (table `rafiki_imports`): a
+ * stopped run resumes after its last committed batch, and the run after a finished one reads
+ * only what Rafiki changed since. The position is written in the batch's own transaction: it
+ * never claims a row opas does not hold.
  */
 
-export interface ImportPosition {
+export interface ImportRun {
   /** The Rafiki table being read, and its last row written (null: none yet). */
   phase: RafikiTable
   afterId: string | null
+  /** Rows whose `updatedAt` is before this are not read (null: every row is). */
+  since: Date | null
+  /** The run's first snapshot of Rafiki, by Rafiki's clock. */
+  snapshotAt: Date
   startedAt: Date
 }
 
-/** The position of an unfinished run from this source, if there is one. */
-export async function unfinishedRun(
+/** The last run from this source: unfinished (to resume), or the finished one before. */
+export async function lastRun(
   q: Queryable,
   source: string
-): Promise<ImportPosition | undefined> {
-  const { rows } = await q.query<{ phase: RafikiTable; after_id: string | null; started_at: Date }>(
-    'select phase, after_id, started_at from rafiki_imports where source = $1 and finished_at is null',
+): Promise<(ImportRun & { finished: boolean }) | undefined> {
+  const { rows } = await q.query<{
+    phase: RafikiTable
+    after_id: string | null
+    since: Date | null
+    snapshot_at: Date
+    started_at: Date
+    finished: boolean
+  }>(
+    `select phase, after_id, since, snapshot_at, started_at, finished_at is not null as finished
+     from rafiki_imports where source = $1`,
     [source]
   )
   const row = rows[0]
-  return row && { phase: row.phase, afterId: row.after_id, startedAt: row.started_at }
+  return (
+    row && {
+      phase: row.phase,
+      afterId: row.after_id,
+      since: row.since,
+      snapshotAt: row.snapshot_at,
+      startedAt: row.started_at,
+      finished: row.finished
+    }
+  )
 }
 
-/** Records a run's start: from the beginning, unless it resumes `position`. */
-export async function startRun(
-  q: Queryable,
-  source: string,
-  position: ImportPosition
-): Promise<void> {
+/** Records a run's start (a new one, or one resuming where it stopped). */
+export async function startRun(q: Queryable, source: string, run: ImportRun): Promise<void> {
   await q.query(
-    `insert into rafiki_imports (source, phase, after_id, started_at, updated_at)
-     values ($1, $2, $3, $4, now())
+    `insert into rafiki_imports
+       (source, phase, after_id, since, snapshot_at, started_at, updated_at)
+     values ($1, $2, $3, $4, $5, $6, now())
      on conflict (source) do update set phase = excluded.phase, after_id = excluded.after_id,
+       since = excluded.since, snapshot_at = excluded.snapshot_at,
        started_at = excluded.started_at, updated_at = now(), finished_at = null`,
-    [source, position.phase, position.afterId, position.startedAt]
+    [source, run.phase, run.afterId, run.since, run.snapshotAt, run.startedAt]
   )
 }
 

@@ -17,21 +17,16 @@ import {
   type RafikiTenant,
   type Skipped
 } from './rafiki-rows.js'
-import {
-  advanceRun,
-  finishRun,
-  startRun,
-  unfinishedRun,
-  type ImportPosition
-} from './import-progress.js'
-import { ChildStream, countAfter, SourceCursor } from './rafiki-reader.js'
+import { advanceRun, finishRun, lastRun, startRun, type ImportRun } from './import-progress.js'
+import { ChildStream, countFrom, SourceCursor, type ReadFrom } from './rafiki-reader.js'
 import { checkRafikiMigrations, RafikiSourceError, readRafikiMigrations } from './rafiki-source.js'
 
 /**
  * `opas import rafiki` (issue 25): reads a Rafiki auth database in one read-only snapshot and
  * writes what it holds into opas's, in batches of one transaction each, tenants first and each
  * grant's access items and subjects with it. Each batch also records how far the run has got
- * (import-progress.ts), so a stopped run resumes after its last batch. With `dryRun` every batch
+ * (import-progress.ts), so a stopped run resumes after its last batch, and the run after a
+ * finished one reads only what Rafiki changed since (unless `full`). With `dryRun` every batch
  * is written in one transaction that is then rolled back, so the report says exactly what a real
  * run would do and nothing changes.
  */
@@ -51,7 +46,9 @@ export interface TableCount {
 export interface ImportReport {
   dryRun: boolean
   /** Where this run took over from an earlier one that was stopped, if it did. */
-  resumed?: ImportPosition
+  resumed?: { phase: RafikiTable; afterId: string | null; startedAt: Date }
+  /** Rows Rafiki last changed before this were not read (null: every row was). */
+  since: Date | null
   tables: Record<RafikiTable, TableCount>
   skipped: Skipped[]
   notes: { table: RafikiTable; id: string; note: string }[]
@@ -68,8 +65,8 @@ export interface ImportOptions {
   /** Seals a tenant's API secret as the tenant directory does (TENANT_SECRETS_KEY). */
   seal: (secret: string, tenantId: string) => Buffer
   dryRun?: boolean
-  /** Reads everything again even when an earlier run from this source was stopped part way. */
-  restart?: boolean
+  /** Reads every row: neither resumes a stopped run nor reads only what changed since the last. */
+  full?: boolean
   batchSize?: number
   /** Told after each batch: the table, rows done, rows in all. */
   onProgress?: (table: RafikiTable, done: number, total: number) => void
@@ -110,6 +107,7 @@ export async function importRafiki(options: ImportOptions): Promise<ImportReport
     tables: Object.fromEntries(
       reportOrder.map((t) => [t, { read: 0, imported: 0, advanced: 0, present: 0, skipped: 0 }])
     ) as Record<RafikiTable, TableCount>,
+    since: null,
     skipped: [],
     notes: []
   }
@@ -146,10 +144,11 @@ export async function importRafiki(options: ImportOptions): Promise<ImportReport
   const write = (phase: Phase, lastId: string, batches: Batch[]) =>
     inTarget(async (tx) => {
       for (const batch of batches) {
+        // A grant batch's own grants go in first, so its children find them.
         const rows =
-          phase === 'accessTokens' || phase === 'interactions'
-            ? await ofGrantsInOpas(tx, batch.table, batch.rows, skippedGrants)
-            : batch.rows
+          batch.table === 'tenants' || batch.table === 'grants'
+            ? batch.rows
+            : await ofGrantsInOpas(tx, batch.table, batch.rows, skippedGrants)
         const outcome = await insertImported(tx, targetTable[batch.table], keep(batch.table, rows))
         const count = report.tables[batch.table]
         count.imported += outcome.inserted
@@ -165,22 +164,22 @@ export async function importRafiki(options: ImportOptions): Promise<ImportReport
       await src.query('set transaction isolation level repeatable read, read only')
       checkRafikiMigrations(await readRafikiMigrations(src))
 
-      const from = dryRun ? undefined : await resumeFrom(options)
-      if (from) report.resumed = from
-      const position: ImportPosition = from ?? {
-        phase: 'tenants',
-        afterId: null,
-        startedAt: new Date()
+      const snapshotAt = (await src.query<{ now: Date }>('select now() as now')).rows[0]!.now
+      const { run: plan, resumed } = await planRun(options, snapshotAt)
+      report.since = plan.since
+      if (resumed) {
+        report.resumed = { phase: plan.phase, afterId: plan.afterId, startedAt: plan.startedAt }
       }
-      if (!dryRun) await startRun(options.target, options.sourceName, position)
-      /** Where this run starts reading `phase`: after the resumed position, or at the start. */
-      const after = (phase: Phase) => {
-        const [now, resumed] = [phases.indexOf(phase), phases.indexOf(position.phase as Phase)]
-        return now < resumed ? undefined : now === resumed ? position.afterId : null
+      if (!dryRun) await startRun(options.target, options.sourceName, plan)
+      /** Where this run reads `phase` from; none when the run it resumes was past it. */
+      const from = (phase: Phase): ReadFrom | undefined => {
+        const [now, stopped] = [phases.indexOf(phase), phases.indexOf(plan.phase as Phase)]
+        if (now < stopped) return undefined
+        return { after: now === stopped ? plan.afterId : null, since: plan.since }
       }
       /** `phase`'s table in batches, unless the run this one resumes was past it. */
       const read = <T>(phase: Phase, handle: (rows: T[]) => Promise<void>) => {
-        const start = after(phase)
+        const start = from(phase)
         if (start === undefined) return
         return eachBatch<T>(src, phase, start, batchSize, handle, options.onProgress)
       }
@@ -190,7 +189,7 @@ export async function importRafiki(options: ImportOptions): Promise<ImportReport
           { table: 'tenants', rows: rows.map((t) => mapTenant(t, options.seal)) }
         ])
       )
-      const start = after('grants')
+      const start = from('grants')
       if (start !== undefined) {
         const children = <T extends { grantId: string }>(table: 'accesses' | 'subjects') =>
           SourceCursor.open<T>(src, table, 'grantId', '"grantId", "createdAt", id', start).then(
@@ -258,10 +257,32 @@ async function holdImportLock(tx: Queryable, sourceName: string): Promise<void> 
   }
 }
 
-/** The position of a stopped run from this source, unless told to start again. */
-async function resumeFrom(options: ImportOptions): Promise<ImportPosition | undefined> {
-  if (options.restart) return undefined
-  return unfinishedRun(options.target, options.sourceName)
+/**
+ * Rafiki stamps `updatedAt` by its own servers' clocks, before its transaction commits: the run
+ * after a finished one reads back this much further than that run's snapshot, so that neither a
+ * clock somewhat behind nor a commit somewhat late hides a change (a revocation above all).
+ */
+const DELTA_MARGIN_MS = 3_600_000
+
+/**
+ * What this run reads: where a stopped run from this source left off (a dry run reads it all,
+ * from the same moment); what changed since an hour before the last finished run's snapshot;
+ * or, the first time or with `full`, everything.
+ */
+async function planRun(
+  options: ImportOptions,
+  snapshotAt: Date
+): Promise<{ run: ImportRun; resumed: boolean }> {
+  const last = options.full ? undefined : await lastRun(options.target, options.sourceName)
+  if (last && !last.finished && !options.dryRun) return { run: last, resumed: true }
+  const since =
+    last === undefined
+      ? null
+      : last.finished
+        ? new Date(last.snapshotAt.getTime() - DELTA_MARGIN_MS)
+        : last.since
+  const run = { phase: 'tenants' as const, afterId: null, since, snapshotAt, startedAt: new Date() }
+  return { run, resumed: false }
 }
 
 /**
@@ -319,13 +340,13 @@ function positioned<T extends { id: string; grantId: string }, R>(
 async function eachBatch<T>(
   src: Queryable,
   table: RafikiTable,
-  after: string | null,
+  from: ReadFrom,
   batchSize: number,
   fn: (rows: T[]) => Promise<void>,
   onProgress: ImportOptions['onProgress']
 ): Promise<void> {
-  const total = await countAfter(src, table, after)
-  const cursor = await SourceCursor.open<T>(src, table, 'id', 'id', after)
+  const total = await countFrom(src, table, from)
+  const cursor = await SourceCursor.open<T>(src, table, 'id', 'id', from)
   const fetchNext = () => {
     const next = cursor.next(batchSize)
     // Awaited below; this only keeps a failure while `fn` runs from counting as unhandled.

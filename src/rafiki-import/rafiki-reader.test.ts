@@ -6,7 +6,7 @@ import {
   openRafikiSource
 } from '../../test/helpers/rafiki-source.js'
 import type { Db } from '../storage/db.js'
-import { ChildStream, countAfter, SourceCursor } from './rafiki-reader.js'
+import { ChildStream, countFrom, SourceCursor } from './rafiki-reader.js'
 
 /**
  * Issue 25: Rafiki's tables read through cursors in one snapshot, and a grant batch's access
@@ -51,7 +51,7 @@ const split = (fetchSize: number, batches: string[][]) =>
       'accesses',
       'grantId',
       '"grantId", "createdAt", id',
-      null
+      { after: null, since: null }
     )
     const stream = new ChildStream(cursor, fetchSize)
     const out: string[][] = []
@@ -85,11 +85,12 @@ test("each grant batch gets exactly its grants' access items, in creation order,
 
 test('a cursor starts after the given row, and the count says how many are left', async () => {
   const ids = await db.transaction(async (tx) => {
-    const cursor = await SourceCursor.open<{ id: string }>(tx, 'grants', 'id', 'id', grants[1][0])
+    const from = { after: grants[1][0], since: null }
+    const cursor = await SourceCursor.open<{ id: string }>(tx, 'grants', 'id', 'id', from)
     const first = await cursor.next(1)
     const rest = await cursor.next(10)
-    assert.equal(await countAfter(tx, 'grants', grants[1][0]), 2)
-    assert.equal(await countAfter(tx, 'grants', null), 4)
+    assert.equal(await countFrom(tx, 'grants', from), 2)
+    assert.equal(await countFrom(tx, 'grants', { after: null, since: null }), 4)
     return [...first, ...rest].map((g) => g.id)
   })
   assert.deepEqual(ids, [grants[2][0], grants[3][0]])

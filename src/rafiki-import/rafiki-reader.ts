@@ -14,6 +14,31 @@ import type { RafikiTable } from './rafiki-rows.js'
 
 let cursors = 0
 
+/** Where a read starts: after a row (keyset), and from a moment of Rafiki's `updatedAt`. */
+export interface ReadFrom {
+  after: string | null
+  since: Date | null
+}
+
+/**
+ * The rows of a read. Nothing when reading everything, so the planner reads the whole table in
+ * order. Rafiki sets `updatedAt` on every insert and update of every table (its BaseModel), so
+ * the rows changed since a moment are those with `updatedAt` at or after it.
+ */
+function condition(key: 'id' | 'grantId', from: ReadFrom) {
+  const terms: string[] = []
+  const params: unknown[] = []
+  if (from.after !== null) {
+    params.push(from.after)
+    terms.push(`"${key}" > $${params.length}::uuid`)
+  }
+  if (from.since !== null) {
+    params.push(from.since)
+    terms.push(`"updatedAt" >= $${params.length}`)
+  }
+  return { where: terms.length ? `where ${terms.join(' and ')}` : '', params }
+}
+
 /** One table of Rafiki's, in `order`, from the row after `after` (keyset on the first column). */
 export class SourceCursor<T> {
   private constructor(
@@ -21,21 +46,20 @@ export class SourceCursor<T> {
     private readonly name: string
   ) {}
 
-  /** `table`'s rows whose `key` is after `after` (all when null), in `order`. */
+  /** `table`'s rows in `order` after `from.after` by `key`, changed at or after `from.since`. */
   static async open<T>(
     src: Queryable,
     table: RafikiTable,
     key: 'id' | 'grantId',
     order: string,
-    after: string | null
+    from: ReadFrom
   ): Promise<SourceCursor<T>> {
     const name = `rafiki_${table}_${++cursors}`
-    // The table and column names are ours (RafikiTable), never input; `after` is a parameter.
-    // Without `after`, no condition at all: the planner then reads the whole table in order.
+    const { where, params } = condition(key, from)
+    // The table, column and cursor names are ours (RafikiTable), never input.
     await src.query(
-      `declare ${name} no scroll cursor for select * from "${table}"
-       ${after === null ? '' : `where "${key}" > $1::uuid`} order by ${order}`,
-      after === null ? [] : [after]
+      `declare ${name} no scroll cursor for select * from "${table}" ${where} order by ${order}`,
+      params
     )
     return new SourceCursor<T>(src, name)
   }
@@ -77,15 +101,16 @@ export class ChildStream<T extends { grantId: string }> {
   }
 }
 
-/** How many rows of `table` come after `after` (all when null), for the progress bar. */
-export async function countAfter(
+/** How many rows of `table` a read from `from` by id will give, for the progress bar. */
+export async function countFrom(
   src: Queryable,
   table: RafikiTable,
-  after: string | null
+  from: ReadFrom
 ): Promise<number> {
+  const { where, params } = condition('id', from)
   const { rows } = await src.query<{ n: string }>(
-    `select count(*) as n from "${table}" ${after === null ? '' : 'where id > $1::uuid'}`,
-    after === null ? [] : [after]
+    `select count(*) as n from "${table}" ${where}`,
+    params
   )
   return Number(rows[0]!.n)
 }
