@@ -12,8 +12,9 @@ const usage = `usage: npm run bench:import -- [--grants N] [--keep-db]
 Builds a Rafiki auth database (test/fixtures/rafiki/auth-schema.sql) holding N grants (default
 1,000,000) as Rafiki writes them, and an empty opas database beside it, on the PostgreSQL of
 DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres); then times
-\`opas import rafiki\`, a dry run first, then the import, then a second run (the delta before a
-cutover, here with nothing new), and prints each run's time and the peak memory of its process.`
+\`opas import rafiki\`: a dry run, the import, then (after 1 % new grants and 1 % of the tokens
+revoked in Rafiki) the delta run before a cutover, and a --full run; it prints each run's time
+and the peak memory of its process.`
 
 const { values } = parseArgs({
   options: {
@@ -53,37 +54,87 @@ insert into "tenants" ("id", "idpConsentUrl", "idpSecret", "apiSecret")
          'api-secret-of-tenant-number-' || t
   from generate_series(1, 3) t;
 insert into "grants" ("id", "state", "finalizationReason", "startMethod", "continueToken",
-    "continueId", "finishMethod", "finishUri", "clientNonce", "client", "tenantId", "createdAt")
+    "continueId", "finishMethod", "finishUri", "clientNonce", "client", "tenantId", "createdAt",
+    "updatedAt")
   select md5('grant' || g)::uuid, 'FINALIZED', 'ISSUED', '{redirect}',
          upper(substr(md5('continue' || g), 1, 20)), md5('continue-id' || g)::uuid::text,
          'redirect', 'https://app.example/finish', md5('nonce' || g),
          'https://wallet.example/client-' || (g % 50), md5('tenant' || (1 + g % 3))::uuid,
-         now() - interval '1 second' * g
+         now() - interval '1 second' * g, now() - interval '1 second' * g
   from generate_series(1, $1::int) g;
-insert into "accesses" ("id", "type", "actions", "identifier", "limits", "grantId")
+insert into "accesses" ("id", "type", "actions", "identifier", "limits", "grantId",
+    "createdAt", "updatedAt")
   select md5('access' || g)::uuid,
          case when g % 2 = 0 then 'outgoing-payment' else 'incoming-payment' end,
          case when g % 2 = 0 then '{create,read}'::text[] else '{create,read,list}'::text[] end,
          'https://wallet.example/alice',
          case when g % 2 = 0 then '{"debitAmount":{"value":"500","assetCode":"USD","assetScale":2}}'::jsonb end,
-         md5('grant' || g)::uuid
+         md5('grant' || g)::uuid, now() - interval '1 second' * g, now() - interval '1 second' * g
   from generate_series(1, $1::int) g;
-insert into "accessTokens" ("id", "value", "managementId", "expiresIn", "grantId")
+insert into "accessTokens" ("id", "value", "managementId", "expiresIn", "grantId", "createdAt",
+    "updatedAt")
   select md5('token' || g)::uuid, upper(substr(md5('value' || g), 1, 20)),
-         md5('manage' || g)::uuid, 600, md5('grant' || g)::uuid
+         md5('manage' || g)::uuid, 600, md5('grant' || g)::uuid,
+         now() - interval '1 second' * g, now() - interval '1 second' * g
   from generate_series(1, $1::int) g;
-insert into "accessTokens" ("id", "value", "managementId", "expiresIn", "grantId", "revokedAt")
+insert into "accessTokens" ("id", "value", "managementId", "expiresIn", "grantId", "revokedAt",
+    "createdAt", "updatedAt")
   select md5('rotated' || g)::uuid, upper(substr(md5('old-value' || g), 1, 20)),
-         md5('old-manage' || g)::uuid, 600, md5('grant' || g)::uuid, now()
+         md5('old-manage' || g)::uuid, 600, md5('grant' || g)::uuid,
+         now() - interval '1 second' * g, now() - interval '1 second' * g,
+         now() - interval '1 second' * g
   from generate_series(10, $1::int, 10) g;
-insert into "subjects" ("id", "grantId", "subId", "subIdFormat")
-  select md5('subject' || g)::uuid, md5('grant' || g)::uuid, 'https://wallet.example/alice', 'uri'
+insert into "subjects" ("id", "grantId", "subId", "subIdFormat", "createdAt", "updatedAt")
+  select md5('subject' || g)::uuid, md5('grant' || g)::uuid, 'https://wallet.example/alice', 'uri',
+         now() - interval '1 second' * g, now() - interval '1 second' * g
   from generate_series(10, $1::int, 10) g;
-insert into "interactions" ("id", "ref", "nonce", "state", "grantId", "expiresIn")
+insert into "interactions" ("id", "ref", "nonce", "state", "grantId", "expiresIn", "createdAt",
+    "updatedAt")
   select md5('interaction' || g)::uuid, md5('ref' || g)::uuid::text, md5('inonce' || g),
-         'APPROVED', md5('grant' || g)::uuid, 600
+         'APPROVED', md5('grant' || g)::uuid, 600,
+         now() - interval '1 second' * g, now() - interval '1 second' * g
   from generate_series(10, $1::int, 10) g;
 analyze;`
+
+/**
+ * What happens in Rafiki between the import and the run before the cutover, as Rafiki writes it
+ * (updatedAt stamped): 1 % more grants, each with its access item and token, and 1 % of the
+ * tokens revoked.
+ */
+const changesSql = `
+insert into "grants" ("id", "state", "finalizationReason", "continueToken", "continueId",
+    "client", "tenantId")
+  select md5('new-grant' || g)::uuid, 'FINALIZED', 'ISSUED', upper(substr(md5('new-c' || g), 1, 20)),
+         md5('new-continue-id' || g)::uuid::text, 'https://wallet.example/client-' || (g % 50),
+         md5('tenant' || (1 + g % 3))::uuid
+  from generate_series(1, $1::int / 100) g;
+insert into "accesses" ("id", "type", "actions", "identifier", "grantId")
+  select md5('new-access' || g)::uuid, 'incoming-payment', '{create,read,list}',
+         'https://wallet.example/alice', md5('new-grant' || g)::uuid
+  from generate_series(1, $1::int / 100) g;
+insert into "accessTokens" ("id", "value", "managementId", "expiresIn", "grantId")
+  select md5('new-token' || g)::uuid, upper(substr(md5('new-value' || g), 1, 20)),
+         md5('new-manage' || g)::uuid, 600, md5('new-grant' || g)::uuid
+  from generate_series(1, $1::int / 100) g;
+update "accessTokens" set "revokedAt" = now(), "updatedAt" = now()
+  where id in (select md5('token' || g)::uuid from generate_series(7, $1::int, 100) g)`
+
+/**
+ * Runs a script on the database `name`: `script` as it is, then each statement of `statements`
+ * (split at semicolons) with the grant count as $1 where it uses it.
+ */
+async function runSql(name: string, statements: string, script = ''): Promise<void> {
+  const client = new pg.Client({ connectionString: urlOf(name) })
+  await client.connect()
+  try {
+    if (script) await client.query(script)
+    for (const statement of statements.split(';').filter((s) => s.trim() !== '')) {
+      await client.query(statement, statement.includes('$1') ? [grants] : [])
+    }
+  } finally {
+    await client.end()
+  }
+}
 
 /** `opas migrate`, as an operator would before the import. */
 function migrate(env: NodeJS.ProcessEnv) {
@@ -135,23 +186,14 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'opas-bench-import-'))
   try {
     for (const name of Object.values(names)) await admin.query(`create database ${name}`)
-    const source = new pg.Client({ connectionString: urlOf(names.source) })
-    await source.connect()
-    try {
-      const schema = readFileSync(
-        new URL('../test/fixtures/rafiki/auth-schema.sql', import.meta.url),
-        'utf8'
-      )
-      await source.query(schema)
-      const began = Date.now()
-      log(`filling a Rafiki database with ${grants} grants…`)
-      for (const statement of fillSql.split(';').filter((s) => s.trim() !== '')) {
-        await source.query(statement, statement.includes('$1') ? [grants] : [])
-      }
-      log(`filled in ${((Date.now() - began) / 1000).toFixed(0)} s`)
-    } finally {
-      await source.end()
-    }
+    const schema = readFileSync(
+      new URL('../test/fixtures/rafiki/auth-schema.sql', import.meta.url),
+      'utf8'
+    )
+    const began = Date.now()
+    log(`filling a Rafiki database with ${grants} grants…`)
+    await runSql(names.source, fillSql, schema)
+    log(`filled in ${((Date.now() - began) / 1000).toFixed(0)} s`)
     const env = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -164,10 +206,15 @@ async function main(): Promise<void> {
     const runs: [string, string[]][] = [
       ['dry run', ['--from', from, '--dry-run', '--json']],
       ['import', ['--from', from, '--json']],
-      ['run again', ['--from', from, '--json']]
+      ['delta', ['--from', from, '--json']],
+      ['full', ['--from', from, '--full', '--json']]
     ]
     console.log(`opas import rafiki, ${grants} grants (PostgreSQL ${new URL(base).host})`)
     for (const [name, args] of runs) {
+      if (name === 'delta') {
+        await runSql(names.source, changesSql)
+        log(`in Rafiki meanwhile: 1 % more grants, 1 % of the tokens revoked`)
+      }
       const { seconds, peakMb, report } = await timeImport(args, env)
       const tables = (report as { tables: Record<string, { read: number }> }).tables
       const rows = Object.values(tables).reduce((n, t) => n + t.read, 0)
