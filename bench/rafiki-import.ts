@@ -139,14 +139,18 @@ async function runSql(name: string, statements: string, script = ''): Promise<vo
 /** `opas migrate`, as an operator would before the import. */
 function migrate(env: NodeJS.ProcessEnv) {
   return new Promise<void>((resolve, reject) => {
-    // Its first run prints the settings it generates: not the benchmark's business.
+    // Its first run prints the settings it generates: shown only if it fails.
     const child = spawn(process.execPath, ['dist/cli/opas.js', 'migrate'], {
       env,
-      stdio: ['ignore', 'ignore', 'inherit']
+      stdio: ['ignore', 'pipe', 'pipe']
     })
+    let output = ''
+    for (const stream of [child.stdout, child.stderr]) {
+      stream.on('data', (chunk: Buffer) => (output += chunk.toString()))
+    }
     child.on('error', reject)
     child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`opas migrate exited with ${code}`))
+      code === 0 ? resolve() : reject(new Error(`opas migrate exited with ${code}: ${output}`))
     )
   })
 }

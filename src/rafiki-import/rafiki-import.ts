@@ -143,12 +143,17 @@ export async function importRafiki(options: ImportOptions): Promise<ImportReport
    */
   const write = (phase: Phase, lastId: string, batches: Batch[]) =>
     inTarget(async (tx) => {
+      /** The grants this batch writes: its children need not look them up. */
+      const written = new Set<string>()
       for (const batch of batches) {
         // A grant batch's own grants go in first, so its children find them.
         const rows =
           batch.table === 'tenants' || batch.table === 'grants'
             ? batch.rows
-            : await ofGrantsInOpas(tx, batch.table, batch.rows, skippedGrants)
+            : await ofGrantsInOpas(tx, batch.table, batch.rows, written, skippedGrants)
+        if (batch.table === 'grants') {
+          for (const m of rows) if ('row' in m) written.add((m.row as { id: string }).id)
+        }
         const outcome = await insertImported(tx, targetTable[batch.table], keep(batch.table, rows))
         const count = report.tables[batch.table]
         count.imported += outcome.inserted
@@ -293,16 +298,17 @@ async function ofGrantsInOpas(
   tx: Queryable,
   table: RafikiTable,
   rows: Mapped<object>[],
+  written: ReadonlySet<string>,
   skippedGrants: ReadonlySet<string>
 ): Promise<Mapped<object>[]> {
   const grantOf = (m: Mapped<object>) =>
     'row' in m ? (m.row as { grant_id: string }).grant_id : undefined
-  const ids = [...new Set(rows.flatMap((m) => grantOf(m) ?? []))]
-  const { rows: held } = await tx.query<{ id: string }>(
-    'select id from grants where id = any($1::uuid[])',
-    [ids]
-  )
-  const inOpas = new Set(held.map((g) => g.id))
+  const ids = [...new Set(rows.flatMap((m) => grantOf(m) ?? []))].filter((id) => !written.has(id))
+  const { rows: held } =
+    ids.length === 0
+      ? { rows: [] }
+      : await tx.query<{ id: string }>('select id from grants where id = any($1::uuid[])', [ids])
+  const inOpas = new Set([...written, ...held.map((g) => g.id)])
   return rows.map((m) => {
     const grant = grantOf(m)
     if (grant === undefined || inOpas.has(grant)) return m
