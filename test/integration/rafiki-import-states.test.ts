@@ -4,8 +4,8 @@ import { after, before, test } from 'node:test'
 import { isFinalizedGrant } from '@interledger/open-payments'
 import { importRafiki, type ImportReport } from '../../src/rafiki-import/rafiki-import.js'
 import type { Db } from '../../src/storage/db.js'
-import { apiSignatureHeader } from '../../src/tenant/api-signature.js'
 import { createSecretBox } from '../../src/tenant/secret-box.js'
+import { signedAdminPost } from '../helpers/admin-client.js'
 import { assertTokenActive } from '../helpers/gnap-assertions.js'
 import {
   insertRafiki,
@@ -252,6 +252,12 @@ after(async () => {
   await closeSource?.()
 })
 
+/** A signed admin API call, as the tenant's admin tools make it. */
+const asTenant = async (t: { id: string; apiSecret: string }, body: object) => {
+  const graphqlUrl = `${server.adminUrl}/graphql`
+  const res = await signedAdminPost(graphqlUrl, { tenantId: t.id, apiSecret: t.apiSecret }, body)
+  return { status: res.status, body: (await res.json()) as unknown }
+}
 const introspect = async (value: string) =>
   (await postJson(`${server.introspectionUrl}/`, { access_token: value })).body
 const introspectActive = async (value: string) =>
@@ -318,19 +324,10 @@ test("the admin API lists the imported grants field by field as Rafiki's lists t
           receiveAmount { value assetCode assetScale } } }
     } } } }`
   }
-  const res = await server.apps.admin.inject({
-    method: 'POST',
-    url: '/graphql',
-    headers: {
-      'content-type': 'application/json',
-      'tenant-id': tenant.id,
-      signature: apiSignatureHeader(tenant.apiSecret, 1, query, Date.now())
-    },
-    payload: JSON.stringify(query)
-  })
-  assert.equal(res.statusCode, 200, res.body)
+  const res = await asTenant(tenant, query)
+  assert.equal(res.status, 200, JSON.stringify(res.body))
   const listed = (
-    res.json() as { data: { grants: { edges: { node: unknown }[] } } }
+    res.body as { data: { grants: { edges: { node: unknown }[] } } }
   ).data.grants.edges.map((e) => e.node)
 
   // What Rafiki's grantToGraphql makes of its rows: newest first, access items as stored.
@@ -378,18 +375,9 @@ test("the subjects a grant asked for are kept, in Rafiki's order", async () => {
     query: `query ($id: ID!) { grant(id: $id) { subject { sub_ids { subId subIdFormat } } } }`,
     variables: { id: rows.withSubjects }
   }
-  const res = await server.apps.admin.inject({
-    method: 'POST',
-    url: '/graphql',
-    headers: {
-      'content-type': 'application/json',
-      'tenant-id': tenant.id,
-      signature: apiSignatureHeader(tenant.apiSecret, 1, query, Date.now())
-    },
-    payload: JSON.stringify(query)
-  })
-  assert.equal(res.statusCode, 200, res.body)
-  assert.deepEqual((res.json() as { data: { grant: unknown } }).data.grant, {
+  const res = await asTenant(tenant, query)
+  assert.equal(res.status, 200, JSON.stringify(res.body))
+  assert.deepEqual((res.body as { data: { grant: unknown } }).data.grant, {
     subject: {
       sub_ids: [
         { subId: `${wallets.url}/alice`, subIdFormat: 'uri' },
@@ -482,17 +470,8 @@ test('an interaction link that expired in Rafiki sends the browser back to the c
 
 test("the deleted tenant's API secret signs nothing after the import", async () => {
   const query = { query: '{ grants(first: 1) { edges { node { id } } } }' }
-  const res = await server.apps.admin.inject({
-    method: 'POST',
-    url: '/graphql',
-    headers: {
-      'content-type': 'application/json',
-      'tenant-id': gone.id,
-      signature: apiSignatureHeader(gone.apiSecret, 1, query, Date.now())
-    },
-    payload: JSON.stringify(query)
-  })
-  assert.equal(res.statusCode, 401, res.body)
+  const res = await asTenant(gone, query)
+  assert.equal(res.status, 401, JSON.stringify(res.body))
   const { rows: kept } = await server.services.db.query<{ deleted_at: Date | null }>(
     'select deleted_at from tenants where id = $1',
     [gone.id]
