@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { EventEmitter, once } from 'node:events'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -20,6 +21,12 @@ export interface OpasProcess {
   child: ChildProcess
   /** Everything it wrote so far, stdout and stderr together. */
   output: () => string
+  /**
+   * The first match of `pattern` in its output, once written: a line printed after the server
+   * answers (the generated settings, a log line) is waited for, not raced. Fails when the
+   * process exits without writing it.
+   */
+  printed: (pattern: RegExp) => Promise<RegExpExecArray>
   exited: Promise<number | null>
 }
 
@@ -48,10 +55,29 @@ export function runOpas(
     stdio: ['ignore', 'pipe', 'pipe']
   })
   running.push(child)
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()))
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()))
+  const written = new EventEmitter()
+  for (const stream of [child.stdout!, child.stderr!]) {
+    stream.on('data', (d: Buffer) => {
+      output += d.toString()
+      written.emit('data')
+    })
+  }
+  // 'close': every byte of both streams has been read, so the output is final.
+  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()))
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  return { child, output: () => output, exited }
+  const printed = async (pattern: RegExp) => {
+    let found = pattern.exec(output)
+    while (found === null) {
+      const more = await Promise.race([
+        once(written, 'data').then(() => true),
+        closed.then(() => false)
+      ])
+      found = pattern.exec(output)
+      if (!more && found === null) assert.fail(`never printed ${pattern}:\n${output}`)
+    }
+    return found
+  }
+  return { child, output: () => output, printed, exited }
 }
 
 /** Waits until `url` answers 200, failing with the process's output if it exits first. */

@@ -26,7 +26,7 @@ after(() => rmSync(dataDir, { recursive: true, force: true }))
 test('a second server and a migration are refused while one runs, the operator commands use its database, nothing is lost', async () => {
   const env = await localServerEnv(dataDir)
   const first = await startedOpas(env)
-  const tenantId = /OPERATOR_TENANT_ID=([0-9a-f-]{36})/.exec(first.output())?.[1]
+  const tenantId = (await first.printed(/OPERATOR_TENANT_ID=([0-9a-f-]{36})/))[1]
   assert.ok(tenantId, first.output())
   const secret = /IDENTITY_SERVER_SECRET=(\S+)/.exec(first.output())?.[1]
 

@@ -23,7 +23,7 @@ async function npmStart(): Promise<{ npm: OpasProcess; env: Record<string, strin
   const env = await localServerEnv(dataDir)
   const npm = runOpas(['start'], env, { npm: true })
   await waitForHealth(`http://127.0.0.1:${env.AUTH_PORT}/healthz`, npm)
-  const pid = Number(/"pid":(\d+)[^\n]*"msg":"opas listening"/.exec(npm.output())?.[1])
+  const pid = Number((await npm.printed(/"pid":(\d+)[^\n]*"msg":"opas listening"/))[1])
   assert.ok(pid > 0 && pid !== npm.child.pid, npm.output())
   return { npm, env, pid }
 }
@@ -42,8 +42,9 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     npm.child.kill(signal)
     await npm.exited
     await gone(pid, `http://127.0.0.1:${env.AUTH_PORT}/healthz`)
-    assert.match(npm.output(), new RegExp(`"signal":"${signal}"[^\\n]*shutting down`))
-    assert.match(npm.output(), /"msg":"stopped"/)
+    // Written as it stopped: waited for until its output has ended, not read at its exit.
+    await npm.printed(new RegExp(`"signal":"${signal}"[^\\n]*shutting down`))
+    await npm.printed(/"msg":"stopped"/)
   })
 }
 

@@ -35,7 +35,7 @@ async function opas(...args: string[]) {
 before(async () => {
   env = await localServerEnv(dataDir)
   const server = await startedOpas(env)
-  tenantId = /OPERATOR_TENANT_ID=([0-9a-f-]{36})/.exec(server.output())![1]!
+  tenantId = (await server.printed(/OPERATOR_TENANT_ID=([0-9a-f-]{36})/))[1]!
   wallets = await startWalletAddressServer()
   const grantUrl = `http://localhost:${env.AUTH_PORT}/${tenantId}`
   const app = wallets.addClient('shop', { authServer: grantUrl, publicName: 'Corner Shop' })

@@ -25,8 +25,8 @@ test('starts with no configuration, generates settings once, and stops gracefull
   for (const port of [env.INTERACTION_PORT, env.INTROSPECTION_PORT]) {
     assert.equal((await fetch(`http://127.0.0.1:${port}/healthz`)).status, 200)
   }
-  const generated = first.output().match(/OPERATOR_TENANT_ID=([0-9a-f-]{36})/)
-  assert.ok(generated, `the generated operator tenant id is printed:\n${first.output()}`)
+  // Printed once the server is up (after /healthz answers), in one write.
+  const generated = await first.printed(/OPERATOR_TENANT_ID=([0-9a-f-]{36})/)
   assert.match(first.output(), /IDENTITY_SERVER_SECRET=\S{40,}/)
   // Printed apart from the log lines, saying where they are kept and how to see them again.
   const settingLines = first
@@ -57,18 +57,20 @@ test('starts with no configuration, generates settings once, and stops gracefull
   await clientFlows(env, generated[1]!)
   first.child.kill('SIGTERM')
   assert.equal(await first.exited, 0, first.output())
-  assert.match(first.output(), /"msg":"stopped"/)
+  await first.printed(/"msg":"stopped"/)
 
   // A second start on the same data directory reuses the stored settings and prints nothing new,
   // here in the readable format a developer's terminal gets.
   const second = await startOpas({ ...env, LOG_FORMAT: 'pretty' })
   await waitForHealth(`http://127.0.0.1:${env.AUTH_PORT}/healthz`, second)
-  assert.doesNotMatch(second.output(), /OPERATOR_TENANT_ID=/)
-  assert.match(second.output(), /^\[[\d:.]+\] INFO: opas listening$/m)
+  // Logged once every listener listens, which may be after /healthz answers.
+  await second.printed(/^\[[\d:.]+\] INFO: opas listening$/m)
   assert.match(second.output(), new RegExp(`^ +tenant: "${generated[1]}"$`, 'm'))
-  assert.doesNotMatch(second.output(), /^\{/m, 'no JSON line')
   second.child.kill('SIGTERM')
   assert.equal(await second.exited, 0)
+  // Read once it has ended: nothing it printed is missed.
+  assert.doesNotMatch(second.output(), /OPERATOR_TENANT_ID=/)
+  assert.doesNotMatch(second.output(), /^\{/m, 'no JSON line')
 })
 
 test('an invalid configuration is refused at start with every problem listed at once', async () => {
