@@ -30,10 +30,14 @@ const shown = (value: string) => {
   return url.href
 }
 
-/** The source as its run's position is kept: host, port and database, never credentials. */
+/**
+ * The source as its run's position is kept: host (or socket folder, `?host=`), port and
+ * database, never credentials.
+ */
 const sourceName = (value: string) => {
   const url = new URL(value)
-  return `${url.hostname}:${url.port || '5432'}${url.pathname}`
+  const host = url.hostname || url.searchParams.get('host') || 'localhost'
+  return `${host}:${url.port || '5432'}${url.pathname}`
 }
 
 /** On a terminal, one line rewritten per batch; nothing when the output is a file or a pipe. */
