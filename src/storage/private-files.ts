@@ -15,7 +15,7 @@ import {
   unlinkSync,
   writeSync
 } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 
 /**
  * Folders and files that only opas's own user may read (the data directory, the database's
@@ -25,6 +25,63 @@ import { dirname, join } from 'node:path'
  */
 
 export class UnsafePathError extends Error {}
+
+/** Kernel file systems that hold no files of anyone's: /proc, /sys, /dev and what lives there. */
+const virtualRoots = ['/proc', '/sys', '/dev']
+/**
+ * Folders of the system itself: opas closes its folder to other users (0700), which on one of
+ * these, as root, would lock every other user out of the machine.
+ */
+const systemFolders = new Set(
+  [
+    '/',
+    '/bin',
+    '/boot',
+    '/etc',
+    '/home',
+    '/lib',
+    '/lib64',
+    '/media',
+    '/mnt',
+    '/opt',
+    '/root'
+  ].concat(['/run', '/sbin', '/srv', '/tmp', '/usr', '/var', '/var/lib', '/var/tmp'])
+)
+
+/** Refuses a folder no private data of opas's belongs in, saying where it should go. */
+function refuseSystemFolder(path: string, what: string): void {
+  const absolute = resolve(path)
+  const root = virtualRoots.find((r) => absolute === r || absolute.startsWith(`${r}/`))
+  const instead = 'choose a folder of its own on a disk (for example /var/lib/opas, or a volume)'
+  if (root !== undefined) {
+    throw new UnsafePathError(
+      `${what} ${path} is in ${root}, the kernel's view of the system, where nothing can be ` +
+        `stored: ${instead}`
+    )
+  }
+  if (systemFolders.has(absolute)) {
+    throw new UnsafePathError(`${what} ${path} is a folder of the system's: ${instead}`)
+  }
+}
+
+/** Why a folder could not be made, in the operator's words, naming the setting. */
+function cannotCreate(path: string, what: string, err: unknown): Error {
+  const code = (err as NodeJS.ErrnoException).code
+  const uid = myUid()
+  const user = uid === undefined ? 'the user running opas' : `the user running opas (uid ${uid})`
+  const why: Record<string, string> = {
+    EACCES: `${user} may not create it: create it for that user, or choose another folder`,
+    EPERM: `${user} may not create it: create it for that user, or choose another folder`,
+    ENOTDIR: 'a file stands where one of its folders should be: choose another folder',
+    EEXIST: 'a file stands where one of its folders should be: choose another folder',
+    EROFS: 'it is on a read-only file system: choose a folder on a writable one (a volume)',
+    ENOSPC: 'the disk is full: free some space, or choose a folder on another disk'
+  }
+  const reason = code === undefined ? undefined : why[code]
+  return reason
+    ? new UnsafePathError(`${what} ${path} cannot be created: ${reason}`)
+    : (err as Error)
+}
 
 const myUid = () => process.getuid?.()
 
@@ -47,15 +104,22 @@ function describe(path: string, what: string): { uid: number; mode: number; isDi
  * Answers true when it had to be closed.
  */
 export function ensurePrivateFolder(path: string, what: string, mode = 0o700): boolean {
-  mkdirSync(dirname(path), { recursive: true })
+  refuseSystemFolder(path, what)
+  try {
+    mkdirSync(dirname(path), { recursive: true })
+  } catch (err) {
+    throw cannotCreate(path, what, err)
+  }
   try {
     mkdirSync(path, { mode })
     return false
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw cannotCreate(path, what, err)
   }
   const st = describe(path, what)
-  if (!st.isDir) throw new UnsafePathError(`${what} ${path} is not a folder`)
+  if (!st.isDir) {
+    throw new UnsafePathError(`${what} ${path} is a file, not a folder: choose another folder`)
+  }
   if (myUid() !== undefined && st.uid !== myUid()) {
     throw new UnsafePathError(
       `${what} ${path} belongs to uid ${st.uid}, not to the user running opas (uid ${myUid()}): ` +

@@ -43,12 +43,17 @@ after(() => {
 export function runOpas(
   args: string[],
   env: Record<string, string>,
-  options: { npm?: boolean; cwd?: string } = {}
+  options: { npm?: boolean; cwd?: string; unprivileged?: boolean } = {}
 ): OpasProcess {
   let output = ''
-  const [command, argv] = options.npm
+  let [command, argv] = options.npm
     ? ['npm', args]
     : [process.execPath, ['--import', 'tsx', 'src/cli/opas.ts', ...args]]
+  // As root, `unprivileged` runs it as nobody: what it must refuse, it could not do anyway.
+  if (options.unprivileged && process.getuid?.() === 0) {
+    argv = ['--reuid=65534', '--regid=65534', '--clear-groups', command, ...argv]
+    command = 'setpriv'
+  }
   const child = spawn(command, argv, {
     cwd: options.cwd,
     env: { PATH: process.env.PATH ?? '', ...env },

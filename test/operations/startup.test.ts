@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { rmSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { isFinalizedGrant, isPendingGrant } from '@interledger/open-payments'
 import { driveConsentScreen } from '../helpers/interaction-driver.js'
@@ -90,6 +91,33 @@ test('an invalid configuration is refused at start with every problem listed at 
     'COOKIE_KEY'
   ]) {
     assert.match(out, new RegExp(name), `${name} is reported:\n${out}`)
+  }
+})
+
+test('a DATA_DIR that cannot hold files is refused at once, naming it and what to do', async () => {
+  const file = join(dataDir, 'a-file')
+  writeFileSync(file, '')
+  const system = [
+    ['/proc/opas', /DATA_DIR \/proc\/opas is in \/proc, .*choose a folder of its own on a disk/],
+    ['/sys', /DATA_DIR \/sys is in \/sys, /],
+    // Closed to other users (0700), / or /etc would lock everyone else out of the machine.
+    ['/', /DATA_DIR \/ is a folder of the system's: choose a folder of its own/],
+    ['/etc', /DATA_DIR \/etc is a folder of the system's/]
+  ] as const
+  const blocked = [
+    [join(file, 'data'), /DATA_DIR .*\/a-file\/data cannot be created: a file stands where one/],
+    [file, /DATA_DIR .*\/a-file is a file, not a folder: choose another folder/]
+  ] as const
+  for (const [folder, said] of [...system, ...blocked]) {
+    // The system's folders unprivileged: were the refusal broken, root would close them.
+    const started = runOpas(
+      ['start'],
+      { DATA_DIR: folder },
+      { unprivileged: !folder.includes(dataDir) }
+    )
+    assert.equal(await started.exited, 1, started.output())
+    assert.match(started.output(), said)
+    assert.doesNotMatch(started.output(), /\bat .*:\d+:\d+/, 'no stack trace')
   }
 })
 
