@@ -2,6 +2,7 @@ import cluster from 'node:cluster'
 import { existsSync, readFileSync } from 'node:fs'
 import {
   ConfigError,
+  configSchema,
   loadConfig,
   redactConfig,
   renderConfigReference,
@@ -114,7 +115,8 @@ export async function checkConfig(): Promise<void> {
   const loaded = loadCliConfig()
   process.stdout.write(`${JSON.stringify(redactConfig(loaded.config), null, 2)}\n`)
   if (loaded.missing.length > 0) {
-    process.stdout.write(`generated on first start: ${loaded.missing.join(', ')}\n`)
+    const names = loaded.missing.map((setting) => configSchema[setting].env)
+    process.stdout.write(`generated on first start: ${names.join(', ')}\n`)
   }
   if (noDatabaseYet(loaded.config)) return
   const db = await openDb(loaded.config, {
@@ -140,7 +142,14 @@ export function printConfigDocs(): void {
 /** `opas secrets show`: the settings opas generated on its first start, as `NAME=value` lines. */
 export async function showSecrets(): Promise<void> {
   const { config } = loadCliConfig()
-  if (noDatabaseYet(config)) return
+  // Nothing to show is an answer for `config check`; here it means the wrong place (run outside
+  // opas's folder, or without its DATA_DIR): a script reading the secrets must not go on empty.
+  if (!config.databaseUrl && !embeddedDatabaseExists(config.dataDir)) {
+    throw new CliError(
+      `no opas database in DATA_DIR ${config.dataDir}: run this where opas runs (in its ` +
+        'folder, or with its DATA_DIR or AUTH_DATABASE_URL), after its first `opas start`'
+    )
+  }
   const db = await openDb(config, { command: 'opas secrets show', logger: quiet, attach: true })
   try {
     const values = await readGeneratedSettings(db, generatedSettingsFile(config.dataDir))

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { configSchemaParts } from './config-schema.js'
+import { configSchemaParts, settingEntries } from './config-schema.js'
 import {
   configSchema,
   generatableSettings,
@@ -67,16 +67,23 @@ test('redactConfig hides secrets and URL passwords, and keeps everything else', 
     () => undefined
   )
   const redacted = redactConfig(config)
-  assert.equal(redacted.adminApiSecret, '[redacted]')
-  assert.equal(redacted.identityServerSecret, '[redacted]')
-  assert.equal(redacted.cookieKey, '[redacted]')
-  assert.equal(redacted.databaseUrl, 'postgres://opas:redacted@db:5432/auth')
-  assert.equal(redacted.redisUrl, 'redis://:redacted@redis:6379')
-  assert.equal(redacted.authPort, 3006)
-  assert.equal(redacted.operatorTenantId, undefined)
+  assert.equal(redacted.ADMIN_API_SECRET, '[redacted]')
+  assert.equal(redacted.IDENTITY_SERVER_SECRET, '[redacted]')
+  assert.equal(redacted.COOKIE_KEY, '[redacted]')
+  assert.equal(redacted.AUTH_DATABASE_URL, 'postgres://opas:redacted@db:5432/auth')
+  assert.equal(redacted.REDIS_URL, 'redis://:redacted@redis:6379')
+  assert.equal(redacted.AUTH_PORT, 3006)
+  assert.equal(redacted.OPERATOR_TENANT_ID, undefined)
   const text = JSON.stringify(redacted)
   for (const secret of ['admin-secret', 'idp-secret', 'cookie-key', 'dbpass', 'redispass']) {
     assert.ok(!text.includes(secret), secret)
   }
-  assert.deepEqual(Object.keys(redacted).sort(), Object.keys(config).sort())
+  // Every setting, each under the variable that sets it.
+  assert.deepEqual(
+    Object.keys(redacted).sort(),
+    settingEntries()
+      .map(([, spec]) => spec.env)
+      .sort()
+  )
+  assert.equal(Object.keys(redacted).length, Object.keys(config).length)
 })

@@ -21,18 +21,19 @@ function redactUrlPassword(value: string): string {
 }
 
 /**
- * A copy of `config` safe to print or log (for `opas config check`): settings marked `secret`
- * in the schema become `'[redacted]'`, and passwords inside database or Redis URLs are masked.
+ * A copy of `config` safe to print or log (for `opas config check`), keyed by the environment
+ * variable that sets each setting, as the operator sets it: settings marked `secret` in the
+ * schema become `'[redacted]'`, and passwords inside database or Redis URLs are masked.
  */
 export function redactConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [key, spec] of settingEntries()) {
     const value: unknown = config[key]
-    if (value === undefined) out[key] = undefined
-    else if (spec.secret) out[key] = redacted
+    if (value === undefined) out[spec.env] = undefined
+    else if (spec.secret) out[spec.env] = redacted
     else if (spec.urlWithCredentials && typeof value === 'string')
-      out[key] = redactUrlPassword(value)
-    else out[key] = value
+      out[spec.env] = redactUrlPassword(value)
+    else out[spec.env] = value
   }
   return out
 }

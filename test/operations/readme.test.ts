@@ -41,7 +41,15 @@ test('the README explains before the configuration table: primer, prerequisites,
   }
   assert.match(readme, /RFC 9635\]\(https:\/\/www\.rfc-editor\.org\/rfc\/rfc9635\)/)
   assert.match(readme, /\(https:\/\/openpayments\.dev/)
-  assert.match(readme, /Node\.js 20\.11 or newer/)
+  // The Node.js lines the README promises are those package.json's engines admits and CI runs.
+  const engines = (
+    JSON.parse(readFileSync('package.json', 'utf8')) as { engines: { node: string } }
+  ).engines.node
+  assert.equal(engines, '>=22')
+  assert.match(readme, /Node\.js 22 or 24 \(the LTS lines opas is tested on/)
+  const ci = readFileSync('.ci/run', 'utf8')
+  assert.match(ci, /node_bin 22/)
+  assert.match(ci, /node_bin 24/)
   const table = at('Configuration reference')
   for (const earlier of [
     'What this is',
