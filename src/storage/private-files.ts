@@ -32,21 +32,27 @@ const virtualRoots = ['/proc', '/sys', '/dev']
  * Folders of the system itself: opas closes its folder to other users (0700), which on one of
  * these, as root, would lock every other user out of the machine.
  */
-const systemFolders = new Set(
-  [
-    '/',
-    '/bin',
-    '/boot',
-    '/etc',
-    '/home',
-    '/lib',
-    '/lib64',
-    '/media',
-    '/mnt',
-    '/opt',
-    '/root'
-  ].concat(['/run', '/sbin', '/srv', '/tmp', '/usr', '/var', '/var/lib', '/var/tmp'])
-)
+const systemFolders = new Set([
+  '/',
+  '/bin',
+  '/boot',
+  '/etc',
+  '/home',
+  '/lib',
+  '/lib64',
+  '/media',
+  '/mnt',
+  '/opt',
+  '/root',
+  '/run',
+  '/sbin',
+  '/srv',
+  '/tmp',
+  '/usr',
+  '/var',
+  '/var/lib',
+  '/var/tmp'
+])
 
 /** Refuses a folder no private data of opas's belongs in, saying where it should go. */
 function refuseSystemFolder(path: string, what: string): void {
