@@ -2,6 +2,8 @@ import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
 import { importRafiki, type ImportReport } from '../rafiki-import/rafiki-import.js'
 import { RafikiSourceError } from '../rafiki-import/rafiki-source.js'
+import { redactUrlPassword } from '../config/index.js'
+import { isDatabaseUnavailable } from '../storage/db-errors.js'
 import { createPostgresDb } from '../storage/postgres-db.js'
 import { createSecretBox } from '../tenant/secret-box.js'
 import { CliError } from './commands.js'
@@ -21,13 +23,6 @@ function postgresUrl(value: string): string {
     )
   }
   return value
-}
-
-/** The URL without its password, to name the source in messages. */
-const shown = (value: string) => {
-  const url = new URL(value)
-  if (url.password) url.password = '***'
-  return url.href
 }
 
 /**
@@ -137,16 +132,15 @@ export function registerImportCommand(program: Command): void {
             onProgress: options.json ? undefined : progress()
           })
           if (options.json) printJson(report)
-          else printReport(report, shown(options.from))
+          else printReport(report, redactUrlPassword(options.from))
         } catch (err) {
           if (err instanceof RafikiSourceError) throw new CliError(err.message)
-          const code = (err as { code?: string }).code
-          if (
-            typeof code === 'string' &&
-            /^(ECONNREFUSED|ENOTFOUND|28P01|3D000|28000)$/.test(code)
-          ) {
+          // Down or unreachable, as opas judges its own database; or not a host, a database or
+          // a sign-in that exists (ENOTFOUND, 3D000, 28000, 28P01).
+          const code = (err as { code?: unknown }).code
+          if (isDatabaseUnavailable(err) || /^(ENOTFOUND|3D000|28000|28P01)$/.test(String(code))) {
             throw new CliError(
-              `cannot read the Rafiki database at ${shown(options.from)}: ${(err as Error).message}`
+              `cannot read the Rafiki database at ${redactUrlPassword(options.from)}: ${(err as Error).message}`
             )
           }
           throw err

@@ -8,7 +8,7 @@ export const redacted = '[redacted]'
  * Masks the password of a database or Redis URL, keeping the rest (host, database) readable,
  * since that is what an operator checking the configuration needs to see.
  */
-function redactUrlPassword(value: string): string {
+export function redactUrlPassword(value: string): string {
   let url: URL
   try {
     url = new URL(value)

@@ -170,7 +170,7 @@ export async function importRafiki(options: ImportOptions): Promise<ImportReport
       checkRafikiMigrations(await readRafikiMigrations(src))
 
       const snapshotAt = (await src.query<{ now: Date }>('select now() as now')).rows[0]!.now
-      const { run: plan, resumed } = await planRun(options, snapshotAt)
+      const { plan, resumed } = await planRun(options, snapshotAt)
       report.since = plan.since
       if (resumed) {
         report.resumed = { phase: plan.phase, afterId: plan.afterId, startedAt: plan.startedAt }
@@ -204,18 +204,11 @@ export async function importRafiki(options: ImportOptions): Promise<ImportReport
         const subjects = await children<RafikiSubject>('subjects')
         await read<RafikiGrant>('grants', async (grants) => {
           const last = grants.at(-1)!.id
-          const mapped = grants.map((g) => mapGrant(g, options.authServerUrl))
-          const skipped = new Set(mapped.flatMap((m) => ('skipped' in m ? [m.skipped.id] : [])))
+          // The children of a grant left behind are left behind with it (ofGrantsInOpas).
           await write('grants', last, [
-            { table: 'grants', rows: mapped },
-            {
-              table: 'accesses',
-              rows: positioned('accesses', await accesses.through(last), skipped, mapAccess)
-            },
-            {
-              table: 'subjects',
-              rows: positioned('subjects', await subjects.through(last), skipped, mapSubject)
-            }
+            { table: 'grants', rows: grants.map((g) => mapGrant(g, options.authServerUrl)) },
+            { table: 'accesses', rows: positioned(await accesses.through(last), mapAccess) },
+            { table: 'subjects', rows: positioned(await subjects.through(last), mapSubject) }
           ])
         })
       }
@@ -277,17 +270,23 @@ const DELTA_MARGIN_MS = 3_600_000
 async function planRun(
   options: ImportOptions,
   snapshotAt: Date
-): Promise<{ run: ImportRun; resumed: boolean }> {
+): Promise<{ plan: ImportRun; resumed: boolean }> {
   const last = options.full ? undefined : await lastRun(options.target, options.sourceName)
-  if (last && !last.finished && !options.dryRun) return { run: last, resumed: true }
+  if (last && !last.finished && !options.dryRun) return { plan: last, resumed: true }
   const since =
     last === undefined
       ? null
       : last.finished
         ? new Date(last.snapshotAt.getTime() - DELTA_MARGIN_MS)
         : last.since
-  const run = { phase: 'tenants' as const, afterId: null, since, snapshotAt, startedAt: new Date() }
-  return { run, resumed: false }
+  const plan = {
+    phase: 'tenants' as const,
+    afterId: null,
+    since,
+    snapshotAt,
+    startedAt: new Date()
+  }
+  return { plan, resumed: false }
 }
 
 /**
@@ -308,10 +307,10 @@ async function ofGrantsInOpas(
     ids.length === 0
       ? { rows: [] }
       : await tx.query<{ id: string }>('select id from grants where id = any($1::uuid[])', [ids])
-  const inOpas = new Set([...written, ...held.map((g) => g.id)])
+  const inOpas = new Set(held.map((g) => g.id))
   return rows.map((m) => {
     const grant = grantOf(m)
-    if (grant === undefined || inOpas.has(grant)) return m
+    if (grant === undefined || written.has(grant) || inOpas.has(grant)) return m
     const id = (m as { row: { id: string } }).row.id
     const reason = skippedGrants.has(grant)
       ? `its grant ${grant} was skipped`
@@ -322,17 +321,12 @@ async function ofGrantsInOpas(
 }
 
 /** Each grant's rows in the order Rafiki created them, numbered from 0 within the grant. */
-function positioned<T extends { id: string; grantId: string }, R>(
-  table: RafikiTable,
+function positioned<T extends { grantId: string }, R>(
   rows: T[],
-  skippedGrants: ReadonlySet<string>,
   map: (row: T, position: number) => Mapped<R>
 ): Mapped<R>[] {
   const next = new Map<string, number>()
   return rows.map((row) => {
-    if (skippedGrants.has(row.grantId)) {
-      return { skipped: { table, id: row.id, reason: `its grant ${row.grantId} was skipped` } }
-    }
     const position = next.get(row.grantId) ?? 0
     next.set(row.grantId, position + 1)
     return map(row, position)
@@ -351,7 +345,8 @@ async function eachBatch<T>(
   fn: (rows: T[]) => Promise<void>,
   onProgress: ImportOptions['onProgress']
 ): Promise<void> {
-  const total = await countFrom(src, table, from)
+  // A count costs a pass over the table: only for someone watching the progress.
+  const total = onProgress ? await countFrom(src, table, from) : 0
   const cursor = await SourceCursor.open<T>(src, table, 'id', 'id', from)
   const fetchNext = () => {
     const next = cursor.next(batchSize)

@@ -49,7 +49,7 @@ test('a Rafiki database that cannot be reached is refused, naming it without its
   assert.equal(code, 1, output)
   assert.match(
     output,
-    /cannot read the Rafiki database at postgresql:\/\/rafiki:\*\*\*@127\.0\.0\.1:9\/auth/
+    /cannot read the Rafiki database at postgresql:\/\/rafiki:redacted@127\.0\.0\.1:9\/auth/
   )
   assert.doesNotMatch(output, /hunter2/)
 })
