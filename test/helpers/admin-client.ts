@@ -80,3 +80,17 @@ export function signedAdminPost(
     body: raw
   })
 }
+
+/** A signed admin API call, as a tenant's admin tools make it: its status and JSON answer. */
+export async function adminCall(
+  graphqlUrl: string,
+  tenant: { id: string; apiSecret: string },
+  body: object
+): Promise<{ status: number; body: unknown }> {
+  const res = await signedAdminPost(
+    graphqlUrl,
+    { tenantId: tenant.id, apiSecret: tenant.apiSecret },
+    body
+  )
+  return { status: res.status, body: (await res.json()) as unknown }
+}

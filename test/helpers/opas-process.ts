@@ -28,6 +28,8 @@ export interface OpasProcess {
    */
   printed: (pattern: RegExp) => Promise<RegExpExecArray>
   exited: Promise<number | null>
+  /** Resolves once its output has ended (after `exited`): `output()` is then final. */
+  closed: Promise<void>
 }
 
 const running: ChildProcess[] = []
@@ -82,7 +84,18 @@ export function runOpas(
     }
     return found
   }
-  return { child, output: () => output, printed, exited }
+  return { child, output: () => output, printed, exited, closed }
+}
+
+/** `opas <args>` (see runOpas) run to its end: its exit code and all it wrote. */
+export async function ranOpas(
+  args: string[],
+  env: Record<string, string>
+): Promise<{ code: number | null; output: string }> {
+  const run = runOpas(args, env)
+  const code = await run.exited
+  await run.closed
+  return { code, output: run.output() }
 }
 
 /** Waits until `url` answers 200, failing with the process's output if it exits first. */

@@ -1,8 +1,16 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import type { Db } from '../../src/storage/db.js'
+import type { ImportOptions } from '../../src/rafiki-import/rafiki-import.js'
 import type { RafikiTable } from '../../src/rafiki-import/rafiki-rows.js'
+import type { Db } from '../../src/storage/db.js'
+import { createSecretBox } from '../../src/tenant/secret-box.js'
 import { openTestDb } from './store-test.js'
+import { startTestServer, type TestServer } from './test-server.js'
+import {
+  startWalletAddressServer,
+  type TestClient,
+  type WalletAddressServer
+} from './wallet-address-server.js'
 
 /**
  * A Rafiki auth database for the tests of `opas import rafiki` (issue 25): a scratch database
@@ -74,4 +82,40 @@ export async function insertRafikiToken(
   }
   await insertRafiki(db, 'accessTokens', token)
   return token
+}
+
+/** What the import's integration tests start from: a Rafiki source, a running opas, a client. */
+export interface ImportWorld {
+  source: Db
+  server: TestServer
+  wallets: WalletAddressServer
+  app: TestClient
+  /** The import's options for this source and server, as the CLI would set them. */
+  importOptions(sourceName: string): ImportOptions
+  close(): Promise<void>
+}
+
+export async function startImportWorld(): Promise<ImportWorld> {
+  const { db: source, close: closeSource } = await openRafikiSource()
+  const wallets = await startWalletAddressServer()
+  const server = await startTestServer()
+  const app = wallets.addClient('app', { authServer: server.grantUrl })
+  return {
+    source,
+    server,
+    wallets,
+    app,
+    importOptions: (sourceName) => ({
+      source,
+      sourceName,
+      target: server.services.db,
+      authServerUrl: server.services.config.authServerUrl,
+      seal: createSecretBox(server.env.TENANT_SECRETS_KEY!).seal
+    }),
+    async close() {
+      await server.close()
+      await wallets.close()
+      await closeSource()
+    }
+  }
 }

@@ -2,25 +2,25 @@ import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { isFinalizedGrant } from '@interledger/open-payments'
-import { importRafiki, type ImportReport } from '../../src/rafiki-import/rafiki-import.js'
+import {
+  importRafiki,
+  type ImportOptions,
+  type ImportReport
+} from '../../src/rafiki-import/rafiki-import.js'
 import type { Db } from '../../src/storage/db.js'
-import { createSecretBox } from '../../src/tenant/secret-box.js'
-import { signedAdminPost } from '../helpers/admin-client.js'
+import { adminCall } from '../helpers/admin-client.js'
 import { assertTokenActive } from '../helpers/gnap-assertions.js'
 import {
   insertRafiki,
   insertRafikiGrant,
   insertRafikiToken,
-  openRafikiSource
+  startImportWorld,
+  type ImportWorld
 } from '../helpers/rafiki-source.js'
 import { sdkClientFor } from '../helpers/sdk-client.js'
 import { postJson, send } from '../helpers/signed-request.js'
-import { startTestServer, type TestServer } from '../helpers/test-server.js'
-import {
-  startWalletAddressServer,
-  type TestClient,
-  type WalletAddressServer
-} from '../helpers/wallet-address-server.js'
+import type { TestServer } from '../helpers/test-server.js'
+import type { TestClient, WalletAddressServer } from '../helpers/wallet-address-server.js'
 
 /**
  * Issue 25: a Rafiki auth database holding every kind of row Rafiki writes (non-interactive and
@@ -30,8 +30,8 @@ import {
  * answers for imported tokens exactly as for opas's own, and an interrupted import resumes.
  */
 
+let world: ImportWorld
 let source: Db
-let closeSource: () => Promise<void>
 let server: TestServer
 let wallets: WalletAddressServer
 let app: TestClient
@@ -217,24 +217,15 @@ async function fill(db: Db): Promise<void> {
 }
 
 let report: ImportReport
-let options: Parameters<typeof importRafiki>[0]
+let options: ImportOptions
 
 before(async () => {
-  ;({ db: source, close: closeSource } = await openRafikiSource())
-  wallets = await startWalletAddressServer()
-  server = await startTestServer()
-  app = wallets.addClient('app', { authServer: server.grantUrl })
+  world = await startImportWorld()
+  ;({ source, server, wallets, app } = world)
   await fill(source)
 
   // The first run is stopped after its first batch of grants, as Ctrl-C would stop it.
-  options = {
-    source,
-    sourceName: 'rafiki-states',
-    target: server.services.db,
-    authServerUrl: server.services.config.authServerUrl,
-    seal: createSecretBox(server.env.TENANT_SECRETS_KEY!).seal,
-    batchSize: 3
-  }
+  options = { ...world.importOptions('rafiki-states'), batchSize: 3 }
   await assert.rejects(
     importRafiki({
       ...options,
@@ -246,18 +237,10 @@ before(async () => {
   )
   report = await importRafiki(options)
 })
-after(async () => {
-  await server?.close()
-  await wallets?.close()
-  await closeSource?.()
-})
+after(() => world?.close())
 
-/** A signed admin API call, as the tenant's admin tools make it. */
-const asTenant = async (t: { id: string; apiSecret: string }, body: object) => {
-  const graphqlUrl = `${server.adminUrl}/graphql`
-  const res = await signedAdminPost(graphqlUrl, { tenantId: t.id, apiSecret: t.apiSecret }, body)
-  return { status: res.status, body: (await res.json()) as unknown }
-}
+const asTenant = (t: { id: string; apiSecret: string }, body: object) =>
+  adminCall(`${server.adminUrl}/graphql`, t, body)
 const introspect = async (value: string) =>
   (await postJson(`${server.introspectionUrl}/`, { access_token: value })).body
 const introspectActive = async (value: string) =>
@@ -278,7 +261,7 @@ test('a stopped run resumes after its last batch, and the two together import ev
     assert.equal(inOpas.rows[0]!.n, inRafiki.rows[0]!.n, table)
   }
   const again = await importRafiki({ ...options, batchSize: undefined })
-  assert.equal(again.resumed, undefined, 'a finished run is followed by a whole one')
+  assert.equal(again.resumed, undefined, 'a finished run is not resumed')
   assert.equal(again.tables.grants.present, again.tables.grants.read)
 })
 

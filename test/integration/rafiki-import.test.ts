@@ -3,10 +3,9 @@ import { randomUUID } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { importRafiki } from '../../src/rafiki-import/rafiki-import.js'
 import type { Db } from '../../src/storage/db.js'
-import { apiSignatureHeader } from '../../src/tenant/api-signature.js'
-import { createSecretBox } from '../../src/tenant/secret-box.js'
 import { hashToken } from '../../src/token/token-value.js'
 import { computeInteractHash } from '../../src/interaction/finish-hash.js'
+import { adminCall } from '../helpers/admin-client.js'
 import { assertTokenActive } from '../helpers/gnap-assertions.js'
 import { driveInteraction } from '../helpers/interaction-driver.js'
 import { sdkClientFor } from '../helpers/sdk-client.js'
@@ -14,15 +13,12 @@ import { postJson } from '../helpers/signed-request.js'
 import {
   insertRafikiGrant,
   insertRafikiToken,
-  openRafikiSource,
-  rafikiToken
+  rafikiToken,
+  startImportWorld,
+  type ImportWorld
 } from '../helpers/rafiki-source.js'
-import { startTestServer, type TestServer } from '../helpers/test-server.js'
-import {
-  startWalletAddressServer,
-  type TestClient,
-  type WalletAddressServer
-} from '../helpers/wallet-address-server.js'
+import type { TestServer } from '../helpers/test-server.js'
+import type { TestClient, WalletAddressServer } from '../helpers/wallet-address-server.js'
 
 /**
  * Issue 25: a Rafiki auth database, filled as Rafiki writes it, imported into a running opas:
@@ -30,8 +26,8 @@ import {
  * reaches opas's database.
  */
 
+let world: ImportWorld
 let source: Db
-let closeSource: () => Promise<void>
 let server: TestServer
 let wallets: WalletAddressServer
 let app: TestClient
@@ -108,28 +104,14 @@ async function fill(db: Db): Promise<void> {
 }
 
 before(async () => {
-  ;({ db: source, close: closeSource } = await openRafikiSource())
-  wallets = await startWalletAddressServer()
-  server = await startTestServer()
-  app = wallets.addClient('app', { authServer: server.grantUrl })
+  world = await startImportWorld()
+  ;({ source, server, wallets, app } = world)
   await fill(source)
 })
-after(async () => {
-  await server?.close()
-  await wallets?.close()
-  await closeSource?.()
-})
+after(() => world?.close())
 
 const importInto = (dryRun: boolean) =>
-  importRafiki({
-    source,
-    sourceName: 'rafiki-under-test',
-    target: server.services.db,
-    authServerUrl: server.services.config.authServerUrl,
-    seal: createSecretBox(server.env.TENANT_SECRETS_KEY!).seal,
-    dryRun,
-    batchSize: 2
-  })
+  importRafiki({ ...world.importOptions('rafiki-under-test'), dryRun, batchSize: 2 })
 
 test('a dry run reports what it would import and changes nothing', async () => {
   const report = await importInto(true)
@@ -188,19 +170,14 @@ test('imported: the official SDK rotates a Rafiki token at its Rafiki manage URL
 test("each imported tenant's API secret signs its admin API calls, and it sees only its grants", async () => {
   const query = { query: '{ grants(first: 10) { edges { node { id } } } }' }
   const grantsOf = async (tenantId: string, secret: string) => {
-    const res = await server.apps.admin.inject({
-      method: 'POST',
-      url: '/graphql',
-      headers: {
-        'content-type': 'application/json',
-        'tenant-id': tenantId,
-        signature: apiSignatureHeader(secret, 1, query, Date.now())
-      },
-      payload: JSON.stringify(query)
-    })
-    assert.equal(res.statusCode, 200, res.body)
+    const res = await adminCall(
+      `${server.adminUrl}/graphql`,
+      { id: tenantId, apiSecret: secret },
+      query
+    )
+    assert.equal(res.status, 200, JSON.stringify(res.body))
     return (
-      res.json() as { data: { grants: { edges: { node: { id: string } }[] } } }
+      res.body as { data: { grants: { edges: { node: { id: string } }[] } } }
     ).data.grants.edges.map((e) => e.node.id)
   }
   assert.deepEqual(await grantsOf(tenantA, `api-secret-of-tenant-a-${tenantA}`), [

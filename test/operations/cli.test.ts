@@ -2,17 +2,13 @@ import assert from 'node:assert/strict'
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
-import { runOpas, tempFolder } from '../helpers/opas-process.js'
+import { ranOpas, runOpas, tempFolder } from '../helpers/opas-process.js'
 
 /** The `opas` command line as a newcomer tries it (issue 13): help, version, clear usage errors. */
 
 const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }
 
-async function opas(...args: string[]): Promise<{ code: number | null; output: string }> {
-  const run = runOpas(args, { DATA_DIR: 'memory://' })
-  const code = await run.exited
-  return { code, output: run.output() }
-}
+const opas = (...args: string[]) => ranOpas(args, { DATA_DIR: 'memory://' })
 
 test('--help and -h on the program and on every command, exit 0', async () => {
   const runs = await Promise.all([

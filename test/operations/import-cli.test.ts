@@ -7,7 +7,7 @@ import pg from 'pg'
 import {
   introspectsActive,
   localServerEnv,
-  runOpas,
+  ranOpas,
   startedOpas,
   stoppedOpas,
   tempFolder
@@ -24,11 +24,7 @@ import { createTestDatabase } from '../helpers/test-server.js'
 const root = tempFolder('opas-import-')
 after(() => rmSync(root, { recursive: true, force: true }))
 
-async function opas(dataDir: string, ...args: string[]) {
-  const run = runOpas(args, { DATA_DIR: dataDir })
-  const code = await run.exited
-  return { code, output: run.output() }
-}
+const opas = (dataDir: string, ...args: string[]) => ranOpas(args, { DATA_DIR: dataDir })
 
 test('a --from that is not a PostgreSQL URL is named, exit 2', async () => {
   const { code, output } = await opas(join(root, 'usage'), 'import', 'rafiki', '--from', 'auth-db')

@@ -5,7 +5,7 @@ import { isFinalizedGrant } from '@interledger/open-payments'
 import {
   introspectsActive,
   localServerEnv,
-  runOpas,
+  ranOpas,
   startedOpas,
   stoppedOpas,
   tempFolder
@@ -26,11 +26,7 @@ let tenantId: string
 let wallets: Awaited<ReturnType<typeof startWalletAddressServer>>
 const tokens: string[] = []
 
-async function opas(...args: string[]) {
-  const run = runOpas(args, { DATA_DIR: dataDir })
-  const code = await run.exited
-  return { code, output: run.output() }
-}
+const opas = (...args: string[]) => ranOpas(args, { DATA_DIR: dataDir })
 
 before(async () => {
   env = await localServerEnv(dataDir)
