@@ -1,3 +1,4 @@
+import { grantStates } from '../gnap/grant-states.js'
 import type { Queryable } from '../storage/db.js'
 
 /**
@@ -11,6 +12,9 @@ import type { Queryable } from '../storage/db.js'
  * (a rotation, a revocation, a decision) is undone.
  */
 
+/** grantStates is in the order a grant moves through them (RFC 9635 §1.5): forward is later. */
+const grantStateOrder = `array[${grantStates.map((state) => `'${state}'`).join(', ')}]`
+
 /** How an existing row takes a newer Rafiki one (`excluded`), per table; none: left as it is. */
 const forward: Record<string, string> = {
   tenants: `do update set
@@ -23,8 +27,8 @@ const forward: Record<string, string> = {
       state = excluded.state, finalization_reason = excluded.finalization_reason,
       last_continued_at = greatest(grants.last_continued_at, excluded.last_continued_at),
       updated_at = greatest(grants.updated_at, excluded.updated_at)
-    where array_position(array['PROCESSING', 'PENDING', 'APPROVED', 'FINALIZED'], excluded.state)
-        > array_position(array['PROCESSING', 'PENDING', 'APPROVED', 'FINALIZED'], grants.state)`,
+    where array_position(${grantStateOrder}, excluded.state)
+        > array_position(${grantStateOrder}, grants.state)`,
   access_tokens: `do update set revoked_at = excluded.revoked_at
     where access_tokens.revoked_at is null and excluded.revoked_at is not null`,
   interactions: `do update set state = excluded.state, updated_at = excluded.updated_at

@@ -438,6 +438,20 @@ test('an approved interactive grant continues with its interaction ref; a reject
   )
 })
 
+test('a grant that moved on in opas is not moved back by a run again', async () => {
+  // Continued above: FINALIZED (ISSUED) in opas, still APPROVED in Rafiki.
+  const stateOf = async () =>
+    (
+      await server.services.db.query<{ state: string }>('select state from grants where id = $1', [
+        rows.approved.grant
+      ])
+    ).rows[0]?.state
+  assert.equal(await stateOf(), 'FINALIZED')
+  const again = await importRafiki({ ...options, batchSize: undefined, full: true })
+  assert.ok(again.tables.grants.present > 0)
+  assert.equal(await stateOf(), 'FINALIZED')
+})
+
 test('an interaction link that expired in Rafiki sends the browser back to the client, saying so', async () => {
   const res = await send(
     `${server.authUrl}/interact/${rows.expiredInteraction.id}/${rows.expiredInteraction.nonce}`,
