@@ -140,6 +140,8 @@ export async function startedOpas(env: Record<string, string>): Promise<OpasProc
 export async function stoppedOpas(server: OpasProcess): Promise<void> {
   server.child.kill('SIGTERM')
   assert.equal(await server.exited, 0, server.output())
+  // What it printed is then read whole (a test may look for what it must not have printed).
+  await server.closed
 }
 
 /** Whether the introspection listener of the server started with `env` finds `token` active. */

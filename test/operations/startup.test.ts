@@ -69,7 +69,8 @@ test('starts with no configuration, generates settings once, and stops gracefull
   assert.match(second.output(), new RegExp(`^ +tenant: "${generated[1]}"$`, 'm'))
   second.child.kill('SIGTERM')
   assert.equal(await second.exited, 0)
-  // Read once it has ended: nothing it printed is missed.
+  // Read once its output has ended: nothing it printed is missed.
+  await second.closed
   assert.doesNotMatch(second.output(), /OPERATOR_TENANT_ID=/)
   assert.doesNotMatch(second.output(), /^\{/m, 'no JSON line')
 })
