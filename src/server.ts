@@ -7,6 +7,7 @@ import {
   type Config,
   type GeneratableSetting,
   type LoadedConfig,
+  redactUrlPassword,
   serviceApiWarnings
 } from './config/index.js'
 import type { Resolver } from './client-keys/index.js'
@@ -18,6 +19,8 @@ import { startRetentionJob, type RetentionJob } from './retention/retention-job.
 import { migrate, pendingMigrations } from './storage/migrate.js'
 import { createEmbeddedDb } from './storage/embedded-db.js'
 import { createPostgresDb } from './storage/postgres-db.js'
+import { waitForDatabase } from './storage/database-wait.js'
+import { bindFailure, checkListenAddresses, type ListenAddress } from './http/listen-addresses.js'
 import {
   claimShowing,
   generatedSettingsFile,
@@ -31,16 +34,51 @@ import {
  */
 export async function openDb(
   config: Config,
-  options: { command: string; logger: Logger; attach?: boolean }
+  options: { command: string; logger: Logger; attach?: boolean; abort?: AbortSignal }
 ): Promise<Db> {
-  if (config.databaseUrl) return createPostgresDb(config.databaseUrl, config.databasePoolSize)
+  if (config.databaseUrl) {
+    return createPostgresDb(config.databaseUrl, config.databasePoolSize, {
+      preparedStatements: config.databasePreparedStatements
+    })
+  }
   return createEmbeddedDb(config.dataDir, {
     command: options.command,
     attach: options.attach,
+    abort: options.abort,
     poolSize: config.databasePoolSize,
     runAs: config.embeddedDatabaseUser,
     log: options.logger
   })
+}
+
+/**
+ * openDb, and for an external database, once it answers: a start waits for a PostgreSQL that is
+ * still starting (DATABASE_WAIT_SECONDS), saying so at each attempt, instead of failing at once.
+ */
+export async function openDbWhenReady(
+  config: Config,
+  options: { command: string; logger: Logger; abort?: AbortSignal }
+): Promise<Db> {
+  const db = await openDb(config, options)
+  if (!config.databaseUrl) return db
+  const where = `${configSchema.databaseUrl.env}=${redactUrlPassword(config.databaseUrl)}`
+  try {
+    await waitForDatabase(db, {
+      describe: where,
+      limitSeconds: config.databaseWaitSeconds,
+      abort: options.abort,
+      onRetry: ({ attempt, reason, retryInMs }) =>
+        options.logger.warn(
+          { database: where, attempt, reason, retryInMs },
+          `the database at ${where} does not answer yet (${reason}); ` +
+            `trying again in ${(retryInMs / 1000).toFixed(2)} s`
+        )
+    })
+    return db
+  } catch (err) {
+    await db.close().catch(() => {})
+    throw err
+  }
 }
 
 /** Brings the schema up to date, or refuses to start when migrations are manual and pending. */
@@ -196,13 +234,30 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-const addressOf: Record<ListenerName, (c: Config) => { host: string; port: number }> = {
-  auth: (c) => ({ host: c.authListenHost, port: c.authPort }),
-  interaction: (c) => ({ host: c.interactionListenHost, port: c.interactionPort }),
-  introspection: (c) => ({ host: c.introspectionListenHost, port: c.introspectionPort }),
-  admin: (c) => ({ host: c.adminListenHost, port: c.adminPort }),
-  service: (c) => ({ host: c.serviceApiListenHost, port: c.serviceApiPort })
+const listenerSettings = {
+  auth: { port: 'authPort', host: 'authListenHost' },
+  interaction: { port: 'interactionPort', host: 'interactionListenHost' },
+  introspection: { port: 'introspectionPort', host: 'introspectionListenHost' },
+  admin: { port: 'adminPort', host: 'adminListenHost' },
+  service: { port: 'serviceApiPort', host: 'serviceApiListenHost' }
+} as const satisfies Record<ListenerName, { port: keyof Config; host: keyof Config }>
+
+function addressOf(config: Config, name: ListenerName): ListenAddress {
+  const { port, host } = listenerSettings[name]
+  return {
+    host: config[host],
+    port: config[port],
+    portSetting: configSchema[port].env,
+    hostSetting: configSchema[host].env
+  }
 }
+
+/**
+ * Refuses, naming the setting, a listener address that cannot be bound (a port in use), before
+ * a start creates anything: run by `opas start` before it opens the database.
+ */
+export const checkListenersFree = (config: Config): Promise<void> =>
+  checkListenAddresses(listenerNames.map((name) => addressOf(config, name)))
 
 const DAY_SECONDS = 86_400
 
@@ -236,21 +291,34 @@ export async function startServer(
     announce?: (lines: string[]) => void
     /** DNS for client fetches (tests); the system resolver otherwise. */
     resolve?: Resolver
+    /**
+     * The start interrupted (Ctrl-C, SIGTERM): rejects with its reason at the next step, having
+     * stopped what it started (the first database creation included).
+     */
+    abort?: AbortSignal
   }
 ): Promise<RunningServer> {
-  const { logger } = options
+  const { logger, abort } = options
   const announce = options.announce ?? announceOnStderr
-  const db = await openDb(loaded.config, { command: 'opas start', logger })
+  const db = await openDbWhenReady(loaded.config, { command: 'opas start', logger, abort })
   let apps: Apps | undefined
   try {
+    abort?.throwIfAborted()
     await prepareSchema(db, loaded.config, logger)
+    abort?.throwIfAborted()
     const { config, generated } = await resolveRuntimeConfig(db, loaded)
     const services = createServices({ config, db, logger, resolve: options.resolve })
     await syncOperatorTenant(services, config, loaded, logger)
     apps = await buildApps(services)
     const urls = {} as Record<ListenerName, string>
     for (const name of listenerNames) {
-      urls[name] = await apps[name].listen(addressOf[name](config))
+      abort?.throwIfAborted()
+      const address = addressOf(config, name)
+      urls[name] = await apps[name]
+        .listen({ host: address.host, port: address.port })
+        .catch((err: unknown) => {
+          throw bindFailure(address, err) ?? err
+        })
     }
     logger.info(
       {

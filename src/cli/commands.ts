@@ -1,5 +1,6 @@
 import cluster from 'node:cluster'
 import { existsSync, readFileSync } from 'node:fs'
+import { constants } from 'node:os'
 import {
   ConfigError,
   configSchema,
@@ -10,7 +11,14 @@ import {
   type LoadedConfig
 } from '../config/index.js'
 import { createLogger } from '../logger.js'
-import { openDb, requireCurrentSchema, settingLines, startServer } from '../server.js'
+import {
+  checkListenersFree,
+  openDb,
+  openDbWhenReady,
+  requireCurrentSchema,
+  settingLines,
+  startServer
+} from '../server.js'
 import { generatedSettingsFile, readGeneratedSettings } from '../storage/generated-settings.js'
 import { migrate } from '../storage/migrate.js'
 import { embeddedDatabaseExists } from '../storage/embedded-db.js'
@@ -52,9 +60,20 @@ function noDatabaseYet(config: Config): boolean {
   return true
 }
 
+/** A start ended by a signal: the process exits as a program killed by it would (128 + n). */
+class StartInterrupted extends Error {
+  readonly exitCode: number
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`interrupted by ${signal} while starting`)
+    this.exitCode = 128 + constants.signals[signal]
+  }
+}
+
 export async function start(options: { workers: number }): Promise<void> {
   const loaded = loadCliConfig()
   const logger = createLogger(loaded.config.logLevel, { format: loaded.config.logFormat })
+  // The primary checks for the workers, which share its ports through node:cluster.
+  if (cluster.isPrimary) await checkListenersFree(loaded.config)
   if (options.workers > 1 && cluster.isPrimary) {
     if (!loaded.config.databaseUrl) {
       throw new CliError(
@@ -64,7 +83,27 @@ export async function start(options: { workers: number }): Promise<void> {
     superviseWorkers(options.workers, logger, loaded.config.shutdownTimeoutMs)
     return
   }
-  const server = await startServer(loaded, { logger })
+  // A signal while starting (Ctrl-C during the first database creation, a container stopped
+  // while its database is awaited) ends the start where it is, leaving nothing running.
+  const starting = new AbortController()
+  const interrupt = (signal: NodeJS.Signals) => {
+    if (starting.signal.aborted) return
+    logger.info({ signal }, 'interrupted while starting: stopping')
+    starting.abort(new StartInterrupted(signal))
+  }
+  process.on('SIGTERM', interrupt)
+  process.on('SIGINT', interrupt)
+  let server: Awaited<ReturnType<typeof startServer>>
+  try {
+    server = await startServer(loaded, { logger, abort: starting.signal })
+  } catch (err) {
+    if (!(err instanceof StartInterrupted)) throw err
+    logger.info({ signal: err.signal }, 'stopped before the server started')
+    process.exit(err.exitCode)
+  } finally {
+    process.off('SIGTERM', interrupt)
+    process.off('SIGINT', interrupt)
+  }
   let stopping = false
   const stop = (signal: string) => {
     if (stopping) return
@@ -88,6 +127,8 @@ export async function start(options: { workers: number }): Promise<void> {
   }
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+  // A signal in the moment between the start's last step and these handlers.
+  if (starting.signal.aborted) stop((starting.signal.reason as StartInterrupted).signal)
   // Under `npm start` the server is npm's child, and npm forwards SIGTERM and SIGINT to it. A
   // killed npm (SIGKILL) forwards nothing: the server sees it was orphaned and stops too.
   if (process.env.npm_lifecycle_event === 'start') {
@@ -100,7 +141,9 @@ export async function start(options: { workers: number }): Promise<void> {
 
 export async function runMigrations(): Promise<void> {
   const { config } = loadCliConfig()
-  const db = await openDb(config, { command: 'opas migrate', logger: quiet })
+  const logger = createLogger(config.logLevel, { format: config.logFormat })
+  // A migration job may start beside the database, as a server does: it waits as a start does.
+  const db = await openDbWhenReady(config, { command: 'opas migrate', logger })
   try {
     const applied = await migrate(db)
     process.stdout.write(

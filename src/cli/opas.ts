@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError, InvalidArgumentError } from 'commander'
+import { ListenAddressError } from '../http/listen-addresses.js'
 import { DataDirInUseError } from '../storage/data-dir-lock.js'
+import { DatabaseWaitError } from '../storage/database-wait.js'
 import {
   checkConfig,
   CliError,
@@ -97,7 +99,12 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = USAGE_ERROR
       return
     }
-    if (err instanceof CliError || err instanceof DataDirInUseError) {
+    if (
+      err instanceof CliError ||
+      err instanceof DataDirInUseError ||
+      err instanceof ListenAddressError ||
+      err instanceof DatabaseWaitError
+    ) {
       process.stderr.write(`opas: ${err.message}\n`)
       process.exitCode = 1
       return

@@ -92,6 +92,10 @@ export interface Config {
   databaseUrl: string | undefined
   /** DATABASE_POOL_SIZE: maximum number of connections to the database. */
   databasePoolSize: number
+  /** DATABASE_PREPARED_STATEMENTS: false behind a transaction-mode pooler (unnamed statements). */
+  databasePreparedStatements: boolean
+  /** DATABASE_WAIT_SECONDS: how long a start waits for an external database to answer. */
+  databaseWaitSeconds: number
   /** DATA_DIR: directory of the embedded PostgreSQL server; `memory://` is a throwaway one. */
   dataDir: string
   /** EMBEDDED_DATABASE_USER: who runs the embedded server when opas runs as root. */

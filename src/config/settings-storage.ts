@@ -7,6 +7,8 @@ const filePath = text('file path')
 export const storageSettings: SettingsOf<
   | 'databaseUrl'
   | 'databasePoolSize'
+  | 'databasePreparedStatements'
+  | 'databaseWaitSeconds'
   | 'dataDir'
   | 'embeddedDatabaseUser'
   | 'allowEmbeddedDatabaseInProduction'
@@ -42,6 +44,29 @@ export const storageSettings: SettingsOf<
     description:
       'Maximum number of connections opened to the database. The embedded server keeps each ' +
       'connection in a process of its own, so its default is smaller.',
+    origin: 'opas'
+  },
+  databasePreparedStatements: {
+    env: 'DATABASE_PREPARED_STATEMENTS',
+    parser: boolean(),
+    default: true,
+    description:
+      'Name each parameterised statement, so that PostgreSQL parses and plans it once per ' +
+      'connection. Set to false behind a connection pooler in transaction mode that does not ' +
+      'keep prepared statements (PgBouncer before 1.21, or with `max_prepared_statements = 0`): ' +
+      'every statement is then sent unnamed, which any pooled connection runs. The embedded ' +
+      'database always names them.',
+    origin: 'opas'
+  },
+  databaseWaitSeconds: {
+    env: 'DATABASE_WAIT_SECONDS',
+    parser: integer(0, 3600),
+    default: 60,
+    description:
+      'How long a start waits for an external database that does not answer yet (not running, ' +
+      'starting up, its name not yet resolvable: compose starts services in any order), trying ' +
+      'again with backoff and logging each attempt. A refused password or a missing database is ' +
+      'not waited for. 0 gives up at the first failure.',
     origin: 'opas'
   },
 

@@ -140,13 +140,20 @@ export function serverEnv(): NodeJS.ProcessEnv {
  * fails, or at once when it cannot be started at all. The input (a password) goes through a file
  * in the private folder above the cluster, open only to `user` and unlinked before the program
  * runs: initdb reads its password file by name (/dev/stdin), which a socket would not serve.
+ *
+ * It runs in a process group of its own, which an `abort` (Ctrl-C during a first start) or opas
+ * exiting stops whole: initdb runs the server in single-user mode under a shell, and neither
+ * would otherwise outlive it for long, writing on in a folder the next start clears. An aborted
+ * run rejects with the signal's reason once the group has exited.
  */
 export async function runProgram(
   user: OsUser | undefined,
   program: string,
   args: string[],
-  options: { cwd: string; input: string }
+  options: { cwd: string; input: string; abort?: AbortSignal }
 ): Promise<void> {
+  const { abort } = options
+  abort?.throwIfAborted()
   const inputFile = join(dirname(options.cwd), `.input-${randomBytes(6).toString('hex')}`)
   writePrivateFile(inputFile, options.input, user)
   const stdin = openSync(inputFile, 'r')
@@ -158,19 +165,31 @@ export async function runProgram(
         gid: user?.gid,
         cwd: options.cwd,
         env: serverEnv(),
+        detached: true,
         stdio: [stdin, 'pipe', 'pipe']
       })
+      const stopGroup = () => {
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM')
+        } catch {
+          // already gone
+        }
+      }
+      abort?.addEventListener('abort', stopGroup, { once: true })
+      process.on('exit', stopGroup)
       let output = ''
       child.stdout!.on('data', (chunk: Buffer) => (output += chunk))
       child.stderr!.on('data', (chunk: Buffer) => (output += chunk))
       child.on('error', (err) =>
         fail(new EmbeddedDatabaseError(`${program} could not be started: ${err.message}`))
       )
-      child.on('close', (code) =>
-        code === 0
-          ? done()
-          : fail(new EmbeddedDatabaseError(`${program} failed (exit ${code}): ${output.trim()}`))
-      )
+      child.on('close', (code) => {
+        abort?.removeEventListener('abort', stopGroup)
+        process.off('exit', stopGroup)
+        if (abort?.aborted) fail(abort.reason)
+        else if (code === 0) done()
+        else fail(new EmbeddedDatabaseError(`${program} failed (exit ${code}): ${output.trim()}`))
+      })
     })
   } finally {
     closeSync(stdin)
@@ -187,14 +206,15 @@ export async function securePassword(
   dir: string,
   user: OsUser | undefined,
   binaries: PostgresBinaries,
-  password: string
+  password: string,
+  abort?: AbortSignal
 ): Promise<void> {
   // The password is base64url: nothing in it needs quoting.
   await runProgram(
     user,
     binaries.postgres,
     ['--single', '-D', serverDataDir(dir), '-c', 'log_min_messages=fatal', SUPERUSER],
-    { cwd: dir, input: `ALTER ROLE ${SUPERUSER} PASSWORD '${password}';\n` }
+    { cwd: dir, input: `ALTER ROLE ${SUPERUSER} PASSWORD '${password}';\n`, abort }
   )
   writeAccessRules(dir, user)
 }

@@ -65,6 +65,8 @@ export interface ClusterOptions {
   background?: boolean
   /** Told when the server stops without being asked (killed, crashed). */
   onUnexpectedExit?: (reason: string) => void
+  /** A start interrupted (Ctrl-C): stops creating the cluster or waiting for it to be ready. */
+  abort?: AbortSignal
 }
 
 export interface RunningCluster {
@@ -97,7 +99,7 @@ async function initialise(
   rmSync(scratch, { recursive: true, force: true })
   ensurePrivateFolder(scratch, 'the new embedded database')
   if (user) lchownSync(scratch, user.uid, user.gid)
-  await runProgram(
+  const creating = runProgram(
     user,
     binaries.initdb,
     [
@@ -116,8 +118,13 @@ async function initialise(
       '--no-instructions',
       ...(options.durable ? [] : ['--no-sync'])
     ],
-    { cwd: scratch, input: `${options.password}\n` }
+    { cwd: scratch, input: `${options.password}\n`, abort: options.abort }
   )
+  // initdb has exited, finished or not: a half-made cluster is not left for anyone to find.
+  await creating.catch((err: unknown) => {
+    rmSync(scratch, { recursive: true, force: true })
+    throw err
+  })
   writeAccessRules(scratch, user)
   renameSync(scratch, dir)
 }
@@ -230,9 +237,14 @@ async function waitReady(
   dir: string,
   child: ChildProcess,
   recent: string[],
-  spawnFailure: () => Error | undefined
+  spawnFailure: () => Error | undefined,
+  abort: AbortSignal | undefined
 ): Promise<void> {
   for (const end = Date.now() + READY_TIMEOUT_MS; Date.now() < end; await sleep(20)) {
+    if (abort?.aborted) {
+      await stopServerPid(child.pid!)
+      throw abort.reason
+    }
     const failure = spawnFailure()
     if (failure) {
       throw new EmbeddedDatabaseError(
@@ -285,10 +297,14 @@ async function launch(
     child.on('error', (err) => (failure = err))
     forwardLog(child, options.log, recent)
     try {
-      await waitReady(options.dir, child, recent, () => failure)
+      await waitReady(options.dir, child, recent, () => failure, options.abort)
       return { child, recent }
     } catch (err) {
-      if (attempt < 50 && recent.some((line) => predecessorLeaving.test(line))) {
+      if (
+        !options.abort?.aborted &&
+        attempt < 50 &&
+        recent.some((line) => predecessorLeaving.test(line))
+      ) {
         await sleep(100)
         continue
       }
@@ -362,7 +378,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   }
   if (options.resetPassword || !requiresPassword(dir)) {
     options.log.info({ dir }, 'the embedded database now requires the password opas keeps')
-    await securePassword(dir, user, binaries, options.password)
+    await securePassword(dir, user, binaries, options.password, options.abort)
   }
   const socket = socketPlace(dir, user)
   let launched: Awaited<ReturnType<typeof launch>>

@@ -39,6 +39,11 @@ export interface EmbeddedOptions {
    * server it runs (through its socket) instead of being refused.
    */
   attach?: boolean
+  /**
+   * A start interrupted (Ctrl-C): the first database creation, or the wait for the server, stops
+   * and the start rejects with the signal's reason, leaving no program of the server running.
+   */
+  abort?: AbortSignal
 }
 
 const silent: EmbeddedLog = { debug() {}, info() {}, warn() {}, error() {} }
@@ -114,8 +119,9 @@ export async function createEmbeddedDb(dataDir: string, options: EmbeddedOptions
   }
   // A password made now for a cluster that exists (its file was lost): the cluster is told it.
   let resetPassword = password.made && existsSync(join(dir, 'PG_VERSION'))
-  const start = async (): Promise<RunningCluster> => {
+  const start = async (abort?: AbortSignal): Promise<RunningCluster> => {
     const started = await startCluster({
+      abort,
       dir,
       durable: true,
       password: password.password,
@@ -166,7 +172,7 @@ export async function createEmbeddedDb(dataDir: string, options: EmbeddedOptions
     if (!existsSync(join(dir, 'PG_VERSION'))) {
       log.info({ path: dir }, 'creating the embedded database')
     }
-    cluster = await start()
+    cluster = await start(options.abort)
     db = createPostgresDb(cluster.connection(), poolSize, {
       kind: 'embedded',
       onClose: stopServer

@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { chmodSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import {
+  chmodSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync
+} from 'node:fs'
 import pg from 'pg'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -217,3 +225,56 @@ test(
     }
   }
 )
+
+/** Processes whose working directory is `dir` or under it (Linux /proc), with their names. */
+function processesIn(dir: string): { pid: number; name: string }[] {
+  const found: { pid: number; name: string }[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const cwd = readlinkSync(`/proc/${entry}/cwd`)
+      if (cwd === dir || cwd.startsWith(`${dir}/`)) {
+        found.push({ pid: Number(entry), name: readFileSync(`/proc/${entry}/comm`, 'utf8').trim() })
+      }
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found
+}
+
+/** True once SIGTERM waits for process `pid` (stopped, it cannot take it): /proc's ShdPnd. */
+const termPending = (pid: number) => {
+  const pending = /^ShdPnd:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  return pending !== null && (BigInt(`0x${pending[1]}`) & (1n << 14n)) !== 0n
+}
+
+test('Ctrl-C during the first database creation stops initdb and leaves nothing half-made', async () => {
+  const dataDir = join(root, 'interrupted')
+  const env = await serverEnv(dataDir)
+  const server = runOpas(['start'], env)
+  const scratch = join(dataDir, 'postgres.creating')
+  let initdb: number | undefined
+  await until('initdb runs', () => {
+    initdb = processesIn(scratch).find((p) => p.name === 'initdb')?.pid
+    return initdb !== undefined
+  })
+  // Held where it is, so that it cannot finish before opas is interrupted: opas's SIGTERM then
+  // waits for it (pending), and it takes it as soon as it goes on.
+  process.kill(initdb!, 'SIGSTOP')
+  server.child.kill('SIGINT')
+  await until('opas stops initdb', () => termPending(initdb!))
+  process.kill(initdb!, 'SIGCONT')
+  assert.equal(await server.exited, 130, server.output())
+  await server.closed
+  assert.match(server.output(), /interrupted while starting/)
+  assert.deepEqual(processesIn(dataDir), [], 'no program of the database is left running')
+  assert.equal(isRunning(initdb!), false)
+  const left = readdirSync(dataDir)
+  assert.ok(!left.includes('postgres.creating') && !left.includes('postgres'), left.join(', '))
+
+  const next = await startedOpas(env)
+  assert.ok(await ready(env))
+  next.child.kill('SIGTERM')
+  assert.equal(await next.exited, 0, next.output())
+})
