@@ -2,10 +2,23 @@ import { randomUUID } from 'node:crypto'
 import Table from 'cli-table3'
 import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
-import { accessInWords } from '../console/grant-words.js'
+import {
+  accessInWords,
+  interactionSteps,
+  tokensInWords,
+  type HistoryStep
+} from '../console/grant-words.js'
 import { finalizationReasons, grantStates } from '../gnap/grant-states.js'
 import { isUuid } from '../gnap/wire.js'
-import type { AdminGrant } from '../grant/grant-admin-store.js'
+import type { AdminGrant, GrantHistory } from '../grant/grant-admin-store.js'
+import {
+  grantStatuses,
+  rawStateOf,
+  statusesNamed,
+  statusOf,
+  statusWords,
+  type GrantStatus
+} from '../grant/grant-status.js'
 import { createLogger } from '../logger.js'
 import { openServices } from '../server.js'
 import type { Services } from '../deps.js'
@@ -16,6 +29,7 @@ import {
   type TenantProblem
 } from '../tenant/tenant-rules.js'
 import { CliError, CliUsageError, loadCliConfig } from './commands.js'
+import { fitTable, type TableColumn } from './fit-table.js'
 
 /*
  * `opas tenants …` and `opas grants …`: the operator's CLI on the same services as the service
@@ -84,8 +98,57 @@ function grantInWords(grant: AdminGrant): string[] {
   })
 }
 
-const stateOf = (grant: AdminGrant) =>
-  grant.finalizationReason ? `${grant.state} (${grant.finalizationReason})` : grant.state
+/**
+ * `--state`: a status, or for compatibility a raw GNAP state (FINALIZED: every finalized
+ * status), in any case; repeated, any of them.
+ */
+function statusArgument(value: string, previous: GrantStatus[] = []): GrantStatus[] {
+  const named = statusesNamed(value)
+  if (!named) {
+    throw new InvalidArgumentError(
+      `--state must be one of ${grantStatuses.join(', ')} (or a GNAP state: ${grantStates.join(', ')})`
+    )
+  }
+  return [...new Set([...previous, ...named])]
+}
+
+/** A time to the second, in UTC. */
+const instant = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z')
+
+/** "Finished 2025-03-01T10:01:05Z: the account holder was sent back to the app" */
+const stepLine = (step: HistoryStep) => `${step.words} ${instant(step.at)}${step.after ?? ''}`
+
+/** The console grant page's interactions and tokens, as lines (never a token value). */
+function historyLines(history: GrantHistory): string[] {
+  const interactions = history.interactions.flatMap((i, at) =>
+    interactionSteps(i).map((step, n) => `${n === 0 ? `  ${at + 1}  ` : '     '}${stepLine(step)}`)
+  )
+  const tokens = tokensInWords(history.tokens).map(
+    (t) => `  ${t.number}  ${stepLine(t.issued)}; ${stepLine(t.end)}`
+  )
+  return [
+    interactions.length ? 'interactions' : 'interactions  none: this grant needed no consent',
+    ...interactions,
+    tokens.length ? 'tokens' : 'tokens  none issued',
+    ...tokens
+  ]
+}
+
+/**
+ * The columns of `grants list`. At a terminal, long cells are cut and columns left out to fit
+ * its width, in this order: tenant, created, allows, client; the id and status never.
+ */
+const grantColumns: TableColumn[] = [
+  { head: 'id' },
+  { head: 'status' },
+  { head: 'created', leaveOutRank: 2 },
+  { head: 'client', cutTo: 12, leaveOutRank: 4 },
+  { head: 'allows', cutTo: 16, leaveOutRank: 3 },
+  { head: 'tenant', cutTo: 9, cutFirst: true, leaveOutRank: 1 }
+]
+
+/** The width to fit: the terminal's, or none when the output is piped or sent to a file. */
+const terminalWidth = () => (process.stdout.isTTY ? process.stdout.columns : undefined)
 
 export function registerOperatorCommands(program: Command): void {
   const tenants = program
@@ -214,16 +277,16 @@ export function registerOperatorCommands(program: Command): void {
 
   grants
     .command('list')
-    .description('list grants, newest first')
+    .description('list grants, newest first (at a terminal, fitted to its width; piped, whole)')
     .option(
       '--wallet <url>',
       'grants with access to this wallet address (repeatable)',
       (v: string, p: string[] = []) => [...p, v]
     )
     .option(
-      '--state <state>',
-      `only this state (repeatable): ${grantStates.join(', ')}`,
-      oneOf(grantStates, '--state')
+      '--state <status>',
+      `only this status (repeatable): ${grantStatuses.join(', ')}; or a GNAP state: ${grantStates.join(', ')}`,
+      statusArgument
     )
     .option(
       '--reason <reason>',
@@ -251,7 +314,7 @@ export function registerOperatorCommands(program: Command): void {
     .action(
       (options: {
         wallet?: string[]
-        state?: (typeof grantStates)[number][]
+        state?: GrantStatus[]
         reason?: (typeof finalizationReasons)[number][]
         tenant?: string
         limit: number
@@ -263,7 +326,7 @@ export function registerOperatorCommands(program: Command): void {
             {
               ...(options.tenant ? { tenantId: options.tenant } : {}),
               ...(options.wallet ? { identifiers: options.wallet } : {}),
-              ...(options.state ? { stateIn: options.state } : {}),
+              ...(options.state ? { statusIn: options.state } : {}),
               ...(options.reason ? { reasonIn: options.reason } : {})
             },
             {
@@ -273,45 +336,57 @@ export function registerOperatorCommands(program: Command): void {
               ...(options.after ? { cursor: options.after } : {})
             }
           )
-          if (options.json) return printJson(rows)
+          if (options.json) return printJson(rows.map((g) => ({ ...g, status: statusOf(g) })))
           if (rows.length === 0) return print('no grants')
-          print(
-            table(
-              ['created', 'id', 'tenant', 'client', 'state', 'allows'],
-              rows.map((g) => [
-                g.createdAt.toISOString(),
-                g.id,
-                g.tenantId,
-                g.client ?? '(key)',
-                stateOf(g),
-                grantInWords(g).join('\n')
-              ])
-            )
+          const width = terminalWidth()
+          const fitted = fitTable(
+            grantColumns,
+            rows.map((g) => [
+              g.id,
+              statusOf(g),
+              instant(g.createdAt),
+              g.client ?? '(key)',
+              grantInWords(g).join('\n'),
+              g.tenantId
+            ]),
+            width
           )
+          print(fitted.text)
+          if (fitted.leftOut.length) {
+            print(
+              `left out to fit ${width} columns: ${fitted.leftOut.join(', ')} (grants show <id> has all)`
+            )
+          }
           if (rows.length === options.limit) print(`more: --after ${rows.at(-1)!.id}`)
         })
     )
 
   grants
     .command('show')
-    .description('show one grant: what it allows, in words')
+    .description('show one grant: its status, what it allows in words, its interactions and tokens')
     .argument('<id>', 'grant id', uuidArgument('the grant id'))
     .option('--json', 'print JSON')
     .action((id: string, options: { json?: boolean }) =>
       withServices('opas grants show', async (services) => {
-        const grant = await services.grants.admin.find(id)
-        if (!grant) throw new CliError(`no grant ${id}`)
-        if (options.json) return printJson(grant)
+        const [grant, history] = await Promise.all([
+          services.grants.admin.find(id),
+          services.grants.admin.history(id)
+        ])
+        if (!grant || !history) throw new CliError(`no grant ${id}`)
+        const status = statusOf(grant)
+        if (options.json) return printJson({ ...grant, status, ...history })
         print(
           [
             `grant    ${grant.id}`,
             `tenant   ${grant.tenantId}`,
             `client   ${grant.client ?? '(directed identity: a key)'}`,
-            `state    ${stateOf(grant)}`,
-            `created  ${grant.createdAt.toISOString()}`,
+            `status   ${status}: ${statusWords[status].meaning}`,
+            `state    ${rawStateOf(grant)}`,
+            `created  ${instant(grant.createdAt)}`,
             'allows',
             ...grantInWords(grant).map((line) => `  ${line}`),
-            ...grant.subIds.map((s) => `  subject ${s.subId} (${s.subIdFormat})`)
+            ...grant.subIds.map((s) => `  subject ${s.subId} (${s.subIdFormat})`),
+            ...historyLines(history)
           ].join('\n')
         )
       })

@@ -1,68 +1,82 @@
 import { toAccessWire, type OutgoingLimits } from '../gnap/access.js'
-import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
 import { describeAccess, type AccessDescription } from '../consent/describe-access.js'
+import type { GrantHistory } from '../grant/grant-admin-store.js'
+import { tokenStatusOf, type TokenStatus } from '../grant/grant-status.js'
 
-/**
- * A grant in the words support staff use: one status for the state and its reason (RFC 9635
- * §1.5), and its access items in the consent screen's wording, so that what the account holder
- * agreed to and what the operator reads are the same sentences.
+/*
+ * A grant in the words support staff use, on the console's pages and in the CLI alike: its
+ * access items in the consent screen's wording, so that what the account holder agreed to and
+ * what the operator reads are the same sentences, and its history (interactions, tokens). Its
+ * status is the grant domain's (grant/grant-status.ts).
  */
 
-export const grantStatuses = [
-  'pending',
-  'approved',
-  'issued',
-  'revoked',
-  'rejected',
-  'processing'
-] as const
-export type GrantStatus = (typeof grantStatuses)[number]
-
-export const statusWords: Record<GrantStatus, { label: string; meaning: string }> = {
-  pending: { label: 'Pending', meaning: 'waiting for the account holder' },
-  approved: { label: 'Approved', meaning: 'accepted; the app has not collected its token yet' },
-  issued: { label: 'Issued', meaning: 'the app holds a token' },
-  revoked: { label: 'Revoked', meaning: 'ended by the app or an operator; its tokens are dead' },
-  rejected: { label: 'Rejected', meaning: 'the account holder declined' },
-  processing: { label: 'Processing', meaning: 'an older grant state, not written any more' }
+/** A moment in words: `words` at `at`, then `after` ("Issued" 10:02 " by rotating token 1"). */
+export interface HistoryStep {
+  words: string
+  at: Date
+  after?: string
 }
 
-export function statusOf(state: GrantState, reason: FinalizationReason | null): GrantStatus {
-  switch (state) {
-    case 'PENDING':
-      return 'pending'
-    case 'APPROVED':
-      return 'approved'
-    case 'PROCESSING':
-      return 'processing'
-    case 'FINALIZED':
-      return reason === 'REVOKED' ? 'revoked' : reason === 'REJECTED' ? 'rejected' : 'issued'
+/** An interaction (RFC 9635 §4): started, accepted or rejected, finished, or still open. */
+export function interactionSteps(i: GrantHistory['interactions'][number]): HistoryStep[] {
+  const steps: HistoryStep[] = [
+    { words: 'Started', at: i.createdAt, after: ': the app sent the account holder to consent' }
+  ]
+  if (i.state === 'APPROVED' && i.decidedAt) steps.push({ words: 'Accepted', at: i.decidedAt })
+  if (i.state === 'DENIED' && i.decidedAt) steps.push({ words: 'Rejected', at: i.decidedAt })
+  if (i.finishedAt) {
+    steps.push({
+      words: 'Finished',
+      at: i.finishedAt,
+      after: ': the account holder was sent back to the app'
+    })
+  } else if (i.state === 'PENDING') {
+    steps.push(
+      i.expired
+        ? { words: 'Expired unanswered', at: i.expiresAt }
+        : { words: 'Waiting for the account holder until', at: i.expiresAt }
+    )
   }
+  return steps
 }
 
-/** The listing filter of a status: its state, and for a finalized grant its reason. */
-export function filterOfStatus(status: GrantStatus): {
-  stateIn: GrantState[]
-  reasonIn?: FinalizationReason[]
-} {
-  switch (status) {
-    case 'pending':
-      return { stateIn: ['PENDING'] }
-    case 'approved':
-      return { stateIn: ['APPROVED'] }
-    case 'processing':
-      return { stateIn: ['PROCESSING'] }
-    case 'issued':
-      return { stateIn: ['FINALIZED'], reasonIn: ['ISSUED'] }
-    case 'revoked':
-      return { stateIn: ['FINALIZED'], reasonIn: ['REVOKED'] }
-    case 'rejected':
-      return { stateIn: ['FINALIZED'], reasonIn: ['REJECTED'] }
+/** A token numbered in its grant's order: when it was issued, and it is live or how it ended. */
+export interface TokenInWords {
+  number: number
+  status: TokenStatus
+  issued: HistoryStep
+  end: HistoryStep
+}
+
+/** A grant's tokens (never a value), numbered, each rotation naming its tokens' numbers. */
+export function tokensInWords(tokens: GrantHistory['tokens']): TokenInWords[] {
+  const ids = tokens.map((t) => t.id)
+  const numberOf = (id: string | null) => {
+    const at = id === null ? -1 : ids.indexOf(id)
+    return at < 0 ? undefined : at + 1
   }
+  return tokens.map((t, index) => {
+    const status = tokenStatusOf(t)
+    const from = numberOf(t.rotatedFrom)
+    const next = numberOf(t.replacedBy)
+    const issued: HistoryStep = {
+      words: 'Issued',
+      at: t.createdAt,
+      ...(from ? { after: ` by rotating token ${from}` } : {})
+    }
+    const end: Record<TokenStatus, HistoryStep> = {
+      rotated: {
+        words: 'rotated',
+        at: t.revokedAt ?? t.createdAt,
+        ...(next ? { after: `, replaced by token ${next}` } : {})
+      },
+      revoked: { words: 'revoked', at: t.revokedAt ?? t.createdAt },
+      expired: { words: 'expired', at: t.expiresAt },
+      live: { words: 'live; expires', at: t.expiresAt }
+    }
+    return { number: index + 1, status, issued, end: end[status] }
+  })
 }
-
-export const isGrantStatus = (value: unknown): value is GrantStatus =>
-  typeof value === 'string' && (grantStatuses as readonly string[]).includes(value)
 
 /** A stored access item (the admin store's shape), as the consent screen words it. */
 export const accessInWords = (item: {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes, randomUUID } from 'node:crypto'
 import { describe, test } from 'node:test'
-import { seedTenant, useTestDb } from '../../test/helpers/store-test.js'
+import { seedGrant, seedTenant, useTestDb } from '../../test/helpers/store-test.js'
 import type { Queryable } from '../storage/db.js'
 import {
   findGrantHistory,
@@ -9,6 +9,7 @@ import {
   type GrantListFilter,
   type GrantListPage
 } from './grant-admin-store.js'
+import { grantStatuses, statusOf, type GrantStatus } from './grant-status.js'
 
 /*
  * What operators read of grants (the admin API, the CLI, the console): the wallet-address filter
@@ -197,6 +198,91 @@ describe('listGrants by wallet address', () => {
   })
 })
 
+describe('listGrants by status', () => {
+  /**
+   * One grant of a new tenant in each status, and the ways a grant finalized as ISSUED comes to
+   * hold no live token: its token revoked by the app, expired, or rotated then revoked.
+   */
+  async function seedStatuses() {
+    const q = store.db
+    const tenantId = await seedTenant(q)
+    const token = async (grantId: string, o: { created?: string; revoked?: boolean } = {}) =>
+      q.query(
+        `insert into access_tokens (id, grant_id, value_hash, management_id, expires_in,
+           created_at, revoked_at)
+         values ($1, $2, $3, $4, 600, coalesce($5::timestamptz, now()),
+           case when $6 then now() end)`,
+        [randomUUID(), grantId, randomBytes(32), randomUUID(), o.created ?? null, o.revoked]
+      )
+    const issued = async (...tokens: { created?: string; revoked?: boolean }[]) => {
+      const id = await seedGrant(q, tenantId, 'FINALIZED', 'ISSUED')
+      for (const t of tokens) await token(id, t)
+      return id
+    }
+    const revoked = await seedGrant(q, tenantId, 'FINALIZED', 'REVOKED')
+    await token(revoked, { revoked: true })
+    const expected: Record<GrantStatus, string[]> = {
+      pending: [await seedGrant(q, tenantId, 'PENDING')],
+      approved: [await seedGrant(q, tenantId, 'APPROVED')],
+      processing: [await seedGrant(q, tenantId, 'PROCESSING')],
+      issued: [await issued({}), await issued({ revoked: true }, {})],
+      inactive: [
+        await issued({ revoked: true }),
+        await issued({ created: '2025-03-01T10:00:00Z' }),
+        await issued({ revoked: true }, { created: '2025-03-01T10:00:00Z' }),
+        await issued() // no token at all (a grant of subject identifiers alone)
+      ],
+      revoked: [revoked],
+      rejected: [await seedGrant(q, tenantId, 'FINALIZED', 'REJECTED')]
+    }
+    return { tenantId, expected }
+  }
+
+  const list = (filter: GrantListFilter) =>
+    listGrants(store.db, filter, { order: 'ASC', direction: 'after', limit: 100 })
+
+  test('each status finds its grants and only them; each row reads as its status', async () => {
+    const { tenantId, expected } = await seedStatuses()
+    const all = await list({ tenantId })
+    for (const status of grantStatuses) {
+      const found = await list({ tenantId, statusIn: [status] })
+      assert.deepEqual(found.map((g) => g.id).sort(), [...expected[status]].sort(), status)
+      for (const row of found) assert.equal(statusOf(row), status, `${status}: ${row.id}`)
+    }
+    assert.equal(all.length, Object.values(expected).flat().length)
+  })
+
+  test('statuses together: any of them, each combination its own condition', async () => {
+    const { tenantId, expected } = await seedStatuses()
+    const combinations: GrantStatus[][] = [
+      ['issued', 'inactive'],
+      ['pending', 'revoked'],
+      ['inactive', 'rejected', 'approved'],
+      ['issued', 'revoked', 'rejected', 'processing'],
+      [...grantStatuses]
+    ]
+    for (const statuses of combinations) {
+      const found = await list({ tenantId, statusIn: statuses })
+      assert.deepEqual(
+        found.map((g) => g.id).sort(),
+        statuses.flatMap((s) => expected[s]).sort(),
+        statuses.join(', ')
+      )
+    }
+  })
+
+  test("a token revoked or expired changes the grant's status, not its state", async () => {
+    const { tenantId, expected } = await seedStatuses()
+    const id = expected.issued[0]!
+    await store.db.query('update access_tokens set revoked_at = now() where grant_id = $1', [id])
+    const [row] = (await list({ tenantId })).filter((g) => g.id === id)
+    assert.equal(row!.state, 'FINALIZED')
+    assert.equal(row!.finalizationReason, 'ISSUED')
+    assert.equal(row!.hasLiveToken, false)
+    assert.ok((await list({ tenantId, statusIn: ['inactive'] })).some((g) => g.id === id))
+  })
+})
+
 describe('findGrantHistory', () => {
   /** A grant with an answered, finished interaction and a rotated token pair. */
   async function seedHistory() {
@@ -289,6 +375,7 @@ describe('findGrantHistory', () => {
           id: h.first,
           createdAt: new Date('2025-03-01T10:02:00Z'),
           expiresAt: new Date('2025-03-01T10:12:00Z'),
+          expired: true,
           revokedAt: new Date('2025-03-01T10:05:00Z'),
           rotatedFrom: null,
           replacedBy: h.second
@@ -297,6 +384,7 @@ describe('findGrantHistory', () => {
           id: h.second,
           createdAt: new Date('2025-03-01T10:05:00Z'),
           expiresAt: new Date('2025-03-01T10:15:00Z'),
+          expired: true,
           revokedAt: null,
           rotatedFrom: h.first,
           replacedBy: null

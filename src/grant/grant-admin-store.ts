@@ -1,4 +1,6 @@
 import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
+import { liveTokenSql } from '../token/token-store.js'
+import type { GrantStatus } from './grant-status.js'
 import type { OutgoingLimits } from '../gnap/access.js'
 import { normalizeWalletAddress } from '../gnap/client-identity.js'
 import type { InteractionState } from '../interaction/interaction-lifecycle.js'
@@ -18,6 +20,8 @@ export interface AdminGrantRow {
   clientName: string | null
   state: GrantState
   finalizationReason: FinalizationReason | null
+  /** An unrevoked, unexpired token of it exists now (its status: grant-status.ts). */
+  hasLiveToken: boolean
   createdAt: Date
 }
 
@@ -48,6 +52,8 @@ export interface GrantListFilter {
   stateNotIn?: readonly GrantState[]
   reasonIn?: readonly FinalizationReason[]
   reasonNotIn?: readonly FinalizationReason[]
+  /** Grants in any of these statuses (grant-status.ts), which read the tokens' state too. */
+  statusIn?: readonly GrantStatus[]
 }
 
 /** One step of keyset paging: `limit` rows after (or before) the cursor, in `order`. */
@@ -59,8 +65,14 @@ export interface GrantListPage {
   limit: number
 }
 
+// A grant's tokens are found by access_tokens_grant_id_idx: a handful of rows (a token and its
+// rotations, spent ones purged by retention), so the probe costs one index lookup per grant read.
+const LIVE_TOKEN = `exists (select 1 from access_tokens t where t.grant_id = g.id
+  and ${liveTokenSql('t')})`
+
 const ROW = `g.id, g.tenant_id as "tenantId", g.client, g.client_name as "clientName", g.state,
-  g.finalization_reason as "finalizationReason", g.created_at as "createdAt"`
+  g.finalization_reason as "finalizationReason", ${LIVE_TOKEN} as "hasLiveToken",
+  g.created_at as "createdAt"`
 
 /** A grant's access items and subjects, with their ids and creation times, in request order. */
 const CONTENTS = `coalesce((select json_agg(json_build_object('id', a.id, 'type', a.type,
@@ -70,6 +82,30 @@ const CONTENTS = `coalesce((select json_agg(json_build_object('id', a.id, 'type'
   coalesce((select json_agg(json_build_object('id', s.id, 'subId', s.sub_id,
       'subIdFormat', s.sub_id_format, 'createdAt', s.created_at) order by s.position)
     from subjects s where s.grant_id = g.id), '[]') as "subIds"`
+
+/**
+ * The condition of grants in any of `statuses` (grant-status.ts: statusOf). A finalized grant
+ * always has its reason (a check of migration 001), so the reason alone names revoked, rejected
+ * and issued-or-inactive grants; the tokens are read only to tell issued from inactive.
+ */
+function statusCondition(statuses: readonly GrantStatus[], p: (value: unknown) => string) {
+  const named = new Set(statuses)
+  const states = (['PENDING', 'APPROVED', 'PROCESSING'] as const).filter((s) =>
+    named.has(s.toLowerCase() as GrantStatus)
+  )
+  const reasons: FinalizationReason[] = []
+  if (named.has('revoked')) reasons.push('REVOKED')
+  if (named.has('rejected')) reasons.push('REJECTED')
+  if (named.has('issued') && named.has('inactive')) reasons.push('ISSUED')
+  const any: string[] = []
+  if (states.length) any.push(`g.state = any(${p(states)}::text[])`)
+  if (reasons.length) any.push(`g.finalization_reason = any(${p(reasons)}::text[])`)
+  if (named.has('issued') !== named.has('inactive')) {
+    const live = named.has('issued') ? LIVE_TOKEN : `not ${LIVE_TOKEN}`
+    any.push(`(g.finalization_reason = 'ISSUED' and ${live})`)
+  }
+  return any.length === 1 ? any[0]! : `(${any.join(' or ')})`
+}
 
 /**
  * The conditions of `filter`, with their parameters appended to `params`. Only the conditions
@@ -95,6 +131,7 @@ function whereOf(filter: GrantListFilter, params: unknown[]): string[] {
       `(g.finalization_reason is null or g.finalization_reason <> all(${p(filter.reasonNotIn)}::text[]))`
     )
   }
+  if (filter.statusIn?.length) where.push(statusCondition(filter.statusIn, p))
   return where
 }
 
@@ -194,6 +231,8 @@ export interface TokenHistory {
   id: string
   createdAt: Date
   expiresAt: Date
+  /** Past its lifetime by the database clock (as introspection judges it), whatever else. */
+  expired: boolean
   revokedAt: Date | null
   /** The token this one replaced by rotation (RFC 9635 §6.1); it may be deleted since. */
   rotatedFrom: string | null
@@ -220,6 +259,7 @@ const HISTORY = `coalesce((select json_agg(json_build_object('id', i.id, 'state'
     from interactions i where i.grant_id = g.id), '[]') as interactions,
   coalesce((select json_agg(json_build_object('id', t.id, 'createdAt', t.created_at,
       'expiresAt', t.created_at + make_interval(secs => t.expires_in),
+      'expired', t.created_at + make_interval(secs => t.expires_in) < now(),
       'revokedAt', t.revoked_at, 'rotatedFrom', t.rotated_from,
       'replacedBy', (select n.id from access_tokens n
         where n.grant_id = t.grant_id and n.rotated_from = t.id limit 1))

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { ConsoleSession, ConsoleSessions } from '../console/console-sessions.js'
 import { CONSOLE_SESSION_MAX_SECONDS } from '../console/console-sessions.js'
-import { filterOfStatus, isGrantStatus } from '../console/grant-words.js'
+import { isGrantStatus } from '../grant/grant-status.js'
 import { confirmRevokePage, grantListPage, grantPage } from '../console/pages/grant-pages.js'
 import { noticePage, type Viewer } from '../console/pages/layout.js'
 import { overviewCharts, overviewPage } from '../console/pages/overview-page.js'
@@ -444,7 +444,7 @@ export function registerConsoleRoutes(
       const filter: GrantListFilter = {
         ...(tenant ? { tenantId: tenant } : {}),
         ...(wallet ? { walletAddress: wallet } : {}),
-        ...(status ? filterOfStatus(status) : {})
+        ...(status ? { statusIn: [status] } : {})
       }
       const found = await grants.admin.page(filter, {
         order: 'DESC',
@@ -488,7 +488,6 @@ export function registerConsoleRoutes(
           viewer,
           grant,
           history,
-          now: new Date(deps.now()),
           ...(req.query.revoked ? { flash: 'Grant revoked.' } : {})
         })
       )

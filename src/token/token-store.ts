@@ -121,6 +121,13 @@ export async function revokeToken(
   return rowCount === 1
 }
 
+/**
+ * A live token of alias `t`: neither revoked nor expired, by the database clock. (Its grant's
+ * revocation revokes it, so the grant's operators see the same answer as introspection.)
+ */
+export const liveTokenSql = (t: string) =>
+  `${t}.revoked_at is null and ${t}.created_at + make_interval(secs => ${t}.expires_in) >= now()`
+
 /** An active token for introspection: unrevoked, unexpired, grant not revoked, tenant live. */
 export interface ActiveToken {
   grantId: string
@@ -140,8 +147,7 @@ export async function findActiveToken(
      from access_tokens t
      join grants g on g.id = t.grant_id
      join tenants n on n.id = g.tenant_id
-     where t.value_hash = $1 and t.revoked_at is null
-       and t.created_at + make_interval(secs => t.expires_in) >= now()
+     where t.value_hash = $1 and ${liveTokenSql('t')}
        and g.finalization_reason is distinct from 'REVOKED'
        and n.deleted_at is null`,
     [valueHash]

@@ -302,7 +302,7 @@ describe('grants', () => {
     assert.match(page.text, /Receive payments/)
     assert.match(page.text, /create incoming payments/)
     assert.match(page.text, /Token 1<\/strong>: Issued .*; rotated .*, replaced by token 2/)
-    assert.match(page.text, /Token 2<\/strong>: Issued .* by rotating token 1; active; expires/)
+    assert.match(page.text, /Token 2<\/strong>: Issued .* by rotating token 1; live; expires/)
     const newToken = (rotated.body as { access_token: { value: string; manage: string } })
       .access_token
     for (const secret of [token.value, newToken.value, token.manage, newToken.manage]) {
@@ -311,6 +311,35 @@ describe('grants', () => {
     for (const handle of [token.manage, newToken.manage]) {
       assert.ok(!page.text.includes(handle.split('/').pop()!), 'no management id')
     }
+  })
+
+  test('a token the app revoked: the grant reads Inactive, not issued, and is filtered so', async () => {
+    const browser = await operator()
+    const { id, token } = await issuedGrant()
+    const wallet = encodeURIComponent(world.app.walletAddress)
+    const listed = async (status: string) =>
+      (await browser.get(`/grants?wallet=${wallet}&state=${status}`)).text.includes(
+        `/grants/${id}"`
+      )
+    assert.match((await browser.get(`/grants/${id}`)).text, /class="state issued">Issued/)
+    assert.ok(await listed('issued'))
+    assert.ok(!(await listed('inactive')))
+
+    // RFC 9635 §6.2: the client revokes its token at its management URL; the grant stays
+    // FINALIZED (ISSUED), as Rafiki keeps it.
+    const revoked = await flows.revoke(token)
+    assert.equal(revoked.status, 204, revoked.text)
+    const page = await browser.get(`/grants/${id}`)
+    assert.match(
+      page.text,
+      /class="state inactive">Inactive<\/span> issued, but no token of it is live/
+    )
+    assert.match(page.text, /\(FINALIZED \(ISSUED\)\)/, 'the raw state, as a detail')
+    assert.doesNotMatch(page.text, /holds a live token/)
+    assert.match(page.text, /Token 1<\/strong>: Issued .*; revoked /)
+    assert.match(page.text, />Revoke<\/button>/, 'an inactive grant can still be revoked')
+    assert.ok(await listed('inactive'))
+    assert.ok(!(await listed('issued')))
   })
 
   test('revoke with confirmation: the token introspects inactive, the page says so', async () => {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { rmSync } from 'node:fs'
+import { promisify } from 'node:util'
 import { after, before, test } from 'node:test'
 import { isFinalizedGrant } from '@interledger/open-payments'
 import {
@@ -25,8 +27,27 @@ let env: Record<string, string>
 let tenantId: string
 let wallets: Awaited<ReturnType<typeof startWalletAddressServer>>
 const tokens: string[] = []
+/** A grant whose one token the app revoked at its management URL (RFC 9635 §6.2). */
+let tokenRevoked: { id: string; token: string }
 
 const opas = (...args: string[]) => ranOpas(args, { DATA_DIR: dataDir })
+
+/**
+ * `opas <args>` in a pseudo-terminal `columns` wide (util-linux's script), as an operator runs it
+ * at a terminal: its stdout is a TTY of that width.
+ */
+async function atTerminal(columns: number, ...args: string[]): Promise<string> {
+  const quote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`
+  const command = [process.execPath, '--import', 'tsx', 'src/cli/opas.ts', ...args]
+    .map(quote)
+    .join(' ')
+  const { stdout } = await promisify(execFile)(
+    'script',
+    ['-qec', `stty cols ${columns} rows 50; exec ${command}`, '/dev/null'],
+    { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir } }
+  )
+  return stdout
+}
 
 before(async () => {
   env = await localServerEnv(dataDir)
@@ -50,14 +71,34 @@ before(async () => {
     assert.ok(isFinalizedGrant(grant) && grant.access_token)
     tokens.push(grant.access_token.value)
   }
+  const third = await client.grant.request(
+    { url: grantUrl },
+    { access_token: { access: [{ type: 'quote', actions: ['read'] }] } }
+  )
+  assert.ok(isFinalizedGrant(third) && third.access_token)
+  await client.token.revoke({
+    url: third.access_token.manage,
+    accessToken: third.access_token.value
+  })
+  assert.equal(await introspectsActive(env, third.access_token.value), false)
   await stoppedOpas(server)
+  const quotes = JSON.parse((await opas('grants', 'list', '--json')).output) as {
+    id: string
+    access: { type: string }[]
+  }[]
+  tokenRevoked = {
+    id: quotes.find((g) => g.access[0]?.type === 'quote')!.id,
+    token: third.access_token.value
+  }
 })
 after(() => wallets?.close())
 
 test('grants: list, filter by wallet address, show in words, revoke; the server honours it', async () => {
   const table = await opas('grants', 'list')
   assert.equal(table.code, 0, table.output)
-  assert.equal(table.output.match(/FINALIZED \(ISSUED\)/g)?.length, 2, table.output)
+  assert.equal(table.output.match(/│ issued +│/g)?.length, 2, table.output)
+  assert.equal(table.output.match(/│ inactive +│/g)?.length, 1, table.output)
+  assert.doesNotMatch(table.output, /FINALIZED|ISSUED/, 'the status words, not the raw states')
   assert.match(
     table.output,
     /Receive payments: create incoming payments, see the incoming payments it made on http:\/\/127\.0\.0\.1:\d+\/alice/
@@ -91,13 +132,11 @@ test('beside a running server: a grant revoked from the command line is inactive
   const server = await startedOpas(env)
   try {
     assert.equal(await introspectsActive(env, tokens[0]!), true)
-    const issued = JSON.parse(
-      (await opas('grants', 'list', '--json', '--state', 'FINALIZED')).output
-    )
-    const live = (issued as { id: string; finalizationReason: string }[]).filter(
-      (g) => g.finalizationReason === 'ISSUED'
-    )
-    assert.equal(live.length, 1, JSON.stringify(issued))
+    const live = JSON.parse(
+      (await opas('grants', 'list', '--json', '--state', 'issued')).output
+    ) as { id: string; status: string }[]
+    assert.equal(live.length, 1, JSON.stringify(live))
+    assert.equal(live[0]!.status, 'issued')
     const revoked = await opas('grants', 'revoke', live[0]!.id)
     assert.equal(revoked.code, 0, revoked.output)
     assert.equal(
@@ -108,6 +147,60 @@ test('beside a running server: a grant revoked from the command line is inactive
   } finally {
     await stoppedOpas(server)
   }
+})
+
+test('a token the app revoked: the grant reads inactive, and --state takes the status words', async () => {
+  const ids = async (...state: string[]) =>
+    (
+      JSON.parse(
+        (await opas('grants', 'list', '--json', ...state.flatMap((s) => ['--state', s]))).output
+      ) as { id: string }[]
+    ).map((g) => g.id)
+  assert.deepEqual(await ids('inactive'), [tokenRevoked.id])
+  assert.deepEqual(await ids('INACTIVE'), [tokenRevoked.id], 'in any case')
+  assert.ok(!(await ids('issued')).includes(tokenRevoked.id), 'issued: holds a live token')
+  assert.ok((await ids('FINALIZED')).includes(tokenRevoked.id), 'a raw state still filters')
+  assert.ok((await ids('pending', 'inactive')).includes(tokenRevoked.id), 'repeated: any of them')
+  assert.deepEqual(await ids('pending'), [])
+
+  const shown = await opas('grants', 'show', tokenRevoked.id)
+  assert.equal(shown.code, 0, shown.output)
+  assert.match(shown.output, /^status {3}inactive: issued, but no token of it is live/m)
+  assert.match(
+    shown.output,
+    /^state {4}FINALIZED \(ISSUED\)$/m,
+    'the raw state, for Rafiki operators'
+  )
+  assert.match(shown.output, /^interactions {2}none: this grant needed no consent$/m)
+  assert.match(shown.output, /^tokens\n {2}1 {2}Issued \S+Z; revoked \S+Z$/m)
+  assert.ok(!shown.output.includes(tokenRevoked.token), 'never a token value')
+  const json = JSON.parse((await opas('grants', 'show', '--json', tokenRevoked.id)).output) as {
+    status: string
+    tokens: { revokedAt: string | null }[]
+  }
+  assert.equal(json.status, 'inactive')
+  assert.equal(json.tokens.length, 1)
+  assert.ok(json.tokens[0]!.revokedAt)
+})
+
+test('grants list at a terminal fits its width; piped, it prints every cell whole', async () => {
+  const grants = JSON.parse((await opas('grants', 'list', '--json')).output) as {
+    id: string
+    client: string
+  }[]
+  for (const columns of [80, 120, 200]) {
+    const output = await atTerminal(columns, 'grants', 'list')
+    const lines = output.split(/\r?\n/).filter(Boolean)
+    const widest = Math.max(...lines.map((l) => [...l].length))
+    assert.ok(widest <= columns, `${widest} > ${columns}:\n${output}`)
+    for (const g of grants) assert.ok(output.includes(g.id), `the whole id of ${g.id} to copy`)
+    if (columns === 80) {
+      assert.match(output, /left out to fit 80 columns: created, allows, tenant/)
+    }
+  }
+  const piped = await opas('grants', 'list')
+  assert.ok(piped.output.includes(grants[0]!.client), 'piped: the client whole')
+  assert.doesNotMatch(piped.output, /…|left out/)
 })
 
 test('tenants: create (secret generated and shown once), update, list, delete', async () => {
@@ -144,7 +237,10 @@ test('tenants: create (secret generated and shown once), update, list, delete', 
 test('bad input is named: exit 2 for the command line, 1 for what is not there', async () => {
   for (const [args, message] of [
     [['grants', 'show', 'nope'], /the grant id must be a UUID/],
-    [['grants', 'list', '--state', 'DONE'], /--state must be one of/],
+    [
+      ['grants', 'list', '--state', 'DONE'],
+      /--state must be one of pending, approved, issued, inactive, revoked, rejected, processing \(or a GNAP state: PROCESSING, PENDING, APPROVED, FINALIZED\)/
+    ],
     [['grants', 'list', '--limit', '500'], /from 1 to 100/],
     [['tenants', 'update', '0b9d4a3e-8c1f-4e2a-9b7d-6c5e4f3a2b10'], /give at least one of/]
   ] as const) {

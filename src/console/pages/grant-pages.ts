@@ -1,11 +1,17 @@
 import type { AdminGrant, GrantHistory } from '../../grant/grant-admin-store.js'
 import {
-  accessInWords,
-  accessSummary,
   grantStatuses,
+  rawStateOf,
   statusOf,
   statusWords,
   type GrantStatus
+} from '../../grant/grant-status.js'
+import {
+  accessInWords,
+  accessSummary,
+  interactionSteps,
+  tokensInWords,
+  type HistoryStep
 } from '../grant-words.js'
 import { consolePage, e, formTokenField, when, type Viewer } from './layout.js'
 
@@ -43,7 +49,7 @@ function listUrl(view: GrantListView, cursor: { before?: string; after?: string 
 }
 
 function grantRow(grant: AdminGrant, viewer: Viewer): string {
-  const status = statusOf(grant.state, grant.finalizationReason)
+  const status = statusOf(grant)
   const client = clientOf(grant)
   const allows = grant.access.map((item) => {
     const words = accessInWords(item)
@@ -66,7 +72,7 @@ ${client.address ? `<p class="detail">App's wallet address: <code>${e(client.add
 /** The grants list: search by wallet address, filter by status, newest first, paged. */
 export function grantListPage(view: GrantListView) {
   const options = [
-    `<option value="">Any state</option>`,
+    `<option value="">Any status</option>`,
     ...grantStatuses.map(
       (s) =>
         `<option value="${s}"${view.status === s ? ' selected' : ''}>${e(statusWords[s].label)}: ${e(statusWords[s].meaning)}</option>`
@@ -75,7 +81,7 @@ export function grantListPage(view: GrantListView) {
   const searched = view.wallet ? ` for ${view.wallet}` : ''
   const results =
     view.rows.length === 0
-      ? `<p role="status">No grants${e(searched)}${view.status ? ` in state ${e(statusWords[view.status].label)}` : ''}.</p>`
+      ? `<p role="status">No grants${e(searched)}${view.status ? ` with status ${e(statusWords[view.status].label)}` : ''}.</p>`
       : `<ol class="rows" aria-label="Grants, newest first">${view.rows.map((g) => grantRow(g, view.viewer)).join('')}</ol>`
   const pager =
     view.before || view.after
@@ -94,7 +100,7 @@ ${view.tenant ? `<input type="hidden" name="tenant" value="${e(view.tenant)}">` 
 <label for="wallet">Wallet address
 <span class="hint">An account's address, or the app's own</span>
 <input id="wallet" name="wallet" type="search" inputmode="url" spellcheck="false" autocapitalize="none" placeholder="https://wallet.example/alice" value="${e(view.wallet)}"></label>
-<label class="status-filter" for="state">State
+<label class="status-filter" for="state">Status
 <select id="state" name="state">${options}</select></label>
 <button type="submit">Search</button>
 </form>
@@ -103,62 +109,25 @@ ${pager}`
   )
 }
 
-function interactionStory(i: GrantHistory['interactions'][number]): string {
-  const steps = [
-    `<li>Started ${when(i.createdAt)}: the app sent the account holder to consent</li>`
-  ]
-  if (i.state === 'APPROVED' && i.decidedAt) steps.push(`<li>Accepted ${when(i.decidedAt)}</li>`)
-  if (i.state === 'DENIED' && i.decidedAt) steps.push(`<li>Rejected ${when(i.decidedAt)}</li>`)
-  if (i.finishedAt) {
-    steps.push(
-      `<li>Finished ${when(i.finishedAt)}: the account holder was sent back to the app</li>`
-    )
-  } else if (i.state === 'PENDING') {
-    steps.push(
-      i.expired
-        ? `<li>Expired unanswered ${when(i.expiresAt)}</li>`
-        : `<li>Waiting for the account holder until ${when(i.expiresAt)}</li>`
-    )
-  }
-  return `<li><ol class="timeline">${steps.join('')}</ol></li>`
-}
+const stepHtml = (step: HistoryStep) =>
+  `${e(step.words)} ${when(step.at)}${step.after ? e(step.after) : ''}`
 
-function tokenStory(
-  t: GrantHistory['tokens'][number],
-  index: number,
-  numberOf: (id: string | null) => number | undefined,
-  now: Date
-): string {
-  const from = numberOf(t.rotatedFrom)
-  const next = numberOf(t.replacedBy)
-  const issued = from
-    ? `Issued ${when(t.createdAt)} by rotating token ${from}`
-    : `Issued ${when(t.createdAt)}`
-  let end: string
-  if (t.revokedAt && t.replacedBy) {
-    end = `rotated ${when(t.revokedAt)}${next ? `, replaced by token ${next}` : ''}`
-  } else if (t.revokedAt) {
-    end = `revoked ${when(t.revokedAt)}`
-  } else if (t.expiresAt <= now) {
-    end = `expired ${when(t.expiresAt)}`
-  } else {
-    end = `active; expires ${when(t.expiresAt)}`
-  }
-  return `<li><strong>Token ${index + 1}</strong>: ${issued}; ${end}</li>`
+function interactionStory(i: GrantHistory['interactions'][number]): string {
+  const steps = interactionSteps(i).map((step) => `<li>${stepHtml(step)}</li>`)
+  return `<li><ol class="timeline">${steps.join('')}</ol></li>`
 }
 
 export interface GrantView {
   viewer: Viewer
   grant: AdminGrant
   history: GrantHistory
-  now: Date
   flash?: string
 }
 
 /** One grant: what it allows in words, its interaction, its tokens (never a value), Revoke. */
 export function grantPage(view: GrantView) {
   const { grant, history, viewer } = view
-  const status = statusOf(grant.state, grant.finalizationReason)
+  const status = statusOf(grant)
   const client = clientOf(grant)
   const items = grant.access.map((item) => {
     const words = accessInWords(item)
@@ -174,11 +143,9 @@ export function grantPage(view: GrantView) {
   const subjects = grant.subIds.map(
     (s) => `<li><code>${e(s.subId)}</code> (${e(s.subIdFormat)})</li>`
   )
-  const tokenIds = history.tokens.map((t) => t.id)
-  const numberOf = (id: string | null) => {
-    const at = id === null ? -1 : tokenIds.indexOf(id)
-    return at < 0 ? undefined : at + 1
-  }
+  const tokens = tokensInWords(history.tokens).map(
+    (t) => `<li><strong>Token ${t.number}</strong>: ${stepHtml(t.issued)}; ${stepHtml(t.end)}</li>`
+  )
   const revocable = status !== 'revoked' && status !== 'rejected'
   return consolePage(
     {
@@ -189,7 +156,7 @@ export function grantPage(view: GrantView) {
     },
     `<h1>Grant to ${e(client.name)}</h1>
 <dl class="facts">
-<dt>State</dt><dd>${statusBadge(status)} ${e(statusWords[status].meaning)}</dd>
+<dt>Status</dt><dd>${statusBadge(status)} ${e(statusWords[status].meaning)} <span class="muted">(${e(rawStateOf(grant))})</span></dd>
 <dt>App</dt><dd>${e(client.name)}</dd>
 ${client.address ? `<dt>App's wallet address</dt><dd><code>${e(client.address)}</code></dd>` : ''}
 <dt>Requested</dt><dd>${when(grant.createdAt)}</dd>
@@ -206,11 +173,7 @@ ${
     : '<p>None: this grant needed no consent.</p>'
 }
 <h2>Tokens</h2>
-${
-  history.tokens.length
-    ? `<ol class="rows">${history.tokens.map((t, i) => tokenStory(t, i, numberOf, view.now)).join('')}</ol>`
-    : '<p>No token has been issued.</p>'
-}
+${tokens.length ? `<ol class="rows">${tokens.join('')}</ol>` : '<p>No token has been issued.</p>'}
 ${
   revocable
     ? `<h2>Revoke</h2>
