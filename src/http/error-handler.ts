@@ -196,6 +196,22 @@ function pageFor(status: number, code: GnapErrorCode, description: string) {
         'is over. Go back to the app and start again.'
     }
   }
+  // An interaction link opened again (interaction-routes.ts): said in a person's words.
+  if (code === 'invalid_interaction' && description === 'invalid interaction') {
+    return {
+      title: 'This link was already used',
+      message:
+        'The request for access behind this link has been answered, or is over. Go back to ' +
+        'the app: it knows the outcome, and can ask again if needed.'
+    }
+  }
+  if (code === 'invalid_interaction' && description === 'interaction expired') {
+    return {
+      title: 'This link has expired',
+      message:
+        'The request for access behind this link waited too long. Go back to the app and start again.'
+    }
+  }
   return {
     title: 'This request cannot continue',
     message: `The request for access could not continue (${description}). Go back to the app and start again.`

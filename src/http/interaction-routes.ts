@@ -3,6 +3,7 @@ import { pageHeaders, renderNoticePage } from '../consent/consent-page.js'
 import type { InteractionOutcome, InteractionService } from '../interaction/interaction-service.js'
 import type { InteractionSession } from './interaction-session.js'
 import { acceptsHtml } from './route-auth.js'
+import { invalidInteraction } from '../gnap/gnap-error.js'
 
 type InteractParams = { id: string; nonce: string }
 
@@ -30,6 +31,17 @@ export function registerInteractionRoutes(
       // saying so (Rafiki's empty 202 left a blank tab), any other caller the empty 202.
       if (!acceptsHtml(req)) return reply.code(202).send()
       return reply.code(202).headers(pageHeaders).send(renderNoticePage(ANSWER_RECORDED))
+    }
+    if (outcome.kind === 'refused') {
+      session.end(reply, params.id, params.nonce)
+      // A person opening a link that was already used, or is over, reads so on a plain page
+      // (the error handler's, for browsers): the app's finish URL may be long gone, and a
+      // redirect there would show a broken page or restart a flow. Other callers get Rafiki's
+      // answer: the finish redirect with result=invalid_interaction, else 403.
+      if (outcome.location === undefined || acceptsHtml(req)) {
+        throw invalidInteraction(outcome.message, 403)
+      }
+      return reply.redirect(outcome.location, 302)
     }
     if (outcome.endSession) session.end(reply, params.id, params.nonce)
     return reply.redirect(outcome.location, 302)

@@ -46,7 +46,15 @@ export interface DecidedGrant {
 
 /** What the browser is told to do next. */
 export type InteractionOutcome =
-  { kind: 'redirect'; location: string; endSession: boolean } | { kind: 'accepted' } // 202: the grant has no finish URI; the client polls
+  | { kind: 'redirect'; location: string; endSession: boolean }
+  // 202: the grant has no finish URI; the client polls
+  | { kind: 'accepted' }
+  /**
+   * The link cannot go on (used, over, expired): `message` says why, in Rafiki's words;
+   * `location` is where Rafiki sends the browser back to the client, when the grant has a
+   * finish URI.
+   */
+  | { kind: 'refused'; message: string; location?: string }
 
 export interface IdpGrantDetails {
   grantId: string
@@ -104,13 +112,9 @@ export function createInteractionService(deps: {
     const finishable = interaction.finishMethod === 'redirect' && interaction.finishUri !== null
     const message = startRefusal(interaction)
     if (message !== undefined) {
-      // Rafiki's status when there is no finish URI to send the browser back to.
-      if (!finishable) throw invalidInteraction(message, 403)
-      return {
-        kind: 'redirect',
-        location: finishRedirect(interaction, { result: 'invalid_interaction', message }),
-        endSession: true
-      }
+      if (!finishable) return { kind: 'refused', message }
+      const location = finishRedirect(interaction, { result: 'invalid_interaction', message })
+      return { kind: 'refused', message, location }
     }
     if (!interaction.idpConsentUrl && deps.builtinConsentUrl) {
       const location = deps.builtinConsentUrl(interaction.id, interaction.nonce)

@@ -212,6 +212,20 @@ describe('front channel: start', () => {
     assert.equal(back.searchParams.get('hash'), null)
   })
 
+  test('a browser opening a used link reads so on a plain page, not sent to a finish URL that may be gone', async () => {
+    for (const finish of [true, false]) {
+      const { pending } = await accepted({ finish })
+      const res = await send(pending.redirect, {
+        headers: { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' }
+      })
+      assert.equal(res.status, 403, res.text)
+      assert.equal(res.headers.get('location'), null)
+      assert.match(res.headers.get('content-type') ?? '', /^text\/html; charset=utf-8/)
+      assert.match(res.text, /This link was already used/)
+      assert.doesNotMatch(res.text, /\/return|hash=|interact_ref/, 'nothing of the finish URL')
+    }
+  })
+
   test('start on a decided interaction of a polling grant: 403 invalid_interaction', async () => {
     const { pending } = await accepted({ finish: false })
     assertGnapError(

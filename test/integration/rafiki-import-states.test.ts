@@ -452,12 +452,13 @@ test('a grant that moved on in opas is not moved back by a run again', async () 
   assert.equal(await stateOf(), 'FINALIZED')
 })
 
-test('an interaction link that expired in Rafiki sends the browser back to the client, saying so', async () => {
-  const res = await send(
-    `${server.authUrl}/interact/${rows.expiredInteraction.id}/${rows.expiredInteraction.nonce}`,
-    { headers: { accept: 'text/html' } }
-  )
-  // As Rafiki does for an interaction that can no longer be answered: back to the finish URI.
+test('an interaction link that expired in Rafiki says so: a page to a browser, the finish redirect to others', async () => {
+  const link = `${server.authUrl}/interact/${rows.expiredInteraction.id}/${rows.expiredInteraction.nonce}`
+  const page = await send(link, { headers: { accept: 'text/html' } })
+  assert.equal(page.status, 403, page.text)
+  assert.match(page.text, /This link has expired/)
+  // As Rafiki answers a caller that is not a browser: back to the finish URI, saying so.
+  const res = await send(link, {})
   assert.equal(res.status, 302, res.text)
   const back = new URL(res.headers.get('location')!)
   assert.equal(back.origin + back.pathname, 'https://app.example/finish')
