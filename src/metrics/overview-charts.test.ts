@@ -12,9 +12,13 @@ const TITLES = [
   'p99 latency by route (ms)'
 ]
 
+/** A server up for more than an hour. */
+const longUp = { since: T0 - 2 * 60 * MINUTE_MS, minutes: {} }
+
 function busyHour() {
-  const clock = { now: T0 }
+  const clock = { now: T0 - 60 * MINUTE_MS }
   const activity = createRecentActivity(() => clock.now)
+  clock.now = T0
   for (let i = 0; i < 3; i++) activity.grantIssued()
   activity.introspected(true)
   activity.refused('invalid_client')
@@ -53,7 +57,7 @@ test('one figure with a caption, a labelled SVG and a figures table per chart', 
 })
 
 test('no inline style anywhere: strict CSP', () => {
-  const html = busyHour() + renderOverviewCharts(overviewSeries({ minutes: {} }, T0))
+  const html = busyHour() + renderOverviewCharts(overviewSeries(longUp, T0))
   assert.doesNotMatch(html, /style=/i)
   assert.doesNotMatch(html, /<style/i)
 })
@@ -89,7 +93,7 @@ test('the figures tables hold the recorded values, per minute (UTC)', () => {
 })
 
 test('an idle hour draws a flat line at zero and says so', () => {
-  const html = renderOverviewCharts(overviewSeries({ minutes: {} }, T0))
+  const html = renderOverviewCharts(overviewSeries(longUp, T0))
   assert.equal(html.match(/<text[^>]*>nothing in the last hour<\/text>/g)?.length, TITLES.length)
   assert.match(html, /Grants issued<\/strong> <span class="oc-total">nothing in the last hour/)
   const flat = [...html.matchAll(/<path d="(M[\d.]+,([\d.]+)L[^"]*)"/g)]
@@ -113,4 +117,35 @@ test('the chart CSS sizes the SVG by class and lays the charts in a grid', () =>
   assert.match(chartCss, /\.oc-svg\{[^}]*width:100%/)
   assert.match(chartCss, /\.oc-grid\{display:grid/)
   assert.match(chartCss, /prefers-color-scheme:dark/)
+})
+
+test('the charts of a server that started within the hour begin at its start, and say so', () => {
+  const clock = { now: T0 + 20_000 }
+  const activity = createRecentActivity(() => clock.now)
+  activity.refused('too_fast')
+  clock.now = T0 + 3 * MINUTE_MS
+  activity.grantIssued()
+  const html = renderOverviewCharts(overviewSeries(activity.snapshot(), clock.now))
+  assert.match(
+    html,
+    /Grants issued<\/strong> <span class="oc-total">1 since 12:00, when the server started/
+  )
+  assert.match(
+    html,
+    /Token rotations<\/strong> <span class="oc-total">nothing since 12:00, when the server started/
+  )
+  // The grants line: the four minutes since the start (12:00-12:03), never the hour before.
+  const grants = html.split('<figure').find((f) => f.includes('<strong>Grants issued</strong>'))!
+  const path = /<path d="([^"]+)"/.exec(grants)![1]!
+  assert.equal(path.split(/[ML]/).filter(Boolean).length, 4, path)
+})
+
+test('a refusal chart names its reasons, even when there is one', () => {
+  const clock = { now: T0 - 60 * MINUTE_MS }
+  const activity = createRecentActivity(() => clock.now)
+  clock.now = T0
+  activity.refused('invalid_client')
+  const html = renderOverviewCharts(overviewSeries(activity.snapshot(), T0))
+  const refusals = html.split('<figure').find((f) => f.includes('Refusals by reason'))!
+  assert.match(refusals, /<ul class="oc-legend"><li>.*invalid_client<\/li><\/ul>/)
 })

@@ -1,7 +1,7 @@
 import { scaleLinear, scaleUtc } from 'd3-scale'
 import { line } from 'd3-shape'
 import escapeHtml from 'escape-html'
-import type { OverviewSeries } from './recent-activity.js'
+import { MINUTE_MS, type OverviewSeries } from './recent-activity.js'
 
 /**
  * The console overview's charts, drawn on the server as inline SVG: the page needs no script to
@@ -56,7 +56,15 @@ interface Chart {
   lines: Line[]
   /** Counts take whole-number ticks; latencies do not. */
   whole: boolean
+  /**
+   * Its lines are what the chart is by (refusal reasons, routes): named in the legend even when
+   * there is one, which the caption would not say otherwise.
+   */
+  by?: boolean
 }
+
+/** The shortest span the time axis draws: a server that just started still gets a readable axis. */
+const SHORTEST_SPAN_MS = 5 * MINUTE_MS
 
 const e = (text: string | number) => escapeHtml(String(text))
 const pad = (n: number) => String(n).padStart(2, '0')
@@ -80,25 +88,29 @@ export function renderOverviewCharts(
   const { totals } = series
   const busiest = series.p99[0]
   const latest = busiest?.ms.findLastIndex((v) => v !== null) ?? -1
+  // Before the server started there are no figures, not zeros: the charts begin at its start.
+  const period = series.sinceStart
+    ? `since ${hhmm(series.minutes[0]!)}, when the server started`
+    : 'in the last hour'
   const charts: Chart[] = [
     {
       id: 'grants',
       title: 'Grants issued',
-      total: `${totals.grantsIssued} in the last hour`,
+      total: `${totals.grantsIssued} ${period}`,
       lines: [{ label: 'grants issued', values: series.grantsIssued }],
       whole: true
     },
     {
       id: 'rotations',
       title: 'Token rotations',
-      total: `${totals.rotations} in the last hour`,
+      total: `${totals.rotations} ${period}`,
       lines: [{ label: 'rotations', values: series.rotations }],
       whole: true
     },
     {
       id: 'introspections',
       title: 'Introspections',
-      total: `${totals.introspections.active} active, ${totals.introspections.inactive} inactive in the last hour`,
+      total: `${totals.introspections.active} active, ${totals.introspections.inactive} inactive ${period}`,
       lines: [
         { label: 'active', values: series.introspections.active },
         { label: 'inactive', values: series.introspections.inactive }
@@ -108,9 +120,10 @@ export function renderOverviewCharts(
     {
       id: 'refusals',
       title: 'Refusals by reason',
-      total: `${totals.refusals} in the last hour`,
+      total: `${totals.refusals} ${period}`,
       lines: series.refusals.map((r) => ({ label: r.code, values: r.counts })),
-      whole: true
+      whole: true,
+      by: true
     },
     {
       id: 'p99',
@@ -120,15 +133,16 @@ export function renderOverviewCharts(
           ? `${busiest.route}: ${formatMs(busiest.ms[latest]!)} ms at ${hhmm(series.minutes[latest]!)}`
           : '',
       lines: series.p99.map((p) => ({ label: p.route, values: p.ms })),
-      whole: false
+      whole: false,
+      by: true
     }
   ].filter((chart) => options.latency || chart.id !== 'p99')
   return `<section class="oc-grid" aria-label="The last hour, per minute (UTC)">
-${charts.map((chart) => renderChart(chart, series.minutes)).join('\n')}
+${charts.map((chart) => renderChart(chart, series.minutes, period)).join('\n')}
 </section>`
 }
 
-function renderChart(chart: Chart, minutes: readonly number[]): string {
+function renderChart(chart: Chart, minutes: readonly number[], period: string): string {
   const empty = isEmpty(chart.lines)
   const lines = empty ? [{ label: '', values: minutes.map(() => 0) }] : chart.lines
   const max = Math.max(0, ...lines.flatMap((l) => l.values.filter((v) => v !== null)))
@@ -136,8 +150,9 @@ function renderChart(chart: Chart, minutes: readonly number[]): string {
     .domain([0, max || 1])
     .range([BOTTOM, TOP])
     .nice(4)
+  const last = minutes[minutes.length - 1]!
   const x = scaleUtc()
-    .domain([minutes[0]!, minutes[minutes.length - 1]!])
+    .domain([Math.min(minutes[0]!, last - SHORTEST_SPAN_MS), last])
     .range([LEFT, RIGHT])
   const yTicks = y.ticks(4).filter((t) => !chart.whole || Number.isInteger(t))
   const yLabel = chart.whole ? (t: number) => t.toLocaleString('en-US') : y.tickFormat(4)
@@ -165,20 +180,20 @@ function renderChart(chart: Chart, minutes: readonly number[]): string {
     return `<path d="${path(l.values) ?? ''}" ${attributes}/>${dots.join('')}`
   })
   const nothing = empty
-    ? `<text x="${(LEFT + RIGHT) / 2}" y="${(TOP + BOTTOM) / 2}" text-anchor="middle">nothing in the last hour</text>`
+    ? `<text x="${(LEFT + RIGHT) / 2}" y="${(TOP + BOTTOM) / 2}" text-anchor="middle">nothing ${period}</text>`
     : ''
   const titleId = `oc-${chart.id}-title`
-  const total = empty ? 'nothing in the last hour' : chart.total
+  const total = empty ? `nothing ${period}` : chart.total
 
   return `<figure class="oc-chart" id="oc-${chart.id}">
 <figcaption><strong>${e(chart.title)}</strong>${total ? ` <span class="oc-total">${e(total)}</span>` : ''}</figcaption>
 <svg class="oc-svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-labelledby="${titleId}">
-<title id="${titleId}">${e(`${chart.title}, per minute over the last hour${total ? `: ${total}` : ''}`)}</title>
+<title id="${titleId}">${e(`${chart.title}, per minute${total ? `: ${total}` : ''}`)}</title>
 <g fill="currentColor" font-size="10">${grid.join('')}${xTicks.join('')}${nothing}</g>
 ${drawn.join('\n')}
 </svg>
-${!empty && chart.lines.length > 1 ? legend(chart.lines) : ''}
-${figures(chart, minutes, empty)}
+${!empty && (chart.by || chart.lines.length > 1) ? legend(chart.lines) : ''}
+${figures(chart, minutes, empty, period)}
 </figure>`
 }
 
@@ -191,7 +206,7 @@ function legend(lines: Line[]): string {
 }
 
 /** The chart as numbers: the latest minutes that had any, for a screen reader or a test. */
-function figures(chart: Chart, minutes: readonly number[], empty: boolean): string {
+function figures(chart: Chart, minutes: readonly number[], empty: boolean, period: string): string {
   const format = (v: number | null) => (v === null ? '–' : chart.whole ? String(v) : formatMs(v))
   const shown = minutes
     .map((_, i) => i)
@@ -203,7 +218,7 @@ function figures(chart: Chart, minutes: readonly number[], empty: boolean): stri
       `<tr><th scope="row">${hhmm(minutes[i]!)}</th>${chart.lines.map((l) => `<td>${format(l.values[i] ?? null)}</td>`).join('')}</tr>`
   )
   const body = empty
-    ? `<tr><td colspan="${chart.lines.length + 1}">nothing in the last hour</td></tr>`
+    ? `<tr><td colspan="${chart.lines.length + 1}">nothing ${period}</td></tr>`
     : rows.join('')
   return `<details><summary>Figures</summary><table><thead><tr><th scope="col">Minute (UTC)</th>${head}</tr></thead><tbody>${body}</tbody></table></details>`
 }

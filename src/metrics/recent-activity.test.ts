@@ -13,9 +13,12 @@ import { clusterOf } from '../../test/helpers/cluster-ipc.js'
 
 const T0 = Date.UTC(2025, 4, 1, 12, 0, 0)
 
-function ring(start = T0) {
-  const clock = { now: start }
-  return { clock, activity: createRecentActivity(() => clock.now) }
+/** A recorder at `start`, of a server that started `startedAt` (an hour before, unless said). */
+function ring(start = T0, startedAt = start - 60 * MINUTE_MS) {
+  const clock = { now: startedAt }
+  const activity = createRecentActivity(() => clock.now)
+  clock.now = start
+  return { clock, activity }
 }
 
 const near = (actual: number | null, expected: number) => {
@@ -90,8 +93,9 @@ test('p99 per minute is null where a route had no request, and the busiest route
   assert.deepEqual([ms[58], ms[59]], [null, null])
 })
 
-test('the overview always spans 60 minutes, oldest first, even when idle', () => {
-  const series = overviewSeries({ minutes: {} }, T0 + 30_000)
+test('the overview spans 60 minutes, oldest first, even when idle', () => {
+  const series = overviewSeries({ since: T0 - 2 * 60 * MINUTE_MS, minutes: {} }, T0 + 30_000)
+  assert.equal(series.sinceStart, false)
   assert.equal(series.minutes.length, 60)
   assert.equal(series.minutes.at(-1), T0)
   assert.equal(series.minutes[0], T0 - 59 * MINUTE_MS)
@@ -99,6 +103,25 @@ test('the overview always spans 60 minutes, oldest first, even when idle', () =>
   assert.deepEqual(series.refusals, [])
   assert.deepEqual(series.p99, [])
   assert.equal(series.totals.refusals, 0)
+})
+
+test('the overview of a server that started within the hour begins at its start', () => {
+  const { clock, activity } = ring(T0 + 30_000, T0 + 30_000)
+  activity.grantIssued()
+  clock.now = T0 + 2 * MINUTE_MS + 5_000
+  activity.grantIssued()
+  const series = overviewSeries(activity.snapshot(), clock.now)
+  assert.equal(series.sinceStart, true)
+  assert.deepEqual(series.minutes, [T0, T0 + MINUTE_MS, T0 + 2 * MINUTE_MS])
+  assert.deepEqual(series.grantsIssued, [1, 0, 1])
+  // Started this very minute: one minute, not an hour of zeros before it.
+  const fresh = ring(T0 + 10_000, T0 + 10_000).activity.snapshot()
+  assert.deepEqual(overviewSeries(fresh, T0 + 20_000).minutes, [T0])
+  // The merge of a cluster: since its first worker started.
+  const later = ring(T0, T0 - 5 * MINUTE_MS).activity.snapshot()
+  const earlier = ring(T0, T0 - 20 * MINUTE_MS).activity.snapshot()
+  assert.equal(mergeSnapshots([later, earlier]).since, T0 - 20 * MINUTE_MS)
+  assert.equal(overviewSeries(mergeSnapshots([later, earlier]), T0).minutes.length, 21)
 })
 
 test('refusals: at most 50 codes a minute, six shown by frequency, the rest as other', () => {

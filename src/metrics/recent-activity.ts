@@ -44,6 +44,11 @@ export interface ActivityMinute {
 
 /** The last hour, keyed by each minute's start (epoch ms); idle minutes are absent. */
 export interface ActivitySnapshot {
+  /**
+   * When recording began (epoch ms): the server's start. Minutes before it are not idle, they
+   * are unknown, and the charts leave them out.
+   */
+  since: number
   minutes: Record<string, ActivityMinute>
 }
 
@@ -89,6 +94,7 @@ const bucketMs = (bucket: number): number =>
  * minute's record (once a minute) and a series' histogram (once per series and minute).
  */
 export function createRecentActivity(now: () => number) {
+  const since = now()
   const ring: (LiveMinute | undefined)[] = new Array(MINUTES)
   // Route series are interned by listener, method and route, so recording one builds no key.
   const seriesIds = new Map<string, Map<string, Map<string, number>>>()
@@ -176,7 +182,7 @@ export function createRecentActivity(now: () => number) {
         })
         minutes.push([String(m.start), { ...minuteOf(m), latency: Object.fromEntries(latency) }])
       }
-      return { minutes: Object.fromEntries(minutes) }
+      return { since, minutes: Object.fromEntries(minutes) }
     }
   }
 }
@@ -190,7 +196,10 @@ const minuteOf = (counts: Counts): Omit<ActivityMinute, 'latency'> => ({
   refusals: Object.fromEntries(counts.refusals)
 })
 
-/** Sums counts minute by minute: the cluster's hour from each worker's. */
+/**
+ * Sums counts minute by minute: the cluster's hour from each worker's, known since the first
+ * worker started (one replaced later has figures for less).
+ */
 export function mergeSnapshots(snapshots: readonly ActivitySnapshot[]): ActivitySnapshot {
   // Maps, not object keys, while summing: a code or route named `__proto__` stays data.
   type Sum = Omit<ActivityMinute, 'refusals' | 'latency'> & {
@@ -233,13 +242,22 @@ export function mergeSnapshots(snapshots: readonly ActivitySnapshot[]): Activity
       latency: Object.fromEntries([...sum.latency].map(([r, b]) => [r, Object.fromEntries(b)]))
     }
   ])
-  return { minutes: Object.fromEntries(minutes) }
+  const since = Math.min(...snapshots.map((snapshot) => snapshot.since))
+  return { since: Number.isFinite(since) ? since : 0, minutes: Object.fromEntries(minutes) }
 }
 
-/** What the overview draws: one value per minute of the last hour, oldest first. */
+/**
+ * What the overview draws: one value per minute of the last hour, oldest first, from the
+ * server's start when that is within the hour.
+ */
 export interface OverviewSeries {
-  /** The 60 minutes' starts (epoch ms), oldest first, the current minute last. */
+  /**
+   * The minutes' starts (epoch ms), oldest first, the current minute last: the last 60, or
+   * fewer, from the minute the server started.
+   */
   minutes: number[]
+  /** True when the server started within the hour: the minutes begin with its start. */
+  sinceStart: boolean
   grantsIssued: number[]
   rotations: number[]
   introspections: { active: number[]; inactive: number[] }
@@ -283,7 +301,10 @@ export function p99Ms(histogram: Record<string, number>): number | null {
 /** The hour ending with the minute of `nowMs`, as the overview's charts draw it. */
 export function overviewSeries(snapshot: ActivitySnapshot, nowMs: number): OverviewSeries {
   const last = Math.floor(nowMs / MINUTE_MS) * MINUTE_MS
-  const minutes = Array.from({ length: MINUTES }, (_, i) => last - (MINUTES - 1 - i) * MINUTE_MS)
+  const started = Math.min(last, Math.floor(snapshot.since / MINUTE_MS) * MINUTE_MS)
+  const first = Math.max(last - (MINUTES - 1) * MINUTE_MS, started)
+  const count = (last - first) / MINUTE_MS + 1
+  const minutes = Array.from({ length: count }, (_, i) => first + i * MINUTE_MS)
   const at = minutes.map((start) => snapshot.minutes[String(start)])
   const per = (value: (m: ActivityMinute) => number) => at.map((m) => (m ? value(m) : 0))
   const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0)
@@ -293,13 +314,13 @@ export function overviewSeries(snapshot: ActivitySnapshot, nowMs: number): Overv
   at.forEach((m, i) => {
     for (const [code, n] of Object.entries(m?.refusals ?? {})) {
       let counts = byCode.get(code)
-      if (counts === undefined) byCode.set(code, (counts = new Array<number>(MINUTES).fill(0)))
+      if (counts === undefined) byCode.set(code, (counts = new Array<number>(count).fill(0)))
       counts[i]! += n
     }
     for (const [route, histogram] of Object.entries(m?.latency ?? {})) {
       let series = byRoute.get(route)
       if (series === undefined) {
-        series = { total: 0, minutes: new Array<null>(MINUTES).fill(null) }
+        series = { total: 0, minutes: new Array<null>(count).fill(null) }
         byRoute.set(route, series)
       }
       series.total += sum(Object.values(histogram))
@@ -327,6 +348,7 @@ export function overviewSeries(snapshot: ActivitySnapshot, nowMs: number): Overv
   const inactive = per((m) => m.introspections.inactive)
   return {
     minutes,
+    sinceStart: first === started,
     grantsIssued,
     rotations,
     introspections: { active, inactive },

@@ -44,7 +44,7 @@ test("a tenant's snapshot holds its own counts alone, and no latency", () => {
     latency: {}
   })
   const idle = '9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d'
-  assert.deepEqual(activity.snapshot({ tenantId: idle }), { minutes: {} })
+  assert.deepEqual(activity.snapshot({ tenantId: idle }), { since: T0, minutes: {} })
 })
 
 test("the server's snapshot holds everyone's counts and the routes' latency", () => {
@@ -65,7 +65,7 @@ test('tenants with figures of their own are capped per minute; the server still 
   for (let i = 0; i <= 1000; i++) activity.grantIssued(id(i))
   assert.equal(activity.snapshot().minutes[String(T0)]?.grantsIssued, 1001)
   assert.equal(activity.snapshot({ tenantId: id(999) }).minutes[String(T0)]?.grantsIssued, 1)
-  assert.deepEqual(activity.snapshot({ tenantId: id(1000) }), { minutes: {} })
+  assert.deepEqual(activity.snapshot({ tenantId: id(1000) }), { since: T0, minutes: {} })
 })
 
 test("a tenant's overview has no latency chart; the operator's has", () => {
@@ -75,10 +75,16 @@ test("a tenant's overview has no latency chart; the operator's has", () => {
   })
   assert.ok(!own.includes('id="oc-p99"'))
   assert.ok(!own.includes('service POST /tenant'))
-  assert.match(own, /Grants issued<\/strong> <span class="oc-total">2 in the last hour/)
+  assert.match(
+    own,
+    /Grants issued<\/strong> <span class="oc-total">2 since 12:00, when the server started/
+  )
   const server = renderOverviewCharts(overviewSeries(activity.snapshot(), T0))
   assert.ok(server.includes('id="oc-p99"'))
-  assert.match(server, /Grants issued<\/strong> <span class="oc-total">3 in the last hour/)
+  assert.match(
+    server,
+    /Grants issued<\/strong> <span class="oc-total">3 since 12:00, when the server started/
+  )
 })
 
 test("cluster: a tenant's hour is collected from every worker, and only that tenant's", async () => {
