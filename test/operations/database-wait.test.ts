@@ -54,7 +54,10 @@ test(
   { skip: postgresOnly() },
   async () => {
     const { url, port, target } = await laterDatabase()
-    const env = { ...(await localServerEnv(join(root, 'later'))), AUTH_DATABASE_URL: url }
+    const env: Record<string, string> = {
+      ...(await localServerEnv(join(root, 'later'))),
+      AUTH_DATABASE_URL: url
+    }
     const server = runOpas(['start'], env)
     const [line] = await server.printed(/^.*does not answer yet.*$/m)
     assert.match(line, /AUTH_DATABASE_URL=postgresql:\/\/postgres:redacted@127\.0\.0\.1:\d+\//)
@@ -71,7 +74,7 @@ test(
   { skip: postgresOnly() },
   async () => {
     const { url, port } = await laterDatabase()
-    const env = {
+    const env: Record<string, string> = {
       ...(await localServerEnv(join(root, 'never'))),
       AUTH_DATABASE_URL: url,
       DATABASE_WAIT_SECONDS: '1'
@@ -96,7 +99,10 @@ test(
   { skip: postgresOnly() },
   async () => {
     const { url } = await laterDatabase()
-    const env = { ...(await localServerEnv(join(root, 'stopped'))), AUTH_DATABASE_URL: url }
+    const env: Record<string, string> = {
+      ...(await localServerEnv(join(root, 'stopped'))),
+      AUTH_DATABASE_URL: url
+    }
     const server = runOpas(['start'], env)
     await server.printed(/does not answer yet/)
     server.child.kill('SIGTERM')
