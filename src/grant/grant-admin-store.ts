@@ -67,11 +67,16 @@ export interface GrantListPage {
 
 // A grant's tokens are found by access_tokens_grant_id_idx: a handful of rows (a token and its
 // rotations, spent ones purged by retention), so the probe costs one index lookup per grant read.
+// As a condition, the planner joins it to the page's walk of grants (a semi or anti join).
 const LIVE_TOKEN = `exists (select 1 from access_tokens t where t.grant_id = g.id
   and ${liveTokenSql('t')})`
 
+// In the select list the same probe is a scalar subquery: an `exists` there may be planned as a
+// hashed subplan, which reads every token of every grant to answer a page of 20.
 const ROW = `g.id, g.tenant_id as "tenantId", g.client, g.client_name as "clientName", g.state,
-  g.finalization_reason as "finalizationReason", ${LIVE_TOKEN} as "hasLiveToken",
+  g.finalization_reason as "finalizationReason",
+  coalesce((select true from access_tokens t where t.grant_id = g.id and ${liveTokenSql('t')}
+    limit 1), false) as "hasLiveToken",
   g.created_at as "createdAt"`
 
 /** A grant's access items and subjects, with their ids and creation times, in request order. */

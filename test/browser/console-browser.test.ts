@@ -171,7 +171,7 @@ describe('the operator console in Chromium', { skip: available ? false : `no ${C
       assert.match(text, /Accepted \d+ \w+ \d{4}/)
       assert.match(text, /Finished .* sent back to the app/)
       assert.match(text, /Token 1: Issued .*; live; expires/)
-      assert.match(text, /Issued the app holds a live token \(FINALIZED \(ISSUED\)\)/i)
+      assert.match(text, /Issued the app holds a live token\s+GNAP state\s+FINALIZED \(ISSUED\)/i)
       assert.ok(!text.includes(token), 'no token value')
       await shot(page, 'grant-desktop')
 

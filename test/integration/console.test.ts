@@ -334,7 +334,7 @@ describe('grants', () => {
       page.text,
       /class="state inactive">Inactive<\/span> issued, but no token of it is live/
     )
-    assert.match(page.text, /\(FINALIZED \(ISSUED\)\)/, 'the raw state, as a detail')
+    assert.match(page.text, /GNAP state<\/dt><dd><code>FINALIZED \(ISSUED\)</, 'the raw state too')
     assert.doesNotMatch(page.text, /holds a live token/)
     assert.match(page.text, /Token 1<\/strong>: Issued .*; revoked /)
     assert.match(page.text, />Revoke<\/button>/, 'an inactive grant can still be revoked')

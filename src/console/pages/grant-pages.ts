@@ -156,7 +156,8 @@ export function grantPage(view: GrantView) {
     },
     `<h1>Grant to ${e(client.name)}</h1>
 <dl class="facts">
-<dt>Status</dt><dd>${statusBadge(status)} ${e(statusWords[status].meaning)} <span class="muted">(${e(rawStateOf(grant))})</span></dd>
+<dt>Status</dt><dd>${statusBadge(status)} ${e(statusWords[status].meaning)}</dd>
+<dt>GNAP state</dt><dd><code>${e(rawStateOf(grant))}</code></dd>
 <dt>App</dt><dd>${e(client.name)}</dd>
 ${client.address ? `<dt>App's wallet address</dt><dd><code>${e(client.address)}</code></dd>` : ''}
 <dt>Requested</dt><dd>${when(grant.createdAt)}</dd>
