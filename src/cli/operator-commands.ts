@@ -2,23 +2,9 @@ import { randomUUID } from 'node:crypto'
 import Table from 'cli-table3'
 import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
-import {
-  accessInWords,
-  interactionSteps,
-  tokensInWords,
-  type HistoryStep
-} from '../console/grant-words.js'
 import { finalizationReasons, grantStates } from '../gnap/grant-states.js'
 import { isUuid } from '../gnap/wire.js'
-import type { AdminGrant, GrantHistory } from '../grant/grant-admin-store.js'
-import {
-  grantStatuses,
-  rawStateOf,
-  statusesNamed,
-  statusOf,
-  statusWords,
-  type GrantStatus
-} from '../grant/grant-status.js'
+import { grantStatuses, statusesNamed, statusOf, type GrantStatus } from '../grant/grant-status.js'
 import { createLogger } from '../logger.js'
 import { openServices } from '../server.js'
 import type { Services } from '../deps.js'
@@ -29,7 +15,8 @@ import {
   type TenantProblem
 } from '../tenant/tenant-rules.js'
 import { CliError, CliUsageError, loadCliConfig } from './commands.js'
-import { fitTable, type TableColumn } from './fit-table.js'
+import { fitTable } from './fit-table.js'
+import { grantColumns, grantRow, grantShown } from './grant-lines.js'
 
 /*
  * `opas tenants …` and `opas grants …`: the operator's CLI on the same services as the service
@@ -89,15 +76,6 @@ function oneOf<T extends string>(values: readonly T[], what: string) {
   }
 }
 
-/** A grant's access in words, as the consent screen says it. */
-function grantInWords(grant: AdminGrant): string[] {
-  return grant.access.map((item) => {
-    const words = accessInWords(item)
-    const limits = words.limits.length ? ` (${words.limits.join('; ')})` : ''
-    return `${words.title}: ${words.actions.join(', ')} on ${words.walletAddress ?? 'any account'}${limits}`
-  })
-}
-
 /**
  * `--state`: a status, or for compatibility a raw GNAP state (FINALIZED: every finalized
  * status), in any case; repeated, any of them.
@@ -111,41 +89,6 @@ function statusArgument(value: string, previous: GrantStatus[] = []): GrantStatu
   }
   return [...new Set([...previous, ...named])]
 }
-
-/** A time to the second, in UTC. */
-const instant = (date: Date) => date.toISOString().replace(/\.\d{3}Z$/, 'Z')
-
-/** "Finished 2025-03-01T10:01:05Z: the account holder was sent back to the app" */
-const stepLine = (step: HistoryStep) => `${step.words} ${instant(step.at)}${step.after ?? ''}`
-
-/** The console grant page's interactions and tokens, as lines (never a token value). */
-function historyLines(history: GrantHistory): string[] {
-  const interactions = history.interactions.flatMap((i, at) =>
-    interactionSteps(i).map((step, n) => `${n === 0 ? `  ${at + 1}  ` : '     '}${stepLine(step)}`)
-  )
-  const tokens = tokensInWords(history.tokens).map(
-    (t) => `  ${t.number}  ${stepLine(t.issued)}; ${stepLine(t.end)}`
-  )
-  return [
-    interactions.length ? 'interactions' : 'interactions  none: this grant needed no consent',
-    ...interactions,
-    tokens.length ? 'tokens' : 'tokens  none issued',
-    ...tokens
-  ]
-}
-
-/**
- * The columns of `grants list`. At a terminal, long cells are cut and columns left out to fit
- * its width, in this order: tenant, created, allows, client; the id and status never.
- */
-const grantColumns: TableColumn[] = [
-  { head: 'id' },
-  { head: 'status' },
-  { head: 'created', leaveOutRank: 2 },
-  { head: 'client', cutTo: 12, leaveOutRank: 4 },
-  { head: 'allows', cutTo: 16, leaveOutRank: 3 },
-  { head: 'tenant', cutTo: 9, cutFirst: true, leaveOutRank: 1 }
-]
 
 /** The width to fit: the terminal's, or none when the output is piped or sent to a file. */
 const terminalWidth = () => (process.stdout.isTTY ? process.stdout.columns : undefined)
@@ -339,18 +282,7 @@ export function registerOperatorCommands(program: Command): void {
           if (options.json) return printJson(rows.map((g) => ({ ...g, status: statusOf(g) })))
           if (rows.length === 0) return print('no grants')
           const width = terminalWidth()
-          const fitted = fitTable(
-            grantColumns,
-            rows.map((g) => [
-              g.id,
-              statusOf(g),
-              instant(g.createdAt),
-              g.client ?? '(key)',
-              grantInWords(g).join('\n'),
-              g.tenantId
-            ]),
-            width
-          )
+          const fitted = fitTable(grantColumns, rows.map(grantRow), width)
           print(fitted.text)
           if (fitted.leftOut.length) {
             print(
@@ -373,22 +305,8 @@ export function registerOperatorCommands(program: Command): void {
           services.grants.admin.history(id)
         ])
         if (!grant || !history) throw new CliError(`no grant ${id}`)
-        const status = statusOf(grant)
-        if (options.json) return printJson({ ...grant, status, ...history })
-        print(
-          [
-            `grant    ${grant.id}`,
-            `tenant   ${grant.tenantId}`,
-            `client   ${grant.client ?? '(directed identity: a key)'}`,
-            `status   ${status}: ${statusWords[status].meaning}`,
-            `state    ${rawStateOf(grant)}`,
-            `created  ${instant(grant.createdAt)}`,
-            'allows',
-            ...grantInWords(grant).map((line) => `  ${line}`),
-            ...grant.subIds.map((s) => `  subject ${s.subId} (${s.subIdFormat})`),
-            ...historyLines(history)
-          ].join('\n')
-        )
+        if (options.json) return printJson({ ...grant, status: statusOf(grant), ...history })
+        print(grantShown(grant, history))
       })
     )
 
