@@ -291,6 +291,8 @@ export async function startServer(
     announce?: (lines: string[]) => void
     /** DNS for client fetches (tests); the system resolver otherwise. */
     resolve?: Resolver
+    /** The services' clock (tests move it on instead of sleeping); the system's otherwise. */
+    now?: () => number
     /**
      * The start interrupted (Ctrl-C, SIGTERM): rejects with its reason at the next step, having
      * stopped what it started (the first database creation included).
@@ -307,7 +309,13 @@ export async function startServer(
     await prepareSchema(db, loaded.config, logger)
     abort?.throwIfAborted()
     const { config, generated } = await resolveRuntimeConfig(db, loaded)
-    const services = createServices({ config, db, logger, resolve: options.resolve })
+    const services = createServices({
+      config,
+      db,
+      logger,
+      resolve: options.resolve,
+      now: options.now
+    })
     await syncOperatorTenant(services, config, loaded, logger)
     apps = await buildApps(services)
     const urls = {} as Record<ListenerName, string>

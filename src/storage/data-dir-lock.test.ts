@@ -122,7 +122,7 @@ test('two takers racing for a dead owner: exactly one wins', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script])
     let out = ''
     child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    return new Promise<string>((resolve) => child.on('exit', () => resolve(out.trim())))
+    return new Promise<string>((resolve) => child.on('close', () => resolve(out.trim())))
   })
   const results = await Promise.all(runs)
   assert.equal(results.filter((r) => r === 'won').length, 1, results.join('\n'))

@@ -27,8 +27,12 @@ export interface OpasProcess {
    * process exits without writing it.
    */
   printed: (pattern: RegExp) => Promise<RegExpExecArray>
+  /**
+   * Its exit code, once it has exited and its output has ended: `output()` is then whole (the
+   * 'exit' event alone can come before the last lines are read).
+   */
   exited: Promise<number | null>
-  /** Resolves once its output has ended (after `exited`): `output()` is then final. */
+  /** Resolves once its output has ended: `output()` is then final. */
   closed: Promise<void>
 }
 
@@ -70,8 +74,8 @@ export function runOpas(
     })
   }
   // 'close': every byte of both streams has been read, so the output is final.
-  const closed = new Promise<void>((resolve) => child.on('close', () => resolve()))
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  const closed = exited.then(() => {})
   const printed = async (pattern: RegExp) => {
     let found = pattern.exec(output)
     while (found === null) {

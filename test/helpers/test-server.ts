@@ -121,7 +121,12 @@ export const TEST_IDP_URL = 'http://127.0.0.1:9/consent'
 /** Starts opas on free loopback ports with test settings; `env` overrides any of them. */
 export async function startTestServer(
   env: Record<string, string> = {},
-  options: { logStream?: { write(line: string): void }; resolve?: Resolver } = {}
+  options: {
+    logStream?: { write(line: string): void }
+    resolve?: Resolver
+    /** The server's clock, for a test that moves time on rather than sleeping. */
+    now?: () => number
+  } = {}
 ): Promise<TestServer> {
   const ports = await freeListenerPorts()
   // A server given its database (a second process on another's) needs no throwaway one.
@@ -152,7 +157,8 @@ export async function startTestServer(
   const server = await startServer(loaded, {
     logger,
     announce: () => {},
-    resolve: options.resolve
+    resolve: options.resolve,
+    now: options.now
   })
   const config = server.services.config
   return {

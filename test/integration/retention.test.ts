@@ -186,7 +186,8 @@ describe('the job runs by itself', () => {
       const { token } = await w.flows.requestNonInteractive()
       const id = await tokenRowId(db, token)
       assert.equal((await w.flows.revoke(token)).status, 204)
-      const deadline = Date.now() + 5_000
+      // Only how long a broken job is waited for: it passes as soon as the token is gone.
+      const deadline = Date.now() + 60_000
       while (await exists(db, 'access_tokens', id)) {
         assert.ok(Date.now() < deadline, `round ${round}: the revoked token was not deleted`)
         await new Promise((r) => setTimeout(r, 100))

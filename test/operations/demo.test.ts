@@ -46,7 +46,7 @@ function runDemo(through: 'flags' | 'config' = 'flags') {
   })
   child.stdout.on('data', (d: Buffer) => (output += d.toString()))
   child.stderr.on('data', (d: Buffer) => (output += d.toString()))
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
   after(() => {
     if (child.exitCode === null) child.kill('SIGKILL')
   })
@@ -119,7 +119,7 @@ test('npm run demo without opas running says how to start it', async () => {
   )
   let output = ''
   child.stderr.on('data', (d: Buffer) => (output += d.toString()))
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve))
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
   assert.equal(code, 1)
   assert.match(
     output,

@@ -52,5 +52,6 @@ test('a killed npm (SIGKILL, nothing forwarded) does not leave the server runnin
   const { npm, env, pid } = await npmStart()
   npm.child.kill('SIGKILL')
   await gone(pid, `http://127.0.0.1:${env.AUTH_PORT}/healthz`)
-  assert.match(npm.output(), /"signal":"npm exited"[^\n]*shutting down/)
+  // The server wrote it into the pipe npm gave it: read once it arrives, not raced.
+  await npm.printed(/"signal":"npm exited"[^\n]*shutting down/)
 })

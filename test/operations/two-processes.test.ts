@@ -110,7 +110,7 @@ describe('two opas processes on one PostgreSQL database', { skip }, () => {
     })
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()))
     child.stderr!.on('data', (d: Buffer) => (output += d.toString()))
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
     const origin = (port: string) => `http://127.0.0.1:${port}`
     return {
       name,

@@ -17,7 +17,7 @@ function run(args: string[], env: Record<string, string>) {
   })
   child.stdout.on('data', (d: Buffer) => (output += d.toString()))
   child.stderr.on('data', (d: Buffer) => (output += d.toString()))
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
   after(() => {
     if (child.exitCode === null) child.kill('SIGKILL')
   })
