@@ -119,7 +119,9 @@ export function registerImportCommand(program: Command): void {
     .option('--json', 'print the report as JSON')
     .action((options: { from: string; dryRun?: boolean; full?: boolean; json?: boolean }) =>
       withServices('opas import rafiki', async (services) => {
-        const source = createPostgresDb(options.from, 2)
+        // Unnamed statements: each cursor's text is its own, so naming them saves no planning,
+        // and Rafiki's database may sit behind a transaction-mode pooler.
+        const source = createPostgresDb(options.from, 2, { preparedStatements: false })
         try {
           const report = await importRafiki({
             source,
