@@ -72,7 +72,13 @@ async function createPostgres(baseUrl: string, purpose: string): Promise<BenchDa
   return {
     kind: 'postgres',
     description: `PostgreSQL ${version}, database ${name} on ${url.host}`,
-    env: { AUTH_DATABASE_URL: url.href },
+    env: {
+      AUTH_DATABASE_URL: url.href,
+      // Passed on, so that named and unnamed statements can be compared (README: PostgreSQL).
+      ...(process.env.DATABASE_PREPARED_STATEMENTS !== undefined && {
+        DATABASE_PREPARED_STATEMENTS: process.env.DATABASE_PREPARED_STATEMENTS
+      })
+    },
     url: url.href,
     open: async () => createPostgresDb(url.href, 4),
     async sizeBytes() {

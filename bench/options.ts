@@ -8,7 +8,7 @@ export const usage = `usage: npm run bench -- [options]
 Starts opas (node dist/cli/opas.js start) on a fresh database and measures it under load:
 PostgreSQL when AUTH_DATABASE_URL or DATABASE_URL is set (a new database opas_bench_<random>
 is created on that server and dropped afterwards), else the embedded database (the default
-store) in a temporary DATA_DIR.
+store) in a temporary DATA_DIR. DATABASE_PREPARED_STATEMENTS, when set, is passed on to opas.
 
 options:
   --scenario LIST      comma-separated, default all: ${scenarioNames.join(', ')}

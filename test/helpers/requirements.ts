@@ -11,3 +11,7 @@ export function postgresOnly(why?: string): string | false {
   if (process.env.OPAS_TEST_DATABASE_URL) return false
   return why === undefined ? POSTGRES_ONLY : `${POSTGRES_ONLY}: ${why}`
 }
+
+/** A test of opas behind PgBouncer without PgBouncer (.ci/run installs Debian's). */
+export const PGBOUNCER_MISSING =
+  'needs PgBouncer (OPAS_TEST_PGBOUNCER, or pgbouncer on PATH or in /usr/sbin)'

@@ -1,0 +1,318 @@
+import assert from 'node:assert/strict'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
+import { after, before, describe, test } from 'node:test'
+import { pgbouncerPath, startPgbouncer, type Pgbouncer } from '../helpers/pgbouncer.js'
+import { PGBOUNCER_MISSING, postgresOnly } from '../helpers/requirements.js'
+import { postJson, send, signedRequest, type TestResponse } from '../helpers/signed-request.js'
+import { createTestDatabase, freeListenerPorts } from '../helpers/test-server.js'
+import {
+  interactiveGrantBody,
+  issuedGrantOf,
+  nonInteractiveGrantBody,
+  pendingGrantOf
+} from '../integration/support/grant-flows.js'
+import {
+  startWalletAddressServer,
+  type TestClient,
+  type WalletAddressServer
+} from '../helpers/wallet-address-server.js'
+
+/**
+ * Two `opas start` processes on one database through PgBouncer in transaction mode, with fewer
+ * server connections than the processes hold client connections, so that every transaction may
+ * land on a connection the other process used last. What failed there with named prepared
+ * statements (500 `prepared statement "opas_4" already exists`): identical grant requests at
+ * once, concurrent rotations and continuations, a finish link opened again. With
+ * DATABASE_PREPARED_STATEMENTS=false each must end as it does on a direct connection, with no
+ * 5xx and nothing logged as an error.
+ */
+
+const binary = pgbouncerPath()
+const skip =
+  postgresOnly('PgBouncer stands in front of the PostgreSQL server') ||
+  (binary === undefined && PGBOUNCER_MISSING)
+
+/** PgBouncer's server connections per database: fewer than either process's pool (10). */
+const POOL_SIZE = 3
+const N = 16
+const ROUNDS = 4
+const opts = { timeout: 90_000 }
+
+const PUBLIC_URL = 'http://opas.invalid'
+const IDP_SECRET = 'transaction-pooler-idp-secret'
+const INVALID_TOKEN = 'invalid access token'
+
+interface Opas {
+  name: string
+  auth: string
+  interaction: string
+  introspection: string
+  child: ChildProcess
+  exited: Promise<unknown>
+  output: () => string
+}
+
+interface Token {
+  value: string
+  manage: string
+}
+
+describe('two opas processes through PgBouncer in transaction mode', { skip }, () => {
+  const tenant = randomUUID()
+  const grantUrl = `${PUBLIC_URL}/${tenant}`
+  let database: { url: string; drop(): Promise<void> } | undefined
+  let bouncer: Pgbouncer | undefined
+  let wallets: WalletAddressServer | undefined
+  let client: TestClient
+  let account: string
+  let procs: Opas[] = []
+
+  async function startOpas(name: string, databaseUrl: string): Promise<Opas> {
+    const ports = await freeListenerPorts()
+    let output = ''
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/opas.ts', 'start'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        NODE_ENV: 'development',
+        LOG_LEVEL: 'warn',
+        LISTEN_HOST: '127.0.0.1',
+        ...ports,
+        AUTH_DATABASE_URL: databaseUrl,
+        DATABASE_PREPARED_STATEMENTS: 'false',
+        AUTH_SERVER_URL: PUBLIC_URL,
+        OPERATOR_TENANT_ID: tenant,
+        IDENTITY_SERVER_URL: 'http://127.0.0.1:9/consent',
+        IDENTITY_SERVER_SECRET: IDP_SECRET,
+        ADMIN_API_SECRET: 'transaction-pooler-admin-secret',
+        COOKIE_KEY: 'transaction-pooler-cookie-key-long-enough-to-sign',
+        WAIT_SECONDS: '0',
+        RATE_LIMIT_PER_IP: '0',
+        RATE_LIMIT_PER_CLIENT: '0',
+        SHUTDOWN_TIMEOUT_MS: '5000'
+      },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    child.stdout!.on('data', (d: Buffer) => (output += d.toString()))
+    child.stderr!.on('data', (d: Buffer) => (output += d.toString()))
+    const origin = (port: string) => `http://127.0.0.1:${port}`
+    return {
+      name,
+      auth: origin(ports.AUTH_PORT),
+      interaction: origin(ports.INTERACTION_PORT),
+      introspection: origin(ports.INTROSPECTION_PORT),
+      child,
+      exited: new Promise((resolve) => child.on('exit', resolve)),
+      output: () => output
+    }
+  }
+
+  async function untilReady(opas: Opas): Promise<void> {
+    const deadline = Date.now() + 90_000
+    for (const listener of [opas.auth, opas.interaction, opas.introspection]) {
+      for (;;) {
+        assert.equal(opas.child.exitCode, null, `opas ${opas.name} exited:\n${opas.output()}`)
+        assert.ok(Date.now() < deadline, `opas ${opas.name} not ready:\n${opas.output()}`)
+        const ready = await fetch(`${listener}/readyz`).then(
+          (res) => res.status === 200,
+          () => false
+        )
+        if (ready) break
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    }
+  }
+
+  async function stopOpas(opas: Opas): Promise<void> {
+    if (opas.child.exitCode !== null || opas.child.signalCode !== null) return
+    opas.child.kill('SIGTERM')
+    const timer = setTimeout(() => opas.child.kill('SIGKILL'), 15_000)
+    await opas.exited
+    clearTimeout(timer)
+  }
+
+  before(async () => {
+    database = (await createTestDatabase())!
+    bouncer = await startPgbouncer(binary!, database.url, POOL_SIZE)
+    wallets = await startWalletAddressServer()
+    client = wallets.addClient('pooled', { authServer: grantUrl })
+    account = `${wallets.url}/alice`
+    // Started together: both migrate the fresh database at once, through the pooler.
+    procs = [await startOpas('A', bouncer.url), await startOpas('B', bouncer.url)]
+    await Promise.all(procs.map(untilReady))
+  })
+
+  after(async () => {
+    await Promise.all(procs.map(stopOpas))
+    await bouncer?.stop()
+    await wallets?.close()
+    await database?.drop()
+  })
+
+  const processOf = (i: number) => procs[i % 2]!
+  const logs = () =>
+    [
+      ...procs.map((p) => `--- opas ${p.name}:\n${p.output()}`),
+      `--- PgBouncer:\n${bouncer?.output()}`
+    ].join('\n')
+
+  function via(url: string, opas: Opas): string {
+    const u = new URL(url)
+    assert.equal(u.origin, PUBLIC_URL, `${url} is not on the public URL`)
+    return `${opas.auth}${u.pathname}${u.search}`
+  }
+
+  const signed = (
+    url: string,
+    opas: Opas,
+    options: { method?: string; body?: unknown; token?: string; created?: number }
+  ) => signedRequest(url, { client, ...options, sendTo: via(url, opas) })
+
+  const outcome = (res: TestResponse) => {
+    const error = (res.body as { error?: { code: string; description: string } } | undefined)?.error
+    return error ? `${res.status} ${error.code}: ${error.description}` : String(res.status)
+  }
+
+  /** `n` calls at once, alternating between the processes; no answer may be a 5xx. */
+  async function fire(
+    n: number,
+    call: (opas: Opas, i: number) => Promise<TestResponse>
+  ): Promise<TestResponse[]> {
+    const answers = await Promise.all(Array.from({ length: n }, (_, i) => call(processOf(i), i)))
+    for (const res of answers) assert.ok(res.status < 500, `${outcome(res)} ${res.text}\n${logs()}`)
+    return answers
+  }
+
+  function soleWinner(answers: TestResponse[], losers: string[]): TestResponse {
+    const winners = answers.filter((r) => r.status === 200)
+    assert.equal(winners.length, 1, `one 200, got ${answers.map(outcome).join('; ')}`)
+    for (const res of answers.filter((r) => r !== winners[0])) {
+      assert.ok(losers.includes(outcome(res)), `unexpected refusal ${outcome(res)}`)
+    }
+    return winners[0]!
+  }
+
+  async function introspect(value: string): Promise<boolean> {
+    const answers = await Promise.all(
+      procs.map((p) => postJson(`${p.introspection}/`, { access_token: value }))
+    )
+    for (const res of answers) assert.equal(res.status, 200, `${res.text}\n${logs()}`)
+    const [a, b] = answers.map((r) => (r.body as { active: boolean }).active)
+    assert.equal(a, b, 'both processes answer alike')
+    return a!
+  }
+
+  /** An interactive grant accepted at the IdP: its finish link and its continuation. */
+  async function acceptedGrant(round: number) {
+    const pending = pendingGrantOf(
+      await signed(grantUrl, processOf(round), { body: interactiveGrantBody(client, account) })
+    )
+    const start = await send(via(pending.redirect, processOf(round)), {})
+    assert.equal(start.status, 302, start.text)
+    const idp = new URL(start.headers.get('location')!)
+    const [id, nonce] = [idp.searchParams.get('interactId')!, idp.searchParams.get('nonce')!]
+    const cookie = start.headers.get('set-cookie')!.split(';')[0]!
+    const accept = await send(`${processOf(round + 1).interaction}/grant/${id}/${nonce}/accept`, {
+      method: 'POST',
+      headers: { 'x-idp-secret': IDP_SECRET, 'content-type': 'application/json' },
+      body: '{}'
+    })
+    assert.equal(accept.status, 202, accept.text)
+    const finish = (opas: Opas) =>
+      send(`${opas.auth}/interact/${id}/${nonce}/finish`, { headers: { cookie } })
+    return { pending, finish }
+  }
+
+  test(
+    `${N} identical grant requests at once over both processes: ${N} grants, each with a live token`,
+    opts,
+    async () => {
+      for (let round = 0; round < ROUNDS; round++) {
+        // One signature for all: byte-identical requests (an SDK signing in the same second).
+        const created = Math.floor(Date.now() / 1000) - round
+        const answers = await fire(N, (p) =>
+          signed(grantUrl, p, { body: nonInteractiveGrantBody(client), created })
+        )
+        const tokens = answers.map((res) => issuedGrantOf(res).token.value)
+        assert.equal(new Set(tokens).size, N)
+        for (const token of tokens) assert.equal(await introspect(token), true)
+      }
+    }
+  )
+
+  test(
+    `${N} rotations of one token at once over both processes: one winner, one live token`,
+    opts,
+    async () => {
+      for (let round = 0; round < ROUNDS; round++) {
+        const { token } = issuedGrantOf(
+          await signed(grantUrl, processOf(round), { body: nonInteractiveGrantBody(client) })
+        )
+        const rotate = (t: Token, p: Opas) =>
+          signed(t.manage, p, { token: t.value, method: 'POST' })
+        const winner = soleWinner(await fire(N, (p) => rotate(token, p)), [
+          `401 invalid_client: ${INVALID_TOKEN}`,
+          `404 invalid_rotation: ${INVALID_TOKEN}`
+        ])
+        const next = (winner.body as { access_token: Token }).access_token
+        assert.equal(await introspect(token.value), false)
+        assert.equal(await introspect(next.value), true)
+      }
+    }
+  )
+
+  test(
+    `${N} continuations with one interact_ref at once over both processes: one token`,
+    opts,
+    async () => {
+      for (let round = 0; round < ROUNDS; round++) {
+        const { pending, finish } = await acceptedGrant(round)
+        const back = await finish(processOf(round + 1))
+        assert.equal(back.status, 302, back.text)
+        const interactRef = new URL(back.headers.get('location')!).searchParams.get('interact_ref')
+        assert.ok(interactRef, 'the finish redirect carries interact_ref')
+        const answers = await fire(N, (p) =>
+          signed(pending.continueUri, p, {
+            token: pending.continueToken,
+            body: { interact_ref: interactRef }
+          })
+        )
+        const winner = soleWinner(answers, [
+          '401 request_denied: grant already continued: token issued'
+        ])
+        const token = (winner.body as { access_token: Token }).access_token
+        assert.equal(await introspect(token.value), true)
+      }
+    }
+  )
+
+  test(
+    'a finish link opened again and again at once on both processes: one place to return to',
+    opts,
+    async () => {
+      for (let round = 0; round < ROUNDS; round++) {
+        const { pending, finish } = await acceptedGrant(round)
+        const answers = await fire(N / 2, (p) => finish(p))
+        const places = new Set(answers.map((res) => `${res.status} ${res.headers.get('location')}`))
+        assert.equal(places.size, 1, [...places].join('\n'))
+        const back = new URL(answers[0]!.headers.get('location')!)
+        assert.equal(answers[0]!.status, 302)
+        const interactRef = back.searchParams.get('interact_ref')
+        assert.ok(interactRef, 'the finish redirect carries interact_ref')
+        const cont = await signed(pending.continueUri, processOf(round), {
+          token: pending.continueToken,
+          body: { interact_ref: interactRef }
+        })
+        assert.equal(cont.status, 200, cont.text)
+      }
+    }
+  )
+
+  test('neither process logged an error', () => {
+    // pino levels: 50 error, 60 fatal. An unhandled error is answered 500 and logged.
+    for (const p of procs) {
+      assert.doesNotMatch(p.output(), /"level":(50|60)/, `opas ${p.name}:\n${p.output()}`)
+      assert.equal(p.child.exitCode, null, `opas ${p.name} is still running`)
+    }
+  })
+})
