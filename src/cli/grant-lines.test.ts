@@ -102,7 +102,7 @@ describe('grantShown', () => {
     const ended = { ...grant, hasLiveToken: false }
     const expired = { ...history.tokens[1]!, expired: true }
     const shown = grantShown(ended, { interactions: [], tokens: [history.tokens[0]!, expired] })
-    assert.match(shown, /^status {3}inactive: issued, but no token of it is live/m)
+    assert.match(shown, /^status {3}inactive: issued, but the app holds no live token/m)
     assert.match(shown, /^interactions {2}none: this grant needed no consent$/m)
     assert.match(shown, /^ {2}2 {2}Issued \S+ by rotating token 1; expired 2025-03-01T10:15:00Z$/m)
     assert.match(grantShown(ended, { interactions: [], tokens: [] }), /^tokens {2}none issued$/m)

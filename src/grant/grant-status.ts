@@ -24,7 +24,8 @@ export const statusWords: Record<GrantStatus, { label: string; meaning: string }
   issued: { label: 'Issued', meaning: 'the app holds a live token' },
   inactive: {
     label: 'Inactive',
-    meaning: 'issued, but no token of it is live: each expired or was revoked by the app'
+    meaning:
+      'issued, but the app holds no live token: each expired or was revoked, or none was asked for'
   },
   revoked: { label: 'Revoked', meaning: 'ended by the app or an operator; its tokens are dead' },
   rejected: { label: 'Rejected', meaning: 'the account holder declined' },

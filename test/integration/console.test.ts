@@ -332,7 +332,7 @@ describe('grants', () => {
     const page = await browser.get(`/grants/${id}`)
     assert.match(
       page.text,
-      /class="state inactive">Inactive<\/span> issued, but no token of it is live/
+      /class="state inactive">Inactive<\/span> issued, but the app holds no live token/
     )
     assert.match(page.text, /GNAP state<\/dt><dd><code>FINALIZED \(ISSUED\)</, 'the raw state too')
     assert.doesNotMatch(page.text, /holds a live token/)

@@ -165,7 +165,7 @@ test('a token the app revoked: the grant reads inactive, and --state takes the s
 
   const shown = await opas('grants', 'show', tokenRevoked.id)
   assert.equal(shown.code, 0, shown.output)
-  assert.match(shown.output, /^status {3}inactive: issued, but no token of it is live/m)
+  assert.match(shown.output, /^status {3}inactive: issued, but the app holds no live token/m)
   assert.match(
     shown.output,
     /^state {4}FINALIZED \(ISSUED\)$/m,
