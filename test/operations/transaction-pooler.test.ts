@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
+import pg from 'pg'
 import { pgbouncerPath, startPgbouncer, type Pgbouncer } from '../helpers/pgbouncer.js'
 import { PGBOUNCER_MISSING, postgresOnly } from '../helpers/requirements.js'
 import { postJson, send, signedRequest, type TestResponse } from '../helpers/signed-request.js'
@@ -48,6 +49,7 @@ interface Opas {
   auth: string
   interaction: string
   introspection: string
+  admin: string
   child: ChildProcess
   exited: Promise<unknown>
   output: () => string
@@ -101,6 +103,7 @@ describe('two opas processes through PgBouncer in transaction mode', { skip }, (
       auth: origin(ports.AUTH_PORT),
       interaction: origin(ports.INTERACTION_PORT),
       introspection: origin(ports.INTROSPECTION_PORT),
+      admin: origin(ports.ADMIN_PORT),
       child,
       exited: new Promise((resolve) => child.on('exit', resolve)),
       output: () => output
@@ -307,6 +310,31 @@ describe('two opas processes through PgBouncer in transaction mode', { skip }, (
       }
     }
   )
+
+  test('the processes held more connections to PgBouncer than it had to PostgreSQL', async (t) => {
+    // Otherwise each client connection could have kept a server connection of its own, and
+    // nothing above would have crossed from one to another.
+    let clients = 0
+    for (const p of procs) {
+      const metrics = await (await fetch(`${p.admin}/metrics`)).text()
+      const total = /^opas_db_pool_connections\{state="total"\} (\d+)$/m.exec(metrics)
+      assert.ok(total, `opas ${p.name} reports its pool`)
+      clients += Number(total[1])
+    }
+    const direct = new pg.Client({ connectionString: database!.url })
+    await direct.connect()
+    try {
+      const { rows } = await direct.query<{ n: number }>(
+        'select count(*)::int as n from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()'
+      )
+      const servers = rows[0]!.n
+      assert.ok(servers <= POOL_SIZE, `${servers} server connections`)
+      assert.ok(clients > servers, `${clients} client connections over ${servers}`)
+      t.diagnostic(`${clients} client connections over ${servers} server connections`)
+    } finally {
+      await direct.end()
+    }
+  })
 
   test('neither process logged an error', () => {
     // pino levels: 50 error, 60 fatal. An unhandled error is answered 500 and logged.
