@@ -13,17 +13,18 @@ ARG BASE=node:24-bookworm-slim
 FROM ${BASE} AS build
 WORKDIR /opas
 COPY package.json package-lock.json ./
-# Scripts off: the `prepare` build needs the sources, copied below; the one install script
-# that matters (the embedded PostgreSQL's library links) is run after pruning.
+# No dependency's install script runs: the `prepare` build needs the sources, copied below, and
+# the one that matters (the embedded PostgreSQL's library links) is done by opas itself below.
 RUN npm ci --ignore-scripts --no-audit --no-fund --loglevel=warn
 COPY tsconfig.json tsconfig.build.json ./
 COPY scripts/build.mjs scripts/container-healthcheck.mjs scripts/
 COPY src src
 # Then only what runs stays: production dependencies, without type declarations, source maps
-# and other platforms' prebuilt sodium (about 35 MB).
+# and other platforms' prebuilt sodium (about 35 MB). The embedded PostgreSQL's programs are
+# found, and their library links made, while the folder may still be written (it is root's).
 RUN node scripts/build.mjs \
   && npm prune --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=warn \
-  && npm rebuild --loglevel=warn \
+  && node -e "import('./dist/storage/embedded-binaries.js').then((m) => m.postgresBinaries())" \
   && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.[cm]ts' -o -name '*.map' \) -delete \
   && find node_modules/sodium-native/prebuilds -mindepth 1 -maxdepth 1 ! -name 'linux-*' \
     -exec rm -rf {} + \

@@ -34,7 +34,7 @@ export interface ImageRun {
   signal(signal: NodeJS.Signals): Promise<void>
   /** Its exit code, once it has exited and its output has ended. */
   exited: Promise<number | null>
-  /** Ends it and its namespaces at once (SIGKILL). */
+  /** Ends it and its namespace at once (SIGKILL). */
   kill(): void
 }
 
@@ -47,6 +47,12 @@ mount -t tmpfs -o mode=1777,nosuid,nodev shm "$root/dev/shm"
 mount -t tmpfs -o mode=1777,nosuid,nodev tmp "$root/tmp"
 mount --bind "$volume" "$root$target"
 exec chroot --userspec="$userspec" --groups="$groups" "$root" "$@"`
+
+const running = new Set<ChildProcess>()
+/** Ends every command still running (a test that failed half-way). */
+export function killAllInImage(): void {
+  for (const child of running) child.kill('SIGKILL')
+}
 
 /** `command` (default: the image's entrypoint and command) run in the mounted image `root`. */
 export function runInImage(
@@ -66,6 +72,8 @@ export function runInImage(
       '--propagation=private',
       '--pid',
       '--fork',
+      // Should the test die, its PID 1 dies with unshare, and the namespace with it.
+      '--kill-child',
       'sh',
       '-c',
       SETUP,
@@ -84,6 +92,8 @@ export function runInImage(
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] }
   )
+  running.add(child)
+  child.on('close', () => running.delete(child))
   let output = ''
   const written = new EventEmitter()
   for (const stream of [child.stdout!, child.stderr!]) {

@@ -11,8 +11,9 @@ import { outgoingPaymentAccess, sdkClientFor } from '../helpers/sdk-client.js'
 import { postJson } from '../helpers/signed-request.js'
 import { createTestDatabase, freeListenerPorts } from '../helpers/test-server.js'
 import { startWalletAddressServer } from '../helpers/wallet-address-server.js'
-import { ranInImage, runInImage, type ImageRun } from './chroot-run.js'
+import { killAllInImage, ranInImage, runInImage, type ImageRun } from './chroot-run.js'
 import { buildImage, type BuiltImage } from './image-build.js'
+import { runCommand } from './podman.js'
 
 /**
  * The container image (Dockerfile), built from this checkout and run as a container runtime
@@ -30,6 +31,11 @@ let wallets: Awaited<ReturnType<typeof startWalletAddressServer>>
 before(
   async () => {
     assert.equal(process.getuid?.(), 0, 'the container test runs as root (podman, chroot, mounts)')
+    for (const program of ['podman', 'mmdebstrap', 'unshare', 'chroot']) {
+      await runCommand('sh', ['-c', `command -v ${program}`]).catch(() =>
+        assert.fail(`the container test needs ${program}: apt-get install podman mmdebstrap`)
+      )
+    }
     image = await buildImage(join(import.meta.dirname, '..', '..'))
     const { size, baseSize, seconds, baseMade } = image
     const mib = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MiB`
@@ -48,6 +54,7 @@ before(
   { timeout: 15 * 60_000 }
 )
 after(async () => {
+  killAllInImage()
   await wallets?.close()
   await image?.close()
   rmSync(volume, { recursive: true, force: true })
@@ -169,7 +176,8 @@ test('first start on the embedded database: ready, healthy, a grant and a rotati
   assert.notEqual((await healthcheck()).code, 0, 'unhealthy before it runs')
   const run = await started()
   tenantId = (await run.printed(/OPERATOR_TENANT_ID=(\S+)/))[1]!
-  await run.printed(/"database":"embedded"[^\n]*"ed25519":"libsodium"/)
+  // PID 1, on the embedded database, with libsodium (its prebuilt binary kept for Linux).
+  await run.printed(/"pid":1,[^\n]*"database":"embedded"[^\n]*"ed25519":"libsodium"/)
   const health = await healthcheck()
   assert.equal(health.code, 0, health.output)
 
@@ -218,8 +226,13 @@ test('a second start on the same volume keeps the database and the generated set
   const output = await stopped(run)
   assert.match(output, new RegExp(`"tenant":"${tenantId}"`), 'the same operator tenant')
   assert.doesNotMatch(output, /generated these settings/, 'nothing generated again')
-  const data = statSync(volume)
-  assert.deepEqual([data.uid, data.mode & 0o7777], [Number(image.config.User.split(':')[0]), 0o700])
+  // Everything in the volume is the image user's, PostgreSQL's files too; closed to others.
+  const uid = Number(image.config.User.split(':')[0])
+  for (const path of [volume, join(volume, 'postgres'), join(volume, 'generated.env')]) {
+    const st = statSync(path)
+    assert.equal(st.uid, uid, path)
+    assert.equal(st.mode & 0o077, 0, `${path} is closed to others`)
+  }
 })
 
 test(

@@ -11,7 +11,7 @@ import { join } from 'node:path'
  */
 export interface Podman {
   /** Runs `podman <args>`, failing with its output unless it exits 0; its stdout, trimmed. */
-  run(args: string[], options?: { input?: string }): Promise<string>
+  run(args: string[]): Promise<string>
   /** Unmounts every image, removes the storage. */
   close(): Promise<void>
 }
@@ -28,10 +28,13 @@ events_logger = "file"
 export function runCommand(
   command: string,
   args: string[],
-  options: { env?: NodeJS.ProcessEnv; input?: string } = {}
+  options: { env?: NodeJS.ProcessEnv } = {}
 ): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: options.env ?? process.env })
+    const child = spawn(command, args, {
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
     let stdout = ''
     let stderr = ''
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
@@ -44,7 +47,6 @@ export function runCommand(
           new Error(`\`${command} ${args.join(' ')}\` exited ${code}:\n${stdout}\n${stderr}`.trim())
         )
     })
-    child.stdin.end(options.input ?? '')
   })
 }
 
@@ -61,8 +63,7 @@ export function openPodman(): Podman {
     '--storage-driver',
     'overlay'
   ]
-  const run = (args: string[], options: { input?: string } = {}) =>
-    runCommand('podman', [...storage, ...args], { env, input: options.input })
+  const run = (args: string[]) => runCommand('podman', [...storage, ...args], { env })
   return {
     run,
     async close() {
