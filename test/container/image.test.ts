@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict'
-import { chownSync, chmodSync, existsSync, lstatSync, readdirSync, rmSync, statSync } from 'node:fs'
+import {
+  chownSync,
+  chmodSync,
+  existsSync,
+  lstatSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync
+} from 'node:fs'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { isFinalizedGrant, isPendingGrant } from '@interledger/open-payments'
@@ -113,6 +122,9 @@ test('the image holds the compiled server and production dependencies only, none
   }
   walk(app)
   assert.deepEqual(writable.slice(0, 5), [], `${writable.length} files its user could change`)
+  // The runs below have a read-only root (`docker run --read-only --tmpfs /tmp`): opas writes
+  // only to its volume.
+  assert.throws(() => writeFileSync(join(image.root, 'probe'), ''), { code: 'EROFS' })
 })
 
 let server: Record<string, string>

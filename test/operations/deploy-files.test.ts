@@ -20,6 +20,7 @@ interface ComposeService {
   volumes?: string[]
   healthcheck?: { test: string[] }
   depends_on?: Record<string, { condition: string }>
+  read_only?: boolean
 }
 const compose = parse(readFileSync('compose.yaml', 'utf8')) as {
   services: Record<string, ComposeService>
@@ -113,6 +114,8 @@ test("compose.yaml's healthcheck is the image's, and the volume is the image's D
   assert.match(dockerfile, /^ENV .*\bDATA_DIR=\/var\/lib\/opas\b/m)
   assert.equal(instruction('VOLUME'), '["/var/lib/opas"]')
   assert.ok(opas.volumes?.some((v) => v.endsWith(':/var/lib/opas')))
+  // The container test runs the image on a read-only root, with the volume and /tmp.
+  assert.equal(opas.read_only, true)
   assert.equal(opas.depends_on?.postgres?.condition, 'service_healthy')
   for (const [name, service] of Object.entries(compose.services)) {
     assert.ok(service.healthcheck, `${name} has a healthcheck`)
