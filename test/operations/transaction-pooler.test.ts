@@ -105,7 +105,7 @@ describe('two opas processes through PgBouncer in transaction mode', { skip }, (
       introspection: origin(ports.INTROSPECTION_PORT),
       admin: origin(ports.ADMIN_PORT),
       child,
-      exited: new Promise((resolve) => child.on('exit', resolve)),
+      exited: new Promise((resolve) => child.on('close', resolve)),
       output: () => output
     }
   }
