@@ -152,10 +152,13 @@ const introspect = async (value: string) =>
 /** The image's entrypoint on the volume, once its auth listener's /readyz answers 200. */
 async function started(extra: Record<string, string> = {}): Promise<ImageRun> {
   const run = runInImage(image.root, image.config, { volume, env: { ...server, ...extra } })
-  const deadline = Date.now() + 120_000
+  // Within the test's own timeout (120 s), so that a failure shows what the server printed.
+  const deadline = Date.now() + 90_000
   const ended = run.exited.then(() => true)
   for (;;) {
-    const res = await fetch(`http://127.0.0.1:${server.AUTH_PORT}/readyz`).catch(() => undefined)
+    const res = await fetch(`http://127.0.0.1:${server.AUTH_PORT}/readyz`, {
+      signal: AbortSignal.timeout(5000)
+    }).catch(() => undefined)
     if (res?.status === 200) return run
     if (Date.now() > deadline || (await Promise.race([ended, sleepFalse(100)]))) {
       run.kill()
