@@ -47,8 +47,8 @@ function recipe(node: string, npm: string): string[] {
   ])
   const copyIn = [
     'mkdir -p "$1/usr/local/bin" "$1/usr/local/lib/node_modules"',
-    `cp ${node}/bin/node "$1/usr/local/bin/node"`,
-    `cp -a ${npm} "$1/usr/local/lib/node_modules/npm"`,
+    `cp '${node}/bin/node' "$1/usr/local/bin/node"`,
+    `cp -a '${npm}' "$1/usr/local/lib/node_modules/npm"`,
     'ln -s ../lib/node_modules/npm/bin/npm-cli.js "$1/usr/local/bin/npm"',
     'ln -s ../lib/node_modules/npm/bin/npx-cli.js "$1/usr/local/bin/npx"'
   ].join(' && ')
