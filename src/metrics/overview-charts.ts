@@ -63,7 +63,7 @@ interface Chart {
   by?: boolean
 }
 
-/** The shortest span the time axis draws: a server that just started still gets a readable axis. */
+/** The shortest span of the time axis: a server that just started still gets a readable one. */
 const SHORTEST_SPAN_MS = 5 * MINUTE_MS
 
 const e = (text: string | number) => escapeHtml(String(text))
@@ -150,9 +150,11 @@ function renderChart(chart: Chart, minutes: readonly number[], period: string): 
     .domain([0, max || 1])
     .range([BOTTOM, TOP])
     .nice(4)
-  const last = minutes[minutes.length - 1]!
+  // The axis begins at the first minute charted (the server's start, within the hour); a
+  // server up for a few minutes gets the next ones too, blank, rather than the ones before it.
+  const first = minutes[0]!
   const x = scaleUtc()
-    .domain([Math.min(minutes[0]!, last - SHORTEST_SPAN_MS), last])
+    .domain([first, Math.max(minutes[minutes.length - 1]!, first + SHORTEST_SPAN_MS)])
     .range([LEFT, RIGHT])
   const yTicks = y.ticks(4).filter((t) => !chart.whole || Number.isInteger(t))
   const yLabel = chart.whole ? (t: number) => t.toLocaleString('en-US') : y.tickFormat(4)
