@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import pg from 'pg'
 import { pgbouncerPath, startPgbouncer, type Pgbouncer } from '../helpers/pgbouncer.js'
 import { PGBOUNCER_MISSING, postgresOnly } from '../helpers/requirements.js'
 import { postJson, send, signedRequest, type TestResponse } from '../helpers/signed-request.js'
-import { createTestDatabase, freeListenerPorts } from '../helpers/test-server.js'
+import { createTestDatabase } from '../helpers/test-server.js'
+import { startReplica, stopReplica, untilReady, type Replica } from '../helpers/replica-process.js'
 import {
   interactiveGrantBody,
   issuedGrantOf,
@@ -44,17 +44,6 @@ const PUBLIC_URL = 'http://opas.invalid'
 const IDP_SECRET = 'transaction-pooler-idp-secret'
 const INVALID_TOKEN = 'invalid access token'
 
-interface Opas {
-  name: string
-  auth: string
-  interaction: string
-  introspection: string
-  admin: string
-  child: ChildProcess
-  exited: Promise<unknown>
-  output: () => string
-}
-
 interface Token {
   value: string
   manage: string
@@ -68,71 +57,7 @@ describe('two opas processes through PgBouncer in transaction mode', { skip }, (
   let wallets: WalletAddressServer | undefined
   let client: TestClient
   let account: string
-  let procs: Opas[] = []
-
-  async function startOpas(name: string, databaseUrl: string): Promise<Opas> {
-    const ports = await freeListenerPorts()
-    let output = ''
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/opas.ts', 'start'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        NODE_ENV: 'development',
-        LOG_LEVEL: 'warn',
-        LISTEN_HOST: '127.0.0.1',
-        ...ports,
-        AUTH_DATABASE_URL: databaseUrl,
-        DATABASE_PREPARED_STATEMENTS: 'false',
-        AUTH_SERVER_URL: PUBLIC_URL,
-        OPERATOR_TENANT_ID: tenant,
-        IDENTITY_SERVER_URL: 'http://127.0.0.1:9/consent',
-        IDENTITY_SERVER_SECRET: IDP_SECRET,
-        ADMIN_API_SECRET: 'transaction-pooler-admin-secret',
-        COOKIE_KEY: 'transaction-pooler-cookie-key-long-enough-to-sign',
-        WAIT_SECONDS: '0',
-        RATE_LIMIT_PER_IP: '0',
-        RATE_LIMIT_PER_CLIENT: '0',
-        SHUTDOWN_TIMEOUT_MS: '5000'
-      },
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    child.stdout!.on('data', (d: Buffer) => (output += d.toString()))
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()))
-    const origin = (port: string) => `http://127.0.0.1:${port}`
-    return {
-      name,
-      auth: origin(ports.AUTH_PORT),
-      interaction: origin(ports.INTERACTION_PORT),
-      introspection: origin(ports.INTROSPECTION_PORT),
-      admin: origin(ports.ADMIN_PORT),
-      child,
-      exited: new Promise((resolve) => child.on('close', resolve)),
-      output: () => output
-    }
-  }
-
-  async function untilReady(opas: Opas): Promise<void> {
-    const deadline = Date.now() + 90_000
-    for (const listener of [opas.auth, opas.interaction, opas.introspection]) {
-      for (;;) {
-        assert.equal(opas.child.exitCode, null, `opas ${opas.name} exited:\n${opas.output()}`)
-        assert.ok(Date.now() < deadline, `opas ${opas.name} not ready:\n${opas.output()}`)
-        const ready = await fetch(`${listener}/readyz`).then(
-          (res) => res.status === 200,
-          () => false
-        )
-        if (ready) break
-        await new Promise((r) => setTimeout(r, 100))
-      }
-    }
-  }
-
-  async function stopOpas(opas: Opas): Promise<void> {
-    if (opas.child.exitCode !== null || opas.child.signalCode !== null) return
-    opas.child.kill('SIGTERM')
-    const timer = setTimeout(() => opas.child.kill('SIGKILL'), 15_000)
-    await opas.exited
-    clearTimeout(timer)
-  }
+  let procs: Replica[] = []
 
   before(async () => {
     database = (await createTestDatabase())!
@@ -141,12 +66,19 @@ describe('two opas processes through PgBouncer in transaction mode', { skip }, (
     client = wallets.addClient('pooled', { authServer: grantUrl })
     account = `${wallets.url}/alice`
     // Started together: both migrate the fresh database at once, through the pooler.
-    procs = [await startOpas('A', bouncer.url), await startOpas('B', bouncer.url)]
+    const settings = {
+      databaseUrl: bouncer.url,
+      publicUrl: PUBLIC_URL,
+      tenant,
+      idpSecret: IDP_SECRET,
+      env: { DATABASE_PREPARED_STATEMENTS: 'false' }
+    }
+    procs = [await startReplica('A', settings), await startReplica('B', settings)]
     await Promise.all(procs.map(untilReady))
   })
 
   after(async () => {
-    await Promise.all(procs.map(stopOpas))
+    await Promise.all(procs.map(stopReplica))
     await bouncer?.stop()
     await wallets?.close()
     await database?.drop()
@@ -159,7 +91,7 @@ describe('two opas processes through PgBouncer in transaction mode', { skip }, (
       `--- PgBouncer:\n${bouncer?.output()}`
     ].join('\n')
 
-  function via(url: string, opas: Opas): string {
+  function via(url: string, opas: Replica): string {
     const u = new URL(url)
     assert.equal(u.origin, PUBLIC_URL, `${url} is not on the public URL`)
     return `${opas.auth}${u.pathname}${u.search}`
@@ -167,7 +99,7 @@ describe('two opas processes through PgBouncer in transaction mode', { skip }, (
 
   const signed = (
     url: string,
-    opas: Opas,
+    opas: Replica,
     options: { method?: string; body?: unknown; token?: string; created?: number }
   ) => signedRequest(url, { client, ...options, sendTo: via(url, opas) })
 
@@ -179,7 +111,7 @@ describe('two opas processes through PgBouncer in transaction mode', { skip }, (
   /** `n` calls at once, alternating between the processes; no answer may be a 5xx. */
   async function fire(
     n: number,
-    call: (opas: Opas, i: number) => Promise<TestResponse>
+    call: (opas: Replica, i: number) => Promise<TestResponse>
   ): Promise<TestResponse[]> {
     const answers = await Promise.all(Array.from({ length: n }, (_, i) => call(processOf(i), i)))
     for (const res of answers) assert.ok(res.status < 500, `${outcome(res)} ${res.text}\n${logs()}`)
@@ -221,7 +153,7 @@ describe('two opas processes through PgBouncer in transaction mode', { skip }, (
       body: '{}'
     })
     assert.equal(accept.status, 202, accept.text)
-    const finish = (opas: Opas) =>
+    const finish = (opas: Replica) =>
       send(`${opas.auth}/interact/${id}/${nonce}/finish`, { headers: { cookie } })
     return { pending, finish }
   }
@@ -251,7 +183,7 @@ describe('two opas processes through PgBouncer in transaction mode', { skip }, (
         const { token } = issuedGrantOf(
           await signed(grantUrl, processOf(round), { body: nonInteractiveGrantBody(client) })
         )
-        const rotate = (t: Token, p: Opas) =>
+        const rotate = (t: Token, p: Replica) =>
           signed(t.manage, p, { token: t.value, method: 'POST' })
         const winner = soleWinner(await fire(N, (p) => rotate(token, p)), [
           `401 invalid_client: ${INVALID_TOKEN}`,

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import pg from 'pg'
 import { assertGnapError } from '../helpers/gnap-assertions.js'
 import { postgresOnly } from '../helpers/requirements.js'
 import { postJson, send, signedRequest, type TestResponse } from '../helpers/signed-request.js'
-import { createTestDatabase, freeListenerPorts } from '../helpers/test-server.js'
+import { createTestDatabase } from '../helpers/test-server.js'
+import { startReplica, stopReplica, untilReady, type Replica } from '../helpers/replica-process.js'
 import {
   interactiveGrantBody,
   issuedGrantOf,
@@ -45,16 +45,6 @@ const IDP_SECRET = 'two-processes-idp-secret'
 const REPLAYED = 'invalid signature: this signature was already used'
 const INVALID_TOKEN = 'invalid access token'
 
-interface Opas {
-  name: string
-  auth: string
-  interaction: string
-  introspection: string
-  child: ChildProcess
-  exited: Promise<number | null>
-  output: () => string
-}
-
 interface Pending {
   continueUri: string
   continueToken: string
@@ -75,77 +65,12 @@ interface Started {
 describe('two opas processes on one PostgreSQL database', { skip }, () => {
   const tenant = randomUUID()
   const grantUrl = `${PUBLIC_URL}/${tenant}`
-  let procs: [Opas, Opas]
+  let procs: [Replica, Replica]
   let database: { url: string; drop(): Promise<void> }
   let pool: pg.Pool
   let wallets: WalletAddressServer
   let client: TestClient
   let account: string
-
-  async function startOpas(name: string): Promise<Opas> {
-    const ports = await freeListenerPorts()
-    let output = ''
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/opas.ts', 'start'], {
-      env: {
-        PATH: process.env.PATH ?? '',
-        NODE_ENV: 'development',
-        LOG_LEVEL: 'warn',
-        LISTEN_HOST: '127.0.0.1',
-        ...ports,
-        AUTH_DATABASE_URL: database.url,
-        // Shared by both, as replicas share them: signatures are checked against this URL,
-        // the session cookie is signed with this key, the IdP authenticates with this secret.
-        AUTH_SERVER_URL: PUBLIC_URL,
-        OPERATOR_TENANT_ID: tenant,
-        IDENTITY_SERVER_URL: 'http://127.0.0.1:9/consent',
-        IDENTITY_SERVER_SECRET: IDP_SECRET,
-        ADMIN_API_SECRET: 'two-processes-admin-secret',
-        COOKIE_KEY: 'two-processes-cookie-key-long-enough-to-sign',
-        WAIT_SECONDS: '0',
-        RATE_LIMIT_PER_IP: '0',
-        RATE_LIMIT_PER_CLIENT: '0',
-        SHUTDOWN_TIMEOUT_MS: '5000'
-      },
-      stdio: ['ignore', 'pipe', 'pipe']
-    })
-    child.stdout!.on('data', (d: Buffer) => (output += d.toString()))
-    child.stderr!.on('data', (d: Buffer) => (output += d.toString()))
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve))
-    const origin = (port: string) => `http://127.0.0.1:${port}`
-    return {
-      name,
-      auth: origin(ports.AUTH_PORT),
-      interaction: origin(ports.INTERACTION_PORT),
-      introspection: origin(ports.INTROSPECTION_PORT),
-      child,
-      exited,
-      output: () => output
-    }
-  }
-
-  async function untilReady(opas: Opas): Promise<void> {
-    const deadline = Date.now() + 90_000
-    for (const listener of [opas.auth, opas.interaction, opas.introspection]) {
-      for (;;) {
-        assert.equal(opas.child.exitCode, null, `opas ${opas.name} exited:\n${opas.output()}`)
-        assert.ok(Date.now() < deadline, `opas ${opas.name} not ready:\n${opas.output()}`)
-        const ready = await fetch(`${listener}/readyz`).then(
-          (res) => res.status === 200,
-          () => false
-        )
-        if (ready) break
-        await new Promise((r) => setTimeout(r, 100))
-      }
-    }
-  }
-
-  async function stopOpas(opas: Opas): Promise<void> {
-    if (opas.child.exitCode !== null || opas.child.signalCode !== null) return
-    opas.child.kill('SIGTERM')
-    const timer = setTimeout(() => opas.child.kill('SIGKILL'), 15_000)
-    await opas.exited
-    clearTimeout(timer)
-  }
 
   const logs = () => procs.map((p) => `--- opas ${p.name}:\n${p.output()}`).join('\n')
 
@@ -156,19 +81,25 @@ describe('two opas processes on one PostgreSQL database', { skip }, () => {
     client = wallets.addClient('racer', { authServer: grantUrl })
     account = `${wallets.url}/alice`
     // Started together: both migrate the fresh database at once (under the advisory lock).
-    procs = [await startOpas('A'), await startOpas('B')]
+    const settings = {
+      databaseUrl: database.url,
+      publicUrl: PUBLIC_URL,
+      tenant,
+      idpSecret: IDP_SECRET
+    }
+    procs = [await startReplica('A', settings), await startReplica('B', settings)]
     await Promise.all(procs.map(untilReady))
   })
 
   after(async () => {
-    if (procs) await Promise.all(procs.map(stopOpas))
+    if (procs) await Promise.all(procs.map(stopReplica))
     await pool?.end()
     await wallets?.close()
     await database?.drop()
   })
 
   /** The same public URL, sent to one process's auth listener. */
-  function via(url: string, opas: Opas): string {
+  function via(url: string, opas: Replica): string {
     const u = new URL(url)
     assert.equal(u.origin, PUBLIC_URL, `${url} is not on the public URL`)
     return `${opas.auth}${u.pathname}${u.search}`
@@ -176,7 +107,7 @@ describe('two opas processes on one PostgreSQL database', { skip }, () => {
 
   const signed = (
     url: string,
-    opas: Opas,
+    opas: Replica,
     options: { method?: string; body?: unknown; token?: string }
   ) => signedRequest(url, { client, ...options, sendTo: via(url, opas) })
 
@@ -242,7 +173,7 @@ describe('two opas processes on one PostgreSQL database', { skip }, () => {
   async function fire(
     round: number,
     n: number,
-    call: (opas: Opas) => Promise<TestResponse>
+    call: (opas: Replica) => Promise<TestResponse>
   ): Promise<TestResponse[]> {
     const answers = await within(
       `round ${round}`,
@@ -259,8 +190,8 @@ describe('two opas processes on one PostgreSQL database', { skip }, () => {
   async function race(
     round: number,
     k: number,
-    a: (opas: Opas) => Promise<TestResponse>,
-    b: (opas: Opas) => Promise<TestResponse>
+    a: (opas: Replica) => Promise<TestResponse>,
+    b: (opas: Replica) => Promise<TestResponse>
   ): Promise<[TestResponse[], TestResponse[]]> {
     const isA = (i: number) => Math.floor(i / 2) % 2 === round % 2
     const all = await within(
@@ -285,17 +216,17 @@ describe('two opas processes on one PostgreSQL database', { skip }, () => {
 
   // --- the flows, each step sent to the process the caller names ---
 
-  async function requestNonInteractive(opas: Opas): Promise<{ token: Token; grant: Pending }> {
+  async function requestNonInteractive(opas: Replica): Promise<{ token: Token; grant: Pending }> {
     return issuedGrantOf(await signed(grantUrl, opas, { body: nonInteractiveGrantBody(client) }))
   }
 
-  async function requestInteractive(opas: Opas): Promise<Pending> {
+  async function requestInteractive(opas: Replica): Promise<Pending> {
     const body = interactiveGrantBody(client, account)
     return pendingGrantOf(await signed(grantUrl, opas, { body }))
   }
 
   /** The browser opens `interact.redirect` on `opas`: 302 to the IdP with the session cookie. */
-  async function startInteraction(pending: Pending, opas: Opas): Promise<Started> {
+  async function startInteraction(pending: Pending, opas: Replica): Promise<Started> {
     const res = await send(via(pending.redirect, opas), {})
     assert.equal(res.status, 302, res.text)
     const location = new URL(res.headers.get('location')!)
@@ -310,7 +241,7 @@ describe('two opas processes on one PostgreSQL database', { skip }, () => {
 
   const idpHeaders = { 'x-idp-secret': IDP_SECRET, accept: 'application/json' }
 
-  const idpChoose = (started: Started, choice: 'accept' | 'reject', opas: Opas) =>
+  const idpChoose = (started: Started, choice: 'accept' | 'reject', opas: Replica) =>
     send(`${opas.interaction}/grant/${started.id}/${started.nonce}/${choice}`, {
       method: 'POST',
       headers: { ...idpHeaders, 'content-type': 'application/json' },
@@ -319,7 +250,7 @@ describe('two opas processes on one PostgreSQL database', { skip }, () => {
 
   async function idpDetails(
     started: Started,
-    opas: Opas
+    opas: Replica
   ): Promise<{ grantId: string; state: string }> {
     const res = await send(`${opas.interaction}/grant/${started.id}/${started.nonce}`, {
       headers: idpHeaders
@@ -329,7 +260,7 @@ describe('two opas processes on one PostgreSQL database', { skip }, () => {
   }
 
   /** The browser comes back on `opas`: where the finish redirect sends it. */
-  async function finishInteraction(started: Started, opas: Opas): Promise<URL> {
+  async function finishInteraction(started: Started, opas: Replica): Promise<URL> {
     const res = await send(`${opas.auth}/interact/${started.id}/${started.nonce}/finish`, {
       headers: { cookie: started.cookie }
     })
@@ -337,13 +268,13 @@ describe('two opas processes on one PostgreSQL database', { skip }, () => {
     return new URL(res.headers.get('location')!)
   }
 
-  const continueGrant = (pending: Pending, opas: Opas, body: unknown = {}) =>
+  const continueGrant = (pending: Pending, opas: Replica, body: unknown = {}) =>
     signed(pending.continueUri, opas, { token: pending.continueToken, body })
 
-  const cancelGrant = (pending: Pending, opas: Opas) =>
+  const cancelGrant = (pending: Pending, opas: Replica) =>
     signed(pending.continueUri, opas, { token: pending.continueToken, method: 'DELETE' })
 
-  const rotate = (token: Token, opas: Opas) =>
+  const rotate = (token: Token, opas: Replica) =>
     signed(token.manage, opas, { token: token.value, method: 'POST' })
 
   /** Introspected on both processes, which must agree. */
