@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { fitTable, type TableColumn } from './fit-table.js'
+import { fitTable } from './fit-table.js'
+import { grantColumns } from './grant-lines.js'
 
-const columns: TableColumn[] = [
-  { head: 'id' },
-  { head: 'status' },
-  { head: 'created', leaveOutRank: 2 },
-  { head: 'client', cutTo: 12, leaveOutRank: 4 },
-  { head: 'allows', cutTo: 16, leaveOutRank: 3 },
-  { head: 'tenant', cutTo: 9, cutFirst: true, leaveOutRank: 1 }
-]
+// The columns `grants list` fits: the table the operator sees.
+const columns = grantColumns
 const id = '0193b1f2-7c4d-7a8e-9f10-2b3c4d5e6f70'
 const tenant = 'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d'
 const client = 'https://wallet.example.com/accounts/corner-shop-payments'
