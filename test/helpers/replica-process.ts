@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import type { TestResponse } from './signed-request.js'
 import { runOpas, type OpasProcess } from './opas-process.js'
 import { freeListenerPorts } from './test-server.js'
 
@@ -82,4 +83,17 @@ export async function stopReplica(replica: Replica): Promise<void> {
   const timer = setTimeout(() => replica.child.kill('SIGKILL'), 15_000)
   await replica.exited
   clearTimeout(timer)
+}
+
+/** A URL opas gave on the public URL (a grant's continue or manage URL), sent to one replica. */
+export function via(url: string, replica: Replica, publicUrl: string): string {
+  const u = new URL(url)
+  assert.equal(u.origin, publicUrl, `${url} is not on the public URL`)
+  return `${replica.auth}${u.pathname}${u.search}`
+}
+
+/** An answer in one line: its status, and its GNAP error's code and description. */
+export function outcome(res: TestResponse): string {
+  const error = (res.body as { error?: { code: string; description: string } } | undefined)?.error
+  return error ? `${res.status} ${error.code}: ${error.description}` : String(res.status)
 }

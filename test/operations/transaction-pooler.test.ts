@@ -6,7 +6,14 @@ import { pgbouncerPath, startPgbouncer, type Pgbouncer } from '../helpers/pgboun
 import { PGBOUNCER_MISSING, postgresOnly } from '../helpers/requirements.js'
 import { postJson, send, signedRequest, type TestResponse } from '../helpers/signed-request.js'
 import { createTestDatabase } from '../helpers/test-server.js'
-import { startReplica, stopReplica, untilReady, type Replica } from '../helpers/replica-process.js'
+import {
+  outcome,
+  startReplica,
+  stopReplica,
+  untilReady,
+  via,
+  type Replica
+} from '../helpers/replica-process.js'
 import {
   interactiveGrantBody,
   issuedGrantOf,
@@ -91,22 +98,11 @@ describe('two opas processes through PgBouncer in transaction mode', { skip }, (
       `--- PgBouncer:\n${bouncer?.output()}`
     ].join('\n')
 
-  function via(url: string, opas: Replica): string {
-    const u = new URL(url)
-    assert.equal(u.origin, PUBLIC_URL, `${url} is not on the public URL`)
-    return `${opas.auth}${u.pathname}${u.search}`
-  }
-
   const signed = (
     url: string,
     opas: Replica,
     options: { method?: string; body?: unknown; token?: string; created?: number }
-  ) => signedRequest(url, { client, ...options, sendTo: via(url, opas) })
-
-  const outcome = (res: TestResponse) => {
-    const error = (res.body as { error?: { code: string; description: string } } | undefined)?.error
-    return error ? `${res.status} ${error.code}: ${error.description}` : String(res.status)
-  }
+  ) => signedRequest(url, { client, ...options, sendTo: via(url, opas, PUBLIC_URL) })
 
   /** `n` calls at once, alternating between the processes; no answer may be a 5xx. */
   async function fire(
@@ -142,7 +138,7 @@ describe('two opas processes through PgBouncer in transaction mode', { skip }, (
     const pending = pendingGrantOf(
       await signed(grantUrl, processOf(round), { body: interactiveGrantBody(client, account) })
     )
-    const start = await send(via(pending.redirect, processOf(round)), {})
+    const start = await send(via(pending.redirect, processOf(round), PUBLIC_URL), {})
     assert.equal(start.status, 302, start.text)
     const idp = new URL(start.headers.get('location')!)
     const [id, nonce] = [idp.searchParams.get('interactId')!, idp.searchParams.get('nonce')!]

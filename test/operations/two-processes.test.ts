@@ -6,7 +6,14 @@ import { assertGnapError } from '../helpers/gnap-assertions.js'
 import { postgresOnly } from '../helpers/requirements.js'
 import { postJson, send, signedRequest, type TestResponse } from '../helpers/signed-request.js'
 import { createTestDatabase } from '../helpers/test-server.js'
-import { startReplica, stopReplica, untilReady, type Replica } from '../helpers/replica-process.js'
+import {
+  outcome,
+  startReplica,
+  stopReplica,
+  untilReady,
+  via,
+  type Replica
+} from '../helpers/replica-process.js'
 import {
   interactiveGrantBody,
   issuedGrantOf,
@@ -98,18 +105,11 @@ describe('two opas processes on one PostgreSQL database', { skip }, () => {
     await database?.drop()
   })
 
-  /** The same public URL, sent to one process's auth listener. */
-  function via(url: string, opas: Replica): string {
-    const u = new URL(url)
-    assert.equal(u.origin, PUBLIC_URL, `${url} is not on the public URL`)
-    return `${opas.auth}${u.pathname}${u.search}`
-  }
-
   const signed = (
     url: string,
     opas: Replica,
     options: { method?: string; body?: unknown; token?: string }
-  ) => signedRequest(url, { client, ...options, sendTo: via(url, opas) })
+  ) => signedRequest(url, { client, ...options, sendTo: via(url, opas, PUBLIC_URL) })
 
   /** Every answer is 2xx, or 4xx with exactly a GNAP error body: never 5xx, never plain text. */
   function assertWellFormed(answers: TestResponse[]): void {
@@ -124,11 +124,6 @@ describe('two opas processes on one PostgreSQL database', { skip }, () => {
       assert.equal(typeof body.error!.code, 'string', context)
       assert.equal(typeof body.error!.description, 'string', context)
     }
-  }
-
-  const outcome = (res: TestResponse) => {
-    const error = (res.body as { error?: { code: string; description: string } }).error
-    return error ? `${res.status} ${error.code}: ${error.description}` : String(res.status)
   }
 
   /** The losers lost the race, not the replay check (which would prove nothing). */
@@ -227,7 +222,7 @@ describe('two opas processes on one PostgreSQL database', { skip }, () => {
 
   /** The browser opens `interact.redirect` on `opas`: 302 to the IdP with the session cookie. */
   async function startInteraction(pending: Pending, opas: Replica): Promise<Started> {
-    const res = await send(via(pending.redirect, opas), {})
+    const res = await send(via(pending.redirect, opas, PUBLIC_URL), {})
     assert.equal(res.status, 302, res.text)
     const location = new URL(res.headers.get('location')!)
     const cookie = res.headers.get('set-cookie')
