@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { renderOverviewCharts } from './overview-charts.js'
-import { createRecentActivity, overviewSeries } from './recent-activity.js'
+import { createRecentActivity } from './recent-activity.js'
 import { clusterOf } from '../../test/helpers/cluster-ipc.js'
 
 /** Issue 24 (6): a tenant's hour is its own; the operator's is the whole server's. */
@@ -66,25 +65,6 @@ test('tenants with figures of their own are capped per minute; the server still 
   assert.equal(activity.snapshot().minutes[String(T0)]?.grantsIssued, 1001)
   assert.equal(activity.snapshot({ tenantId: id(999) }).minutes[String(T0)]?.grantsIssued, 1)
   assert.deepEqual(activity.snapshot({ tenantId: id(1000) }), { since: T0, minutes: {} })
-})
-
-test("a tenant's overview has no latency chart; the operator's has", () => {
-  const activity = busy()
-  const own = renderOverviewCharts(overviewSeries(activity.snapshot({ tenantId: B }), T0), {
-    latency: false
-  })
-  assert.ok(!own.includes('id="oc-p99"'))
-  assert.ok(!own.includes('service POST /tenant'))
-  assert.match(
-    own,
-    /Grants issued<\/strong> <span class="oc-total">2 since 12:00, when the server started/
-  )
-  const server = renderOverviewCharts(overviewSeries(activity.snapshot(), T0))
-  assert.ok(server.includes('id="oc-p99"'))
-  assert.match(
-    server,
-    /Grants issued<\/strong> <span class="oc-total">3 since 12:00, when the server started/
-  )
 })
 
 test("cluster: a tenant's hour is collected from every worker, and only that tenant's", async () => {

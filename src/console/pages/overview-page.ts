@@ -1,7 +1,7 @@
 import type { Metrics } from '../../metrics/metrics.js'
-import { renderOverviewCharts } from '../../metrics/overview-charts.js'
 import { overviewSeries } from '../../metrics/recent-activity.js'
 import { consolePage, e, type Viewer } from './layout.js'
+import { renderOverviewCharts } from './overview-charts.js'
 
 /**
  * The charts of the last hour from this server's own figures (every worker's under --workers),

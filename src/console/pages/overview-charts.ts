@@ -1,7 +1,7 @@
 import { scaleLinear, scaleUtc } from 'd3-scale'
 import { line } from 'd3-shape'
 import escapeHtml from 'escape-html'
-import { MINUTE_MS, type OverviewSeries } from './recent-activity.js'
+import { MINUTE_MS, type OverviewSeries } from '../../metrics/recent-activity.js'
 
 /**
  * The console overview's charts, drawn on the server as inline SVG: the page needs no script to

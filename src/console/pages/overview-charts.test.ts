@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { chartCss, renderOverviewCharts } from './overview-charts.js'
-import { MINUTE_MS, createRecentActivity, overviewSeries } from './recent-activity.js'
+import { MINUTE_MS, createRecentActivity, overviewSeries } from '../../metrics/recent-activity.js'
 
 const T0 = Date.UTC(2025, 4, 1, 12, 0, 0)
 const TITLES = [
@@ -148,4 +148,29 @@ test('a refusal chart names its reasons, even when there is one', () => {
   const html = renderOverviewCharts(overviewSeries(activity.snapshot(), T0))
   const refusals = html.split('<figure').find((f) => f.includes('Refusals by reason'))!
   assert.match(refusals, /<ul class="oc-legend"><li>.*invalid_client<\/li><\/ul>/)
+})
+
+test("a tenant's overview has no latency chart; the operator's has", () => {
+  const A = '0b9d4a3e-8c1f-4e2a-9b7d-6c5e4f3a2b10'
+  const B = '5f0c2d1e-3a4b-4c5d-8e6f-7a8b9c0d1e2f'
+  const activity = createRecentActivity(() => T0)
+  activity.grantIssued(A)
+  activity.grantIssued(B)
+  activity.grantIssued(B)
+  activity.request('service', '/tenant', 'POST', 0.5)
+  const own = renderOverviewCharts(overviewSeries(activity.snapshot({ tenantId: B }), T0), {
+    latency: false
+  })
+  assert.ok(!own.includes('id="oc-p99"'))
+  assert.ok(!own.includes('service POST /tenant'))
+  assert.match(
+    own,
+    /Grants issued<\/strong> <span class="oc-total">2 since 12:00, when the server started/
+  )
+  const server = renderOverviewCharts(overviewSeries(activity.snapshot(), T0))
+  assert.ok(server.includes('id="oc-p99"'))
+  assert.match(
+    server,
+    /Grants issued<\/strong> <span class="oc-total">3 since 12:00, when the server started/
+  )
 })
