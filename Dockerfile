@@ -24,7 +24,7 @@ COPY src src
 # found, and their library links made, while the folder may still be written (it is root's).
 RUN node scripts/build.mjs \
   && npm prune --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=warn \
-  && node -e "import('./dist/storage/embedded-binaries.js').then((m) => m.postgresBinaries())" \
+  && node -e "import('./dist/storage/embedded/postgres-binaries.js').then((m) => m.postgresBinaries())" \
   && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.[cm]ts' -o -name '*.map' \) -delete \
   && find node_modules/sodium-native/prebuilds -mindepth 1 -maxdepth 1 ! -name 'linux-*' \
     -exec rm -rf {} + \

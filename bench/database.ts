@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import type { Db } from '../src/storage/db.js'
-import { createEmbeddedDb } from '../src/storage/embedded-db.js'
-import { postgresBinaries } from '../src/storage/embedded-binaries.js'
+import { createEmbeddedDb } from '../src/storage/embedded/embedded-db.js'
+import { postgresBinaries } from '../src/storage/embedded/postgres-binaries.js'
 import { createPostgresDb } from '../src/storage/postgres-db.js'
 
 /** The database one benchmark run uses: created fresh, dropped (or kept) at the end. */

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { verifyEd25519 } from '../src/http-signatures/ed25519.js'
-import { startCluster } from '../src/storage/embedded-cluster.js'
+import { startCluster } from '../src/storage/embedded/postgres-server.js'
 
 /** The limits a request can at best reach on this machine, measured in the same run. */
 export interface Floors {

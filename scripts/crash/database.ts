@@ -1,7 +1,7 @@
 import { createBenchDatabase } from '../../bench/database.js'
 import type { Db } from '../../src/storage/db.js'
-import { readPostmasterPid } from '../../src/storage/embedded-cluster.js'
-import { clusterDir } from '../../src/storage/embedded-db.js'
+import { readPostmasterPid } from '../../src/storage/embedded/postgres-server.js'
+import { clusterDir } from '../../src/storage/embedded/embedded-db.js'
 import type { DbKind } from './options.js'
 
 /** The database one crash run uses: created fresh, always removed at the end. */

@@ -34,7 +34,7 @@ const FIXED_ENV = {
   DATABASE_CLEANUP_WORKERS: '0'
 }
 
-/** What opas logs when its embedded database was killed under it (src/storage/embedded-db.ts). */
+/** What opas logs when its embedded database was killed under it (src/storage/embedded/embedded-db.ts). */
 const DATABASE_KILLED = 'the embedded database stopped unexpectedly'
 
 export interface ServerUrls {

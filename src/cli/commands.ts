@@ -21,7 +21,7 @@ import {
 } from '../server.js'
 import { generatedSettingsFile, readGeneratedSettings } from '../storage/generated-settings.js'
 import { migrate } from '../storage/migrate.js'
-import { embeddedDatabaseExists } from '../storage/embedded-db.js'
+import { embeddedDatabaseExists } from '../storage/embedded/embedded-db.js'
 import { superviseWorkers } from './cluster.js'
 
 /** A failure the CLI reports in one line (or a list) and exits 1 on: no stack trace. */

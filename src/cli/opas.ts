@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError, InvalidArgumentError } from 'commander'
 import { ListenAddressError } from '../http/listen-addresses.js'
-import { DataDirInUseError } from '../storage/data-dir-lock.js'
+import { DataDirInUseError } from '../storage/embedded/data-dir-lock.js'
 import { DatabaseWaitError } from '../storage/database-wait.js'
 import {
   checkConfig,

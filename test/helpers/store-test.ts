@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import type { FinalizationReason, GrantState } from '../../src/gnap/grant-states.js'
 import type { Db, Queryable } from '../../src/storage/db.js'
 import { migrate } from '../../src/storage/migrate.js'
-import { createEmbeddedDb } from '../../src/storage/embedded-db.js'
+import { createEmbeddedDb } from '../../src/storage/embedded/embedded-db.js'
 import { createPostgresDb } from '../../src/storage/postgres-db.js'
 import { createTestDatabase } from './test-server.js'
 

@@ -9,7 +9,7 @@ import {
   tempFolder,
   waitForHealth
 } from '../helpers/opas-process.js'
-import { isRunning } from '../../src/storage/process-table.js'
+import { isRunning } from '../../src/storage/embedded/process-table.js'
 
 /**
  * `npm start` under a process manager (Docker, systemd): the signal goes to npm, and the server

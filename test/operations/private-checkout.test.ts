@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process'
 import { chmodSync, cpSync, mkdirSync, rmSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { after, test } from 'node:test'
-import { readPostmasterPid } from '../../src/storage/embedded-cluster.js'
-import { processUid } from '../../src/storage/process-table.js'
+import { readPostmasterPid } from '../../src/storage/embedded/postgres-server.js'
+import { processUid } from '../../src/storage/embedded/process-table.js'
 import {
   localServerEnv,
   runOpas,

@@ -3,17 +3,17 @@ import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { DataDirInUseError, lockDataDir, type DataDirLock } from './data-dir-lock.js'
-import type { Db } from './db.js'
+import type { Db } from '../db.js'
 import {
   readyServer,
   startCluster,
   type ClusterLog,
   type RunningCluster
-} from './embedded-cluster.js'
-import { openMemoryDatabase } from './embedded-memory.js'
+} from './postgres-server.js'
+import { openMemoryDatabase } from './memory-db.js'
 import { importPglite, pgliteDir } from './pglite-import.js'
-import { createPostgresDb } from './postgres-db.js'
-import { ensurePrivateFolder, readPrivateFile, writePrivateFile } from './private-files.js'
+import { createPostgresDb } from '../postgres-db.js'
+import { ensurePrivateFolder, readPrivateFile, writePrivateFile } from '../private-files.js'
 
 /**
  * The embedded database: a private PostgreSQL server (the engine production runs) in

@@ -12,10 +12,10 @@ import {
 } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import type { PostgresBinaries } from './embedded-binaries.js'
-import { EmbeddedDatabaseError, type OsUser } from './embedded-user.js'
-import type { ServerConnection } from './postgres-db.js'
-import { writePrivateFile } from './private-files.js'
+import type { PostgresBinaries } from './postgres-binaries.js'
+import { EmbeddedDatabaseError, type OsUser } from './server-user.js'
+import type { ServerConnection } from '../postgres-db.js'
+import { writePrivateFile } from '../private-files.js'
 
 /**
  * How opas and its embedded server reach each other, and how the server knows it is opas.

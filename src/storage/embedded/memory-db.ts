@@ -9,9 +9,9 @@ import {
   startCluster,
   type ClusterLog,
   type RunningCluster
-} from './embedded-cluster.js'
-import { viaProc } from './embedded-access.js'
-import type { ServerConnection } from './postgres-db.js'
+} from './postgres-server.js'
+import { viaProc } from './server-access.js'
+import type { ServerConnection } from '../postgres-db.js'
 import { isRunning } from './process-table.js'
 
 /**

@@ -12,7 +12,7 @@ import {
 } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, relative } from 'node:path'
-import { blockedOnTheWay, EmbeddedDatabaseError, type OsUser } from './embedded-user.js'
+import { blockedOnTheWay, EmbeddedDatabaseError, type OsUser } from './server-user.js'
 
 /**
  * The PostgreSQL server programs the embedded database runs: the ones shipped for this platform

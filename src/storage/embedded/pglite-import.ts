@@ -1,7 +1,7 @@
 import { existsSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
-import type { Db, Queryable, QueryResult } from './db.js'
-import { migrate } from './migrate.js'
+import type { Db, Queryable, QueryResult } from '../db.js'
+import { migrate } from '../migrate.js'
 
 /**
  * Before the embedded PostgreSQL server, opas kept its embedded data in PGlite (PostgreSQL

@@ -115,7 +115,7 @@ test('release removes only its own lock, never one a later owner took over', asy
 test('two takers racing for a dead owner: exactly one wins', async () => {
   const dir = freshDir()
   writeOwner(dir, { pid: await deadPid() })
-  const script = `import { lockDataDir } from './src/storage/data-dir-lock.ts'
+  const script = `import { lockDataDir } from './src/storage/embedded/data-dir-lock.ts'
     try { await lockDataDir(${JSON.stringify(dir)}, 'race'); console.log('won'); setTimeout(() => {}, 5000) }
     catch (err) { console.log('lost:', err.constructor.name) }`
   const runs = Array.from({ length: 4 }, () => {

@@ -27,12 +27,12 @@ import {
   writeAccessRules,
   PORT,
   type SocketPlace
-} from './embedded-access.js'
-import { postgresBinariesFor, type PostgresBinaries } from './embedded-binaries.js'
-import { blockedOnTheWay, EmbeddedDatabaseError, serverUser, type OsUser } from './embedded-user.js'
-import type { ServerConnection } from './postgres-db.js'
+} from './server-access.js'
+import { postgresBinariesFor, type PostgresBinaries } from './postgres-binaries.js'
+import { blockedOnTheWay, EmbeddedDatabaseError, serverUser, type OsUser } from './server-user.js'
+import type { ServerConnection } from '../postgres-db.js'
 import { isRunning, processUid } from './process-table.js'
-import { ensurePrivateFolder } from './private-files.js'
+import { ensurePrivateFolder } from '../private-files.js'
 
 /**
  * A private PostgreSQL server for one data directory: initialised on first use, started as a
