@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { setTimeout } from 'node:timers/promises'
-import { isRunning } from './process-table.js'
+import { isSameProcess, processStart as startOf } from './process-table.js'
 
 /**
  * One owner per embedded data directory. The owner starts, restarts and stops the database
@@ -63,31 +63,15 @@ const TAKEOVER_STALE_MS = 10_000
 const heldHere = new Set<string>()
 
 /**
- * A process's state and start time (fields 3 and 22 of /proc/<pid>/stat, the start in clock
- * ticks since boot); undefined off Linux or when the process is gone.
+ * True while the lock's owner runs. Its pid alone could be another process's by now (the kernel
+ * gives a dead process's pid to a later one): that process would keep the directory refused for
+ * as long as it runs, so the owner's recorded start time must match too.
  */
-function procStat(pid: number): { state: string; start: string } | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    // The command name (field 2) is in parentheses and may contain spaces: count after it.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return { state: fields[0]!, start: fields[19]! }
-  } catch {
-    return undefined
-  }
-}
-
 function isAlive(owner: LockOwner, dir: string): boolean {
   // Another host's process cannot be checked from here: assume it runs.
   if (owner.hostname !== hostname()) return true
   if (owner.pid === process.pid) return heldHere.has(dir)
-  if (!isRunning(owner.pid)) return false
-  const stat = procStat(owner.pid)
-  // Gone since it answered (Linux), or no process table to ask (the pid answered: it runs).
-  if (stat === undefined) return !existsSync('/proc/self/stat')
-  // A killed process stays a zombie until its parent reaps it: it no longer owns anything.
-  if (stat.state === 'Z') return false
-  return owner.processStart === undefined || stat.start === owner.processStart
+  return isSameProcess(owner.pid, owner.processStart)
 }
 
 function parseOwner(text: string): LockOwner | undefined {
@@ -150,7 +134,7 @@ export async function lockDataDir(dataDir: string, command: string): Promise<Dat
   const dir = resolve(dataDir)
   mkdirSync(dir, { recursive: true })
   const lockPath = join(dir, LOCK_FILE)
-  const processStart = procStat(process.pid)?.start
+  const processStart = startOf(process.pid)
   const me: LockOwner = {
     pid: process.pid,
     hostname: hostname(),

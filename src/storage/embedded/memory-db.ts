@@ -60,6 +60,7 @@ function isOurs(path: string): boolean {
 function sweepLeftovers(): void {
   for (const name of readdirSync(tmpdir())) {
     const pid = Number(name.slice(PREFIX.length).split('-')[0])
+    // The pid alone is enough: one reused by another process only keeps the folder until later.
     if (!name.startsWith(PREFIX) || !Number.isInteger(pid) || isRunning(pid)) continue
     const root = join(tmpdir(), name)
     if (!isOurs(root)) continue

@@ -1,4 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import {
   existsSync,
   lchownSync,
@@ -31,7 +31,7 @@ import {
 import { postgresBinariesFor, type PostgresBinaries } from './postgres-binaries.js'
 import { blockedOnTheWay, EmbeddedDatabaseError, serverUser, type OsUser } from './server-user.js'
 import type { ServerConnection } from '../postgres-db.js'
-import { isRunning, processUid } from './process-table.js'
+import { isRunning, processCommand, processFolder, processUid, waitGone } from './process-table.js'
 import { ensurePrivateFolder } from '../private-files.js'
 
 /**
@@ -141,7 +141,8 @@ export function readPostmasterPid(dir: string): string[] | undefined {
 /**
  * True when `pid` is a PostgreSQL server running on `dir`, not a process that reused its pid or
  * one a forged postmaster.pid names: it works in that folder, as the folder's owner. Anything
- * else is never signalled.
+ * else is never signalled: a pid read from a file an earlier server left may name any process
+ * by now (the kernel reuses the pids of processes that ended), and stopping it would stop that.
  */
 export function isServerOf(pid: number, dir: string): boolean {
   if (!Number.isInteger(pid) || pid <= 0 || !isRunning(pid)) return false
@@ -149,12 +150,11 @@ export function isServerOf(pid: number, dir: string): boolean {
     // A link is not a cluster folder: it could name any folder a victim works in.
     const folder = lstatSync(dir)
     if (!folder.isDirectory() || processUid(pid) !== folder.uid) return false
-    if (viaProc) return realpathSync(`/proc/${pid}/cwd`) === realpathSync(dir)
+    if (viaProc) return processFolder(pid) === realpathSync(dir)
   } catch {
     return false
   }
-  const ps = spawnSync('ps', ['-p', String(pid), '-o', 'command='], { encoding: 'utf8' })
-  return ps.status === 0 && ps.stdout.includes('postgres')
+  return processCommand(pid)?.includes('postgres') === true
 }
 
 /**
@@ -166,13 +166,6 @@ export function readyServer(dir: string, password: string): ServerConnection | u
   if (lines === undefined || lines[7]?.trim() !== READY) return undefined
   if (!isServerOf(Number(lines[0]), dir)) return undefined
   return attachedConnection(dir, lines[4]!.trim(), password)
-}
-
-async function waitGone(pid: number, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(25)) {
-    if (!isRunning(pid)) return true
-  }
-  return !isRunning(pid)
 }
 
 /** Stops a server by its pid: fast shutdown, then immediate, then SIGKILL. */
