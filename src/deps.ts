@@ -19,6 +19,7 @@ import type { Db } from './storage/db.js'
 import { createSecretBox } from './tenant/secret-box.js'
 import { createTenantDirectory } from './tenant/tenant-directory.js'
 import { createTokenService } from './token/token-service.js'
+import { createEventService } from './audit/event-service.js'
 
 // Tenant settings (IdP URL and secret) change rarely; a change is seen within this long.
 // A tenant changed through another process sharing the database is seen within this time.
@@ -105,6 +106,7 @@ export function createServices(input: {
       : {})
   })
   const grants = createGrantService({ db, clientKeys, config, ...random, tokens, interactions })
+  const events = createEventService({ db })
   const graphql = createGraphqlApi({
     grants,
     production: config.nodeEnv === 'production',
@@ -123,6 +125,7 @@ export function createServices(input: {
     clientKeys,
     metrics,
     grants,
+    events,
     graphql,
     tokens,
     tenants,

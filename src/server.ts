@@ -275,7 +275,8 @@ function startRetention(services: Services, config: Config, logger: Logger): Ret
           ? 0
           : grants.purgeFinished(limit, config.grantDeletionDays * DAY_SECONDS),
       abandonedGrants: (limit) => grants.purgeAbandoned(limit, pendingAge),
-      replays: (limit) => deleteExpiredReplays(db, limit)
+      replays: (limit) => deleteExpiredReplays(db, limit),
+      events: (limit) => services.events.purge(limit, config.eventRetentionDays)
     },
     intervalMs: config.cleanupIntervalSeconds * 1000,
     batchSize: 1000,

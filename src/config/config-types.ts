@@ -151,6 +151,8 @@ export interface Config {
   /** LIST_ALL_ACCESS_INTERACTION: require interaction for `list-all` access. */
   listAllAccessInteraction: boolean
   /** REDIS_URL: optional Redis; opas does not require it. */
+  /** EVENT_RETENTION_DAYS: days an audit event is kept. */
+  eventRetentionDays: number
   redisUrl: string | undefined
   /** REDIS_TLS_CA_FILE_PATH: CA bundle for a TLS Redis connection. */
   redisTlsCaFilePath: string | undefined

@@ -18,6 +18,7 @@ export const storageSettings: SettingsOf<
   | 'accessTokenDeletionDays'
   | 'pendingGrantDeletionDays'
   | 'grantDeletionDays'
+  | 'eventRetentionDays'
   | 'redisUrl'
   | 'redisTlsCaFilePath'
   | 'redisTlsKeyFilePath'
@@ -157,6 +158,15 @@ export const storageSettings: SettingsOf<
       'Days after its last change that a finished grant (issued, revoked or rejected) with no ' +
       'token left is deleted. Unset, finished grants stay listable in the admin API and the ' +
       'CLI, as in Rafiki; their tokens still go after ACCESS_TOKEN_DELETION_DAYS.',
+    origin: 'opas'
+  },
+  eventRetentionDays: {
+    env: 'EVENT_RETENTION_DAYS',
+    parser: integer(1, 36500),
+    default: 365,
+    description:
+      'Days the audit trail keeps an event (who changed what, when, from where) before the ' +
+      'retention job deletes it. A grant purged earlier keeps its events until then.',
     origin: 'opas'
   },
   redisUrl: {

@@ -6,6 +6,8 @@ export interface RetentionCounts {
   finishedGrants: number
   abandonedGrants: number
   replays: number
+  /** Audit events past EVENT_RETENTION_DAYS. */
+  events: number
 }
 
 /**
@@ -65,7 +67,8 @@ export function startRetentionJob(options: RetentionJobOptions): RetentionJob {
       // After the tokens, so that a grant whose last token just went is deleted in this pass.
       finishedGrants: await drain(rules.finishedGrants),
       abandonedGrants: await drain(rules.abandonedGrants),
-      replays: await drain(rules.replays)
+      replays: await drain(rules.replays),
+      events: await drain(rules.events)
     }
     options.onDeleted?.(counts)
     if (Object.values(counts).some((n) => n > 0)) logger.info({ deleted: counts }, 'retention pass')

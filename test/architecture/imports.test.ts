@@ -118,7 +118,8 @@ describe('source layout', () => {
       interactions: 'interaction',
       access_tokens: 'token',
       signature_replays: 'replay',
-      console_sessions: 'console'
+      console_sessions: 'console',
+      events: 'audit'
     }
     const writes = /\b(?:insert\s+into|update|delete\s+from)\s+(\w+)/gi
     const found: string[] = []

@@ -178,6 +178,28 @@ describe('with the default retention periods', () => {
   })
 })
 
+test('audit events older than EVENT_RETENTION_DAYS go; newer ones stay', async () => {
+  const w = await world({ EVENT_RETENTION_DAYS: '30', CLEANUP_INTERVAL_SECONDS: '3600' })
+  const { db, events } = w.server.services
+  const tenantId = w.server.tenantId
+  for (const age of ['old', 'recent']) {
+    await events.record(db, {
+      type: 'tenant.updated',
+      tenantId,
+      actor: { kind: 'service-api' },
+      details: { age }
+    })
+  }
+  await db.query("update events set at = now() - interval '31 days' where details->>'age' = 'old'")
+  const counts = await w.server.retention!.runOnce()
+  assert.equal(counts.events, 1)
+  const left = await events.list({ tenantId, typeIn: ['tenant.updated'] }, { limit: 10 })
+  assert.deepEqual(
+    left.map((e) => e.details.age),
+    ['recent']
+  )
+})
+
 describe('the job runs by itself', () => {
   test('every CLEANUP_INTERVAL_SECONDS, not only at start', async () => {
     const w = await world({ ACCESS_TOKEN_DELETION_DAYS: '0', CLEANUP_INTERVAL_SECONDS: '1' })

@@ -1,0 +1,123 @@
+import type { Queryable } from '../storage/db.js'
+import { actorColumns, type AuditEvent, type EventType, type NewEvent } from './events.js'
+
+/*
+ * The `events` table (migration 011). The audit domain owns it: a change in another domain
+ * writes its event through `insertEventSql`, spliced into the statement that makes the change
+ * (one round trip, as the grant's own rows are written), or `insertEvent` inside the change's
+ * transaction. Either way the event commits or rolls back with the change.
+ */
+
+/** The parameters insertEventSql reads, in order from its `first`: see eventParams. */
+export const EVENT_PARAM_COUNT = 7
+
+/** An event's values for insertEventSql, in its parameters' order (ids come from the CTE). */
+export function eventParams(event: Omit<NewEvent, 'tenantId' | 'grantId'>): unknown[] {
+  const actor = actorColumns(event.actor)
+  return [
+    event.type,
+    event.client ?? null,
+    actor.kind,
+    actor.name,
+    event.requestId ?? null,
+    event.remoteAddress ?? null,
+    JSON.stringify(event.details ?? {})
+  ]
+}
+
+/**
+ * An `insert into events` for a CTE: one event for each row `source` returns, its tenant and
+ * grant read from that row (`ids`, SQL expressions on it), the rest from the parameters
+ * `$first`… (eventParams). A statement whose change touched no row writes no event.
+ */
+export function insertEventSql(
+  source: string,
+  first: number,
+  ids: { tenant: string; grant: string | null }
+): string {
+  const p = (i: number) => `$${first + i}`
+  return `insert into events (id, type, tenant_id, grant_id, client, actor_kind, actor,
+    request_id, remote_address, details)
+  select opas_uuid_v7(), ${p(0)}::text, ${ids.tenant}, ${ids.grant ?? 'null::uuid'}, ${p(1)}::text,
+    ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::text, ${p(6)}::jsonb
+  from ${source}`
+}
+
+/** One event, in the transaction of the change it records. */
+export async function insertEvent(q: Queryable, event: NewEvent): Promise<void> {
+  await q.query(
+    `with e(tenant_id, grant_id) as (select $8::uuid, $9::uuid)
+     ${insertEventSql('e', 1, { tenant: 'e.tenant_id', grant: 'e.grant_id' })}`,
+    [...eventParams(event), event.tenantId, event.grantId ?? null]
+  )
+}
+
+/** Which events to list; every condition given must hold. */
+export interface EventFilter {
+  /** One tenant's (a tenant's own trail; the operator may leave it out). */
+  tenantId?: string
+  grantId?: string
+  typeIn?: readonly EventType[]
+  /** The grant's client, or the acting client: a wallet address (or `jwk:<thumbprint>`). */
+  walletAddress?: string
+  since?: Date
+  until?: Date
+}
+
+const COLUMNS = `id, at, type, tenant_id as "tenantId", grant_id as "grantId", client,
+  actor_kind as "actorKind", actor, request_id as "requestId",
+  remote_address as "remoteAddress", details`
+
+/**
+ * Events newest first, at most `limit`; `before` (an event id): the page after that one. A
+ * wallet address matches the grant's client or the acting client.
+ */
+export async function listEvents(
+  q: Queryable,
+  filter: EventFilter,
+  page: { limit: number; before?: string }
+): Promise<AuditEvent[]> {
+  const { rows } = await q.query<AuditEvent>(
+    `select ${COLUMNS} from events
+     where ($1::uuid is null or tenant_id = $1)
+       and ($2::uuid is null or grant_id = $2)
+       and ($3::text[] is null or type = any($3))
+       and ($4::text is null or client = $4 or (actor_kind = 'client' and actor = $4))
+       and ($5::timestamptz is null or at >= $5)
+       and ($6::timestamptz is null or at < $6)
+       and ($7::uuid is null or (at, id) < (select at, id from events where id = $7))
+     order by at desc, id desc
+     limit $8`,
+    [
+      filter.tenantId ?? null,
+      filter.grantId ?? null,
+      filter.typeIn ?? null,
+      filter.walletAddress ?? null,
+      filter.since ?? null,
+      filter.until ?? null,
+      page.before ?? null,
+      page.limit
+    ]
+  )
+  return rows
+}
+
+/** A grant's events, oldest first: its history, as the console's grant page tells it. */
+export async function eventsOfGrant(q: Queryable, grantId: string): Promise<AuditEvent[]> {
+  const { rows } = await q.query<AuditEvent>(
+    `select ${COLUMNS} from events where grant_id = $1 order by at, id`,
+    [grantId]
+  )
+  return rows
+}
+
+/** Deletes at most `limit` events older than `days` days, oldest first; how many went. */
+export async function purgeEvents(q: Queryable, limit: number, days: number): Promise<number> {
+  const { rowCount } = await q.query(
+    `delete from events where id in (
+       select id from events where at < now() - make_interval(days => $2)
+       order by at limit $1)`,
+    [limit, days]
+  )
+  return rowCount
+}

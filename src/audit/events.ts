@@ -1,0 +1,105 @@
+/**
+ * The audit trail's vocabulary: what happened (an event type), who did it (an actor) and from
+ * where (the request). Every change of state writes one event in the same transaction or
+ * statement as the change (event-store.ts), so the trail answers an auditor's "who revoked this
+ * grant, when, from where?" after the logs have rotated. A read (introspection, a listing)
+ * writes none.
+ */
+
+export const eventTypes = [
+  // A grant's life (RFC 9635 §1.5), and its tokens' (§6).
+  'grant.requested',
+  'grant.approved',
+  'grant.rejected',
+  'grant.issued',
+  'grant.continued',
+  'grant.revoked',
+  'grant.finished',
+  'grant.purged',
+  'token.rotated',
+  'token.revoked',
+  // Tenants (the service API, the console, the CLI): which fields changed, never a secret.
+  'tenant.created',
+  'tenant.updated',
+  'tenant.deleted',
+  // The operator console.
+  'console.signed_in',
+  'console.sign_in_refused',
+  'console.signed_out'
+] as const
+export type EventType = (typeof eventTypes)[number]
+
+export const isEventType = (value: unknown): value is EventType =>
+  typeof value === 'string' && (eventTypes as readonly string[]).includes(value)
+
+/**
+ * Who acted. A client is named by its wallet address, or a directed-identity client by its
+ * key's thumbprint; an operator by its tenant and the surface it used; the CLI by the OS user
+ * and host that ran it.
+ */
+export type Actor =
+  | { kind: 'client'; walletAddress: string }
+  | { kind: 'client'; keyThumbprint: string }
+  | { kind: 'account-holder' }
+  | { kind: 'idp'; tenantId: string }
+  | { kind: 'admin-api'; tenantId: string }
+  | { kind: 'service-api' }
+  | { kind: 'console'; tenantId: string }
+  | { kind: 'cli'; user: string; host: string }
+  | { kind: 'retention' }
+
+export type ActorKind = Actor['kind']
+
+/** How an actor is stored and shown: its kind, and which one (null when the kind says all). */
+export function actorColumns(actor: Actor): { kind: ActorKind; name: string | null } {
+  switch (actor.kind) {
+    case 'client':
+      return {
+        kind: actor.kind,
+        name: 'walletAddress' in actor ? actor.walletAddress : `jwk:${actor.keyThumbprint}`
+      }
+    case 'idp':
+    case 'admin-api':
+    case 'console':
+      return { kind: actor.kind, name: actor.tenantId }
+    case 'cli':
+      return { kind: actor.kind, name: `${actor.user}@${actor.host}` }
+    case 'account-holder':
+    case 'service-api':
+    case 'retention':
+      return { kind: actor.kind, name: null }
+  }
+}
+
+/** Where a change came from: the request that made it, when one did (not the CLI's). */
+export interface EventOrigin {
+  actor: Actor
+  requestId?: string
+  remoteAddress?: string
+}
+
+/** One event as written. */
+export interface NewEvent extends EventOrigin {
+  type: EventType
+  tenantId: string | null
+  grantId?: string | null
+  /** The grant's client: its wallet address, or `jwk:<thumbprint>`. */
+  client?: string | null
+  /** What changed, in the event's words; never a secret or a token. */
+  details?: Record<string, unknown>
+}
+
+/** One event as read. */
+export interface AuditEvent {
+  id: string
+  at: Date
+  type: EventType
+  tenantId: string | null
+  grantId: string | null
+  client: string | null
+  actorKind: ActorKind
+  actor: string | null
+  requestId: string | null
+  remoteAddress: string | null
+  details: Record<string, unknown>
+}
