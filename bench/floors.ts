@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
 import { verifyEd25519 } from '../src/http-signatures/ed25519.js'
-import { startCluster } from '../src/storage/embedded/postgres-server.js'
+import { startServer } from '../src/storage/embedded/postgres-server.js'
 
 /** The limits a request can at best reach on this machine, measured in the same run. */
 export interface Floors {
@@ -116,7 +116,7 @@ export async function embeddedInsertFloor(
   const root = mkdtempSync(join(tmpdir(), 'opas-bench-floor-'))
   const quiet = { debug() {}, info() {}, warn() {} }
   try {
-    const cluster = await startCluster({
+    const server = await startServer({
       dir: join(root, 'postgres'),
       durable: true,
       maxConnections: 24,
@@ -124,9 +124,9 @@ export async function embeddedInsertFloor(
       log: quiet
     })
     try {
-      return await postgresInsertFloor(cluster.connection(), seconds)
+      return await postgresInsertFloor(server.connection(), seconds)
     } finally {
-      await cluster.stop()
+      await server.stop()
     }
   } finally {
     rmSync(root, { recursive: true, force: true })

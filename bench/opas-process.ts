@@ -108,7 +108,7 @@ export async function startOpas(
     AUTH_SERVER_URL: authUrl,
     ...dbEnv
   }
-  // --cpu-prof writes a profile per process (cluster workers included) when it exits cleanly,
+  // --cpu-prof writes a profile per process (workers included) when it exits cleanly,
   // which the SIGTERM in stop() lets it do.
   const profile = cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfDir]
   const args = [...profile, CLI, 'start', ...(workers > 1 ? ['--workers', String(workers)] : [])]

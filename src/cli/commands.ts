@@ -22,7 +22,7 @@ import {
 import { generatedSettingsFile, readGeneratedSettings } from '../storage/generated-settings.js'
 import { migrate } from '../storage/migrate.js'
 import { embeddedDatabaseExists } from '../storage/embedded/embedded-db.js'
-import { superviseWorkers } from './cluster.js'
+import { superviseWorkers } from './workers.js'
 
 /** A failure the CLI reports in one line (or a list) and exits 1 on: no stack trace. */
 export class CliError extends Error {}

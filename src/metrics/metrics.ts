@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import type { Db } from '../storage/db.js'
-import { clusterRecent, clusterScrape } from './cluster-metrics.js'
+import { workersRecent, workersScrape } from './worker-metrics.js'
 import { createRecentActivity } from './recent-activity.js'
 
 /**
@@ -93,12 +93,12 @@ export function createMetrics(deps: { db: Pick<Db, 'poolStats'>; now?: () => num
   return {
     registry,
     /** The text exposition of this process, or of every worker under `--workers`. */
-    scrape: clusterScrape(registry),
+    scrape: workersScrape(registry),
     /**
      * The last hour, minute by minute, of the server or of one tenant (`{ tenantId }`): of this
      * process, or of every worker under `--workers`.
      */
-    recent: clusterRecent(activity.snapshot),
+    recent: workersRecent(activity.snapshot),
     request(listener: string, route: string, method: string, status: number, seconds: number) {
       // Every request passes here: the labelled children are looked up once per series, not
       // hashed from their labels on every call.

@@ -8,8 +8,8 @@ import {
   p99Ms,
   type ActivitySnapshot
 } from './recent-activity.js'
-import { recentActivityClient, recentActivityHub, type WorkerPort } from './cluster-metrics.js'
-import { clusterOf } from '../../test/helpers/cluster-ipc.js'
+import { recentActivityClient, recentActivityHub, type WorkerPort } from './worker-metrics.js'
+import { workersOf } from '../../test/helpers/worker-ipc.js'
 
 const T0 = Date.UTC(2025, 4, 1, 12, 0, 0)
 
@@ -117,7 +117,7 @@ test('the overview of a server that started within the hour begins at its start'
   // Started this very minute: one minute, not an hour of zeros before it.
   const fresh = ring(T0 + 10_000, T0 + 10_000).activity.snapshot()
   assert.deepEqual(overviewSeries(fresh, T0 + 20_000).minutes, [T0])
-  // The merge of a cluster: since its first worker started.
+  // The merge of workers' hours: since the first worker started.
   const later = ring(T0, T0 - 5 * MINUTE_MS).activity.snapshot()
   const earlier = ring(T0, T0 - 20 * MINUTE_MS).activity.snapshot()
   assert.equal(mergeSnapshots([later, earlier]).since, T0 - 20 * MINUTE_MS)
@@ -193,18 +193,18 @@ test('route series are capped: past the cap they count as other', () => {
   assert.deepEqual(Object.values(latency.other!), [51])
 })
 
-test('cluster: the primary asks every worker and answers with the merge', async () => {
+test('workers: the primary asks every worker and answers with the merge', async () => {
   const workers = [1, 2].map((id) => {
     const { activity } = ring()
     for (let i = 0; i < id; i++) activity.grantIssued()
     return { id, activity }
   })
-  const clients = clusterOf(workers)
+  const clients = workersOf(workers)
   const merged = await clients[1]!.recent()
   assert.equal(merged.minutes[String(T0)]?.grantsIssued, 3)
 })
 
-test('cluster: a worker that does not answer fails the request with an error', async () => {
+test('workers: a worker that does not answer fails the request with an error', async () => {
   const { activity } = ring()
   const silent: WorkerPort = { id: 2, isConnected: () => true, send: () => true }
   const ports: WorkerPort[] = [silent]

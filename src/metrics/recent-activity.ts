@@ -197,7 +197,7 @@ const minuteOf = (counts: Counts): Omit<ActivityMinute, 'latency'> => ({
 })
 
 /**
- * Sums counts minute by minute: the cluster's hour from each worker's, known since the first
+ * Sums counts minute by minute: the workers' hour from each worker's, known since the first
  * worker started (one replaced later has figures for less).
  */
 export function mergeSnapshots(snapshots: readonly ActivitySnapshot[]): ActivitySnapshot {

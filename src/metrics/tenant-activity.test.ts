@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { createRecentActivity } from './recent-activity.js'
-import { clusterOf } from '../../test/helpers/cluster-ipc.js'
+import { workersOf } from '../../test/helpers/worker-ipc.js'
 
 /** Issue 24 (6): a tenant's hour is its own; the operator's is the whole server's. */
 
@@ -67,7 +67,7 @@ test('tenants with figures of their own are capped per minute; the server still 
   assert.deepEqual(activity.snapshot({ tenantId: id(1000) }), { since: T0, minutes: {} })
 })
 
-test("cluster: a tenant's hour is collected from every worker, and only that tenant's", async () => {
+test("workers: a tenant's hour is collected from every worker, and only that tenant's", async () => {
   const workers = [1, 2].map((id) => {
     const activity = createRecentActivity(() => T0)
     for (let i = 0; i < id; i++) activity.grantIssued(A)
@@ -75,7 +75,7 @@ test("cluster: a tenant's hour is collected from every worker, and only that ten
     activity.request('auth', '/:tenantId', 'POST', 0.01)
     return { id, activity }
   })
-  const clients = clusterOf(workers)
+  const clients = workersOf(workers)
   const a = (await clients[0]!.recent({ tenantId: A })).minutes[String(T0)]
   assert.equal(a?.grantsIssued, 3)
   assert.deepEqual(a?.latency, {})

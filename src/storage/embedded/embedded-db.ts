@@ -4,12 +4,7 @@ import { join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { DataDirInUseError, lockDataDir, type DataDirLock } from './data-dir-lock.js'
 import type { Db } from '../db.js'
-import {
-  readyServer,
-  startCluster,
-  type ClusterLog,
-  type RunningCluster
-} from './postgres-server.js'
+import { readyServer, startServer, type ServerLog, type RunningServer } from './postgres-server.js'
 import { openMemoryDatabase } from './memory-db.js'
 import { importPglite, pgliteDir } from './pglite-import.js'
 import { createPostgresDb } from '../postgres-db.js'
@@ -21,7 +16,7 @@ import { ensurePrivateFolder, readPrivateFile, writePrivateFile } from '../priva
  * directory at a time ({@link lockDataDir}); `memory://` gives a throwaway database instead.
  */
 
-export interface EmbeddedLog extends ClusterLog {
+export interface EmbeddedLog extends ServerLog {
   error(fields: object, message: string): void
 }
 
@@ -108,7 +103,7 @@ export async function createEmbeddedDb(dataDir: string, options: EmbeddedOptions
     )
   }
   const dir = resolve(clusterDir(dataDir))
-  let cluster: RunningCluster | undefined
+  let server: RunningServer | undefined
   let closing = false
   let password: { password: string; made: boolean }
   try {
@@ -117,10 +112,10 @@ export async function createEmbeddedDb(dataDir: string, options: EmbeddedOptions
     lock.release()
     throw err
   }
-  // A password made now for a cluster that exists (its file was lost): the cluster is told it.
+  // A password made now for a cluster that exists (its file was lost): the server is told it.
   let resetPassword = password.made && existsSync(join(dir, 'PG_VERSION'))
-  const start = async (abort?: AbortSignal): Promise<RunningCluster> => {
-    const started = await startCluster({
+  const start = async (abort?: AbortSignal): Promise<RunningServer> => {
+    const started = await startServer({
       abort,
       dir,
       durable: true,
@@ -142,15 +137,15 @@ export async function createEmbeddedDb(dataDir: string, options: EmbeddedOptions
    */
   async function restart(reason: string): Promise<void> {
     log.error(
-      { reason, lastLog: cluster?.recentLog().slice(-5) },
+      { reason, lastLog: server?.recentLog().slice(-5) },
       'the embedded database stopped unexpectedly: restarting it'
     )
     for (let attempt = 0; !closing; attempt++) {
       await sleep(RESTART_DELAYS_MS[Math.min(attempt, RESTART_DELAYS_MS.length - 1)]!)
       if (closing) return
       try {
-        cluster = await start()
-        log.info({ pid: cluster.pid, attempt: attempt + 1 }, 'the embedded database is back')
+        server = await start()
+        log.info({ pid: server.pid, attempt: attempt + 1 }, 'the embedded database is back')
         return
       } catch (err) {
         log.error({ err, attempt: attempt + 1 }, 'the embedded database could not be restarted')
@@ -162,7 +157,7 @@ export async function createEmbeddedDb(dataDir: string, options: EmbeddedOptions
   const stopServer = async () => {
     closing = true
     try {
-      await cluster?.stop()
+      await server?.stop()
     } finally {
       lock.release()
     }
@@ -172,8 +167,8 @@ export async function createEmbeddedDb(dataDir: string, options: EmbeddedOptions
     if (!existsSync(join(dir, 'PG_VERSION'))) {
       log.info({ path: dir }, 'creating the embedded database')
     }
-    cluster = await start(options.abort)
-    db = createPostgresDb(cluster.connection(), poolSize, {
+    server = await start(options.abort)
+    db = createPostgresDb(server.connection(), poolSize, {
       kind: 'embedded',
       onClose: stopServer
     })

@@ -6,9 +6,9 @@ import pg from 'pg'
 import {
   isServerOf,
   readPostmasterPid,
-  startCluster,
-  type ClusterLog,
-  type RunningCluster
+  startServer,
+  type ServerLog,
+  type RunningServer
 } from './postgres-server.js'
 import { viaProc } from './server-access.js'
 import type { ServerConnection } from '../postgres-db.js'
@@ -23,7 +23,7 @@ import { isRunning } from './process-table.js'
  */
 
 interface SharedServer {
-  cluster: RunningCluster
+  postgres: RunningServer
   users: number
   idle?: NodeJS.Timeout
   /** Stops the server and removes its folder; the next database starts another. */
@@ -72,7 +72,7 @@ function sweepLeftovers(): void {
   }
 }
 
-async function startShared(options: { runAs?: string; log: ClusterLog }): Promise<SharedServer> {
+async function startShared(options: { runAs?: string; log: ServerLog }): Promise<SharedServer> {
   sweepLeftovers()
   const root = mkdtempSync(join(tmpdir(), `${PREFIX}${process.pid}-`))
   // Without /proc the server's user (opas as root) must be let in: see serverDataDir.
@@ -81,9 +81,9 @@ async function startShared(options: { runAs?: string; log: ClusterLog }): Promis
   const forget = () => {
     if (current === server) current = undefined
   }
-  let cluster: RunningCluster
+  let postgres: RunningServer
   try {
-    cluster = await startCluster({
+    postgres = await startServer({
       dir: join(root, 'cluster'),
       durable: false,
       maxConnections: 100,
@@ -101,7 +101,7 @@ async function startShared(options: { runAs?: string; log: ClusterLog }): Promis
   // Nothing in it is worth a clean shutdown.
   const onExit = () => {
     try {
-      process.kill(cluster.pid, 'SIGKILL')
+      process.kill(postgres.pid, 'SIGKILL')
     } catch {
       // gone already
     }
@@ -109,19 +109,19 @@ async function startShared(options: { runAs?: string; log: ClusterLog }): Promis
   }
   process.on('exit', onExit)
   const server: SharedServer = {
-    cluster,
+    postgres,
     users: 0,
     stop() {
       forget()
       process.off('exit', onExit)
-      void cluster.stop().finally(removeRoot)
+      void postgres.stop().finally(removeRoot)
     }
   }
   return server
 }
 
 async function onAdmin<T>(server: SharedServer, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client(server.cluster.connection())
+  const client = new pg.Client(server.postgres.connection())
   await client.connect()
   try {
     return await fn(client)
@@ -130,7 +130,7 @@ async function onAdmin<T>(server: SharedServer, fn: (client: pg.Client) => Promi
   }
 }
 
-export async function openMemoryDatabase(options: { runAs?: string; log: ClusterLog }): Promise<{
+export async function openMemoryDatabase(options: { runAs?: string; log: ServerLog }): Promise<{
   connection: ServerConnection
   drop(): Promise<void>
 }> {
@@ -150,7 +150,7 @@ export async function openMemoryDatabase(options: { runAs?: string; log: Cluster
   }
   let dropped = false
   return {
-    connection: server.cluster.connection(database),
+    connection: server.postgres.connection(database),
     async drop() {
       if (dropped) return
       dropped = true

@@ -39,18 +39,21 @@ import { ensurePrivateFolder } from '../private-files.js'
  * child of opas on a Unix socket only it and its user can open, stopped with opas. PostgreSQL's
  * own crash recovery makes a SIGKILL of either process safe; a server an earlier, killed opas
  * left running is found through its `postmaster.pid` and stopped before a new one starts.
+ *
+ * The words are PostgreSQL's: the cluster is the data directory (PGDATA, initdb makes it), the
+ * server the program that runs on it. (opas's own worker processes, `--workers`, are workers.)
  */
 
-export interface ClusterLog {
+export interface ServerLog {
   debug(fields: object, message: string): void
   info(fields: object, message: string): void
   warn(fields: object, message: string): void
 }
 
-export interface ClusterOptions {
+export interface ServerOptions {
   /** The cluster's directory (PGDATA). Created, with its parent, when missing. */
   dir: string
-  /** False for throwaway clusters (memory://): no fsync, no crash safety, faster. */
+  /** False for a throwaway server (memory://): no fsync, no crash safety, faster. */
   durable: boolean
   /** Connections the server accepts (opas's pool plus the CLI and a margin). */
   maxConnections: number
@@ -60,16 +63,16 @@ export interface ClusterOptions {
   password: string
   /** True when the password is new for an existing cluster (its file was lost): set it. */
   resetPassword?: boolean
-  log: ClusterLog
+  log: ServerLog
   /** True: the server does not keep opas's process alive (memory://; the exit hook stops it). */
   background?: boolean
   /** Told when the server stops without being asked (killed, crashed). */
   onUnexpectedExit?: (reason: string) => void
-  /** A start interrupted (Ctrl-C): stops creating the cluster or waiting for it to be ready. */
+  /** A start interrupted (Ctrl-C): stops creating the cluster or waiting for the server. */
   abort?: AbortSignal
 }
 
-export interface RunningCluster {
+export interface RunningServer {
   /** How node-postgres reaches `database` (default `postgres`) on it, as its superuser. */
   connection(database?: string): ServerConnection
   readonly pid: number
@@ -93,7 +96,7 @@ async function initialise(
   dir: string,
   user: OsUser | undefined,
   binaries: PostgresBinaries,
-  options: ClusterOptions
+  options: ServerOptions
 ): Promise<void> {
   const scratch = `${dir}.creating`
   rmSync(scratch, { recursive: true, force: true })
@@ -185,7 +188,7 @@ async function stopServerPid(pid: number): Promise<void> {
 }
 
 /** The server's settings: small and quiet, since it serves one opas on one machine. */
-function serverSettings(socketDir: string, options: ClusterOptions): Record<string, string> {
+function serverSettings(socketDir: string, options: ServerOptions): Record<string, string> {
   return {
     listen_addresses: '',
     port: String(PORT),
@@ -211,7 +214,7 @@ function serverSettings(socketDir: string, options: ClusterOptions): Record<stri
 /** Severity of one server log line (`… [pid] LEVEL:  text`). */
 const logLine = /\b(DEBUG\d?|LOG|INFO|NOTICE|WARNING|ERROR|FATAL|PANIC):\s+(.*)$/
 
-function forwardLog(child: ChildProcess, log: ClusterLog, recent: string[]): void {
+function forwardLog(child: ChildProcess, log: ServerLog, recent: string[]): void {
   const onLine = (line: string) => {
     if (line.trim() === '') return
     recent.push(line)
@@ -261,7 +264,7 @@ async function waitReady(
 const predecessorLeaving = /pre-existing shared memory block|lock file .* already exists/
 
 async function launch(
-  options: ClusterOptions,
+  options: ServerOptions,
   user: OsUser | undefined,
   binaries: PostgresBinaries,
   socket: SocketPlace
@@ -331,11 +334,12 @@ function watchOver(serverPid: number): ChildProcess {
 }
 
 /**
- * Starts the cluster in `options.dir`, creating it first when the directory holds none. The
- * caller owns the directory (its data-directory lock), so a server found running on it was left
- * by an earlier owner that died: it is stopped, and PostgreSQL's recovery makes it consistent.
+ * Starts a server on the cluster in `options.dir`, creating the cluster first when the directory
+ * holds none. The caller owns the directory (its data-directory lock), so a server found running
+ * on it was left by an earlier owner that died: it is stopped, and PostgreSQL's recovery makes
+ * the cluster consistent.
  */
-export async function startCluster(options: ClusterOptions): Promise<RunningCluster> {
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const dir = resolve(options.dir)
   options = { ...options, dir }
   const user = serverUser(dir, options.runAs, options.log)

@@ -2,14 +2,14 @@ import {
   recentActivityClient,
   recentActivityHub,
   type WorkerPort
-} from '../../src/metrics/cluster-metrics.js'
+} from '../../src/metrics/worker-metrics.js'
 import type { createRecentActivity } from '../../src/metrics/recent-activity.js'
 
 /**
  * Workers' recent-activity clients wired to one primary's hub as node:cluster would wire them,
  * each message delivered on a later turn of the event loop, as IPC does.
  */
-export function clusterOf(
+export function workersOf(
   workers: { id: number; activity: ReturnType<typeof createRecentActivity> }[]
 ): ReturnType<typeof recentActivityClient>[] {
   const ports: WorkerPort[] = []

@@ -1,6 +1,6 @@
 import cluster from 'node:cluster'
 import type { Logger } from 'pino'
-import { serveClusterMetrics } from '../metrics/cluster-metrics.js'
+import { serveWorkerMetrics } from '../metrics/worker-metrics.js'
 
 /**
  * `opas start --workers N`: N processes share the listening ports (node:cluster hands
@@ -15,7 +15,7 @@ import { serveClusterMetrics } from '../metrics/cluster-metrics.js'
 export function superviseWorkers(count: number, logger: Logger, shutdownTimeoutMs: number): void {
   let stopping = false
   let lastFork = 0
-  serveClusterMetrics()
+  serveWorkerMetrics()
 
   const fork = () => {
     lastFork = Date.now()

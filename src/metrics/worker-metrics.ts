@@ -13,8 +13,8 @@ import { mergeSnapshots, type ActivityScope, type ActivitySnapshot } from './rec
  * for (a tenant's figures never leave a worker for another tenant's page), and merges them.
  */
 
-const REQUEST = 'opas:cluster-metrics'
-const RESPONSE = 'opas:cluster-metrics-result'
+const REQUEST = 'opas:worker-metrics'
+const RESPONSE = 'opas:worker-metrics-result'
 /** Longer than prom-client's own 5 s wait for the workers, so its error is the one reported. */
 const TIMEOUT_MS = 6_000
 
@@ -56,7 +56,7 @@ export interface WorkerPort {
 }
 
 /** In the primary: answers workers' requests for the aggregated metrics of all workers. */
-export function serveClusterMetrics(): void {
+export function serveWorkerMetrics(): void {
   const aggregator = new AggregatorRegistry()
   cluster.on('message', (worker: Worker, raw: unknown) => {
     const message = asMessage(raw)
@@ -151,7 +151,7 @@ function awaitingPrimary<T>(
 
 /**
  * The worker's side of recent activity: gives its own snapshot when the primary collects, and
- * asks the primary for the cluster's. `send` goes to the primary.
+ * asks the primary for every worker's. `send` goes to the primary.
  */
 export function recentActivityClient(
   send: (message: object) => void,
@@ -180,10 +180,10 @@ export function recentActivityClient(
 const sendToPrimary = (message: object) => process.send?.(message)
 
 /**
- * In a worker: offers `registry` to the primary's aggregation, and returns how to scrape the
- * whole cluster from here. Outside a cluster worker, scraping is the registry's own.
+ * In a worker: offers `registry` to the primary's aggregation, and returns how to scrape every
+ * worker from here. Outside a worker (no `--workers`), scraping is the registry's own.
  */
-export function clusterScrape(registry: Registry): () => Promise<string> {
+export function workersScrape(registry: Registry): () => Promise<string> {
   if (!cluster.isWorker) return () => registry.metrics()
   AggregatorRegistry.setRegistries([registry])
   // Constructing one installs prom-client's worker-side listener that answers the primary.
@@ -197,10 +197,10 @@ export function clusterScrape(registry: Registry): () => Promise<string> {
 }
 
 /**
- * In a worker: the cluster's last hour (of the server, or of one tenant), merged by the primary;
+ * In a worker: every worker's last hour (of the server, or of one tenant), merged by the primary;
  * elsewhere this process's own.
  */
-export function clusterRecent(
+export function workersRecent(
   snapshot: (scope: ActivityScope) => ActivitySnapshot
 ): (scope?: ActivityScope) => Promise<ActivitySnapshot> {
   if (!cluster.isWorker) return async (scope = 'server') => snapshot(scope)
