@@ -13,6 +13,7 @@ import {
   showSecrets,
   start
 } from './commands.js'
+import { registerEventCommands } from './event-commands.js'
 import { registerImportCommand } from './import-command.js'
 import { registerOperatorCommands } from './operator-commands.js'
 
@@ -78,6 +79,7 @@ function program(): Command {
     .description('print the generated secrets and operator tenant id (NAME=value lines)')
     .action(showSecrets)
   registerOperatorCommands(opas)
+  registerEventCommands(opas)
   registerImportCommand(opas)
   return opas
 }
