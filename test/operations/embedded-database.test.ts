@@ -262,9 +262,13 @@ test('Ctrl-C during the first database creation stops initdb and leaves nothing 
   // Held where it is, so that it cannot finish before opas is interrupted: opas's SIGTERM then
   // waits for it (pending), and it takes it as soon as it goes on.
   process.kill(initdb!, 'SIGSTOP')
-  server.child.kill('SIGINT')
-  await until('opas stops initdb', () => termPending(initdb!))
-  process.kill(initdb!, 'SIGCONT')
+  try {
+    server.child.kill('SIGINT')
+    await until('opas stops initdb', () => termPending(initdb!))
+  } finally {
+    // Never left stopped, whatever happened: a failed run must not leave initdb frozen.
+    process.kill(initdb!, 'SIGCONT')
+  }
   assert.equal(await server.exited, 130, server.output())
   await server.closed
   assert.match(server.output(), /interrupted while starting/)
