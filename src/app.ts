@@ -25,6 +25,7 @@ import { registerMetricsRoute } from './http/metrics-route.js'
 import { refusalOf, tenantOf } from './http/refusal-log.js'
 import { refuseBrowsers } from './http/refuse-browsers.js'
 import { registerServiceApiRoutes } from './http/service-api-routes.js'
+import { appliedVersion, latestVersion } from './storage/migrate.js'
 
 export const listenerNames = ['auth', 'interaction', 'introspection', 'admin', 'service'] as const
 export type ListenerName = (typeof listenerNames)[number]
@@ -155,7 +156,9 @@ async function createListenerApp(name: ListenerName, services: Services): Promis
       if (req.routeOptions.config?.rateLimit !== false) await services.rateLimits.consumeIp(req.ip)
     })
   }
-  registerHealthRoutes(app, services)
+  registerHealthRoutes(app, {
+    schema: { appliedVersion: () => appliedVersion(services.db), latestVersion }
+  })
   return app
 }
 

@@ -3,7 +3,7 @@ import {
   interactionSteps,
   tokensInWords,
   type HistoryStep
-} from '../console/grant-words.js'
+} from '../consent/grant-words.js'
 import type { AdminGrant, GrantHistory } from '../grant/grant-admin-store.js'
 import { rawStateOf, statusOf, statusWords } from '../grant/grant-status.js'
 import type { TableColumn } from './fit-table.js'

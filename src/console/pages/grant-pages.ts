@@ -12,7 +12,7 @@ import {
   interactionSteps,
   tokensInWords,
   type HistoryStep
-} from '../grant-words.js'
+} from '../../consent/grant-words.js'
 import { consolePage, e, formTokenField, when, type Viewer } from './layout.js'
 
 /** The app as support staff name it: its public name and its wallet address. */

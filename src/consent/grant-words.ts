@@ -1,5 +1,5 @@
 import { toAccessWire, type OutgoingLimits } from '../gnap/access.js'
-import { describeAccess, type AccessDescription } from '../consent/describe-access.js'
+import { describeAccess, type AccessDescription } from './describe-access.js'
 import type { GrantHistory } from '../grant/grant-admin-store.js'
 import { tokenStatusOf, type TokenStatus } from '../grant/grant-status.js'
 
