@@ -133,6 +133,7 @@ export function createServices(input: {
       config.console === 'on'
         ? createConsoleSessions({
             db,
+            events,
             tenants,
             cookieKey: config.cookieKey,
             operatorTenantId: config.operatorTenantId,

@@ -44,7 +44,8 @@ export type Actor =
   | { kind: 'idp'; tenantId: string }
   | { kind: 'admin-api'; tenantId: string }
   | { kind: 'service-api' }
-  | { kind: 'console'; tenantId: string }
+  /** A tenant at the console (null: a sign-in refused for an id that is not a tenant's). */
+  | { kind: 'console'; tenantId: string | null }
   | { kind: 'cli'; user: string; host: string }
   | { kind: 'retention' }
 

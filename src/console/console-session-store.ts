@@ -44,6 +44,8 @@ export async function touchConsoleSession(
 }
 
 /** Ends a session (sign-out, or found no longer valid). */
-export async function deleteConsoleSession(q: Queryable, idHash: Uint8Array): Promise<void> {
-  await q.query('delete from console_sessions where id_hash = $1', [idHash])
+/** Ends a session; false when there was none (signed out already, or expired and swept). */
+export async function deleteConsoleSession(q: Queryable, idHash: Uint8Array): Promise<boolean> {
+  const { rowCount } = await q.query('delete from console_sessions where id_hash = $1', [idHash])
+  return rowCount > 0
 }

@@ -1,5 +1,8 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto'
-import type { Queryable } from '../storage/db.js'
+import type { EventOrigin } from '../audit/events.js'
+import type { EventService } from '../audit/event-service.js'
+import { isUuid } from '../gnap/wire.js'
+import type { Db } from '../storage/db.js'
 import type { TenantDirectory } from '../tenant/tenant-directory.js'
 import {
   deleteConsoleSession,
@@ -42,7 +45,9 @@ function equalText(a: string, b: unknown): boolean {
  * storage, OWASP CSRF cheat sheet), and the sign-in form by one derived from a nonce cookie.
  */
 export function createConsoleSessions(deps: {
-  db: Queryable
+  db: Db
+  /** Sign-ins, refusals and sign-outs go into the audit trail, with the session's change. */
+  events: Pick<EventService, 'record'>
   tenants: Pick<TenantDirectory, 'apiSecretOf' | 'tryApiSecret'>
   /** COOKIE_KEY: the console derives its own keys from it, one per use. */
   cookieKey: string
@@ -50,7 +55,7 @@ export function createConsoleSessions(deps: {
   ttlSeconds: number
   randomBytes: (n: number) => Buffer
 }) {
-  const { db, tenants } = deps
+  const { db, tenants, events } = deps
   const operatorId = deps.operatorTenantId.toLowerCase()
   const derive = (use: string) => createHmac('sha256', deps.cookieKey).update(use).digest()
   const key = derive('opas console tokens')
@@ -74,14 +79,19 @@ export function createConsoleSessions(deps: {
       nonce !== undefined && equalText(signInToken(nonce), presented),
 
     /**
-     * Opens a session for a tenant whose API secret this is, sent from address `from`; `wrong`
-     * for any wrong, unknown or malformed id or secret alike. Every try counts against the
-     * budgets of tries at API secrets (the admin API's too), before it is checked: `throttled`
-     * once they are spent, whatever was typed.
+     * Opens a session for a tenant whose API secret this is, sent from `from`; `wrong` for any
+     * wrong, unknown or malformed id or secret alike. Every try counts against the budgets of
+     * tries at API secrets (the admin API's too), before it is checked: `throttled` once they are
+     * spent, whatever was typed. A session opened and a secret refused are audit events (a
+     * throttled try is not: nothing was checked, and the budget bounds the trail).
      */
-    async signIn(anyCaseTenantId: string, apiSecret: string, from: string): Promise<SignIn> {
+    async signIn(
+      anyCaseTenantId: string,
+      apiSecret: string,
+      from: Omit<EventOrigin, 'actor'> & { remoteAddress: string }
+    ): Promise<SignIn> {
       const tenantId = anyCaseTenantId.trim().toLowerCase()
-      const tried = await tenants.tryApiSecret(tenantId, from)
+      const tried = await tenants.tryApiSecret(tenantId, from.remoteAddress)
       if (tried.throttled)
         return { outcome: 'throttled', retryAfterSeconds: tried.retryAfterSeconds }
       const stored = tried.secret
@@ -89,14 +99,32 @@ export function createConsoleSessions(deps: {
       const matches =
         stored !== undefined &&
         timingSafeEqual(secretCheck(tenantId, stored), secretCheck(tenantId, apiSecret))
-      if (!matches) return { outcome: 'wrong' }
+      if (!matches) {
+        // Under the id tried, when it is one: a tenant's trail shows the tries at its secret.
+        const claimed = isUuid(tenantId) ? tenantId : null
+        await events.record(db, {
+          ...from,
+          type: 'console.sign_in_refused',
+          tenantId: claimed,
+          actor: { kind: 'console', tenantId: claimed }
+        })
+        return { outcome: 'wrong' }
+      }
       await tried.proved()
       const sessionId = deps.randomBytes(32).toString('base64url')
-      await insertConsoleSession(db, {
-        idHash: hashId(sessionId),
-        tenantId,
-        secretCheck: secretCheck(tenantId, stored),
-        ttlSeconds: deps.ttlSeconds
+      await db.transaction(async (tx) => {
+        await insertConsoleSession(tx, {
+          idHash: hashId(sessionId),
+          tenantId,
+          secretCheck: secretCheck(tenantId, stored),
+          ttlSeconds: deps.ttlSeconds
+        })
+        await events.record(tx, {
+          ...from,
+          type: 'console.signed_in',
+          tenantId,
+          actor: { kind: 'console', tenantId }
+        })
       })
       return { outcome: 'signed_in', sessionId }
     },
@@ -127,7 +155,17 @@ export function createConsoleSessions(deps: {
       }
     },
 
-    signOut: (sessionId: string) => deleteConsoleSession(db, hashId(sessionId)),
+    /** Ends the session of `tenantId`, with its audit event. */
+    signOut: (sessionId: string, tenantId: string, from: Omit<EventOrigin, 'actor'>) =>
+      db.transaction(async (tx) => {
+        if (!(await deleteConsoleSession(tx, hashId(sessionId)))) return
+        await events.record(tx, {
+          ...from,
+          type: 'console.signed_out',
+          tenantId,
+          actor: { kind: 'console', tenantId }
+        })
+      }),
 
     formTokenMatches: (session: ConsoleSession, presented: unknown) =>
       equalText(session.formToken, presented)

@@ -42,7 +42,10 @@ export function registerConsoleSignInRoutes(app: FastifyInstance, kit: ConsoleKi
             'forged_form'
           )
         }
-        const signIn = await sessions.signIn(tenantId, apiSecret, req.ip)
+        const signIn = await sessions.signIn(tenantId, apiSecret, {
+          requestId: req.id,
+          remoteAddress: req.ip
+        })
         if (signIn.outcome === 'throttled') {
           void reply.header('retry-after', String(signIn.retryAfterSeconds))
           const minutes = Math.ceil(signIn.retryAfterSeconds / 60)
@@ -87,7 +90,7 @@ export function registerConsoleSignInRoutes(app: FastifyInstance, kit: ConsoleKi
 
     forms.post<{ Body: Form }>('/sign-out', kit.form, async (req, reply) => {
       const { id, session } = signedIn.of(req)
-      await sessions.signOut(id)
+      await sessions.signOut(id, session.tenantId, { requestId: req.id, remoteAddress: req.ip })
       req.log.info(
         { event: 'console.signed_out', tenantId: session.tenantId },
         'console signed out'
