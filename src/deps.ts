@@ -114,6 +114,7 @@ export function createServices(input: {
   })
   const tenants = createTenantDirectory({
     db,
+    events,
     ttlMs: TENANT_CACHE_TTL_MS,
     secrets: createSecretBox(config.tenantSecretsKey),
     attempts: rateLimits

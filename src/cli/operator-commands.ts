@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { hostname, userInfo } from 'node:os'
 import Table from 'cli-table3'
 import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
@@ -8,6 +9,7 @@ import { grantStatuses, statusesNamed, statusOf, type GrantStatus } from '../gra
 import { createLogger } from '../logger.js'
 import { openServices } from '../server.js'
 import type { Services } from '../deps.js'
+import type { EventOrigin } from '../audit/events.js'
 import {
   MIN_SECRET_LENGTH,
   describeTenantProblem,
@@ -34,6 +36,20 @@ export async function withServices<T>(
   } finally {
     await opened.close()
   }
+}
+
+/**
+ * The operator at this shell, for the audit trail: the OS user (its uid when the system has no
+ * name for it, as in a container) and the host.
+ */
+export function cliOrigin(): EventOrigin {
+  let user: string
+  try {
+    user = userInfo().username
+  } catch {
+    user = `uid ${process.getuid?.() ?? 'unknown'}`
+  }
+  return { actor: { kind: 'cli', user, host: hostname() } }
 }
 
 export function print(text: string): void {
@@ -163,11 +179,15 @@ export function registerOperatorCommands(program: Command): void {
       }) =>
         withServices('opas tenants create', async (services) => {
           const id = options.id ?? randomUUID()
-          const created = await services.tenants.create(id, {
-            ...(options.apiSecret === undefined ? {} : { apiSecret: options.apiSecret }),
-            idpConsentUrl: options.idpConsentUrl ?? null,
-            idpSecret: options.idpSecret ?? null
-          })
+          const created = await services.tenants.create(
+            id,
+            {
+              ...(options.apiSecret === undefined ? {} : { apiSecret: options.apiSecret }),
+              idpConsentUrl: options.idpConsentUrl ?? null,
+              idpSecret: options.idpSecret ?? null
+            },
+            cliOrigin()
+          )
           if (created.outcome === 'invalid') throw new CliUsageError(optionProblem(created.problem))
           if (created.outcome === 'conflict') {
             throw new CliError(`a tenant ${id} exists (or was deleted)`)
@@ -195,7 +215,7 @@ export function registerOperatorCommands(program: Command): void {
           )
         }
         return withServices('opas tenants update', async (services) => {
-          const updated = await services.tenants.update(id, options)
+          const updated = await services.tenants.update(id, options, cliOrigin())
           if (updated.outcome === 'invalid') throw new CliUsageError(optionProblem(updated.problem))
           if (updated.outcome === 'not_found') throw new CliError(`no tenant ${id}`)
           print(`updated tenant ${id}`)
@@ -211,7 +231,9 @@ export function registerOperatorCommands(program: Command): void {
     .argument('<id>', 'tenant id', uuidArgument('the tenant id'))
     .action((id: string) =>
       withServices('opas tenants delete', async (services) => {
-        if (!(await services.tenants.remove(id, new Date()))) throw new CliError(`no tenant ${id}`)
+        if (!(await services.tenants.remove(id, new Date(), cliOrigin()))) {
+          throw new CliError(`no tenant ${id}`)
+        }
         print(`deleted tenant ${id}`)
       })
     )

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { hashSecret, secretMatchesHash } from '../gnap/secrets.js'
 import { sendErrorEnvelope } from './error-handler.js'
+import { originOf } from './event-origin.js'
 import type { TenantDirectory } from '../tenant/tenant-directory.js'
 import { describeTenantProblem, type TenantProblem } from '../tenant/tenant-rules.js'
 
@@ -78,7 +79,7 @@ export function registerServiceApiRoutes(
     { schema: { body: CreateBody }, config: { auth }, preHandler: authenticate },
     async (req, reply) => {
       const { id, ...input } = req.body
-      const created = await tenants.create(id, input)
+      const created = await tenants.create(id, input, originOf(req, { kind: 'service-api' }))
       if (created.outcome === 'invalid') return invalidTenant(reply, created.problem)
       if (created.outcome === 'conflict') {
         return fail(reply, 409, 'conflict', 'a tenant with this id exists (or was deleted)')
@@ -105,7 +106,11 @@ export function registerServiceApiRoutes(
     '/tenant/:id',
     { schema: { body: UpdateBody }, config: { auth }, preHandler: authenticate },
     async (req, reply) => {
-      const updated = await tenants.update(req.params.id, req.body)
+      const updated = await tenants.update(
+        req.params.id,
+        req.body,
+        originOf(req, { kind: 'service-api' })
+      )
       if (updated.outcome === 'invalid') return invalidTenant(reply, updated.problem)
       if (updated.outcome === 'not_found') return unknownTenant(reply)
       return reply.code(204).send()
@@ -122,7 +127,8 @@ export function registerServiceApiRoutes(
       if (Number.isNaN(year) || year < 1 || year > 9999) {
         return fail(reply, 400, 'invalid_request', 'deletedAt must be a date and time')
       }
-      if (!(await tenants.remove(req.params.id, deletedAt))) return unknownTenant(reply)
+      if (!(await tenants.remove(req.params.id, deletedAt, originOf(req, { kind: 'service-api' }))))
+        return unknownTenant(reply)
       return reply.code(204).send()
     }
   )

@@ -3,7 +3,9 @@ import { LRUCache } from 'lru-cache'
 import { hashSecret, secretMatchesHash } from '../gnap/secrets.js'
 import { isUuid } from '../gnap/wire.js'
 import type { RateLimits } from '../rate-limit/rate-limits.js'
-import type { Queryable } from '../storage/db.js'
+import type { EventService } from '../audit/event-service.js'
+import type { EventOrigin } from '../audit/events.js'
+import type { Db } from '../storage/db.js'
 import type { SecretBox } from './secret-box.js'
 import {
   findTenant,
@@ -77,6 +79,22 @@ function changeOf(input: TenantInput, id: string, secrets: SecretBox): TenantCha
 }
 
 /**
+ * What a change did, for its audit event: the names of the fields it set and of those it
+ * cleared (null), and the consent URL set (an address, not a secret); never a secret's value.
+ */
+function changeDetails(input: TenantInput): Record<string, unknown> {
+  const named = (['apiSecret', 'idpConsentUrl', 'idpSecret'] as const).filter(
+    (field) => input[field] !== undefined
+  )
+  const cleared = named.filter((field) => input[field] === null)
+  return {
+    fields: named.filter((field) => input[field] !== null),
+    ...(cleared.length ? { cleared } : {}),
+    ...(typeof input.idpConsentUrl === 'string' ? { idpConsentUrl: input.idpConsentUrl } : {})
+  }
+}
+
+/**
  * The one spelling of a tenant id: the database compares uuids in any case, but the cache and
  * the sealed API secret (bound to the id) need one, or a tenant changed through an upper-case
  * id could no longer open its own secret.
@@ -90,7 +108,9 @@ const canonical = (id: string): string => id.toLowerCase()
  * once). Unknown ids are not cached, so a new tenant is usable at once.
  */
 export function createTenantDirectory(deps: {
-  db: Queryable
+  db: Db
+  /** Every change goes into the audit trail in its own transaction. */
+  events: Pick<EventService, 'record'>
   ttlMs: number
   secrets: SecretBox
   maxEntries?: number
@@ -99,7 +119,7 @@ export function createTenantDirectory(deps: {
   /** Where a generated API secret's bytes come from (node:crypto's unless given). */
   randomBytes?: (size: number) => Buffer
 }) {
-  const { db, secrets } = deps
+  const { db, secrets, events } = deps
   const randomBytes = deps.randomBytes ?? cryptoRandomBytes
   // Whole rows: a grant request reads the IdP fields, the admin API the sealed API secret.
   const cache = new LRUCache<string, TenantRecord>({
@@ -146,41 +166,66 @@ export function createTenantDirectory(deps: {
     /**
      * A new tenant, checked by the rules every surface shares (tenant-rules.ts); a conflict when
      * the id is taken, by a live or a deleted tenant. An API secret is generated (256 random
-     * bits) when none is given.
+     * bits) when none is given. Written with its audit event, `from` saying who and whence.
      */
-    async create(anyCase: string, input: TenantInput): Promise<TenantCreation> {
+    async create(anyCase: string, input: TenantInput, from: EventOrigin): Promise<TenantCreation> {
       const problem = tenantProblem({ id: anyCase, ...input })
       if (problem) return { outcome: 'invalid', problem }
       const id = canonical(anyCase)
       const generated =
         input.apiSecret === undefined ? randomBytes(32).toString('base64url') : undefined
-      const inserted = await insertTenant(db, {
-        id,
-        idpConsentUrl: null,
-        idpSecretHash: null,
-        apiSecretSealed: null,
-        ...changeOf({ ...input, apiSecret: input.apiSecret ?? generated }, id, secrets)
+      const apiSecret = input.apiSecret ?? generated
+      const inserted = await db.transaction(async (tx) => {
+        const done = await insertTenant(tx, {
+          id,
+          idpConsentUrl: null,
+          idpSecretHash: null,
+          apiSecretSealed: null,
+          ...changeOf({ ...input, apiSecret }, id, secrets)
+        })
+        if (done) {
+          // A new tenant starts with nothing: a field given as null sets nothing.
+          const details = changeDetails({ ...input, apiSecret })
+          delete details.cleared
+          if (generated) details.apiSecret = 'generated'
+          await events.record(tx, { ...from, type: 'tenant.created', tenantId: id, details })
+        }
+        return done
       })
       if (!inserted) return { outcome: 'conflict' }
       return { outcome: 'created', id, ...(generated ? { generatedApiSecret: generated } : {}) }
     },
 
-    /** A change to a live tenant, checked by the same rules; a malformed id names no tenant. */
-    async update(anyCase: string, input: TenantInput): Promise<TenantUpdate> {
+    /**
+     * A change to a live tenant, checked by the same rules; a malformed id names no tenant.
+     * Written with its audit event, naming the fields changed.
+     */
+    async update(anyCase: string, input: TenantInput, from: EventOrigin): Promise<TenantUpdate> {
       if (!isUuid(anyCase)) return { outcome: 'not_found' }
       const problem = tenantProblem(input)
       if (problem) return { outcome: 'invalid', problem }
       const id = canonical(anyCase)
-      const updated = await updateTenant(db, id, changeOf(input, id, secrets))
+      const updated = await db.transaction(async (tx) => {
+        const done = await updateTenant(tx, id, changeOf(input, id, secrets))
+        if (done) {
+          const details = changeDetails(input)
+          await events.record(tx, { ...from, type: 'tenant.updated', tenantId: id, details })
+        }
+        return done
+      })
       cache.delete(id)
       return { outcome: updated ? 'updated' : 'not_found' }
     },
 
-    /** False when there is no live tenant with this id. */
-    async remove(anyCase: string, deletedAt: Date): Promise<boolean> {
+    /** False when there is no live tenant with this id; else deleted, with its audit event. */
+    async remove(anyCase: string, deletedAt: Date, from: EventOrigin): Promise<boolean> {
       if (!isUuid(anyCase)) return false
       const id = canonical(anyCase)
-      const removed = await softDeleteTenant(db, id, deletedAt)
+      const removed = await db.transaction(async (tx) => {
+        const done = await softDeleteTenant(tx, id, deletedAt)
+        if (done) await events.record(tx, { ...from, type: 'tenant.deleted', tenantId: id })
+        return done
+      })
       cache.delete(id)
       return removed
     },

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
 import { rmSync } from 'node:fs'
+import { hostname, userInfo } from 'node:os'
 import { after, before, test } from 'node:test'
 import type { AuditEvent, NewEvent } from '../../src/audit/events.js'
 import { loadConfig } from '../../src/config/index.js'
@@ -140,4 +141,29 @@ test('a filter it cannot use is refused, naming what it takes (exit 2)', async (
     assert.match(run.output, message)
     assert.doesNotMatch(run.output, /\bat \S+\.(ts|js):\d+/, 'no stack trace')
   }
+})
+
+test("a tenant changed from the command line is in the trail as the CLI's user at its host", async () => {
+  const id = randomUUID()
+  const made = await ranOpas(
+    ['tenants', 'create', '--id', id, '--idp-consent-url', 'https://idp.example/consent'],
+    { DATA_DIR: dataDir }
+  )
+  assert.equal(made.code, 0, made.output)
+  const deleted = await ranOpas(['tenants', 'delete', id], { DATA_DIR: dataDir })
+  assert.equal(deleted.code, 0, deleted.output)
+  const [gone, created] = await listed('--tenant', id)
+  assert.equal(created?.type, 'tenant.created')
+  assert.equal(gone?.type, 'tenant.deleted')
+  const who = `${userInfo().username}@${hostname()}`
+  for (const event of [created!, gone!]) {
+    assert.equal(event.actorKind, 'cli')
+    assert.equal(event.actor, who)
+    assert.equal(event.requestId, null)
+  }
+  assert.deepEqual(created!.details, {
+    fields: ['apiSecret', 'idpConsentUrl'],
+    idpConsentUrl: 'https://idp.example/consent',
+    apiSecret: 'generated'
+  })
 })

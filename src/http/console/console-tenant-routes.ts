@@ -15,6 +15,7 @@ import {
 } from '../../console/pages/tenant-pages.js'
 import type { TenantDirectory } from '../../tenant/tenant-directory.js'
 import { send, withForms, type ConsoleKit, type IdParams } from './console-kit.js'
+import { originOf } from '../event-origin.js'
 
 const tenantNotFound = (reply: FastifyReply, viewer: Viewer) =>
   send(
@@ -87,7 +88,11 @@ export function registerConsoleTenantRoutes(
     forms.post<{ Body: Form }>('/tenants', operatorForm, async (req, reply) => {
       const viewer = viewerOf(req)
       const { id, input, values } = readNewTenantForm(req.body)
-      const created = await tenants.create(id, input)
+      const created = await tenants.create(
+        id,
+        input,
+        originOf(req, { kind: 'console', tenantId: viewer.tenantId })
+      )
       if (created.outcome === 'invalid') {
         const problem = tenantFormProblem(created.problem)
         return send(reply, 400, newTenantPage({ viewer, values, problem }), 'invalid_request')
@@ -127,7 +132,13 @@ export function registerConsoleTenantRoutes(
         if (!tenant) return tenantNotFound(reply, viewer)
         const { change, values } = readTenantChange(req.body)
         const updated =
-          typeof change === 'string' ? change : await tenants.update(tenant.id, change)
+          typeof change === 'string'
+            ? change
+            : await tenants.update(
+                tenant.id,
+                change,
+                originOf(req, { kind: 'console', tenantId: viewer.tenantId })
+              )
         if (typeof updated === 'string' || updated.outcome === 'invalid') {
           const problem = typeof updated === 'string' ? updated : tenantFormProblem(updated.problem)
           return send(
@@ -173,7 +184,13 @@ export function registerConsoleTenantRoutes(
             'conflict'
           )
         }
-        if (!(await tenants.remove(tenant.id, new Date(deps.now()))))
+        if (
+          !(await tenants.remove(
+            tenant.id,
+            new Date(deps.now()),
+            originOf(req, { kind: 'console', tenantId: viewer.tenantId })
+          ))
+        )
           return tenantNotFound(reply, viewer)
         req.log.info(
           { event: 'tenant.deleted', tenantId: tenant.id, by: 'console' },
