@@ -105,8 +105,16 @@ export function createServices(input: {
         }
       : {})
   })
-  const grants = createGrantService({ db, clientKeys, config, ...random, tokens, interactions })
   const events = createEventService({ db })
+  const grants = createGrantService({
+    db,
+    clientKeys,
+    config,
+    ...random,
+    tokens,
+    interactions,
+    events
+  })
   const graphql = createGraphqlApi({
     grants,
     production: config.nodeEnv === 'production',

@@ -13,6 +13,9 @@ export interface AdminContext {
   isOperator: boolean
   /** The request's logger (its lines carry the request id). */
   log: Pick<Logger, 'info'>
+  /** The request, for the audit trail: its id and the caller's address. */
+  requestId: string
+  remoteAddress: string
 }
 
 /** `extensions.code` of the errors a resolver raises (Rafiki's GraphQLErrorCode). */
@@ -170,7 +173,11 @@ export function createGrantResolvers(grants: GrantService) {
       async revokeGrant(_: unknown, args: { input: { grantId: string } }, ctx: AdminContext) {
         const { grantId } = args.input
         if (!grantId) throw adminError('Grant id is not provided', 'FORBIDDEN')
-        const revoked = await grants.admin.revoke(grantId, scopeOf(ctx))
+        const revoked = await grants.admin.revoke(grantId, scopeOf(ctx), {
+          actor: { kind: 'admin-api', tenantId: ctx.tenantId },
+          requestId: ctx.requestId,
+          remoteAddress: ctx.remoteAddress
+        })
         if (!revoked) throw adminError('Revoke grant was not successful', 'NOT_FOUND')
         // The lifecycle line the client's own cancel logs, saying who revoked it; once, not
         // again for a grant revoked before (the answer is the same).

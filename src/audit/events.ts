@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto'
+import type { ClientIdentity } from '../gnap/client-identity.js'
+
 /**
  * The audit trail's vocabulary: what happened (an event type), who did it (an actor) and from
  * where (the request). Every change of state writes one event in the same transaction or
@@ -104,3 +107,22 @@ export interface AuditEvent {
   remoteAddress: string | null
   details: Record<string, unknown>
 }
+
+/**
+ * A directed-identity client's name: its key's RFC 7638 thumbprint (SHA-256 over the required
+ * members of its Ed25519 JWK, in lexicographic order), which no client can choose for another key.
+ */
+export function keyThumbprint(jwk: { crv?: unknown; kty?: unknown; x?: unknown }): string {
+  const required = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x })
+  return createHash('sha256').update(required, 'utf8').digest('base64url')
+}
+
+/** A client as the actor of its own request. */
+export const clientActor = (client: ClientIdentity): Actor =>
+  client.kind === 'walletAddress'
+    ? { kind: 'client', walletAddress: client.walletAddress }
+    : { kind: 'client', keyThumbprint: keyThumbprint(client.jwk) }
+
+/** A grant's client as the trail names it: its wallet address, or `jwk:<thumbprint>`. */
+export const clientName = (client: ClientIdentity): string =>
+  client.kind === 'walletAddress' ? client.walletAddress : `jwk:${keyThumbprint(client.jwk)}`

@@ -340,7 +340,9 @@ export function registerOperatorCommands(program: Command): void {
       withServices('opas grants revoke', async (services) => {
         // No lifecycle line: the operator commands' services log nothing (a silent logger, so
         // that a command prints only its answer); the answer below is the record.
-        if (!(await services.grants.admin.revoke(id))) throw new CliError(`no grant ${id}`)
+        if (!(await services.grants.admin.revoke(id, undefined, cliOrigin()))) {
+          throw new CliError(`no grant ${id}`)
+        }
         print(`revoked grant ${id}`)
       })
     )

@@ -1,6 +1,8 @@
 import type { ClientKeys } from '../client-keys/index.js'
 import { toAccessWire } from '../gnap/access.js'
 import { storedClient, type ClientIdentity } from '../gnap/client-identity.js'
+import { clientActor, clientName, type EventOrigin } from '../audit/events.js'
+import type { EventService } from '../audit/event-service.js'
 import {
   invalidClient,
   invalidContinuation,
@@ -68,6 +70,8 @@ export interface GrantServiceDeps {
   newId: () => string
   /** The token domain mints and stores the access tokens a grant issues. */
   tokens: Pick<TokenService, 'newToken' | 'insert'>
+  /** A grant's changes go into the audit trail, in their own transactions. */
+  events: Pick<EventService, 'record'>
   /** The interaction domain knows which interaction references belong to a grant. */
   interactions: Pick<InteractionService, 'refBelongsTo'>
 }
@@ -307,11 +311,28 @@ export function createGrantService(deps: GrantServiceDeps) {
     }
   }
 
-  /** RFC 9635 §5.4: the client cancels the grant; it and all its tokens are revoked at once. */
-  async function cancelGrant({ grantId }: Continuation): Promise<void> {
+  /**
+   * RFC 9635 §5.4: the client cancels the grant; it and all its tokens are revoked at once, with
+   * the audit event (the client its actor), in one transaction.
+   */
+  async function cancelGrant(
+    { grantId, tenantId, client }: Continuation,
+    from: Omit<EventOrigin, 'actor'>
+  ): Promise<void> {
     const revoked = await db.transaction(async (tx) => {
       await lockGrant(tx, grantId)
-      return revokeGrant(tx, grantId)
+      const done = await revokeGrant(tx, grantId)
+      if (done) {
+        await deps.events.record(tx, {
+          ...from,
+          type: 'grant.revoked',
+          tenantId,
+          grantId,
+          client: clientName(client),
+          actor: clientActor(client)
+        })
+      }
+      return done
     })
     if (!revoked) {
       throw invalidContinuation('invalid grant')
@@ -326,13 +347,24 @@ export function createGrantService(deps: GrantServiceDeps) {
    */
   async function revokeAsOperator(
     grantId: string,
-    tenantId?: string
+    tenantId: string | undefined,
+    from: EventOrigin
   ): Promise<OperatorRevocation | undefined> {
     if (!isUuid(grantId)) return undefined
     return db.transaction(async (tx) => {
       const grant = await lockGrant(tx, grantId)
       if (!grant || (tenantId !== undefined && grant.tenantId !== tenantId)) return undefined
       const revokedNow = await revokeGrant(tx, grantId)
+      // Once: a grant revoked before changes nothing now, and writes nothing.
+      if (revokedNow) {
+        await deps.events.record(tx, {
+          ...from,
+          type: 'grant.revoked',
+          tenantId: grant.tenantId,
+          grantId: grant.id,
+          client: grant.client
+        })
+      }
       return {
         grantId: grant.id, // as stored (lower case), whatever case the caller wrote
         tenantId: grant.tenantId,

@@ -97,7 +97,9 @@ export function registerAdminApiRoutes(
     caller.set(req, {
       tenantId: tenantHeader.toLowerCase(),
       isOperator: tenantHeader.toLowerCase() === deps.operatorTenantId.toLowerCase(),
-      log: req.log
+      log: req.log,
+      requestId: req.id,
+      remoteAddress: req.ip
     })
   }
 

@@ -181,7 +181,7 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
   )
   app.delete('/continue/:id', continuationRoute, async (req, reply) => {
     const cancelled = continuation.of(req)
-    await grants.cancelGrant(cancelled)
+    await grants.cancelGrant(cancelled, { requestId: req.id, remoteAddress: req.ip })
     metrics.revoked('grant')
     logGrantEvent(req.log, 'revoked', cancelled)
     return reply.code(204).send()

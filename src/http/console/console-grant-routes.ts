@@ -5,6 +5,7 @@ import { noticePage, type Viewer } from '../../console/pages/layout.js'
 import { logGrantEvent } from '../../grant/grant-events.js'
 import type { GrantListFilter, GrantService } from '../../grant/grant-service.js'
 import { scopeOf, send, withForms, type ConsoleKit, type IdParams } from './console-kit.js'
+import { originOf } from '../event-origin.js'
 
 const PAGE_SIZE = 20
 
@@ -109,7 +110,11 @@ export function registerConsoleGrantRoutes(
       kit.form,
       async (req, reply) => {
         const viewer = viewerOf(req)
-        const revoked = await grants.admin.revoke(req.params.id, scopeOf(viewer))
+        const revoked = await grants.admin.revoke(
+          req.params.id,
+          scopeOf(viewer),
+          originOf(req, { kind: 'console', tenantId: viewer.tenantId })
+        )
         if (!revoked) return grantNotFound(reply, viewer)
         if (!revoked.alreadyRevoked) logGrantEvent(req.log, 'revoked', revoked, 'console')
         return reply.redirect(`/grants/${revoked.grantId}?revoked=1`, 303)
