@@ -90,9 +90,11 @@ export function createServices(input: {
   // opas_uuid_v7(): index locality needs only the time prefix.
   const newId = () => uuidV7({ random: randomBytes(16) })
   const random = { randomBytes, randomUUID, newId }
+  const events = createEventService({ db })
   const tokens = createTokenService({ db, config, ...random })
   const interactions = createInteractionService({
     db,
+    events,
     // A closure: the grant service is built below, with the interaction service it asks.
     grants: {
       recordDecision: (q, grantId, decision) => grants.recordDecision(q, grantId, decision),
@@ -105,7 +107,6 @@ export function createServices(input: {
         }
       : {})
   })
-  const events = createEventService({ db })
   const grants = createGrantService({
     db,
     clientKeys,

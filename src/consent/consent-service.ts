@@ -7,6 +7,7 @@ import type { InteractionService } from '../interaction/interaction-service.js'
 import { settledStatus } from '../interaction/interaction-lifecycle.js'
 import type { DecidedGrant, InteractionView } from '../interaction/interaction-service.js'
 import { describeAccess, type AccessDescription } from './describe-access.js'
+import type { EventOrigin } from '../audit/events.js'
 
 /**
  * The built-in consent screen's decisions (CONSENT_SCREEN=builtin): what an interaction asks,
@@ -100,15 +101,22 @@ export function createConsentService(deps: {
      * the caller compares that answer with its own (a double click or a resent form finds its
      * own answer, which is the same success; any other answer after the first is refused).
      */
-    async choose(id: string, nonce: string, choice: ConsentChoice): Promise<ConsentState> {
+    async choose(
+      id: string,
+      nonce: string,
+      choice: ConsentChoice,
+      from: Omit<EventOrigin, 'actor'>
+    ): Promise<ConsentState> {
       const interaction = await load(id, nonce)
       if (!interaction) return UNKNOWN
       const settled = settledState(interaction)
       if (settled) return settled
       try {
+        // On opas's own screen, the one answering is the account holder (the IdP is not asked).
         const decided = await deps.interactions.decide(
           interaction,
-          choice === 'accept' ? 'accept' : 'reject'
+          choice === 'accept' ? 'accept' : 'reject',
+          { ...from, actor: { kind: 'account-holder' } }
         )
         return { kind: 'answered', accepted: choice === 'accept', decided }
       } catch (err) {

@@ -149,7 +149,10 @@ export function registerConsentRoutes(
       async (req, reply) => {
         const { id, nonce } = req.params
         const choice = req.body!.choice as ConsentChoice
-        const state = await consent.choose(id, nonce, choice)
+        const state = await consent.choose(id, nonce, choice, {
+          requestId: req.id,
+          remoteAddress: req.ip
+        })
         if (state.kind === 'answered') {
           if (state.accepted !== (choice === 'accept')) {
             return notice(req, reply, alreadyAnswered(state.accepted))

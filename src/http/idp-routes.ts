@@ -3,6 +3,7 @@ import type { InteractionService, InteractionView } from '../interaction/interac
 import { logGrantEvent } from '../grant/grant-events.js'
 import { requestContext } from './request-context.js'
 import { requireJsonAccept } from './route-auth.js'
+import { originOf } from './event-origin.js'
 
 /** The interaction the IdP proved it may read or decide (its tenant's x-idp-secret). */
 const idpInteraction = requestContext<InteractionView>('IdP-authenticated interaction')
@@ -49,7 +50,12 @@ export function registerIdpRoutes(
       preHandler: [requireJsonAccept, authenticate('invalid_interaction')]
     },
     async (req, reply) => {
-      const decided = await interactions.decide(idpInteraction.of(req), req.params.choice ?? '')
+      const interaction = idpInteraction.of(req)
+      const decided = await interactions.decide(
+        interaction,
+        req.params.choice ?? '',
+        originOf(req, { kind: 'idp', tenantId: interaction.tenantId })
+      )
       logGrantEvent(req.log, decided.decision, decided)
       return reply.code(202).send()
     }

@@ -11,6 +11,8 @@ import { toAccessWire, type AccessItem } from '../gnap/access.js'
 import { isUuid } from '../gnap/wire.js'
 import type { AccessRow } from '../access/access-store.js'
 import type { Db, Queryable } from '../storage/db.js'
+import type { EventOrigin } from '../audit/events.js'
+import type { EventService } from '../audit/event-service.js'
 import { computeInteractHash } from './finish-hash.js'
 import { answeredState, finishStep, startRefusal } from './interaction-lifecycle.js'
 import {
@@ -74,6 +76,8 @@ function finishRedirect(interaction: InteractionView, params: Record<string, str
 export function createInteractionService(deps: {
   db: Db
   grants: GrantSide
+  /** The account holder's answers go into the audit trail with the answer. */
+  events: Pick<EventService, 'record'>
   /**
    * The built-in consent screen's URL for an interaction, when CONSENT_SCREEN=builtin: where a
    * tenant without an identity provider sends the browser.
@@ -170,7 +174,15 @@ export function createInteractionService(deps: {
    * grant with it, atomically. Approving here (not at the browser's finish) lets polling clients
    * get their token even if the browser never returns (Rafiki weakness §12.25).
    */
-  async function decide(interaction: InteractionView, choice: string): Promise<DecidedGrant> {
+  /**
+   * The account holder's answer, through the IdP or the built-in consent screen: the
+   * interaction and its grant move together, with the audit event, in one transaction.
+   */
+  async function decide(
+    interaction: InteractionView,
+    choice: string,
+    from: EventOrigin
+  ): Promise<DecidedGrant> {
     if (choice !== 'accept' && choice !== 'reject') {
       throw invalidRequest('invalid interaction choice')
     }
@@ -186,6 +198,13 @@ export function createInteractionService(deps: {
         if (!(await decideInteraction(tx, interaction.id, state))) throw refused
         const decision = choice === 'accept' ? 'approve' : 'reject'
         if (!(await deps.grants.recordDecision(tx, interaction.grantId, decision))) throw refused
+        await deps.events.record(tx, {
+          ...from,
+          type: choice === 'accept' ? 'grant.approved' : 'grant.rejected',
+          tenantId: interaction.tenantId,
+          grantId: interaction.grantId,
+          client: interaction.client
+        })
         return true
       })
       .catch((err: unknown) => {
