@@ -27,18 +27,20 @@ export function eventParams(event: Omit<NewEvent, 'tenantId' | 'grantId'>): unkn
 
 /**
  * An `insert into events` for a CTE: one event for each row `source` returns, its tenant and
- * grant read from that row (`ids`, SQL expressions on it), the rest from the parameters
- * `$first`… (eventParams). A statement whose change touched no row writes no event.
+ * grant (and, when given, the grant's client) read from that row (`ids`, SQL expressions on
+ * it), the rest from the parameters `$first`… (eventParams). A statement whose change touched no
+ * row writes no event.
  */
 export function insertEventSql(
   source: string,
   first: number,
-  ids: { tenant: string; grant: string | null }
+  ids: { tenant: string; grant: string | null; client?: string }
 ): string {
   const p = (i: number) => `$${first + i}`
+  const client = ids.client ? `coalesce(${ids.client}, ${p(1)}::text)` : `${p(1)}::text`
   return `insert into events (id, type, tenant_id, grant_id, client, actor_kind, actor,
     request_id, remote_address, details)
-  select opas_uuid_v7(), ${p(0)}::text, ${ids.tenant}, ${ids.grant ?? 'null::uuid'}, ${p(1)}::text,
+  select opas_uuid_v7(), ${p(0)}::text, ${ids.tenant}, ${ids.grant ?? 'null::uuid'}, ${client},
     ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::text, ${p(6)}::jsonb
   from ${source}`
 }

@@ -4,6 +4,7 @@ import type { Jwk } from '../gnap/request-schemas.js'
 import { replayClaimed, replayCte, replayParams, type Replay } from '../replay/replay-guard.js'
 import type { Queryable } from '../storage/db.js'
 import { insertTokenSql, revokeGrantTokensSql } from '../token/token-store.js'
+import { eventParams, insertEventSql } from '../audit/event-store.js'
 import { insertInteractionSql } from '../interaction/interaction-store.js'
 import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
 
@@ -224,23 +225,35 @@ export async function revokeGrant(q: Queryable, grantId: string): Promise<boolea
 // Retention (retention/retention-job.ts): at most $1 rows per statement, skipping rows another
 // transaction holds, so requests in flight are never waited for.
 
+// Each grant deleted leaves a `grant.purged` event (the retention job its actor), written by the
+// same statement: the trail says where a grant went after its rows are gone.
+const PURGED_EVENTS = `, e as (${insertEventSql('d', 3, {
+  tenant: 'd.tenant_id',
+  grant: 'd.id',
+  client: 'd.client'
+})})
+  select count(*)::int as n from d`
+
 // A finished grant (issued, revoked or rejected) whose tokens are all gone has nothing left to
 // manage: its continuation is refused and no token points at it.
-const DELETE_FINISHED_GRANTS = `delete from grants where id in (
+const DELETE_FINISHED_GRANTS = `with d as (delete from grants where id in (
   select g.id from grants g
   where g.created_at < now() - make_interval(secs => $2)
     and g.state = 'FINALIZED'
     and g.updated_at < now() - make_interval(secs => $2)
     and not exists (select 1 from access_tokens t where t.grant_id = g.id)
-  limit $1 for update skip locked)`
+  limit $1 for update skip locked) returning id, tenant_id, client)${PURGED_EVENTS}`
 
 // A grant still pending (or approved but never continued) this long after its creation was
 // abandoned; its accesses, subjects and interaction go with it (on delete cascade).
-const DELETE_ABANDONED_GRANTS = `delete from grants where id in (
+const DELETE_ABANDONED_GRANTS = `with d as (delete from grants where id in (
   select id from grants
   where created_at < now() - make_interval(secs => $2)
     and state <> 'FINALIZED'
-  limit $1 for update skip locked)`
+  limit $1 for update skip locked) returning id, tenant_id, client)${PURGED_EVENTS}`
+
+const purged = (why: 'finished' | 'abandoned') =>
+  eventParams({ type: 'grant.purged', actor: { kind: 'retention' }, details: { why } })
 
 /** Deletes up to `limit` grants finished more than `olderThanS` seconds ago, with no token left. */
 export async function deleteFinishedGrants(
@@ -248,7 +261,12 @@ export async function deleteFinishedGrants(
   limit: number,
   olderThanS: number
 ): Promise<number> {
-  return (await q.query(DELETE_FINISHED_GRANTS, [limit, olderThanS])).rowCount
+  const { rows } = await q.query<{ n: number }>(DELETE_FINISHED_GRANTS, [
+    limit,
+    olderThanS,
+    ...purged('finished')
+  ])
+  return rows[0]!.n
 }
 
 /** Deletes up to `limit` grants created more than `olderThanS` seconds ago and never finished. */
@@ -257,5 +275,10 @@ export async function deleteAbandonedGrants(
   limit: number,
   olderThanS: number
 ): Promise<number> {
-  return (await q.query(DELETE_ABANDONED_GRANTS, [limit, olderThanS])).rowCount
+  const { rows } = await q.query<{ n: number }>(DELETE_ABANDONED_GRANTS, [
+    limit,
+    olderThanS,
+    ...purged('abandoned')
+  ])
+  return rows[0]!.n
 }

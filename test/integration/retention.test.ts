@@ -51,6 +51,17 @@ describe('with no retention period (days = 0)', () => {
   })
   const db = () => w.server.services.db
   const pass = () => w.server.retention!.runOnce()
+  /** The trail keeps what the rows no longer say: the grant went, by the retention job, and why. */
+  async function assertPurged(grantId: string, why: 'finished' | 'abandoned') {
+    const events = await w.server.services.events.list(
+      { grantId, typeIn: ['grant.purged'] },
+      { limit: 10 }
+    )
+    assert.deepEqual(
+      events.map((e) => [e.actorKind, e.tenantId, e.client, e.details]),
+      [['retention', w.server.tenantId, w.app.walletAddress, { why }]]
+    )
+  }
 
   test('a live token and its grant stay; a rotated-away token goes; the grant goes with its last token', async () => {
     const { token } = await w.flows.requestNonInteractive()
@@ -72,6 +83,7 @@ describe('with no retention period (days = 0)', () => {
     await pass()
     assert.equal(await w.flows.allTokens(grantId), 0)
     assert.ok(!(await exists(db(), 'grants', grantId)), 'a finished grant with no token goes')
+    await assertPurged(grantId, 'finished')
   })
 
   test('an expired token goes; a grant pending past its interaction expiry goes with its interaction', async () => {
@@ -102,6 +114,7 @@ describe('with no retention period (days = 0)', () => {
       [pendingGrant]
     )
     assert.equal(rows[0]!.n, 0, 'the interaction went with its grant')
+    await assertPurged(pendingGrant, 'abandoned')
   })
 
   test('expired replay records go; live ones stay', async () => {
