@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { chmodSync, cpSync, mkdirSync, rmSync, statSync } from 'node:fs'
+import { chmodSync, cpSync, mkdirSync, realpathSync, rmSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { after, test } from 'node:test'
 import { readPostmasterPid } from '../../src/storage/embedded/postgres-server.js'
@@ -34,12 +34,15 @@ function checkoutIn(parent: string): string {
   const here = resolve('.')
   const there = join(parent, 'opas')
   mkdirSync(there)
+  // The real folder, never a link to it: a test deletes inside its copy, and a copied link would
+  // have it delete inside this checkout's node_modules instead.
+  const modules = realpathSync(join(here, 'node_modules'))
   try {
-    execFileSync('cp', ['-al', join(here, 'node_modules'), there], { stdio: 'ignore' })
+    execFileSync('cp', ['-al', `${modules}/.`, join(there, 'node_modules')], { stdio: 'ignore' })
   } catch {
     // Another file system than the temporary folder's: a copy, slower but the same.
     rmSync(join(there, 'node_modules'), { recursive: true, force: true })
-    execFileSync('cp', ['-a', join(here, 'node_modules'), there])
+    execFileSync('cp', ['-a', `${modules}/.`, join(there, 'node_modules')])
   }
   for (const name of ['src', 'scripts', 'dist', 'package.json', 'package-lock.json']) {
     cpSync(join(here, name), join(there, name), { recursive: true, preserveTimestamps: true })
