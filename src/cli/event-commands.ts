@@ -2,19 +2,20 @@ import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
 import { MAX_EVENTS_PAGE } from '../audit/event-service.js'
 import { eventTypes, isEventType, type AuditEvent, type EventType } from '../audit/events.js'
-import { isUuid } from '../gnap/wire.js'
 import { fitTable, type TableColumn } from './fit-table.js'
-import { print, printJson, withServices } from './operator-commands.js'
+import {
+  print,
+  printJson,
+  terminalWidth,
+  uuidArgument,
+  wholeNumber,
+  withServices
+} from './operator-commands.js'
 
 /*
  * `opas events list`: the audit trail (who changed what, when, from where), newest first, as a
  * table fitted to the terminal or as JSON for scripts. The operator's view: every tenant's.
  */
-
-const uuid = (what: string) => (value: string) => {
-  if (!isUuid(value)) throw new InvalidArgumentError(`${what} must be a UUID`)
-  return value.toLowerCase()
-}
 
 function typeArgument(value: string, previous: EventType[] = []): EventType[] {
   if (!isEventType(value)) {
@@ -36,14 +37,6 @@ export function momentArgument(value: string, now = Date.now()): Date {
     )
   }
   return at
-}
-
-function limitArgument(value: string): number {
-  const n = Number(value)
-  if (!/^\d+$/.test(value) || n < 1 || n > MAX_EVENTS_PAGE) {
-    throw new InvalidArgumentError(`takes a whole number from 1 to ${MAX_EVENTS_PAGE}`)
-  }
-  return n
 }
 
 export const eventColumns: TableColumn[] = [
@@ -78,19 +71,24 @@ export function registerEventCommands(program: Command): void {
   events
     .command('list')
     .description('list events, newest first (at a terminal, fitted to its width; piped, whole)')
-    .option('--grant <id>', "only this grant's events", uuid('--grant'))
-    .option('--tenant <id>', "only this tenant's events", uuid('--tenant'))
+    .option('--grant <id>', "only this grant's events", uuidArgument('--grant'))
+    .option('--tenant <id>', "only this tenant's events", uuidArgument('--tenant'))
     .option('--type <type>', `only this type (repeatable): ${eventTypes.join(', ')}`, typeArgument)
     .option('--wallet <url>', 'only events of this client wallet address (or jwk:<thumbprint>)')
     .option('--since <when>', 'from this moment: ISO 8601, or an age (30m, 12h, 7d)', (v) =>
       momentArgument(v)
     )
     .option('--until <when>', 'before this moment: ISO 8601, or an age', (v) => momentArgument(v))
-    .option('--limit <n>', `at most this many (1 to ${MAX_EVENTS_PAGE})`, limitArgument, 50)
+    .option(
+      '--limit <n>',
+      `at most this many (1 to ${MAX_EVENTS_PAGE})`,
+      wholeNumber(1, MAX_EVENTS_PAGE),
+      50
+    )
     .option(
       '--before <id>',
       'the page after this event (the last id of the previous page)',
-      uuid('--before')
+      uuidArgument('--before')
     )
     .option('--json', 'print JSON')
     .action(
@@ -119,7 +117,7 @@ export function registerEventCommands(program: Command): void {
           )
           if (options.json) return printJson(list)
           if (list.length === 0) return print('no events')
-          const width = process.stdout.isTTY ? process.stdout.columns : undefined
+          const width = terminalWidth()
           const fitted = fitTable(eventColumns, list.map(eventRow), width)
           print(fitted.text)
           if (fitted.leftOut.length) {

@@ -63,7 +63,7 @@ export function table(head: string[], rows: (string | null)[][]): string {
   return t.toString()
 }
 
-function uuidArgument(what: string) {
+export function uuidArgument(what: string) {
   return (value: string) => {
     if (!isUuid(value)) throw new InvalidArgumentError(`${what} must be a UUID`)
     return value.toLowerCase()
@@ -106,8 +106,19 @@ function statusArgument(value: string, previous: GrantStatus[] = []): GrantStatu
   return [...new Set([...previous, ...named])]
 }
 
+/** A whole number from `min` to `max`, or a usage error saying so. */
+export function wholeNumber(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value)
+    if (!/^\d+$/.test(value) || n < min || n > max) {
+      throw new InvalidArgumentError(`takes a whole number from ${min} to ${max}`)
+    }
+    return n
+  }
+}
+
 /** The width to fit: the terminal's, or none when the output is piped or sent to a file. */
-const terminalWidth = () => (process.stdout.isTTY ? process.stdout.columns : undefined)
+export const terminalWidth = () => (process.stdout.isTTY ? process.stdout.columns : undefined)
 
 export function registerOperatorCommands(program: Command): void {
   const tenants = program
@@ -259,17 +270,7 @@ export function registerOperatorCommands(program: Command): void {
       oneOf(finalizationReasons, '--reason')
     )
     .option('--tenant <id>', "only this tenant's grants", uuidArgument('--tenant'))
-    .option(
-      '--limit <n>',
-      'at most this many (1 to 100)',
-      (v: string) => {
-        const n = Number(v)
-        if (!/^\d+$/.test(v) || n < 1 || n > 100)
-          throw new InvalidArgumentError('takes a whole number from 1 to 100')
-        return n
-      },
-      20
-    )
+    .option('--limit <n>', 'at most this many (1 to 100)', wholeNumber(1, 100), 20)
     .option(
       '--after <id>',
       'the page after this grant (its id, the last of the previous page)',
