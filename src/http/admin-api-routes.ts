@@ -12,6 +12,7 @@ import {
 import type { TenantDirectory } from '../tenant/tenant-directory.js'
 import { sendGraphqlError } from './error-handler.js'
 import { requestContext } from './request-context.js'
+import { requestOrigin } from './event-origin.js'
 
 const GraphqlBody = Type.Object({
   query: Type.String({ minLength: 1, maxLength: 100_000 }),
@@ -98,8 +99,7 @@ export function registerAdminApiRoutes(
       tenantId: tenantHeader.toLowerCase(),
       isOperator: tenantHeader.toLowerCase() === deps.operatorTenantId.toLowerCase(),
       log: req.log,
-      requestId: req.id,
-      remoteAddress: req.ip
+      ...requestOrigin(req)
     })
   }
 

@@ -8,6 +8,7 @@ import type { InteractionSession } from './interaction-session.js'
 import { logGrantEvent } from '../grant/grant-events.js'
 import { sendNoticePage } from './error-handler.js'
 import { acceptsHtml } from './route-auth.js'
+import { requestOrigin } from './event-origin.js'
 
 type Params = { id: string; nonce: string }
 type FormBody = Record<string, unknown> | undefined
@@ -149,10 +150,7 @@ export function registerConsentRoutes(
       async (req, reply) => {
         const { id, nonce } = req.params
         const choice = req.body!.choice as ConsentChoice
-        const state = await consent.choose(id, nonce, choice, {
-          requestId: req.id,
-          remoteAddress: req.ip
-        })
+        const state = await consent.choose(id, nonce, choice, requestOrigin(req))
         if (state.kind === 'answered') {
           if (state.accepted !== (choice === 'accept')) {
             return notice(req, reply, alreadyAnswered(state.accepted))

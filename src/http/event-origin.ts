@@ -6,8 +6,13 @@ import type { Actor, EventOrigin } from '../audit/events.js'
  * id (x-request-id, as its log lines carry) and the caller's address (the proxy's client address
  * when TRUST_PROXY says to believe it).
  */
-export const originOf = (req: FastifyRequest, actor: Actor): EventOrigin => ({
-  actor,
+export const requestOrigin = (req: FastifyRequest) => ({
   requestId: req.id,
   remoteAddress: req.ip
+})
+
+/** The request's origin with who acted. */
+export const originOf = (req: FastifyRequest, actor: Actor): EventOrigin => ({
+  actor,
+  ...requestOrigin(req)
 })

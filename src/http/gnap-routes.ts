@@ -20,6 +20,7 @@ import { logGrantEvent } from '../grant/grant-events.js'
 import { noteTenant } from './refusal-log.js'
 import { requestContext } from './request-context.js'
 import { requireJsonAccept } from './route-auth.js'
+import { requestOrigin } from './event-origin.js'
 
 /** What each route's hook authenticated, for its handler (request-context). */
 const grantRequest = requestContext<{ tenant: Tenant; client: ClientIdentity; replay: Replay }>(
@@ -181,7 +182,7 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
   )
   app.delete('/continue/:id', continuationRoute, async (req, reply) => {
     const cancelled = continuation.of(req)
-    await grants.cancelGrant(cancelled, { requestId: req.id, remoteAddress: req.ip })
+    await grants.cancelGrant(cancelled, requestOrigin(req))
     metrics.revoked('grant')
     logGrantEvent(req.log, 'revoked', cancelled)
     return reply.code(204).send()

@@ -47,7 +47,7 @@ test('a sign-in and a sign-out are events of the tenant, with where they came fr
     assert.deepEqual(event.details, {})
   }
   assert.notEqual(opened.requestId, signedOut.requestId)
-  // Signing out a session that has ended already changes nothing, and says nothing.
+  // A sign-out with no session (its cookie gone) is refused before it reaches the sessions: no event.
   await browser.post('/sign-out', { csrf: 'stale' })
   assert.equal((await consoleEvents(server.tenantId)).length, 2)
 })

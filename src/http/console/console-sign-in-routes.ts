@@ -3,6 +3,7 @@ import { formTokenOf, readSignInForm, safeNext, type Form } from '../../console/
 import { CONSOLE_SESSION_MAX_SECONDS } from '../../console/console-sessions.js'
 import { isUuid } from '../../gnap/wire.js'
 import { SESSION_COOKIE, SIGN_IN_COOKIE, withForms, type ConsoleKit } from './console-kit.js'
+import { requestOrigin } from '../event-origin.js'
 
 /**
  * Sign-in and sign-out: the sign-in page at `/` (a signed-in viewer goes on to the grants), the
@@ -42,10 +43,7 @@ export function registerConsoleSignInRoutes(app: FastifyInstance, kit: ConsoleKi
             'forged_form'
           )
         }
-        const signIn = await sessions.signIn(tenantId, apiSecret, {
-          requestId: req.id,
-          remoteAddress: req.ip
-        })
+        const signIn = await sessions.signIn(tenantId, apiSecret, requestOrigin(req))
         if (signIn.outcome === 'throttled') {
           void reply.header('retry-after', String(signIn.retryAfterSeconds))
           const minutes = Math.ceil(signIn.retryAfterSeconds / 60)
@@ -90,7 +88,7 @@ export function registerConsoleSignInRoutes(app: FastifyInstance, kit: ConsoleKi
 
     forms.post<{ Body: Form }>('/sign-out', kit.form, async (req, reply) => {
       const { id, session } = signedIn.of(req)
-      await sessions.signOut(id, session.tenantId, { requestId: req.id, remoteAddress: req.ip })
+      await sessions.signOut(id, session.tenantId, requestOrigin(req))
       req.log.info(
         { event: 'console.signed_out', tenantId: session.tenantId },
         'console signed out'
