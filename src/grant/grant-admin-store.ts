@@ -68,15 +68,14 @@ export interface GrantListPage {
 // A grant's tokens are found by access_tokens_grant_id_idx: a handful of rows (a token and its
 // rotations, spent ones purged by retention), so the probe costs one index lookup per grant read.
 // As a condition, the planner joins it to the page's walk of grants (a semi or anti join).
-const LIVE_TOKEN = `exists (select 1 from access_tokens t where t.grant_id = g.id
-  and ${liveTokenSql('t')})`
+const LIVE_TOKEN_OF_G = `from access_tokens t where t.grant_id = g.id and ${liveTokenSql('t')}`
+const LIVE_TOKEN = `exists (select 1 ${LIVE_TOKEN_OF_G})`
 
 // In the select list the same probe is a scalar subquery: an `exists` there may be planned as a
 // hashed subplan, which reads every token of every grant to answer a page of 20.
 const ROW = `g.id, g.tenant_id as "tenantId", g.client, g.client_name as "clientName", g.state,
   g.finalization_reason as "finalizationReason",
-  coalesce((select true from access_tokens t where t.grant_id = g.id and ${liveTokenSql('t')}
-    limit 1), false) as "hasLiveToken",
+  coalesce((select true ${LIVE_TOKEN_OF_G} limit 1), false) as "hasLiveToken",
   g.created_at as "createdAt"`
 
 /** A grant's access items and subjects, with their ids and creation times, in request order. */
@@ -149,19 +148,19 @@ export async function listGrants(
   filter: GrantListFilter,
   page: GrantListPage
 ): Promise<AdminGrant[]>
-/** Only whether rows exist there: without their contents. */
+/** Only whether rows exist there: their ids alone. */
 export async function listGrants(
   q: Queryable,
   filter: GrantListFilter,
   page: GrantListPage,
   options: { contents: false }
-): Promise<AdminGrantRow[]>
+): Promise<{ id: string }[]>
 export async function listGrants(
   q: Queryable,
   filter: GrantListFilter,
   page: GrantListPage,
   options: { contents: boolean } = { contents: true }
-): Promise<AdminGrantRow[]> {
+): Promise<{ id: string }[]> {
   const params: unknown[] = []
   const where = whereOf(filter, params)
   // Reading backwards flips the order; the comparison follows the order read.
@@ -191,8 +190,9 @@ export async function listGrants(
       `g.id in (select a.grant_id from accesses a where a.identifier = any(${spellings}))`
     )})`
   }
-  const { rows } = await q.query<AdminGrantRow>(
-    `select ${ROW}${options.contents ? `, ${CONTENTS}` : ''} ${from} ${order}`,
+  // Asked only whether rows exist, it reads their ids: no token probe, no contents.
+  const { rows } = await q.query<AdminGrant>(
+    `select ${options.contents ? `${ROW}, ${CONTENTS}` : 'g.id'} ${from} ${order}`,
     params
   )
   return backwards ? rows.reverse() : rows
