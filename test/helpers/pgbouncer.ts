@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { accessSync, chmodSync, constants, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import pg from 'pg'
@@ -27,6 +27,16 @@ export function pgbouncerPath(): string | undefined {
       return false
     }
   })
+}
+
+/** True from PgBouncer 1.21, which knows `max_prepared_statements`. */
+function keepsPreparedStatements(binary: string): boolean {
+  const version = /PgBouncer (\d+)\.(\d+)/.exec(
+    execFileSync(binary, ['--version'], { encoding: 'utf8' })
+  )
+  if (!version) return false
+  const [major, minor] = [Number(version[1]), Number(version[2])]
+  return major > 1 || (major === 1 && minor >= 21)
 }
 
 export interface Pgbouncer {
@@ -78,6 +88,9 @@ export async function startPgbouncer(
       'auth_type = trust',
       `auth_file = ${join(dir, 'users.txt')}`,
       'pool_mode = transaction',
+      // From 1.21 PgBouncer can keep named statements itself (on by default from 1.22), which
+      // would hide what this stands for: a transaction pooler that keeps none (1.18 has no key).
+      ...(keepsPreparedStatements(binary) ? ['max_prepared_statements = 0'] : []),
       `default_pool_size = ${poolSize}`,
       'max_client_conn = 500',
       'logfile =',
