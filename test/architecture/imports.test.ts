@@ -37,13 +37,22 @@ function importsOf(file: string): string[] {
   return specifiers.map((s) => normalize(join(dirname(file), s)))
 }
 
-/** Relative import statements of a file: the path under src/, and whether only types come. */
+/**
+ * Relative imports of a file, re-exports (`export … from`) and dynamic `import()` included: the
+ * path under src/, and whether only types come.
+ */
 function importStatementsOf(file: string): { target: string; typeOnly: boolean }[] {
   const text = readFileSync(file, 'utf8')
-  return [...text.matchAll(/^\s*import\s+(type\s+)?[^']*?\bfrom\s+'(\.[^']+)'/gm)].map((m) => ({
-    target: normalize(join(dirname(file), m[2]!)),
-    typeOnly: m[1] !== undefined
-  }))
+  const at = (specifier: string) => normalize(join(dirname(file), specifier))
+  return [
+    ...[...text.matchAll(/^\s*(?:import|export)\s+(type\s+)?[^']*?\bfrom\s+'(\.[^']+)'/gm)].map(
+      (m) => ({ target: at(m[2]!), typeOnly: m[1] !== undefined })
+    ),
+    ...[...text.matchAll(/\bimport\(\s*'(\.[^']+)'\s*\)/g)].map((m) => ({
+      target: at(m[1]!),
+      typeOnly: false
+    }))
+  ]
 }
 
 /** The path of a file under src/ ('grant/grant-store.ts'), from an import's `.js` path. */
