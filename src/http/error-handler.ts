@@ -181,6 +181,21 @@ function declaredMethods(app: FastifyInstance): (path: string) => string[] {
  * Titles of the page a browser gets for a refused interaction link (the answer is a page for
  * whoever accepts HTML there, the GNAP JSON error for any other caller).
  */
+/** The pages of an interaction link that cannot go on, by the refusal's (Rafiki's) words. */
+const reopenedLinkPages: Partial<Record<string, { title: string; message: string }>> = {
+  'invalid interaction': {
+    title: 'This link was already used',
+    message:
+      'The request for access behind this link has been answered, or is over. Go back to ' +
+      'the app: it knows the outcome, and can ask again if needed.'
+  },
+  'interaction expired': {
+    title: 'This link has expired',
+    message:
+      'The request for access behind this link waited too long. Go back to the app and start again.'
+  }
+}
+
 function pageFor(status: number, code: GnapErrorCode, description: string) {
   if (status >= 500) {
     return {
@@ -197,21 +212,8 @@ function pageFor(status: number, code: GnapErrorCode, description: string) {
     }
   }
   // An interaction link opened again (interaction-routes.ts): said in a person's words.
-  if (code === 'invalid_interaction' && description === 'invalid interaction') {
-    return {
-      title: 'This link was already used',
-      message:
-        'The request for access behind this link has been answered, or is over. Go back to ' +
-        'the app: it knows the outcome, and can ask again if needed.'
-    }
-  }
-  if (code === 'invalid_interaction' && description === 'interaction expired') {
-    return {
-      title: 'This link has expired',
-      message:
-        'The request for access behind this link waited too long. Go back to the app and start again.'
-    }
-  }
+  const reopened = code === 'invalid_interaction' ? reopenedLinkPages[description] : undefined
+  if (reopened) return reopened
   return {
     title: 'This request cannot continue',
     message: `The request for access could not continue (${description}). Go back to the app and start again.`
