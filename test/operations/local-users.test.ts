@@ -6,6 +6,7 @@ import {
   existsSync,
   mkdirSync,
   readdirSync,
+  renameSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -54,11 +55,15 @@ test(
     const target = victim(workplace)
     writeFileSync(join(workplace, 'postmaster.pid'), `${target.pid}\n${workplace}\n`)
     // Another user's folder, named as a dead opas process's would be, its cluster a link there.
+    // Made under another name and renamed into place whole: a memory database opened by another
+    // test file at that moment sweeps such folders, and must meet it only as the planter left it.
     const theirs = join(tmpdir(), `opas-memory-${deadPid()}-planted`)
-    planted.push(theirs)
-    mkdirSync(theirs, { mode: 0o700 })
-    symlinkSync(workplace, join(theirs, 'cluster'))
-    chownSync(theirs, nobody(), nobody())
+    const making = join(tmpdir(), `opas-planting-${process.pid}`)
+    planted.push(theirs, making)
+    mkdirSync(making, { mode: 0o700 })
+    symlinkSync(workplace, join(making, 'cluster'))
+    chownSync(making, nobody(), nobody())
+    renameSync(making, theirs)
     // A folder of root's own (as if opas made it) whose cluster is a link, not a folder.
     const linked = join(tmpdir(), `opas-memory-${deadPid()}-linked`)
     planted.push(linked)
