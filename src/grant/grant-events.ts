@@ -1,11 +1,9 @@
 import type { Logger } from 'pino'
+import type { ActorKind } from '../audit/events.js'
 import type { ClientIdentity } from '../gnap/client-identity.js'
 
 /** The moments of a grant's life an operator reads in the log (RFC 9635 §1.5, §5.4). */
 type GrantEvent = 'requested' | 'issued' | 'approved' | 'rejected' | 'revoked'
-
-/** Who acted, when not the client or the account holder: an operator, and through what. */
-type Operator = 'admin-api' | 'console'
 
 /**
  * One `info` line per lifecycle event, on the request's logger (so it carries the request id):
@@ -16,7 +14,8 @@ export function logGrantEvent(
   log: Pick<Logger, 'info'>,
   event: GrantEvent,
   grant: { grantId: string; tenantId: string; client: ClientIdentity | string | null },
-  by?: Operator
+  /** An operator's revocation: the surface it used (the audit event's actor kind). */
+  by?: ActorKind
 ): void {
   log.info(
     {
