@@ -4,7 +4,8 @@ import {
   insertEvent,
   listEvents,
   purgeEvents,
-  type EventFilter
+  type EventFilter,
+  type EventsOfChange
 } from './event-store.js'
 import type { AuditEvent, NewEvent } from './events.js'
 
@@ -19,7 +20,11 @@ export const MAX_EVENTS_PAGE = 200
 export function createEventService(deps: { db: Db }) {
   const { db } = deps
   return {
-    record: (q: Queryable, event: NewEvent): Promise<void> => insertEvent(q, event),
+    /** One event, or one of each type given (in that order), alike but for their type. */
+    record: (
+      q: Queryable,
+      event: EventsOfChange & Pick<NewEvent, 'tenantId' | 'grantId'>
+    ): Promise<void> => insertEvent(q, event),
     list: (filter: EventFilter, page: { limit: number; before?: string }): Promise<AuditEvent[]> =>
       listEvents(db, filter, {
         ...page,

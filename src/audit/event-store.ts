@@ -11,11 +11,19 @@ import { actorColumns, type AuditEvent, type EventType, type NewEvent } from './
 /** The parameters insertEventSql reads, in order from its `first`: see eventParams. */
 export const EVENT_PARAM_COUNT = 7
 
+/**
+ * What insertEventSql writes for each row of its source: one event per type, in the order
+ * given (a grant requested and issued by one statement), alike but for their type.
+ */
+export type EventsOfChange = Omit<NewEvent, 'tenantId' | 'grantId' | 'type'> & {
+  type: EventType | readonly EventType[]
+}
+
 /** An event's values for insertEventSql, in its parameters' order (ids come from the CTE). */
-export function eventParams(event: Omit<NewEvent, 'tenantId' | 'grantId'>): unknown[] {
+export function eventParams(event: EventsOfChange): unknown[] {
   const actor = actorColumns(event.actor)
   return [
-    event.type,
+    typeof event.type === 'string' ? [event.type] : event.type,
     event.client ?? null,
     actor.kind,
     actor.name,
@@ -26,10 +34,10 @@ export function eventParams(event: Omit<NewEvent, 'tenantId' | 'grantId'>): unkn
 }
 
 /**
- * An `insert into events` for a CTE: one event for each row `source` returns, its tenant and
- * grant (and, when given, the grant's client) read from that row (`ids`, SQL expressions on
- * it), the rest from the parameters `$first`… (eventParams). A statement whose change touched no
- * row writes no event.
+ * An `insert into events` for a CTE: for each row `source` returns, one event of each type in
+ * `$first` (in that order: `seq`, migration 012), its tenant and grant (and, when given, the
+ * grant's client) read from that row (`ids`, SQL expressions on it), the rest from the
+ * parameters after it (eventParams). A statement whose change touched no row writes no event.
  */
 export function insertEventSql(
   source: string,
@@ -40,13 +48,17 @@ export function insertEventSql(
   const client = ids.client ? `coalesce(${ids.client}, ${p(1)}::text)` : `${p(1)}::text`
   return `insert into events (id, type, tenant_id, grant_id, client, actor_kind, actor,
     request_id, remote_address, details)
-  select opas_uuid_v7(), ${p(0)}::text, ${ids.tenant}, ${ids.grant ?? 'null::uuid'}, ${client},
+  select opas_uuid_v7(), event_type.type, ${ids.tenant}, ${ids.grant ?? 'null::uuid'}, ${client},
     ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::text, ${p(6)}::jsonb
-  from ${source}`
+  from ${source} cross join unnest(${p(0)}::text[]) with ordinality as event_type(type, n)
+  order by event_type.n`
 }
 
-/** One event, in the transaction of the change it records. */
-export async function insertEvent(q: Queryable, event: NewEvent): Promise<void> {
+/** One event (or one of each type given), in the transaction of the change it records. */
+export async function insertEvent(
+  q: Queryable,
+  event: EventsOfChange & Pick<NewEvent, 'tenantId' | 'grantId'>
+): Promise<void> {
   await q.query(
     `with e(tenant_id, grant_id) as (select $8::uuid, $9::uuid)
      ${insertEventSql('e', 1, { tenant: 'e.tenant_id', grant: 'e.grant_id' })}`,
@@ -87,8 +99,8 @@ export async function listEvents(
        and ($4::text is null or client = $4 or (actor_kind = 'client' and actor = $4))
        and ($5::timestamptz is null or at >= $5)
        and ($6::timestamptz is null or at < $6)
-       and ($7::uuid is null or (at, id) < (select at, id from events where id = $7))
-     order by at desc, id desc
+       and ($7::uuid is null or (at, seq) < (select at, seq from events where id = $7))
+     order by at desc, seq desc
      limit $8`,
     [
       filter.tenantId ?? null,
@@ -107,7 +119,7 @@ export async function listEvents(
 /** A grant's events, oldest first: its history, as the console's grant page tells it. */
 export async function eventsOfGrant(q: Queryable, grantId: string): Promise<AuditEvent[]> {
   const { rows } = await q.query<AuditEvent>(
-    `select ${COLUMNS} from events where grant_id = $1 order by at, id`,
+    `select ${COLUMNS} from events where grant_id = $1 order by at, seq`,
     [grantId]
   )
   return rows

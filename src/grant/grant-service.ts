@@ -124,9 +124,23 @@ export function createGrantService(deps: GrantServiceDeps) {
     request: GrantRequest
     /** How the request is kept from being replayed: its signature may be recorded with the grant. */
     replay: Replay
+    /** The request, for the audit trail (its client is the actor). */
+    from: Omit<EventOrigin, 'actor'>
   }): Promise<{ grantId: string; response: GrantResponse } | Replayed> {
     const { tenant, client, grantUri, request } = input
     const { interactive, access } = assessGrantRequest(request, config)
+    // The grant's events are written by the statement that writes the grant (§1.5: requested,
+    // and issued with it when no interaction is needed). What was asked is kept in the trail,
+    // which outlives the grant's own rows; the limits stay with the grant.
+    const events = (type: 'grant.requested' | ('grant.requested' | 'grant.issued')[]) => ({
+      ...input.from,
+      type,
+      actor: clientActor(client),
+      client: clientName(client),
+      details: {
+        access: access.map(({ type, actions, identifier }) => ({ type, actions, identifier }))
+      }
+    })
     const continueToken = generateTokenValue(deps.randomBytes)
     const base = {
       id: newId(),
@@ -156,7 +170,8 @@ export function createGrantService(deps: GrantServiceDeps) {
           token,
           interaction: null
         },
-        input.replay
+        input.replay,
+        events(['grant.requested', 'grant.issued'])
       )
       if (!inserted) return replayed
       const response = {
@@ -203,7 +218,8 @@ export function createGrantService(deps: GrantServiceDeps) {
         token: null,
         interaction
       },
-      input.replay
+      input.replay,
+      events('grant.requested')
     )
     if (!inserted) return replayed
     const redirect = new URL(
@@ -224,12 +240,18 @@ export function createGrantService(deps: GrantServiceDeps) {
     return { grantId: base.id, response }
   }
 
-  /** Issues the grant's token and finalises it, once: the grant row is locked by the caller. */
+  /**
+   * Issues the grant's token and finalises it, once: the grant row is locked by the caller.
+   * The continuation that did it and the issue are the trail's `grant.continued` and
+   * `grant.issued`, written in the same transaction.
+   */
   async function issue(
     tx: Queryable,
     grant: GrantRow,
-    continueToken: string
+    continuation: Continuation,
+    how: { by: ContinuationRequest['kind']; from: Omit<EventOrigin, 'actor'> }
   ): Promise<ContinueResponse> {
+    const { continueToken } = continuation
     const { from, to } = grantTransitions.issue
     if (!(await transitionGrant(tx, grant.id, from, to))) {
       throw requestDenied('grant cannot be continued')
@@ -249,6 +271,15 @@ export function createGrantService(deps: GrantServiceDeps) {
       )
     }
     if (contents.subIds.length > 0) response.subject = { sub_ids: contents.subIds }
+    await deps.events.record(tx, {
+      ...how.from,
+      type: ['grant.continued', 'grant.issued'],
+      tenantId: grant.tenantId,
+      grantId: grant.id,
+      client: clientName(continuation.client),
+      actor: clientActor(continuation.client),
+      details: { continuation: how.by, token: response.access_token !== undefined }
+    })
     return response
   }
 
@@ -259,7 +290,8 @@ export function createGrantService(deps: GrantServiceDeps) {
    */
   async function continueGrant(
     continuation: Continuation,
-    interactRef: string | undefined
+    interactRef: string | undefined,
+    from: Omit<EventOrigin, 'actor'>
   ): Promise<ContinueResponse> {
     const { continueId, continueToken } = continuation
     const pending = () =>
@@ -286,7 +318,7 @@ export function createGrantService(deps: GrantServiceDeps) {
         await touchGrantContinuation(tx, grant.id)
         return { continue: pending() }
       }
-      return issue(tx, grant, continueToken)
+      return issue(tx, grant, continuation, { by: request.kind, from })
     })
   }
 

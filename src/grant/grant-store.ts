@@ -4,7 +4,7 @@ import type { Jwk } from '../gnap/request-schemas.js'
 import { replayClaimed, replayCte, replayParams, type Replay } from '../replay/replay-guard.js'
 import type { Queryable } from '../storage/db.js'
 import { insertTokenSql, revokeGrantTokensSql } from '../token/token-store.js'
-import { eventParams, insertEventSql } from '../audit/event-store.js'
+import { eventParams, insertEventSql, type EventsOfChange } from '../audit/event-store.js'
 import { insertInteractionSql } from '../interaction/interaction-store.js'
 import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
 
@@ -58,6 +58,7 @@ export interface NewGrant {
   interaction: { id: string; ref: string; nonce: string; expiresIn: number } | null
 }
 
+
 // One statement inserts the grant with its access rows, subjects and its token or interaction:
 // atomic without an explicit transaction, and one round trip on the hot path (non-interactive
 // grants). Foreign keys are checked at the end of the statement, so the CTEs may reference `g`.
@@ -65,6 +66,8 @@ export interface NewGrant {
 // interaction), so each table's SQL stays with its owner.
 // The request's replay record ($24, $25) is written by the same statement, and nothing else
 // is when it was already there (RFC 9421 §7.2.2), so a replayed grant request creates nothing.
+// So are its audit events ($26…): `grant.requested`, and `grant.issued` with it for a grant
+// issued at once; a replayed request writes none.
 const INSERT_GRANT = `
 with ${replayCte('$24', '$25')}, g as (
   insert into grants (id, tenant_id, state, finalization_reason, start_method, continue_id,
@@ -83,11 +86,19 @@ with ${replayCte('$24', '$25')}, g as (
   ${insertTokenSql('g', '$17', '$18', '$19')}
 ), i as (
   ${insertInteractionSql('g', '$20', '$21', '$22', '$23')}
+), e as (
+  ${insertEventSql('g', 26, { tenant: '$2::uuid', grant: 'g.id' })}
 )
 select id from g`
 
 /** False when `replay` was already claimed: then nothing was written. */
-export async function insertGrant(q: Queryable, grant: NewGrant, replay: Replay): Promise<boolean> {
+export async function insertGrant(
+  q: Queryable,
+  grant: NewGrant,
+  replay: Replay,
+  /** Its audit events, written by the same statement (`grant.requested`, …). */
+  events: EventsOfChange
+): Promise<boolean> {
   const { rowCount } = await q.query(INSERT_GRANT, [
     grant.id,
     grant.tenantId,
@@ -112,7 +123,8 @@ export async function insertGrant(q: Queryable, grant: NewGrant, replay: Replay)
     grant.interaction?.ref ?? null,
     grant.interaction?.nonce ?? null,
     grant.interaction?.expiresIn ?? null,
-    ...replayParams(replay)
+    ...replayParams(replay),
+    ...eventParams(events)
   ])
   return rowCount === 1
 }

@@ -134,7 +134,8 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
         // The hash binds the finish redirect to the grant endpoint the client called (§4.2.3).
         grantUri: `${config.authServerUrl}/${(req.params as { tenantId?: string }).tenantId ?? ''}`,
         request: req.body as GrantRequest,
-        replay
+        replay,
+        from: requestOrigin(req)
       })
     )
     const grant = { grantId, tenantId: tenant.id, client }
@@ -169,7 +170,11 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     { ...continuationRoute, schema: { body: ContinueRequestSchema } },
     async (req) => {
       const continued = continuation.of(req)
-      const res = await grants.continueGrant(continued, interactRefOf(req.body as ContinueRequest))
+      const res = await grants.continueGrant(
+        continued,
+        interactRefOf(req.body as ContinueRequest),
+        requestOrigin(req)
+      )
       // Still pending answers only a continuation (RFC 9635 §5.2); an issued grant hands out
       // a token or a subject.
       const types = issuedTypes(res)
@@ -194,12 +199,12 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
   }
   app.post('/token/:id', tokenRoute, async (req) => {
     const { token, replay } = managedToken.of(req)
-    const res = unlessReplayed(await tokens.rotate(token, replay))
+    const res = unlessReplayed(await tokens.rotate(token, replay, requestOrigin(req)))
     metrics.rotated(token.tenantId)
     return res
   })
   app.delete('/token/:id', tokenRoute, async (req, reply) => {
-    await tokens.revoke(managedToken.of(req).token)
+    await tokens.revoke(managedToken.of(req).token, requestOrigin(req))
     metrics.revoked('token')
     return reply.code(204).send()
   })

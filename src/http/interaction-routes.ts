@@ -4,6 +4,7 @@ import type { InteractionOutcome, InteractionService } from '../interaction/inte
 import type { InteractionSession } from './interaction-session.js'
 import { acceptsHtml } from './route-auth.js'
 import { invalidInteraction } from '../gnap/gnap-error.js'
+import { requestOrigin } from './event-origin.js'
 
 type InteractParams = { id: string; nonce: string }
 
@@ -64,7 +65,12 @@ export function registerInteractionRoutes(
     { config: { auth: 'browser-session', browserPages: true } },
     async (req, reply) => {
       const matches = session.matches(req, req.params.id)
-      const outcome = await interactions.finish(req.params.id, req.params.nonce, matches)
+      const outcome = await interactions.finish(
+        req.params.id,
+        req.params.nonce,
+        matches,
+        requestOrigin(req)
+      )
       return answer(req, reply, req.params, outcome)
     }
   )

@@ -236,7 +236,9 @@ export function createInteractionService(deps: {
   async function finish(
     id: string,
     nonce: string,
-    sessionMatches: boolean
+    sessionMatches: boolean,
+    /** The browser's request: the account holder returning to the client, for the trail. */
+    from: Omit<EventOrigin, 'actor'>
   ): Promise<InteractionOutcome> {
     const interaction = await find(id, nonce)
     if (!interaction) throw unknownInteraction('unknown interaction')
@@ -266,7 +268,13 @@ export function createInteractionService(deps: {
     // client that polls (no finish URI, RFC 9635 §4.2), told to go back to it (202) while the
     // client learns the result by continuing (§5.2). Both end the interaction's front channel,
     // so both are its finish for operators; only the first one is recorded.
-    await recordFinish(db, interaction.id)
+    await recordFinish(db, interaction, {
+      ...from,
+      type: 'grant.finished',
+      actor: { kind: 'account-holder' },
+      client: interaction.client,
+      details: { decision: step.kind, returnedBy: finishable ? 'redirect' : 'polling' }
+    })
     if (!finishable) return { kind: 'accepted' }
     if (step.kind === 'rejected') {
       return {

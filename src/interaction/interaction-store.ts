@@ -1,5 +1,6 @@
 import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
 import type { Queryable } from '../storage/db.js'
+import { eventParams, insertEventSql, type EventsOfChange } from '../audit/event-store.js'
 import type { InteractionState } from './interaction-lifecycle.js'
 
 /** An interaction with what its flows need of its grant and tenant, in one read. */
@@ -100,9 +101,18 @@ export async function decideInteraction(
  * §4.2.3), for operators; only the first finish counts (a replayed session cookie finishes
  * again, changing nothing).
  */
-export async function recordFinish(q: Queryable, id: string): Promise<void> {
+export async function recordFinish(
+  q: Queryable,
+  interaction: { id: string; grantId: string; tenantId: string },
+  event: EventsOfChange
+): Promise<void> {
+  // The first finish only, with its audit event (`grant.finished`) in the same statement.
   await q.query(
-    'update interactions set finished_at = now() where id = $1 and finished_at is null',
-    [id]
+    `with f as (
+       update interactions set finished_at = now() where id = $1 and finished_at is null
+       returning grant_id
+     ), e as (${insertEventSql('f', 3, { tenant: '$2::uuid', grant: 'f.grant_id' })})
+     select 1`,
+    [interaction.id, interaction.tenantId, ...eventParams(event)]
   )
 }

@@ -7,6 +7,8 @@ import { bytesEqual } from '../gnap/secrets.js'
 import { accessTokenWire, isUuid, type AccessTokenWire } from '../gnap/wire.js'
 import { replayed, type Replay, type Replayed } from '../replay/replay-guard.js'
 import type { Db, Queryable } from '../storage/db.js'
+import { clientActor, clientName, type EventOrigin } from '../audit/events.js'
+import type { EventsOfChange } from '../audit/event-store.js'
 import { matchAccess } from './access-match.js'
 import {
   deleteSpentTokens,
@@ -41,11 +43,24 @@ export type IntrospectionResponse =
 export interface ManagedToken {
   managementId: string
   valueHash: Uint8Array
+  grantId: string
   /** The grant's tenant (for its figures). */
   tenantId: string
   /** The grant's client: the management request must be signed by it. */
   client: ClientIdentity
 }
+
+/** A token's change made by its grant's client (rotation, revocation), for the audit trail. */
+const clientEvent = (
+  type: 'token.rotated' | 'token.revoked',
+  managed: ManagedToken,
+  from: Omit<EventOrigin, 'actor'>
+): EventsOfChange => ({
+  ...from,
+  type,
+  actor: clientActor(managed.client),
+  client: clientName(managed.client)
+})
 
 export function createTokenService(deps: TokenServiceDeps) {
   const { db, config } = deps
@@ -74,6 +89,7 @@ export function createTokenService(deps: TokenServiceDeps) {
     return {
       managementId,
       valueHash: row.valueHash,
+      grantId: row.grantId,
       tenantId: row.tenantId,
       client: storedClient(row)
     }
@@ -87,10 +103,17 @@ export function createTokenService(deps: TokenServiceDeps) {
   async function rotate(
     managed: ManagedToken,
     /** How the request is kept from being replayed: the rotation may record its signature. */
-    replay: Replay
+    replay: Replay,
+    from: Omit<EventOrigin, 'actor'>
   ): Promise<{ access_token: AccessTokenWire } | Replayed> {
     const { value, ...next } = newToken()
-    const { claimed, access } = await rotateToken(db, managed, next, replay)
+    const { claimed, access } = await rotateToken(
+      db,
+      managed,
+      next,
+      replay,
+      clientEvent('token.rotated', managed, from)
+    )
     if (!claimed) return replayed
     // Another rotation or a revocation won the race after authentication.
     if (!access) throw invalidRotation('invalid access token')
@@ -104,8 +127,8 @@ export function createTokenService(deps: TokenServiceDeps) {
   }
 
   /** RFC 9635 §6.2: idempotent; a token already gone is as revoked as it gets. */
-  async function revoke({ managementId, valueHash }: ManagedToken): Promise<void> {
-    await revokeToken(db, managementId, valueHash)
+  async function revoke(managed: ManagedToken, from: Omit<EventOrigin, 'actor'>): Promise<void> {
+    await revokeToken(db, managed, clientEvent('token.revoked', managed, from))
   }
 
   /**

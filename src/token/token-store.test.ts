@@ -47,29 +47,59 @@ describe('findActiveToken (SQL) agrees with isTokenExpired (the model)', () => {
 
 // Operators follow a token's rotations (the console's grant history): the new token names the one
 // it replaced, written by the rotation's own statement.
-describe('rotateToken records the token it replaced', () => {
-  const store = useTestDb(async (db) => seedGrant(db, await seedTenant(db), 'FINALIZED', 'ISSUED'))
+describe('rotateToken records the token it replaced, and its event', () => {
+  const store = useTestDb(async (db) => {
+    const tenantId = await seedTenant(db)
+    return { tenantId, grantId: await seedGrant(db, tenantId, 'FINALIZED', 'ISSUED') }
+  })
+  const event = {
+    type: 'token.rotated' as const,
+    actor: { kind: 'client' as const, walletAddress: 'https://wallet.test/app' },
+    client: 'https://wallet.test/app',
+    requestId: 'req-1',
+    remoteAddress: '127.0.0.9'
+  }
 
-  test('rotated_from is the old token; a token never rotated has none', async () => {
+  test('rotated_from is the old token; one token.rotated event; a lost rotation writes neither', async () => {
+    const { grantId, tenantId } = store.seeded
     const links = await inRolledBackTransaction(store.db, async (tx) => {
       const old = { valueHash: randomBytes(32), managementId: randomUUID(), expiresIn: 600 }
-      await insertToken(tx, store.seeded, old)
+      await insertToken(tx, grantId, old)
       const next = { valueHash: randomBytes(32), managementId: randomUUID(), expiresIn: 600 }
-      const rotated = await rotateToken(tx, old, next, { kind: 'none' })
+      const rotated = await rotateToken(tx, { ...old, tenantId }, next, { kind: 'none' }, event)
       assert.deepEqual(rotated, { claimed: true, access: [] })
       // A second rotation of the same old token finds it revoked and writes nothing.
       const again = { valueHash: randomBytes(32), managementId: randomUUID(), expiresIn: 600 }
-      assert.equal((await rotateToken(tx, old, again, { kind: 'none' })).access, undefined)
+      const lost = await rotateToken(tx, { ...old, tenantId }, again, { kind: 'none' }, event)
+      assert.equal(lost.access, undefined)
       const { rows } = await tx.query<{ mid: string; id: string; rotatedFrom: string | null }>(
         `select management_id as mid, id, rotated_from as "rotatedFrom" from access_tokens
          where grant_id = $1`,
-        [store.seeded]
+        [grantId]
       )
-      return { old: old.managementId, next: next.managementId, rows }
+      const events = await tx.query<Record<string, unknown>>(
+        `select type, tenant_id as "tenantId", grant_id as "grantId", client, actor_kind as "actorKind",
+           actor, request_id as "requestId", remote_address as "remoteAddress"
+         from events where grant_id = $1`,
+        [grantId]
+      )
+      return { old: old.managementId, next: next.managementId, rows, events: events.rows }
     })
     const byMid = new Map(links.rows.map((r) => [r.mid, r]))
     assert.equal(links.rows.length, 2)
     assert.equal(byMid.get(links.old)!.rotatedFrom, null)
     assert.equal(byMid.get(links.next)!.rotatedFrom, byMid.get(links.old)!.id)
+    assert.deepEqual(links.events, [
+      {
+        type: 'token.rotated',
+        tenantId,
+        grantId,
+        client: 'https://wallet.test/app',
+        actorKind: 'client',
+        actor: 'https://wallet.test/app',
+        requestId: 'req-1',
+        remoteAddress: '127.0.0.9'
+      }
+    ])
   })
 })

@@ -2,6 +2,7 @@ import type { Jwk } from '../gnap/request-schemas.js'
 import { accessJsonSql, type AccessRow } from '../access/access-store.js'
 import { replayClaimed, replayCte, replayParams, type Replay } from '../replay/replay-guard.js'
 import type { Queryable } from '../storage/db.js'
+import { eventParams, insertEventSql, type EventsOfChange } from '../audit/event-store.js'
 
 export interface NewToken {
   valueHash: Buffer
@@ -67,12 +68,14 @@ export async function findManagedToken(
  */
 export async function rotateToken(
   q: Queryable,
-  old: { managementId: string; valueHash: Uint8Array },
+  old: { managementId: string; valueHash: Uint8Array; tenantId: string },
   next: NewToken,
-  replay: Replay
+  replay: Replay,
+  event: EventsOfChange
 ): Promise<{ claimed: boolean; access: AccessRow[] | undefined }> {
   // The request's replay record ($6, $7) is written by the same statement, which rotates only
-  // when it was not there yet (RFC 9421 §7.2.2).
+  // when it was not there yet (RFC 9421 §7.2.2). So is its audit event ($8…, `token.rotated`),
+  // only when it rotated.
   const { rows } = await q.query<{
     claimed: boolean
     rotated: boolean
@@ -91,6 +94,8 @@ export async function rotateToken(
        insert into access_tokens (id, grant_id, value_hash, management_id, expires_in, rotated_from)
        select opas_uuid_v7(), grant_id, $3, $4, $5, id from old
        returning grant_id
+     ), e as (
+       ${insertEventSql('new', 8, { tenant: '$15::uuid', grant: 'new.grant_id' })}
      )
      select ${replayClaimed('$6')} as claimed, exists (select 1 from new) as rotated,
        (select ${accessJsonSql('new.grant_id')} from new) as access`,
@@ -100,25 +105,34 @@ export async function rotateToken(
       next.valueHash,
       next.managementId,
       next.expiresIn,
-      ...replayParams(replay)
+      ...replayParams(replay),
+      ...eventParams(event),
+      old.tenantId
     ]
   )
   const row = rows[0]!
   return { claimed: row.claimed, access: row.rotated ? (row.access ?? []) : undefined }
 }
 
-/** Revokes a live token presented with its value (RFC 9635 §6.2). */
+/**
+ * Revokes a live token presented with its value (RFC 9635 §6.2), with its audit event
+ * (`token.revoked`) in the same statement; a token revoked before writes none.
+ */
 export async function revokeToken(
   q: Queryable,
-  managementId: string,
-  valueHash: Uint8Array
+  token: { managementId: string; valueHash: Uint8Array; tenantId: string },
+  event: EventsOfChange
 ): Promise<boolean> {
-  const { rowCount } = await q.query(
-    `update access_tokens set revoked_at = now()
-     where management_id = $1 and value_hash = $2 and revoked_at is null`,
-    [managementId, valueHash]
+  const { rows } = await q.query<{ n: number }>(
+    `with t as (
+       update access_tokens set revoked_at = now()
+       where management_id = $1 and value_hash = $2 and revoked_at is null
+       returning grant_id
+     ), e as (${insertEventSql('t', 4, { tenant: '$3::uuid', grant: 't.grant_id' })})
+     select count(*)::int as n from t`,
+    [token.managementId, token.valueHash, token.tenantId, ...eventParams(event)]
   )
-  return rowCount === 1
+  return rows[0]!.n === 1
 }
 
 /**
