@@ -3,6 +3,7 @@ import type { Logger } from 'pino'
 import { v7 as uuidV7 } from 'uuid'
 import { createClientKeys, type Resolver } from './client-keys/index.js'
 import type { Config } from './config/index.js'
+import { createGrantOperations } from './grant/grant-operations.js'
 import { createGrantService } from './grant/grant-service.js'
 import { createClientVerifier } from './http/client-verifier.js'
 import { createInteractionSession } from './http/interaction-session.js'
@@ -18,6 +19,7 @@ import { createDatabaseReplayGuard, createMemoryReplayGuard } from './replay/rep
 import type { Db } from './storage/db.js'
 import { createSecretBox } from './tenant/secret-box.js'
 import { createTenantDirectory } from './tenant/tenant-directory.js'
+import { createTenantOperations } from './tenant/tenant-operations.js'
 import { createTokenService } from './token/token-service.js'
 import { createEventService } from './audit/event-service.js'
 
@@ -116,8 +118,11 @@ export function createServices(input: {
     interactions,
     events
   })
+  // What operators do to grants and tenants, whichever door they use (the admin API, the
+  // service API, the console, the CLI): scope, checks, the audit event and the log line, once.
+  const grantOperations = createGrantOperations({ db, events })
   const graphql = createGraphqlApi({
-    grants,
+    grants: grantOperations,
     production: config.nodeEnv === 'production',
     logger: logger.child({ component: 'admin-api' })
   })
@@ -128,6 +133,11 @@ export function createServices(input: {
     secrets: createSecretBox(config.tenantSecretsKey),
     attempts: rateLimits
   })
+  const tenantOperations = createTenantOperations({
+    directory: tenants,
+    operatorTenantId: config.operatorTenantId,
+    now
+  })
   return {
     config,
     db,
@@ -135,10 +145,12 @@ export function createServices(input: {
     clientKeys,
     metrics,
     grants,
+    grantOperations,
     events,
     graphql,
     tokens,
     tenants,
+    tenantOperations,
     consoleSessions:
       config.console === 'on'
         ? createConsoleSessions({

@@ -265,7 +265,7 @@ function startRetention(services: Services, config: Config, logger: Logger): Ret
   const tokenAge = config.accessTokenDeletionDays * DAY_SECONDS
   // Counted from the end of the interaction, which may outlive a short retention period.
   const pendingAge = config.pendingGrantDeletionDays * DAY_SECONDS + config.interactionExpirySeconds
-  const { grants, tokens, db } = services
+  const { grantOperations: grants, tokens, db } = services
   return startRetentionJob({
     rules: {
       tokens: (limit) => tokens.purgeSpent(limit, tokenAge),

@@ -1,10 +1,15 @@
 import { GraphQLError, Kind, type ValueNode } from 'graphql'
 import type { Logger } from 'pino'
 import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
-import { isUuid } from '../gnap/wire.js'
-import type { AdminGrant, GrantListFilter } from '../grant/grant-admin-store.js'
-import { logGrantEvent } from '../grant/grant-events.js'
-import type { GrantService } from '../grant/grant-service.js'
+import {
+  GrantSearchError,
+  scopeOf,
+  type AdminGrant,
+  type GrantOperations,
+  type GrantSearch,
+  type GrantSearchProblem,
+  type OperatorCall
+} from '../grant/grant-operations.js'
 
 /** Who is asking: the tenant whose API secret signed the request. */
 export interface AdminContext {
@@ -24,10 +29,6 @@ type AdminErrorCode = 'BAD_USER_INPUT' | 'FORBIDDEN' | 'NOT_FOUND'
 const adminError = (message: string, code: AdminErrorCode) =>
   new GraphQLError(message, { extensions: { code } })
 
-/** Rafiki's page sizes: 20 unless asked, at most 100 (0 counts as unasked, as in Rafiki). */
-const DEFAULT_PAGE = 20
-const MAX_PAGE = 100
-
 interface GrantsArgs {
   after?: string | null
   before?: string | null
@@ -45,19 +46,33 @@ interface GrantsArgs {
   tenantId?: string | null
 }
 
-function pageSize(value: number | null | undefined, name: string): number {
-  if (value === null || value === undefined || value === 0) return DEFAULT_PAGE
-  if (value < 0 || value > MAX_PAGE) {
-    throw adminError(`${name} must be between 0 and ${MAX_PAGE}`, 'BAD_USER_INPUT')
+/** Rafiki's page size when none is asked (0 counts as unasked, as in Rafiki). */
+const DEFAULT_PAGE = 20
+
+const pageSize = (value: number | null | undefined): number =>
+  value === null || value === undefined || value === 0 ? DEFAULT_PAGE : value
+
+/** The grant service's refusal of a search, in the admin API's words. */
+function searchRefused(problem: GrantSearchProblem, sizeName: 'first' | 'last'): GraphQLError {
+  switch (problem.field) {
+    case 'size':
+      return adminError(`${sizeName} must be between 0 and ${problem.max}`, 'BAD_USER_INPUT')
+    case 'tenantId':
+      return adminError('tenantId is not a tenant id', 'BAD_USER_INPUT')
+    case 'after':
+    case 'before':
+      return adminError(`${problem.field} is not a grant id`, 'BAD_USER_INPUT')
   }
-  return value
 }
 
-function cursorOf(value: string | null | undefined, name: string): string | undefined {
-  if (value === null || value === undefined) return undefined
-  if (!isUuid(value)) throw adminError(`${name} is not a grant id`, 'BAD_USER_INPUT')
-  return value
-}
+/** Who asks, as the grant service takes it: its scope and the audit event's actor. */
+const callOf = (ctx: AdminContext): OperatorCall => ({
+  actor: { kind: 'admin-api', tenantId: ctx.tenantId },
+  requestId: ctx.requestId,
+  remoteAddress: ctx.remoteAddress,
+  scope: scopeOf(ctx),
+  log: ctx.log
+})
 
 const toGraphql = (grant: AdminGrant) => ({
   id: grant.id,
@@ -102,36 +117,24 @@ function unsignedScalar(name: string, bits: 8 | 64) {
 }
 
 /**
- * The admin API's resolvers (Rafiki's graphql/resolvers/grant.ts): a tenant sees and revokes
- * only its own grants whatever it passes; the operator sees all, or one tenant's with
- * `tenantId`. Any unknown, foreign or malformed grant id is NOT_FOUND, never an internal error.
+ * The admin API's resolvers (Rafiki's graphql/resolvers/grant.ts), over the grant service,
+ * which decides scope (a tenant sees and revokes only its own grants whatever it passes; the
+ * operator all, or one tenant's with `tenantId`), checks the search and writes and logs a
+ * revocation. Any unknown, foreign or malformed grant id is NOT_FOUND, never an internal error.
  */
-/** The tenant whose grants a caller may read and revoke: its own; the operator's are all. */
-const scopeOf = (ctx: AdminContext): string | undefined =>
-  ctx.isOperator ? undefined : ctx.tenantId
-
-export function createGrantResolvers(grants: GrantService) {
+export function createGrantResolvers(grants: GrantOperations) {
   async function grantsPage(_: unknown, args: GrantsArgs, ctx: AdminContext) {
-    const order = args.sortOrder ?? 'DESC'
     if (args.last !== null && args.last !== undefined && !args.before) {
       throw adminError(
         'last needs before: paging backwards from the start is not possible',
         'BAD_USER_INPUT'
       )
     }
-    const after = cursorOf(args.after, 'after')
-    const before = cursorOf(args.before, 'before')
-    // A tenant sees its own grants whatever it passes; the operator all, or the one it names.
-    let tenantId: string | undefined = ctx.tenantId
-    if (ctx.isOperator) {
-      if (args.tenantId && !isUuid(args.tenantId)) {
-        throw adminError('tenantId is not a tenant id', 'BAD_USER_INPUT')
-      }
-      tenantId = args.tenantId || undefined
-    }
+    const after = args.after ?? undefined
+    const before = args.before ?? undefined
     const f = args.filter ?? {}
-    const filter: GrantListFilter = {
-      ...(tenantId ? { tenantId } : {}),
+    const search: GrantSearch = {
+      ...(args.tenantId ? { tenantId: args.tenantId } : {}),
       ...(f.identifier?.in ? { identifiers: f.identifier.in } : {}),
       ...(f.state?.in ? { stateIn: f.state.in } : {}),
       ...(f.state?.notIn ? { stateNotIn: f.state.notIn } : {}),
@@ -140,13 +143,18 @@ export function createGrantResolvers(grants: GrantService) {
     }
     // Rafiki's precedence: after, then before, then the start.
     const backwards = after === undefined && before !== undefined
-    const size = backwards ? pageSize(args.last, 'last') : pageSize(args.first, 'first')
-    const { rows, hasNextPage, hasPreviousPage } = await grants.admin.page(filter, {
-      order,
-      after,
-      before,
-      size
-    })
+    const sizeName = backwards ? 'last' : 'first'
+    const page = await grants
+      .page(callOf(ctx), search, {
+        order: args.sortOrder ?? 'DESC',
+        after,
+        before,
+        size: pageSize(args[sizeName])
+      })
+      .catch((err: unknown) => {
+        throw err instanceof GrantSearchError ? searchRefused(err.problem, sizeName) : err
+      })
+    const { rows, hasNextPage, hasPreviousPage } = page
     return {
       edges: rows.map((row) => ({ cursor: row.id, node: toGraphql(row) })),
       pageInfo: {
@@ -164,7 +172,7 @@ export function createGrantResolvers(grants: GrantService) {
     Query: {
       grants: grantsPage,
       async grant(_: unknown, args: { id: string }, ctx: AdminContext) {
-        const grant = await grants.admin.find(args.id, scopeOf(ctx))
+        const grant = await grants.find(callOf(ctx), args.id)
         if (!grant) throw adminError('No grant', 'NOT_FOUND')
         return toGraphql(grant)
       }
@@ -173,15 +181,10 @@ export function createGrantResolvers(grants: GrantService) {
       async revokeGrant(_: unknown, args: { input: { grantId: string } }, ctx: AdminContext) {
         const { grantId } = args.input
         if (!grantId) throw adminError('Grant id is not provided', 'FORBIDDEN')
-        const revoked = await grants.admin.revoke(grantId, scopeOf(ctx), {
-          actor: { kind: 'admin-api', tenantId: ctx.tenantId },
-          requestId: ctx.requestId,
-          remoteAddress: ctx.remoteAddress
-        })
-        if (!revoked) throw adminError('Revoke grant was not successful', 'NOT_FOUND')
-        // The lifecycle line the client's own cancel logs, saying who revoked it; once, not
-        // again for a grant revoked before (the answer is the same).
-        if (!revoked.alreadyRevoked) logGrantEvent(ctx.log, 'revoked', revoked, 'admin-api')
+        // Revoked once, with its event and its log line (a grant revoked before: the same answer).
+        if (!(await grants.revoke(callOf(ctx), grantId))) {
+          throw adminError('Revoke grant was not successful', 'NOT_FOUND')
+        }
         return { id: grantId }
       }
     }

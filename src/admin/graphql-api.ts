@@ -13,7 +13,7 @@ import {
 } from 'graphql'
 import { LRUCache } from 'lru-cache'
 import type { Logger } from 'pino'
-import type { GrantService } from '../grant/grant-service.js'
+import type { GrantOperations } from '../grant/grant-operations.js'
 import { adminSchema } from './admin-schema.js'
 import { createGrantResolvers, type AdminContext } from './grant-resolvers.js'
 
@@ -41,7 +41,7 @@ const codeOf = (error: GraphQLError) => error.extensions?.code
  * message never carries the cause (it is logged).
  */
 export function createGraphqlApi(deps: {
-  grants: GrantService
+  grants: GrantOperations
   production: boolean
   logger: Pick<Logger, 'error'>
 }) {

@@ -144,12 +144,12 @@ export function createGrantOperations(deps: GrantOperationsDeps) {
     }
   ): Promise<GrantPage> {
     const { order, size } = request
-    if (!Number.isInteger(size) || size < 1 || size > MAX_GRANTS_PAGE) {
-      throw new GrantSearchError({ field: 'size', rule: 'range', max: MAX_GRANTS_PAGE })
-    }
     checkUuid('after', request.after)
     checkUuid('before', request.before)
     const filter = filterOf(call, search)
+    if (!Number.isInteger(size) || size < 1 || size > MAX_GRANTS_PAGE) {
+      throw new GrantSearchError({ field: 'size', rule: 'range', max: MAX_GRANTS_PAGE })
+    }
     const backwards = request.after === undefined && request.before !== undefined
     const cursor = backwards ? request.before : request.after
     const direction = backwards ? 'before' : 'after'
@@ -179,6 +179,11 @@ export function createGrantOperations(deps: GrantOperationsDeps) {
   ): Promise<AdminGrant[]> {
     return (await page(call, search, { order: 'DESC', after: request.after, size: request.limit }))
       .rows
+  }
+
+  /** One grant alone (the admin API's `grant`, a confirmation page); undefined as for `read`. */
+  async function find(call: OperatorCall, grantId: string): Promise<AdminGrant | undefined> {
+    return isUuid(grantId) ? findAdminGrant(db, grantId, scopedTenant(call)) : undefined
   }
 
   /**
@@ -242,6 +247,7 @@ export function createGrantOperations(deps: GrantOperationsDeps) {
   return {
     page,
     list,
+    find,
     read,
     revoke,
     /** Retention: deletes up to `limit` grants finished over `olderThanS` s ago, tokens gone. */
