@@ -3,7 +3,9 @@ import { test } from 'node:test'
 import {
   formField,
   formTokenOf,
+  readActivitySearch,
   readGrantSearch,
+  readMoment,
   readNewTenantForm,
   readSignInForm,
   readTenantChange,
@@ -139,4 +141,74 @@ test("the tenant directory's refusal reads as a sentence naming the form's field
     tenantFormProblem({ field: 'apiSecret', rule: 'too_short', limit: 16 }),
     /^The API secret must be at least 16 characters\.$/
   )
+})
+
+test('a moment: a UTC date or date-time, one with its offset, or an age; nothing else', () => {
+  const now = Date.parse('2026-12-06T12:00:00Z')
+  const at = (value: string) => readMoment(value, now)?.toISOString()
+  assert.equal(at('2026-12-01'), '2026-12-01T00:00:00.000Z')
+  assert.equal(at('2026-12-01T09:30'), '2026-12-01T09:30:00.000Z')
+  assert.equal(at('2026-12-01 09:30:15'), '2026-12-01T09:30:15.000Z')
+  assert.equal(at('2026-12-01T09:30+02:00'), '2026-12-01T07:30:00.000Z')
+  assert.equal(at('30m'), '2026-12-06T11:30:00.000Z')
+  assert.equal(at('12h'), '2026-12-06T00:00:00.000Z')
+  assert.equal(at('7d'), '2026-11-29T12:00:00.000Z')
+  for (const bad of [
+    'yesterday',
+    '2026-02-30',
+    '2026-13-01',
+    '1969-12-31',
+    '2026-12-01T25:00',
+    '7w',
+    ''
+  ]) {
+    assert.equal(at(bad), undefined, bad)
+  }
+})
+
+test('the activity search: its filters read, or the sentence of what is wrong', () => {
+  const now = Date.parse('2026-12-06T12:00:00Z')
+  const read = (query: Record<string, unknown>, operator = true) =>
+    readActivitySearch(query, { now, operator })
+  const found = read({
+    type: 'grant',
+    grant: ID,
+    wallet: ' https://w.example/a ',
+    since: '1h',
+    tenant: ID,
+    before: OTHER
+  })
+  assert.equal(found.problem, undefined)
+  if (found.problem === undefined) {
+    assert.deepEqual(
+      found.filter.typeIn?.every((t) => t.startsWith('grant.')),
+      true
+    )
+    assert.equal(found.filter.grantId, ID.toLowerCase())
+    assert.equal(found.filter.walletAddress, 'https://w.example/a')
+    assert.equal(found.filter.since?.toISOString(), '2026-12-06T11:00:00.000Z')
+    assert.equal(found.filter.tenantId, ID.toLowerCase())
+    assert.equal(found.before, OTHER)
+  }
+  // A tenant's tenant= is not read at all: the route scopes its trail.
+  const tenant = read({ tenant: 'not-a-uuid' }, false)
+  assert.equal(tenant.problem, undefined)
+  assert.equal(tenant.problem === undefined && tenant.filter.tenantId, undefined)
+  assert.deepEqual(read({}), {
+    values: { type: '', grant: '', wallet: '', since: '', until: '', tenant: '' },
+    filter: {},
+    before: undefined
+  })
+  for (const [query, problem] of [
+    [{ type: 'grant.exploded' }, /event type/],
+    [{ grant: 'x' }, /grant ID/],
+    [{ tenant: 'x' }, /tenant ID/],
+    [{ since: 'x' }, /"Since" takes/],
+    [{ until: 'x' }, /"Until" takes/],
+    [{ since: '1h', until: '2h' }, /must be before/],
+    [{ before: 'x' }, /damaged/],
+    [{ wallet: ['a', 'b'] }, /once/]
+  ] as const) {
+    assert.match(read(query).problem ?? '', problem, JSON.stringify(query))
+  }
 })

@@ -1,8 +1,10 @@
 import type { FastifyInstance } from 'fastify'
+import type { EventService } from '../audit/event-service.js'
 import type { ConsoleSessions } from '../console/console-sessions.js'
 import type { GrantService } from '../grant/grant-service.js'
 import type { Metrics } from '../metrics/metrics.js'
 import type { TenantDirectory } from '../tenant/tenant-directory.js'
+import { registerConsoleActivityRoutes } from './console/console-activity-routes.js'
 import { registerConsoleAssetRoutes } from './console/console-asset-routes.js'
 import { registerConsoleGrantRoutes } from './console/console-grant-routes.js'
 import { createConsoleKit } from './console/console-kit.js'
@@ -22,6 +24,7 @@ export function registerConsoleRoutes(
   deps: {
     sessions: ConsoleSessions
     grants: GrantService
+    events: Pick<EventService, 'list' | 'ofGrant'>
     tenants: TenantDirectory
     metrics: Pick<Metrics, 'recent'>
     now: () => number
@@ -30,7 +33,8 @@ export function registerConsoleRoutes(
   const kit = createConsoleKit(deps.sessions)
   registerConsoleAssetRoutes(app)
   registerConsoleSignInRoutes(app, kit)
-  registerConsoleGrantRoutes(app, kit, deps.grants)
+  registerConsoleGrantRoutes(app, kit, deps)
+  registerConsoleActivityRoutes(app, kit, deps)
   registerConsoleOverviewRoutes(app, kit, deps)
   registerConsoleTenantRoutes(app, kit, deps)
 }

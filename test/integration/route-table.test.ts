@@ -209,6 +209,7 @@ describe('interaction listener: the IdP back channel', () => {
 describe('admin listener: operators only', () => {
   const consolePages = [
     '/',
+    '/activity',
     '/console.js',
     '/grants',
     '/grants/:id',
@@ -549,6 +550,7 @@ describe('each authenticating hook refuses a request without its credential', ()
         graphql: true
       }
     },
+    ...consoleGet('/activity', () => '/activity'),
     ...consoleGet('/grants', () => '/grants'),
     ...consoleGet('/grants/:id', ({ grantId }) => `/grants/${grantId}`),
     ...consoleGet('/grants/:id/revoke', ({ grantId }) => `/grants/${grantId}/revoke`),

@@ -1,3 +1,5 @@
+import type { AuditEvent } from '../../audit/events.js'
+import { detailsInWords, eventSentence } from '../../consent/event-words.js'
 import type { AdminGrant, GrantHistory } from '../../grant/grant-admin-store.js'
 import {
   grantStatuses,
@@ -121,10 +123,45 @@ export interface GrantView {
   viewer: Viewer
   grant: AdminGrant
   history: GrantHistory
+  /** The grant's audit events, oldest first. */
+  events: AuditEvent[]
   flash?: string
 }
 
-/** One grant: what it allows in words, its interaction, its tokens (never a value), Revoke. */
+/** "14:15:07 UTC: Revoked by console user (tenant …) from 127.0.0.1", and what it changed. */
+function eventStep(event: AuditEvent): string {
+  const details = detailsInWords(event)
+  return `<li>${when(event.at)}: ${e(eventSentence(event))}${details ? ` <span class="muted">(${e(details)})</span>` : ''}</li>`
+}
+
+/**
+ * The grant's story from its audit events, who acted and from where; an interaction still
+ * waiting for the account holder says until when. A grant older than the audit trail (or
+ * imported from Rafiki) has no events: its story is then told from its interactions.
+ */
+function historySection(view: GrantView): string {
+  const { events, history, grant } = view
+  if (events.length === 0) {
+    return `<h2>History</h2>
+<p class="muted">No events were recorded for this grant (it predates the audit trail, or was imported); this is its interaction.</p>
+${
+  history.interactions.length
+    ? `<ol class="rows">${history.interactions.map(interactionStory).join('')}</ol>`
+    : '<p>None: this grant needed no consent.</p>'
+}`
+  }
+  const waiting = history.interactions
+    .filter((i) => i.state === 'PENDING' && !i.finishedAt && !i.expired)
+    .map((i) => `<li>${e('Waiting for the account holder until')} ${when(i.expiresAt)}</li>`)
+  return `<h2>History</h2>
+<ol class="timeline" aria-label="Events, oldest first">${events.map(eventStep).join('')}${waiting.join('')}</ol>
+<p><a href="/activity?grant=${e(grant.id)}">Each event in full</a> (request ids, newest first)</p>`
+}
+
+/**
+ * One grant: what it allows in words, its history (who acted, when, from where), its tokens
+ * now (live or how each ended; never a value), Revoke.
+ */
 export function grantPage(view: GrantView) {
   const { grant, history, viewer } = view
   const status = statusOf(grant)
@@ -167,12 +204,7 @@ ${viewer.isOperator ? `<dt>Tenant</dt><dd><code>${e(grant.tenantId)}</code></dd>
 <h2>What it allows</h2>
 ${items.length ? `<ul class="rows">${items.join('')}</ul>` : '<p>No access rights.</p>'}
 ${subjects.length ? `<h2>Account holder identifiers it may read</h2><ul>${subjects.join('')}</ul>` : ''}
-<h2>Interaction</h2>
-${
-  history.interactions.length
-    ? `<ol class="rows">${history.interactions.map(interactionStory).join('')}</ol>`
-    : '<p>None: this grant needed no consent.</p>'
-}
+${historySection(view)}
 <h2>Tokens</h2>
 ${tokens.length ? `<ol class="rows">${tokens.join('')}</ol>` : '<p>No token has been issued.</p>'}
 ${

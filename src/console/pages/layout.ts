@@ -40,7 +40,7 @@ export interface Viewer {
   formToken: string
 }
 
-export type Section = 'grants' | 'overview' | 'tenants'
+export type Section = 'activity' | 'grants' | 'overview' | 'tenants'
 
 export interface Frame {
   title: string
@@ -62,6 +62,7 @@ function navigation(viewer: Viewer, section: Section | undefined): string {
   const who = viewer.isOperator ? 'operator' : `tenant ${viewer.tenantId}`
   return `<nav aria-label="Console"><ul>
 ${link('/grants', 'grants', 'Grants')}
+${link('/activity', 'activity', 'Activity')}
 ${link('/overview', 'overview', 'Overview')}
 ${viewer.isOperator ? link('/tenants', 'tenants', 'Tenants') : ''}
 </ul></nav>

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { EventService } from '../../audit/event-service.js'
 import { readGrantSearch, type Form } from '../../console/console-forms.js'
 import { confirmRevokePage, grantListPage, grantPage } from '../../console/pages/grant-pages.js'
 import { noticePage, type Viewer } from '../../console/pages/layout.js'
@@ -32,8 +33,9 @@ const grantNotFound = (reply: FastifyReply, viewer: Viewer) =>
 export function registerConsoleGrantRoutes(
   app: FastifyInstance,
   kit: ConsoleKit,
-  grants: GrantService
+  deps: { grants: GrantService; events: Pick<EventService, 'ofGrant'> }
 ): void {
+  const { grants, events } = deps
   const { viewerOf, page } = kit
 
   app.get<{ Querystring: Record<string, string | undefined> }>(
@@ -91,6 +93,7 @@ export function registerConsoleGrantRoutes(
           viewer,
           grant,
           history,
+          events: await events.ofGrant(grant.id),
           ...(req.query.revoked ? { flash: 'Grant revoked.' } : {})
         })
       )
