@@ -10,6 +10,8 @@ export interface GrantRow {
 
 export interface TokenRow {
   grantId: string
+  /** It replaced another token (a rotation made it). */
+  rotated: boolean
   /** SHA-256 of the token value, hex: opas stores tokens only as hashes. */
   hash: string
   unrevoked: boolean
@@ -25,6 +27,10 @@ export interface Snapshot {
   tokensByGrant: Map<string, TokenRow[]>
   tokenByHash: Map<string, TokenRow>
   interactionStatesByGrant: Map<string, string[]>
+  /** How many of a grant's interactions were finished (the browser sent back). */
+  finishedInteractionsByGrant: Map<string, number>
+  /** The audit trail: each grant's event types, in the order written. */
+  eventsByGrant: Map<string, string[]>
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
@@ -49,19 +55,26 @@ async function readGrants(db: Db): Promise<GrantRow[]> {
 async function readTokens(db: Db): Promise<TokenRow[]> {
   const { rows } = await db.query<TokenRow>(
     `select grant_id::text as "grantId", encode(value_hash, 'hex') as hash,
-       revoked_at is null as unrevoked,
+       rotated_from is not null as rotated, revoked_at is null as unrevoked,
        created_at + make_interval(secs => expires_in) >= now() as unexpired
      from access_tokens`
   )
   return rows
 }
 
-/** Reads every grant, access identifier, token and interaction: a crash run stores a few 10k. */
+/**
+ * Reads every grant, access identifier, token, interaction and grant event: a crash run stores
+ * a few 10k.
+ */
 export async function takeSnapshot(db: Db): Promise<Snapshot> {
   const grants = await readGrants(db)
   const tokens = await readTokens(db)
-  const interactions = await db.query<{ grantId: string; state: string }>(
-    'select grant_id::text as "grantId", state from interactions'
+  const interactions = await db.query<{ grantId: string; state: string; finished: boolean }>(
+    'select grant_id::text as "grantId", state, finished_at is not null as finished from interactions'
+  )
+  const events = await db.query<{ grantId: string; type: string }>(
+    `select grant_id::text as "grantId", type from events where grant_id is not null
+     order by at, seq`
   )
   const snapshot: Snapshot = {
     grants,
@@ -70,10 +83,17 @@ export async function takeSnapshot(db: Db): Promise<Snapshot> {
     grantsByIdentifier: new Map(),
     tokensByGrant: new Map(),
     tokenByHash: new Map(tokens.map((t) => [t.hash, t])),
-    interactionStatesByGrant: new Map()
+    interactionStatesByGrant: new Map(),
+    finishedInteractionsByGrant: new Map(),
+    eventsByGrant: new Map()
   }
   for (const g of grants) for (const id of g.identifiers) push(snapshot.grantsByIdentifier, id, g)
   for (const t of tokens) push(snapshot.tokensByGrant, t.grantId, t)
-  for (const i of interactions.rows) push(snapshot.interactionStatesByGrant, i.grantId, i.state)
+  for (const i of interactions.rows) {
+    push(snapshot.interactionStatesByGrant, i.grantId, i.state)
+    const finished = snapshot.finishedInteractionsByGrant.get(i.grantId) ?? 0
+    snapshot.finishedInteractionsByGrant.set(i.grantId, finished + (i.finished ? 1 : 0))
+  }
+  for (const e of events.rows) push(snapshot.eventsByGrant, e.grantId, e.type)
   return snapshot
 }

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { checkAuditTrail } from './audit.js'
 import type { Introspection } from './introspect.js'
 import type { ChainRecord, FlowRecord, GrantRecord, IssuedToken, Ledger } from './ledger.js'
 import type { GrantRow, Snapshot, TokenRow } from './snapshot.js'
@@ -38,7 +39,8 @@ import type { GrantRow, Snapshot, TokenRow } from './snapshot.js'
  *     presented token live and created none; an interactive grant whose continuation was never
  *     answered 200 nor lost holds no token.
  *   - refused requests changed nothing: no grant carries their identifier.
- * And, as a cross-check, introspection agrees with the database about every known token.
+ * And, as a cross-check, introspection agrees with the database about every known token, and
+ * the audit trail with the rows (audit.ts).
  */
 
 /** How the ambiguous requests turned out: whether the kills hit both before and after commits. */
@@ -319,5 +321,6 @@ export function verify(
   }
   checkAgreement(c, introspections)
   checkNoStrangers(c, ledger)
+  checkAuditTrail(snapshot, (ok, message) => c.expect(ok, message))
   return { checks: c.checks, violations: c.violations, ambiguous: c.ambiguous }
 }
