@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import type { EventService } from '../audit/event-service.js'
 import type { ConsoleSessions } from '../console/console-sessions.js'
-import type { GrantService } from '../grant/grant-service.js'
+import type { GrantOperations } from '../grant/grant-operations.js'
 import type { Metrics } from '../metrics/metrics.js'
-import type { TenantDirectory } from '../tenant/tenant-directory.js'
+import type { TenantOperations } from '../tenant/tenant-operations.js'
 import { registerConsoleActivityRoutes } from './console/console-activity-routes.js'
 import { registerConsoleAssetRoutes } from './console/console-asset-routes.js'
 import { registerConsoleGrantRoutes } from './console/console-grant-routes.js'
@@ -17,15 +17,17 @@ import { registerConsoleTenantRoutes } from './console/console-tenant-routes.js'
  * services as the admin API and the CLI. Sign-in with a tenant's id and API secret; a session
  * in a signed HttpOnly SameSite=Strict cookie; every form carries the session's token, checked
  * before anything is read or written; nothing changes on a GET. One file per page group under
- * http/console/; what a form means is console/console-forms.ts.
+ * http/console/; what a form means is console/console-forms.ts. Grants and tenants are reached
+ * through the operator services (scope, checks, audit events and log lines are theirs), the
+ * audit trail through the event service.
  */
 export function registerConsoleRoutes(
   app: FastifyInstance,
   deps: {
     sessions: ConsoleSessions
-    grants: GrantService
-    events: Pick<EventService, 'list' | 'ofGrant'>
-    tenants: TenantDirectory
+    grantOperations: GrantOperations
+    tenantOperations: TenantOperations
+    events: Pick<EventService, 'list'>
     metrics: Pick<Metrics, 'recent'>
     now: () => number
   }

@@ -1,12 +1,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import type { EventService } from '../../audit/event-service.js'
 import { readGrantSearch, type Form } from '../../console/console-forms.js'
 import { confirmRevokePage, grantListPage, grantPage } from '../../console/pages/grant-pages.js'
 import { noticePage, type Viewer } from '../../console/pages/layout.js'
-import { logGrantEvent } from '../../grant/grant-events.js'
-import type { GrantListFilter, GrantService } from '../../grant/grant-service.js'
-import { scopeOf, send, withForms, type ConsoleKit, type IdParams } from './console-kit.js'
-import { originOf } from '../event-origin.js'
+import type { GrantOperations } from '../../grant/grant-operations.js'
+import { send, withForms, type ConsoleKit, type IdParams } from './console-kit.js'
 
 const PAGE_SIZE = 20
 
@@ -27,36 +24,35 @@ const grantNotFound = (reply: FastifyReply, viewer: Viewer) =>
   )
 
 /**
- * The grants a viewer may see (its own tenant's; the operator's all): the list with its search,
- * one grant with its history, and revocation (a confirmation page, then its form).
+ * The grants a viewer may see: the list with its search, one grant with its history (its audit
+ * events), and revocation (a confirmation page, then its form). Which grants a viewer may see
+ * (a tenant its own, the operator all), and a revocation's event and log line, are the grant
+ * operations' (grant/grant-operations.ts); this file reads the request and draws the page.
  */
 export function registerConsoleGrantRoutes(
   app: FastifyInstance,
   kit: ConsoleKit,
-  deps: { grants: GrantService; events: Pick<EventService, 'ofGrant'> }
+  deps: { grantOperations: Pick<GrantOperations, 'page' | 'read' | 'find' | 'revoke'> }
 ): void {
-  const { grants, events } = deps
-  const { viewerOf, page } = kit
+  const grants = deps.grantOperations
+  const { viewerOf, callOf, page } = kit
 
   app.get<{ Querystring: Record<string, string | undefined> }>(
     '/grants',
     page,
     async (req, reply) => {
       const viewer = viewerOf(req)
-      const search = readGrantSearch(req.query)
-      const { wallet, status, after, before } = search
-      const tenant = viewer.isOperator && search.tenant ? search.tenant : scopeOf(viewer)
-      const filter: GrantListFilter = {
-        ...(tenant ? { tenantId: tenant } : {}),
-        ...(wallet ? { walletAddress: wallet } : {}),
-        ...(status ? { statusIn: [status] } : {})
-      }
-      const found = await grants.admin.page(filter, {
-        order: 'DESC',
-        after,
-        before,
-        size: PAGE_SIZE
-      })
+      const { wallet, status, tenant, after, before } = readGrantSearch(req.query)
+      // The tenant chosen narrows the operator's list; a tenant's own scope ignores it.
+      const found = await grants.page(
+        callOf(req),
+        {
+          ...(tenant ? { tenantId: tenant } : {}),
+          ...(wallet ? { walletAddress: wallet } : {}),
+          ...(status ? { statusIn: [status] } : {})
+        },
+        { order: 'DESC', after, before, size: PAGE_SIZE }
+      )
       const first = found.rows[0]?.id
       const last = found.rows[found.rows.length - 1]?.id
       return send(
@@ -80,20 +76,14 @@ export function registerConsoleGrantRoutes(
     page,
     async (req, reply) => {
       const viewer = viewerOf(req)
-      const scope = scopeOf(viewer)
-      const [grant, history] = await Promise.all([
-        grants.admin.find(req.params.id, scope),
-        grants.admin.history(req.params.id, scope)
-      ])
-      if (!grant || !history) return grantNotFound(reply, viewer)
+      const record = await grants.read(callOf(req), req.params.id)
+      if (!record) return grantNotFound(reply, viewer)
       return send(
         reply,
         200,
         grantPage({
           viewer,
-          grant,
-          history,
-          events: await events.ofGrant(grant.id),
+          ...record,
           ...(req.query.revoked ? { flash: 'Grant revoked.' } : {})
         })
       )
@@ -102,7 +92,7 @@ export function registerConsoleGrantRoutes(
 
   app.get<{ Params: IdParams }>('/grants/:id/revoke', page, async (req, reply) => {
     const viewer = viewerOf(req)
-    const grant = await grants.admin.find(req.params.id, scopeOf(viewer))
+    const grant = await grants.find(callOf(req), req.params.id)
     if (!grant) return grantNotFound(reply, viewer)
     return send(reply, 200, confirmRevokePage({ viewer, grant }))
   })
@@ -112,14 +102,9 @@ export function registerConsoleGrantRoutes(
       '/grants/:id/revoke',
       kit.form,
       async (req, reply) => {
-        const viewer = viewerOf(req)
-        const revoked = await grants.admin.revoke(
-          req.params.id,
-          scopeOf(viewer),
-          originOf(req, { kind: 'console', tenantId: viewer.tenantId })
-        )
-        if (!revoked) return grantNotFound(reply, viewer)
-        if (!revoked.alreadyRevoked) logGrantEvent(req.log, 'revoked', revoked, 'console')
+        // The event (the console's tenant its actor) and the log line are the service's.
+        const revoked = await grants.revoke(callOf(req), req.params.id)
+        if (!revoked) return grantNotFound(reply, viewerOf(req))
         return reply.redirect(`/grants/${revoked.grantId}?revoked=1`, 303)
       }
     )

@@ -2,8 +2,10 @@ import formbody from '@fastify/formbody'
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { formTokenOf, safeNext, type Form } from '../../console/console-forms.js'
 import type { ConsoleSession, ConsoleSessions } from '../../console/console-sessions.js'
+import { scopeOf, type OperatorCall } from '../../grant/grant-operations.js'
 import { noticePage, type Viewer } from '../../console/pages/layout.js'
 import { signInPage } from '../../console/pages/sign-in-page.js'
+import { originOf } from '../event-origin.js'
 import { noteRefusal } from '../refusal-log.js'
 import { requestContext } from '../request-context.js'
 
@@ -25,10 +27,6 @@ export function send(reply: FastifyReply, status: number, page: Page, refusal?: 
   return reply.code(status).headers(page.headers).send(page.html)
 }
 
-/** The tenant whose grants this viewer may read and revoke: its own; the operator's are all. */
-export const scopeOf = (viewer: Viewer): string | undefined =>
-  viewer.isOperator ? undefined : viewer.tenantId
-
 /**
  * Routes that take a posted form: registered in a context of their own that parses
  * `application/x-www-form-urlencoded`, up to FORM_LIMIT_BYTES.
@@ -40,14 +38,45 @@ export function withForms(app: FastifyInstance, register: (forms: FastifyInstanc
   })
 }
 
+/** Tenants are the operator's alone: the page of the tenant operations' `forbidden`. */
+export const operatorOnly = (reply: FastifyReply, viewer: Viewer) =>
+  send(
+    reply,
+    403,
+    noticePage(
+      {
+        title: 'Operator only',
+        message: 'Only the operator tenant manages tenants.',
+        link: { href: '/grants', text: 'Grants' }
+      },
+      viewer
+    ),
+    'not_operator'
+  )
+
 /**
- * What every console route shares: who is signed in (the session its hook found), the sign-in
- * page, and the hooks a page or a form declares (`page`, `operatorPage`, `form`,
- * `operatorForm`). Built once per console, so every route reads the same request context.
+ * What every console route shares: who is signed in (the session its hook found), the viewer as
+ * the operator services take a caller (`callOf`), the sign-in page, and the hooks a page or a
+ * form declares (`page`, `form`). Built once per console, so every route reads the same request
+ * context. Which grants a viewer may see and who may manage tenants are the operator services'
+ * to decide (grant/grant-operations.ts, tenant/tenant-operations.ts), not the console's.
  */
 export function createConsoleKit(sessions: ConsoleSessions) {
   const signedIn = requestContext<{ session: ConsoleSession; id: string }>('console session')
   const viewerOf = (req: FastifyRequest): Viewer => signedIn.of(req).session
+
+  /**
+   * The signed-in viewer as an operator service's caller: the console's tenant its actor, this
+   * request its origin and logger, its scope by the grant operations' rule.
+   */
+  const callOf = (req: FastifyRequest): OperatorCall => {
+    const viewer = viewerOf(req)
+    return {
+      ...originOf(req, { kind: 'console', tenantId: viewer.tenantId }),
+      scope: scopeOf(viewer),
+      log: req.log
+    }
+  }
 
   const cookieOptions = (req: FastifyRequest, maxAge: number) => ({
     path: '/',
@@ -136,25 +165,6 @@ export function createConsoleKit(sessions: ConsoleSessions) {
     )
   }
 
-  /** Tenants are the operator's alone. */
-  async function requireOperator(req: FastifyRequest, reply: FastifyReply) {
-    const viewer = viewerOf(req)
-    if (viewer.isOperator) return
-    return send(
-      reply,
-      403,
-      noticePage(
-        {
-          title: 'Operator only',
-          message: 'Only the operator tenant manages tenants.',
-          link: { href: '/grants', text: 'Grants' }
-        },
-        viewer
-      ),
-      'not_operator'
-    )
-  }
-
   const page = {
     config: { auth: 'console-session' as const, browserPages: 'console' as const },
     preHandler: requireSession
@@ -163,17 +173,14 @@ export function createConsoleKit(sessions: ConsoleSessions) {
     sessions,
     signedIn,
     viewerOf,
+    callOf,
     cookieOptions,
     sendSignIn,
     sessionIdOf,
     /** A page of a signed-in viewer. */
     page,
-    /** A page of the operator alone. */
-    operatorPage: { ...page, preHandler: [requireSession, requireOperator] },
     /** A form of a signed-in viewer, its token checked before anything is read or written. */
-    form: { ...page, preHandler: [requireSession, verifyForm] },
-    /** A form of the operator alone. */
-    operatorForm: { ...page, preHandler: [requireSession, requireOperator, verifyForm] }
+    form: { ...page, preHandler: [requireSession, verifyForm] }
   }
 }
 

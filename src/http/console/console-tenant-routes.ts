@@ -13,9 +13,8 @@ import {
   tenantListPage,
   tenantPage
 } from '../../console/pages/tenant-pages.js'
-import type { TenantDirectory } from '../../tenant/tenant-directory.js'
-import { send, withForms, type ConsoleKit, type IdParams } from './console-kit.js'
-import { originOf } from '../event-origin.js'
+import type { TenantOperations } from '../../tenant/tenant-operations.js'
+import { operatorOnly, send, withForms, type ConsoleKit, type IdParams } from './console-kit.js'
 
 const tenantNotFound = (reply: FastifyReply, viewer: Viewer) =>
   send(
@@ -32,67 +31,78 @@ const tenantNotFound = (reply: FastifyReply, viewer: Viewer) =>
     'unknown_tenant'
   )
 
-/** The tenants, the operator's alone: list, create, change and delete. */
+/**
+ * The tenants: list, create, change and delete. Who may (the operator tenant alone, at the
+ * console), the checks, the audit event and the log line are the tenant operations'
+ * (tenant/tenant-operations.ts); this file reads the forms and draws the pages.
+ */
 export function registerConsoleTenantRoutes(
   app: FastifyInstance,
   kit: ConsoleKit,
-  deps: { tenants: TenantDirectory; now: () => number }
+  deps: { tenantOperations: TenantOperations }
 ): void {
-  const { tenants } = deps
-  const { viewerOf, operatorPage, operatorForm } = kit
+  const tenants = deps.tenantOperations
+  const { viewerOf, callOf, page, form } = kit
 
   app.get<{ Querystring: { saved?: string; deleted?: string } }>(
     '/tenants',
-    operatorPage,
+    page,
     async (req, reply) => {
       const viewer = viewerOf(req)
+      const listed = await tenants.list(callOf(req))
+      if (listed.outcome === 'forbidden') return operatorOnly(reply, viewer)
       return send(
         reply,
         200,
         tenantListPage({
           viewer,
-          tenants: await tenants.list(),
+          tenants: listed.tenants,
           ...(req.query.deleted ? { flash: 'Tenant deleted.' } : {})
         })
       )
     }
   )
 
-  app.get('/tenants/new', operatorPage, async (req, reply) =>
-    send(reply, 200, newTenantPage({ viewer: viewerOf(req), values: { id: randomUUID() } }))
-  )
+  app.get('/tenants/new', page, async (req, reply) => {
+    const viewer = viewerOf(req)
+    if (!tenants.mayManage(callOf(req).actor)) return operatorOnly(reply, viewer)
+    return send(reply, 200, newTenantPage({ viewer, values: { id: randomUUID() } }))
+  })
 
   app.get<{ Params: IdParams; Querystring: { saved?: string } }>(
     '/tenants/:id',
-    operatorPage,
+    page,
     async (req, reply) => {
       const viewer = viewerOf(req)
-      const tenant = await tenants.show(req.params.id)
-      if (!tenant) return tenantNotFound(reply, viewer)
+      const shown = await tenants.show(callOf(req), req.params.id)
+      if (shown.outcome === 'forbidden') return operatorOnly(reply, viewer)
+      if (shown.outcome === 'not_found') return tenantNotFound(reply, viewer)
       return send(
         reply,
         200,
-        tenantPage({ viewer, tenant, ...(req.query.saved ? { flash: 'Tenant saved.' } : {}) })
+        tenantPage({
+          viewer,
+          tenant: shown.tenant,
+          ...(req.query.saved ? { flash: 'Tenant saved.' } : {})
+        })
       )
     }
   )
 
-  app.get<{ Params: IdParams }>('/tenants/:id/delete', operatorPage, async (req, reply) => {
+  app.get<{ Params: IdParams }>('/tenants/:id/delete', page, async (req, reply) => {
     const viewer = viewerOf(req)
-    const tenant = await tenants.show(req.params.id)
-    if (!tenant) return tenantNotFound(reply, viewer)
-    return send(reply, 200, confirmDeleteTenantPage({ viewer, tenant }))
+    const shown = await tenants.show(callOf(req), req.params.id)
+    if (shown.outcome === 'forbidden') return operatorOnly(reply, viewer)
+    if (shown.outcome === 'not_found') return tenantNotFound(reply, viewer)
+    return send(reply, 200, confirmDeleteTenantPage({ viewer, tenant: shown.tenant }))
   })
 
   withForms(app, (forms) => {
-    forms.post<{ Body: Form }>('/tenants', operatorForm, async (req, reply) => {
+    forms.post<{ Body: Form }>('/tenants', form, async (req, reply) => {
       const viewer = viewerOf(req)
       const { id, input, values } = readNewTenantForm(req.body)
-      const created = await tenants.create(
-        id,
-        input,
-        originOf(req, { kind: 'console', tenantId: viewer.tenantId })
-      )
+      const created = await tenants.create(callOf(req), { ...input, id })
+      if (created.outcome === 'forbidden') return operatorOnly(reply, viewer)
       if (created.outcome === 'invalid') {
         const problem = tenantFormProblem(created.problem)
         return send(reply, 400, newTenantPage({ viewer, values, problem }), 'invalid_request')
@@ -101,10 +111,6 @@ export function registerConsoleTenantRoutes(
         const problem = 'A tenant with this ID exists, or existed and was deleted.'
         return send(reply, 409, newTenantPage({ viewer, values, problem }), 'conflict')
       }
-      req.log.info(
-        { event: 'tenant.created', tenantId: created.id, by: 'console' },
-        'tenant created'
-      )
       if (created.generatedApiSecret === undefined) {
         return reply.redirect(`/tenants/${created.id}?saved=1`, 303)
       }
@@ -123,80 +129,57 @@ export function registerConsoleTenantRoutes(
       )
     })
 
-    forms.post<{ Params: IdParams; Body: Form }>(
-      '/tenants/:id',
-      operatorForm,
-      async (req, reply) => {
-        const viewer = viewerOf(req)
-        const tenant = await tenants.show(req.params.id)
-        if (!tenant) return tenantNotFound(reply, viewer)
-        const { change, values } = readTenantChange(req.body)
-        const updated =
-          typeof change === 'string'
-            ? change
-            : await tenants.update(
-                tenant.id,
-                change,
-                originOf(req, { kind: 'console', tenantId: viewer.tenantId })
-              )
-        if (typeof updated === 'string' || updated.outcome === 'invalid') {
-          const problem = typeof updated === 'string' ? updated : tenantFormProblem(updated.problem)
-          return send(
-            reply,
-            400,
-            tenantPage({ viewer, tenant, values, problem }),
-            'invalid_request'
-          )
-        }
-        if (updated.outcome === 'not_found') return tenantNotFound(reply, viewer)
-        req.log.info(
-          {
-            event: 'tenant.updated',
-            tenantId: tenant.id,
-            by: 'console',
-            changed: Object.keys(change)
-          },
-          'tenant updated'
-        )
-        return reply.redirect(`/tenants/${tenant.id}?saved=1`, 303)
+    forms.post<{ Params: IdParams; Body: Form }>('/tenants/:id', form, async (req, reply) => {
+      const viewer = viewerOf(req)
+      const call = callOf(req)
+      const shown = await tenants.show(call, req.params.id)
+      if (shown.outcome === 'forbidden') return operatorOnly(reply, viewer)
+      if (shown.outcome === 'not_found') return tenantNotFound(reply, viewer)
+      const { tenant } = shown
+      const { change, values } = readTenantChange(req.body)
+      const updated =
+        typeof change === 'string' ? change : await tenants.update(call, tenant.id, change)
+      if (typeof updated !== 'string' && updated.outcome === 'forbidden') {
+        return operatorOnly(reply, viewer)
       }
-    )
+      if (typeof updated === 'string' || updated.outcome === 'invalid') {
+        const problem = typeof updated === 'string' ? updated : tenantFormProblem(updated.problem)
+        return send(reply, 400, tenantPage({ viewer, tenant, values, problem }), 'invalid_request')
+      }
+      if (updated.outcome === 'not_found') return tenantNotFound(reply, viewer)
+      return reply.redirect(`/tenants/${tenant.id}?saved=1`, 303)
+    })
 
     forms.post<{ Params: IdParams; Body: Form }>(
       '/tenants/:id/delete',
-      operatorForm,
+      form,
       async (req, reply) => {
         const viewer = viewerOf(req)
-        const tenant = await tenants.show(req.params.id)
-        if (!tenant) return tenantNotFound(reply, viewer)
-        if (tenant.id === viewer.tenantId) {
-          return send(
-            reply,
-            409,
-            noticePage(
-              {
-                title: 'Not deleted',
-                message: 'The operator tenant cannot be deleted.',
-                link: { href: '/tenants', text: 'Tenants' }
-              },
-              viewer
-            ),
-            'conflict'
-          )
+        const removed = await tenants.remove(callOf(req), req.params.id)
+        switch (removed.outcome) {
+          case 'deleted':
+            return reply.redirect('/tenants?deleted=1', 303)
+          case 'forbidden':
+            return operatorOnly(reply, viewer)
+          case 'own_tenant':
+            return send(
+              reply,
+              409,
+              noticePage(
+                {
+                  title: 'Not deleted',
+                  message: 'The operator tenant cannot be deleted.',
+                  link: { href: '/tenants', text: 'Tenants' }
+                },
+                viewer
+              ),
+              'conflict'
+            )
+          // 'invalid_date' cannot come of the console (it deletes now), nor 'not_found' twice.
+          case 'invalid_date':
+          case 'not_found':
+            return tenantNotFound(reply, viewer)
         }
-        if (
-          !(await tenants.remove(
-            tenant.id,
-            new Date(deps.now()),
-            originOf(req, { kind: 'console', tenantId: viewer.tenantId })
-          ))
-        )
-          return tenantNotFound(reply, viewer)
-        req.log.info(
-          { event: 'tenant.deleted', tenantId: tenant.id, by: 'console' },
-          'tenant deleted'
-        )
-        return reply.redirect('/tenants?deleted=1', 303)
       }
     )
   })
