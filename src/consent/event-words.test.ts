@@ -88,21 +88,25 @@ test("details in words: a tenant's fields (never a secret), a purge, a grant's a
         access: [{ type: 'incoming-payment', actions: ['create', 'read'], identifier: null }]
       }
     }),
-    /^asked for .+/
+    /^asked for Receive payments \(.+\)$/
+  )
+  assert.equal(
+    detailsInWords({ type: 'grant.issued', details: { continuation: 'poll', token: true } }),
+    'with an access token'
   )
   assert.equal(
     detailsInWords({
       type: 'grant.continued',
       details: { continuation: 'interact_ref', token: true }
     }),
-    'continued after the account holder answered, a token issued'
+    'after the account holder answered'
   )
   assert.equal(
     detailsInWords({
       type: 'grant.finished',
       details: { decision: 'rejected', returnedBy: 'redirect' }
     }),
-    'the account holder rejected, sent back to the app'
+    'rejected, sent back to the app'
   )
   // What it does not know, it shows as it is; nothing, as nothing.
   assert.equal(

@@ -1,5 +1,5 @@
 import { eventTypes, type AuditEvent, type EventType } from '../audit/events.js'
-import { accessInWords, accessSummary } from './grant-words.js'
+import { accessInWords } from './grant-words.js'
 
 /*
  * The audit trail in words, for the console's Activity page and grant page and the CLI alike:
@@ -16,7 +16,7 @@ const typeWords: Record<EventType, { title: string; verb: string }> = {
   'grant.issued': { title: 'Grant issued', verb: 'Issued' },
   'grant.continued': { title: 'Grant continued', verb: 'Continued' },
   'grant.revoked': { title: 'Grant revoked', verb: 'Revoked' },
-  'grant.finished': { title: 'Grant finished', verb: 'Finished' },
+  'grant.finished': { title: 'Interaction finished', verb: 'Interaction finished' },
   'grant.purged': { title: 'Grant deleted', verb: 'Deleted' },
   'token.rotated': { title: 'Token rotated', verb: 'Token rotated' },
   'token.revoked': { title: 'Token revoked', verb: 'Token revoked' },
@@ -126,7 +126,10 @@ const purgeReasons: Record<string, string> = {
   abandoned: 'never finished, past its retention period'
 }
 
-/** What a grant asked for, as the consent screen words it: "Receive payments: …, on https://…". */
+/**
+ * What a grant asked for, in the consent screen's titles and actions: "Send payments (create
+ * payments, …) on https://…". The trail keeps no limits (they stay with the grant): none shown.
+ */
 function accessAskedInWords(access: unknown): string | undefined {
   if (!Array.isArray(access)) return undefined
   const items = access.map((item: unknown) => {
@@ -138,7 +141,8 @@ function accessAskedInWords(access: unknown): string | undefined {
       identifier: typeof identifier === 'string' ? identifier : null,
       limits: null
     })
-    return `${accessSummary(words)}${words.walletAddress ? ` on ${words.walletAddress}` : ''}`
+    const what = words.actions.length ? ` (${words.actions.join(', ')})` : ''
+    return `${words.title}${what}${words.walletAddress ? ` on ${words.walletAddress}` : ''}`
   })
   return items.every((item) => item !== undefined) ? `asked for ${items.join('; ')}` : undefined
 }
@@ -148,13 +152,16 @@ const continuationWords: Record<string, string> = {
   poll: 'by polling'
 }
 
-/** A grant continued (RFC 9635 §5): how, and whether a token was issued. */
-function continuationInWords(details: Record<string, unknown>): string | undefined {
-  const how = typeof details.continuation === 'string' && continuationWords[details.continuation]
-  if (!how) return undefined
-  const token =
-    details.token === true ? ', a token issued' : details.token === false ? ', no token' : ''
-  return `continued ${how}${token}`
+/** A grant continued (RFC 9635 §5): how. */
+const continuationInWords = (details: Record<string, unknown>): string | undefined =>
+  typeof details.continuation === 'string' ? continuationWords[details.continuation] : undefined
+
+/** A grant issued: at once (no consent needed), or on continuation with or without a token. */
+function issueInWords(details: Record<string, unknown>): string | undefined {
+  if (details.access !== undefined) return 'at once: no consent needed'
+  if (details.token === true) return 'with an access token'
+  if (details.token === false) return 'with no access token (subject information only)'
+  return undefined
 }
 
 /** The account holder sent back to the app (RFC 9635 §4.2): what they decided, and how. */
@@ -167,7 +174,7 @@ function finishInWords(details: Record<string, unknown>): string | undefined {
       : details.returnedBy === 'polling'
         ? ', told to go back to the app (it polls)'
         : ''
-  return `the account holder ${String(details.decision)}${back}`
+  return `${String(details.decision)}${back}`
 }
 
 /** Any other detail, as `name: value`. */
@@ -188,12 +195,9 @@ export function detailsInWords(event: Pick<AuditEvent, 'type' | 'details'>): str
     case 'tenant.updated':
       return tenantChangeInWords(details) || rawDetails(details)
     case 'grant.requested':
+      return accessAskedInWords(details.access) ?? rawDetails(details)
     case 'grant.issued':
-      return (
-        (details.access !== undefined ? accessAskedInWords(details.access) : undefined) ??
-        continuationInWords(details) ??
-        rawDetails(details)
-      )
+      return issueInWords(details) ?? rawDetails(details)
     case 'grant.continued':
       return continuationInWords(details) ?? rawDetails(details)
     case 'grant.finished':

@@ -167,9 +167,14 @@ describe('the operator console in Chromium', { skip: available ? false : `no ${C
       await page.getByRole('heading', { level: 1, name: 'Grant to Corner Shop' }).waitFor()
       const text = await page.locator('main').innerText()
       assert.match(text, /up to USD 5\.00 each month, for 12 months, from 1 Jan 2026 to 1 Jan 2027/)
-      assert.match(text, /Started .* the app sent the account holder to consent/)
-      assert.match(text, /Accepted \d+ \w+ \d{4}/)
-      assert.match(text, /Finished .* sent back to the app/)
+      // Its history from the audit trail: who acted, and from where.
+      assert.match(text, /Requested by the client \S+ from \S+ \(asked for Send payments/)
+      assert.match(text, /Approved by the account holder from /)
+      assert.match(
+        text,
+        /Interaction finished by the account holder .*\(approved, sent back to the app\)/
+      )
+      assert.match(text, /Issued by the client \S+ from \S+ \(with an access token\)/)
       assert.match(text, /Token 1: Issued .*; live; expires/)
       assert.match(text, /Issued the app holds a live token\s+GNAP state\s+FINALIZED \(ISSUED\)/i)
       assert.ok(!text.includes(token), 'no token value')
