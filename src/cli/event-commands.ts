@@ -2,6 +2,7 @@ import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
 import { MAX_EVENTS_PAGE } from '../audit/event-service.js'
 import { eventTypes, isEventType, type AuditEvent, type EventType } from '../audit/events.js'
+import { detailsInWords } from '../consent/event-words.js'
 import { fitTable, type TableColumn } from './fit-table.js'
 import {
   print,
@@ -60,7 +61,8 @@ export const eventRow = (e: AuditEvent): string[] => [
   e.grantId ?? '',
   e.tenantId ?? '',
   e.remoteAddress ?? '',
-  Object.keys(e.details).length ? JSON.stringify(e.details) : ''
+  // In the console's words ("set IdP consent URL to …; removed IdP secret"); --json has them raw.
+  detailsInWords(e)
 ]
 
 export function registerEventCommands(program: Command): void {
