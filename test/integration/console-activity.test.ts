@@ -215,7 +215,7 @@ describe('filters', () => {
     assert.doesNotMatch(tenant, /<script>/)
     assert.match(
       tenant,
-      /set IdP consent URL to https:\/\/idp\.example\/&lt;script&gt;alert\(2\)&lt;\/script&gt;; removed IdP secret/
+      /Set IdP consent URL to https:\/\/idp\.example\/&lt;script&gt;alert\(2\)&lt;\/script&gt;; removed IdP secret/
     )
     const refused = await browser.get(`/activity?grant=${encodeURIComponent('"><script>x')}`)
     assert.equal(refused.status, 400)

@@ -80,7 +80,7 @@ function eventRow(event: AuditEvent, viewer: Viewer): string {
   return `<li>
 <div class="row-head"><strong>${e(eventTitle(event.type))}</strong>${when(event.at)}</div>
 <p class="detail">By ${e(actorInWords(event))}</p>
-${details ? `<p class="detail">${e(details)}</p>` : ''}
+${details ? `<p class="detail">${e(details.charAt(0).toUpperCase() + details.slice(1))}</p>` : ''}
 ${facts.length ? `<p class="detail muted">${facts.join(' · ')}</p>` : ''}
 </li>`
 }
@@ -96,8 +96,10 @@ export function activityPage(view: ActivityView) {
       ? `Tenant <span class="mono">${e(view.values.tenant)}</span>'s events.`
       : "Every tenant's events."
     : "Your tenant's events."
+  // A refusal above the form, where it is read first; the form shows what was typed.
+  const problem = view.problem ? `<p class="error" role="alert">${e(view.problem)}</p>` : ''
   const results = view.problem
-    ? `<p class="error" role="alert">${e(view.problem)}</p>`
+    ? ''
     : !events?.length
       ? `<p role="status">No events${view.paged ? ' before these' : ''} match.</p>`
       : `<ol class="rows" aria-label="Events, newest first">${events.map((ev) => eventRow(ev, viewer)).join('')}</ol>`
@@ -113,7 +115,7 @@ export function activityPage(view: ActivityView) {
     { title: 'Activity', viewer, section: 'activity' },
     `<h1>Activity</h1>
 <p>${whose} Who changed what, when and from where; newest first, times in UTC.</p>
-${filterForm(view)}
+${problem}${filterForm(view)}
 ${results}
 ${pager}`
   )
