@@ -200,7 +200,7 @@ export async function buildApps(services: Services): Promise<Apps> {
   // SERVICE_API_AUTH=none says the network is private (config/listener-checks.ts).
   const service = await createListenerApp('service', services)
   registerServiceApiRoutes(service, {
-    tenants: services.tenants,
+    tenants: services.tenantOperations,
     serviceApiSecret: services.config.serviceApiSecret
   })
 

@@ -15,7 +15,8 @@ import {
 } from './commands.js'
 import { registerEventCommands } from './event-commands.js'
 import { registerImportCommand } from './import-command.js'
-import { registerOperatorCommands } from './operator-commands.js'
+import { registerTenantCommands } from './tenant-commands.js'
+import { registerGrantCommands } from './grant-commands.js'
 
 /** Exit codes: 0 done, 1 failed, 2 the command line itself is wrong (unknown command or flag). */
 const USAGE_ERROR = 2
@@ -78,7 +79,8 @@ function program(): Command {
     .command('show')
     .description('print the generated secrets and operator tenant id (NAME=value lines)')
     .action(showSecrets)
-  registerOperatorCommands(opas)
+  registerTenantCommands(opas)
+  registerGrantCommands(opas)
   registerEventCommands(opas)
   registerImportCommand(opas)
   return opas

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { hashSecret, secretMatchesHash } from '../gnap/secrets.js'
 import { sendErrorEnvelope } from './error-handler.js'
 import { originOf } from './event-origin.js'
-import type { TenantDirectory } from '../tenant/tenant-directory.js'
+import type { TenantCall, TenantOperations } from '../tenant/tenant-operations.js'
 import { describeTenantProblem, type TenantProblem } from '../tenant/tenant-rules.js'
 
 /**
@@ -14,8 +14,8 @@ import { describeTenantProblem, type TenantProblem } from '../tenant/tenant-rule
  * shown: `hasIdpSecret` says whether one is set).
  */
 
-// Types only: what a tenant may be (lengths, URLs, secrets' minimum) is the tenant directory's
-// to judge, the same for every surface (tenant/tenant-rules.ts).
+// Types only: what a tenant may be (lengths, URLs, secrets' minimum, a deletion's date) is the
+// tenant operations' to judge, the same for every surface (tenant/tenant-rules.ts).
 const Nullable = Type.Optional(Type.Union([Type.String(), Type.Null()]))
 
 const CreateBody = Type.Object(
@@ -49,9 +49,19 @@ const unknownTenant = (reply: FastifyReply) => fail(reply, 404, 'not_found', 'un
 const invalidTenant = (reply: FastifyReply, problem: TenantProblem) =>
   fail(reply, 400, 'invalid_request', describeTenantProblem(problem, problem.field))
 
+/** The service API manages every tenant; refused only if the tenant service ever says so. */
+const forbidden = (reply: FastifyReply) =>
+  fail(reply, 403, 'unauthorized', 'this caller may not manage tenants')
+
+/** Rafiki's backend, as the actor of the change, with this request's id and address. */
+const callOf = (req: FastifyRequest): TenantCall => ({
+  ...originOf(req, { kind: 'service-api' }),
+  log: req.log
+})
+
 export function registerServiceApiRoutes(
   app: FastifyInstance,
-  deps: { tenants: TenantDirectory; serviceApiSecret: string | undefined }
+  deps: { tenants: TenantOperations; serviceApiSecret: string | undefined }
 ): void {
   const { tenants } = deps
   const secretHash =
@@ -78,8 +88,8 @@ export function registerServiceApiRoutes(
     '/tenant',
     { schema: { body: CreateBody }, config: { auth }, preHandler: authenticate },
     async (req, reply) => {
-      const { id, ...input } = req.body
-      const created = await tenants.create(id, input, originOf(req, { kind: 'service-api' }))
+      const created = await tenants.create(callOf(req), req.body)
+      if (created.outcome === 'forbidden') return forbidden(reply)
       if (created.outcome === 'invalid') return invalidTenant(reply, created.problem)
       if (created.outcome === 'conflict') {
         return fail(reply, 409, 'conflict', 'a tenant with this id exists (or was deleted)')
@@ -96,9 +106,10 @@ export function registerServiceApiRoutes(
     '/tenant/:id',
     { config: { auth }, preHandler: authenticate },
     async (req, reply) => {
-      const tenant = await tenants.show(req.params.id)
-      if (!tenant) return unknownTenant(reply)
-      return { ...tenant, idpSecret: null }
+      const shown = await tenants.show(callOf(req), req.params.id)
+      if (shown.outcome === 'forbidden') return forbidden(reply)
+      if (shown.outcome === 'not_found') return unknownTenant(reply)
+      return { ...shown.tenant, idpSecret: null }
     }
   )
 
@@ -106,11 +117,8 @@ export function registerServiceApiRoutes(
     '/tenant/:id',
     { schema: { body: UpdateBody }, config: { auth }, preHandler: authenticate },
     async (req, reply) => {
-      const updated = await tenants.update(
-        req.params.id,
-        req.body,
-        originOf(req, { kind: 'service-api' })
-      )
+      const updated = await tenants.update(callOf(req), req.params.id, req.body)
+      if (updated.outcome === 'forbidden') return forbidden(reply)
       if (updated.outcome === 'invalid') return invalidTenant(reply, updated.problem)
       if (updated.outcome === 'not_found') return unknownTenant(reply)
       return reply.code(204).send()
@@ -121,15 +129,18 @@ export function registerServiceApiRoutes(
     '/tenant/:id',
     { schema: { body: DeleteBody }, config: { auth }, preHandler: authenticate },
     async (req, reply) => {
-      const deletedAt = new Date(req.body.deletedAt)
-      const year = deletedAt.getUTCFullYear()
-      // The database keeps four-digit years (and so does every date a backend sends).
-      if (Number.isNaN(year) || year < 1 || year > 9999) {
-        return fail(reply, 400, 'invalid_request', 'deletedAt must be a date and time')
+      const removed = await tenants.remove(callOf(req), req.params.id, new Date(req.body.deletedAt))
+      switch (removed.outcome) {
+        case 'deleted':
+          return reply.code(204).send()
+        case 'invalid_date':
+          return fail(reply, 400, 'invalid_request', 'deletedAt must be a date and time')
+        case 'not_found':
+          return unknownTenant(reply)
+        case 'own_tenant':
+        case 'forbidden':
+          return forbidden(reply)
       }
-      if (!(await tenants.remove(req.params.id, deletedAt, originOf(req, { kind: 'service-api' }))))
-        return unknownTenant(reply)
-      return reply.code(204).send()
     }
   )
 }
