@@ -56,7 +56,12 @@ describe("a client's wallet address in its one spelling", () => {
 
     // The operators' search (the console's, the admin API's, the CLI's: one service call).
     for (const query of [app.walletAddress, ...spellings.map((s) => s.walletAddress)]) {
-      const found = await server.services.grants.admin.page(
+      const found = await server.services.grantOperations.page(
+        {
+          actor: { kind: 'cli', user: 'test', host: 'test' },
+          scope: 'all',
+          log: server.services.logger
+        },
         { walletAddress: query },
         { order: 'DESC', size: 20 }
       )

@@ -6,7 +6,7 @@ import type { TestServer } from '../helpers/test-server.js'
 import { createGrantFlows, type GrantFlows, type IssuedToken } from './support/grant-flows.js'
 
 /**
- * A grant's history as operators read it (grants.admin.history, the console's grant page),
+ * A grant's history as operators read it (grantOperations.read, the console's grant page),
  * written by the real flows: the interaction's finish (RFC 9635 §4.2.3) and the token's
  * rotation (§6.1), never with a token value or handle.
  */
@@ -22,8 +22,18 @@ before(async () => {
 })
 after(() => world.close())
 
-const history = (grantId: string, tenantId?: string) =>
-  server.services.grants.admin.history(grantId, tenantId)
+/** A grant's history as the grant operations read it: every tenant's, or one tenant's. */
+const history = async (grantId: string, tenantId?: string) =>
+  (
+    await server.services.grantOperations.read(
+      {
+        actor: { kind: 'cli', user: 'test', host: 'test' },
+        scope: tenantId === undefined ? 'all' : { tenantId },
+        log: server.services.logger
+      },
+      grantId
+    )
+  )?.history
 
 async function finishedAt(interactionId: string): Promise<Date | null> {
   const { rows } = await server.services.db.query<{ at: Date | null }>(
@@ -87,7 +97,7 @@ describe('the finish records when the browser went back to the client', () => {
   })
 })
 
-describe('grants.admin.history', () => {
+describe('grantOperations.read: history', () => {
   test('an approved, issued, rotated grant: its interaction and its chain of tokens', async () => {
     const pending = await flows.requestInteractive()
     const approved = await flows.approve(pending)
