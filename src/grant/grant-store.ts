@@ -58,7 +58,6 @@ export interface NewGrant {
   interaction: { id: string; ref: string; nonce: string; expiresIn: number } | null
 }
 
-
 // One statement inserts the grant with its access rows, subjects and its token or interaction:
 // atomic without an explicit transaction, and one round trip on the hot path (non-interactive
 // grants). Foreign keys are checked at the end of the statement, so the CTEs may reference `g`.
