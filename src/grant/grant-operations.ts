@@ -101,6 +101,12 @@ const checkUuid = (field: 'tenantId' | 'after' | 'before', value: string | undef
   if (value !== undefined && !isUuid(value)) throw new GrantSearchError({ field, rule: 'uuid' })
 }
 
+const checkSize = (size: number) => {
+  if (!Number.isInteger(size) || size < 1 || size > MAX_GRANTS_PAGE) {
+    throw new GrantSearchError({ field: 'size', rule: 'range', max: MAX_GRANTS_PAGE })
+  }
+}
+
 export function createGrantOperations(deps: GrantOperationsDeps) {
   const { db, events } = deps
 
@@ -147,9 +153,7 @@ export function createGrantOperations(deps: GrantOperationsDeps) {
     checkUuid('after', request.after)
     checkUuid('before', request.before)
     const filter = filterOf(call, search)
-    if (!Number.isInteger(size) || size < 1 || size > MAX_GRANTS_PAGE) {
-      throw new GrantSearchError({ field: 'size', rule: 'range', max: MAX_GRANTS_PAGE })
-    }
+    checkSize(size)
     const backwards = request.after === undefined && request.before !== undefined
     const cursor = backwards ? request.before : request.after
     const direction = backwards ? 'before' : 'after'
@@ -177,8 +181,16 @@ export function createGrantOperations(deps: GrantOperationsDeps) {
     search: GrantSearch,
     request: { limit: number; after?: string | undefined }
   ): Promise<AdminGrant[]> {
-    return (await page(call, search, { order: 'DESC', after: request.after, size: request.limit }))
-      .rows
+    const { limit, after } = request
+    checkUuid('after', after)
+    const filter = filterOf(call, search)
+    checkSize(limit)
+    return listGrants(db, filter, {
+      order: 'DESC',
+      direction: 'after',
+      limit,
+      ...(after === undefined ? {} : { cursor: after })
+    })
   }
 
   /** One grant alone (the admin API's `grant`, a confirmation page); undefined as for `read`. */
