@@ -265,7 +265,7 @@ function startRetention(services: Services, config: Config, logger: Logger): Ret
   const tokenAge = config.accessTokenDeletionDays * DAY_SECONDS
   // Counted from the end of the interaction, which may outlive a short retention period.
   const pendingAge = config.pendingGrantDeletionDays * DAY_SECONDS + config.interactionExpirySeconds
-  const { grantOperations: grants, tokens, db } = services
+  const { grantOperations, tokens, db } = services
   return startRetentionJob({
     rules: {
       tokens: (limit) => tokens.purgeSpent(limit, tokenAge),
@@ -273,8 +273,8 @@ function startRetention(services: Services, config: Config, logger: Logger): Ret
       finishedGrants: async (limit) =>
         config.grantDeletionDays === undefined
           ? 0
-          : grants.purgeFinished(limit, config.grantDeletionDays * DAY_SECONDS),
-      abandonedGrants: (limit) => grants.purgeAbandoned(limit, pendingAge),
+          : grantOperations.purgeFinished(limit, config.grantDeletionDays * DAY_SECONDS),
+      abandonedGrants: (limit) => grantOperations.purgeAbandoned(limit, pendingAge),
       replays: (limit) => deleteExpiredReplays(db, limit),
       events: (limit) => services.events.purge(limit, config.eventRetentionDays)
     },
