@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import type { AddressInfo } from 'node:net'
+import { hostname } from 'node:os'
 import type { Logger } from 'pino'
 import { buildApps, listenerNames, type Apps, type ListenerName } from './app.js'
 import {
@@ -188,7 +189,8 @@ async function syncOperatorTenant(
       logger.info(
         { tenant: config.operatorTenantId, setting: operatorSettingEnv[setting] },
         `operator tenant: ${operatorSettingEnv[setting]} from the configuration replaces the value stored (set through the service API)`
-      )
+      ),
+    { actor: { kind: 'configuration', host: hostname() } }
   )
 }
 

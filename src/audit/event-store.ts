@@ -35,7 +35,7 @@ export function eventParams(event: EventsOfChange): unknown[] {
 
 /**
  * An `insert into events` for a CTE: for each row `source` returns, one event of each type in
- * `$first` (in that order: `seq`, migration 012), its tenant and grant (and, when given, the
+ * `$first` (numbered in that order: migration 012), its tenant and grant (and, when given, the
  * grant's client) read from that row (`ids`, SQL expressions on it), the rest from the
  * parameters after it (eventParams). A statement whose change touched no row writes no event.
  */
@@ -46,9 +46,9 @@ export function insertEventSql(
 ): string {
   const p = (i: number) => `$${first + i}`
   const client = ids.client ? `coalesce(${ids.client}, ${p(1)}::text)` : `${p(1)}::text`
-  return `insert into events (id, type, tenant_id, grant_id, client, actor_kind, actor,
-    request_id, remote_address, details)
-  select opas_uuid_v7(), event_type.type, ${ids.tenant}, ${ids.grant ?? 'null::uuid'}, ${client},
+  return `insert into events (type, tenant_id, grant_id, client, actor_kind, actor, request_id,
+    remote_address, details)
+  select event_type.type, ${ids.tenant}, ${ids.grant ?? 'null::uuid'}, ${client},
     ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::text, ${p(6)}::jsonb
   from ${source} cross join unnest(${p(0)}::text[]) with ordinality as event_type(type, n)
   order by event_type.n`
@@ -78,13 +78,14 @@ export interface EventFilter {
   until?: Date
 }
 
-const COLUMNS = `id, at, type, tenant_id as "tenantId", grant_id as "grantId", client,
+// The id as text (a bigint may exceed 2^53); listings order by the column itself (events.id).
+const COLUMNS = `id::text, at, type, tenant_id as "tenantId", grant_id as "grantId", client,
   actor_kind as "actorKind", actor, request_id as "requestId",
   remote_address as "remoteAddress", details`
 
 /**
- * Events newest first, at most `limit`; `before` (an event id): the page after that one. A
- * wallet address matches the grant's client or the acting client.
+ * Events newest first (in the order written: their ids), at most `limit`; `before` (an event
+ * id): the page after that one.
  */
 export async function listEvents(
   q: Queryable,
@@ -99,8 +100,8 @@ export async function listEvents(
        and ($4::text is null or client = $4 or (actor_kind = 'client' and actor = $4))
        and ($5::timestamptz is null or at >= $5)
        and ($6::timestamptz is null or at < $6)
-       and ($7::uuid is null or (at, seq) < (select at, seq from events where id = $7))
-     order by at desc, seq desc
+       and ($7::bigint is null or id < $7)
+     order by events.id desc
      limit $8`,
     [
       filter.tenantId ?? null,
@@ -119,7 +120,7 @@ export async function listEvents(
 /** A grant's events, oldest first: its history, as the console's grant page tells it. */
 export async function eventsOfGrant(q: Queryable, grantId: string): Promise<AuditEvent[]> {
   const { rows } = await q.query<AuditEvent>(
-    `select ${COLUMNS} from events where grant_id = $1 order by at, seq`,
+    `select ${COLUMNS} from events where grant_id = $1 order by events.id`,
     [grantId]
   )
   return rows
@@ -130,7 +131,7 @@ export async function purgeEvents(q: Queryable, limit: number, days: number): Pr
   const { rowCount } = await q.query(
     `delete from events where id in (
        select id from events where at < now() - make_interval(days => $2)
-       order by at limit $1)`,
+       order by id limit $1)`,
     [limit, days]
   )
   return rowCount

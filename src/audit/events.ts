@@ -50,6 +50,8 @@ export type Actor =
   /** A tenant at the console (null: a sign-in refused for an id that is not a tenant's). */
   | { kind: 'console'; tenantId: string | null }
   | { kind: 'cli'; user: string; host: string }
+  /** opas at start, from its configuration (the operator tenant), on this host. */
+  | { kind: 'configuration'; host: string }
   | { kind: 'retention' }
 
 export type ActorKind = Actor['kind']
@@ -68,6 +70,8 @@ export function actorColumns(actor: Actor): { kind: ActorKind; name: string | nu
       return { kind: actor.kind, name: actor.tenantId }
     case 'cli':
       return { kind: actor.kind, name: `${actor.user}@${actor.host}` }
+    case 'configuration':
+      return { kind: actor.kind, name: actor.host }
     case 'account-holder':
     case 'service-api':
     case 'retention':
@@ -95,6 +99,7 @@ export interface NewEvent extends EventOrigin {
 
 /** One event as read. */
 export interface AuditEvent {
+  /** Its number in the order events were written (a bigint, as text). */
   id: string
   at: Date
   type: EventType
@@ -126,3 +131,6 @@ export const clientActor = (client: ClientIdentity): Actor =>
 /** A grant's client as the trail names it: its wallet address, or `jwk:<thumbprint>`. */
 export const clientName = (client: ClientIdentity): string =>
   client.kind === 'walletAddress' ? client.walletAddress : `jwk:${keyThumbprint(client.jwk)}`
+
+/** An event id as written in a cursor (`before`): a positive integer, as the table numbers them. */
+export const isEventId = (value: string): boolean => /^[1-9][0-9]{0,18}$/.test(value)

@@ -1,7 +1,13 @@
 import type { Command } from 'commander'
 import { InvalidArgumentError } from 'commander'
 import { MAX_EVENTS_PAGE } from '../audit/event-service.js'
-import { eventTypes, isEventType, type AuditEvent, type EventType } from '../audit/events.js'
+import {
+  eventTypes,
+  isEventId,
+  isEventType,
+  type AuditEvent,
+  type EventType
+} from '../audit/events.js'
 import { detailsInWords } from '../consent/event-words.js'
 import { fitTable, type TableColumn } from './fit-table.js'
 import {
@@ -90,7 +96,11 @@ export function registerEventCommands(program: Command): void {
     .option(
       '--before <id>',
       'the page after this event (the last id of the previous page)',
-      uuidArgument('--before')
+      (value: string) => {
+        if (!isEventId(value))
+          throw new InvalidArgumentError('--before takes an event id (a number)')
+        return value
+      }
     )
     .option('--json', 'print JSON')
     .action(

@@ -81,6 +81,8 @@ export function actorInWords(event: Pick<AuditEvent, 'actorKind' | 'actor'>): st
         : `console user (tenant ${actor})`
     case 'cli':
       return `CLI ${actor ?? '(unknown user)'}`
+    case 'configuration':
+      return `the configuration at start (${actor ?? 'unknown host'})`
     case 'retention':
       return 'the retention job'
     default:

@@ -176,7 +176,7 @@ test('the activity search: its filters read, or the sentence of what is wrong', 
     wallet: ' https://w.example/a ',
     since: '1h',
     tenant: ID,
-    before: OTHER
+    before: '1234'
   })
   assert.equal(found.problem, undefined)
   if (found.problem === undefined) {
@@ -188,7 +188,7 @@ test('the activity search: its filters read, or the sentence of what is wrong', 
     assert.equal(found.filter.walletAddress, 'https://w.example/a')
     assert.equal(found.filter.since?.toISOString(), '2026-12-06T11:00:00.000Z')
     assert.equal(found.filter.tenantId, ID.toLowerCase())
-    assert.equal(found.before, OTHER)
+    assert.equal(found.before, '1234')
   }
   // A tenant's tenant= is not read at all: the route scopes its trail.
   const tenant = read({ tenant: 'not-a-uuid' }, false)
@@ -207,6 +207,8 @@ test('the activity search: its filters read, or the sentence of what is wrong', 
     [{ until: 'x' }, /"Until" takes/],
     [{ since: '1h', until: '2h' }, /must be before/],
     [{ before: 'x' }, /damaged/],
+    [{ before: OTHER }, /damaged/],
+    [{ before: '0' }, /damaged/],
     [{ wallet: ['a', 'b'] }, /once/]
   ] as const) {
     assert.match(read(query).problem ?? '', problem, JSON.stringify(query))

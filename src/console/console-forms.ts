@@ -1,5 +1,5 @@
 import type { EventFilter } from '../audit/event-store.js'
-import { eventTypes, isEventType, type EventType } from '../audit/events.js'
+import { eventTypes, isEventId, isEventType, type EventType } from '../audit/events.js'
 import { isUuid } from '../gnap/wire.js'
 import { isGrantStatus, type GrantStatus } from '../grant/grant-status.js'
 import type { TenantInput } from '../tenant/tenant-directory.js'
@@ -157,7 +157,7 @@ export function readActivitySearch(
   const until = values.until ? readMoment(values.until, options.now) : undefined
   if (values.until && !until) return refuse(`"Until" takes ${MOMENT_HINT}.`)
   if (since && until && since >= until) return refuse('"Since" must be before "until".')
-  if (raw.before && !isUuid(raw.before)) {
+  if (raw.before && !isEventId(raw.before)) {
     return refuse('This page link is damaged. Start again from the newest events.')
   }
   return {
@@ -170,7 +170,7 @@ export function readActivitySearch(
       ...(until ? { until } : {}),
       ...(values.tenant ? { tenantId: values.tenant.toLowerCase() } : {})
     },
-    before: raw.before ? raw.before.toLowerCase() : undefined
+    before: raw.before || undefined
   }
 }
 

@@ -32,16 +32,6 @@ import {
 } from './grant-lifecycle.js'
 import { assessGrantRequest, type InteractionPolicy } from './grant-model.js'
 import {
-  findAdminGrant,
-  findGrantHistory,
-  listGrants,
-  type AdminGrant,
-  type GrantListFilter,
-  type GrantListPage
-} from './grant-admin-store.js'
-import {
-  deleteAbandonedGrants,
-  deleteFinishedGrants,
   findGrantByContinueId,
   findGrantContents,
   insertGrant,
@@ -88,16 +78,6 @@ export interface Continuation {
   tenantId: string
   /** The grant's client: the continuation request must be signed by it. */
   client: ClientIdentity
-}
-
-/** The grant an operator revoked, for the caller's log line. */
-export interface OperatorRevocation {
-  grantId: string
-  tenantId: string
-  /** The client's wallet address (null for a directed-identity client, known by its key). */
-  client: string | null
-  /** It was revoked before (by its client or an operator): this call changed nothing. */
-  alreadyRevoked: boolean
 }
 
 export interface ContinueResponse {
@@ -371,99 +351,11 @@ export function createGrantService(deps: GrantServiceDeps) {
     }
   }
 
-  /**
-   * An operator revokes a grant (the admin API, the CLI, the console): the effect of the
-   * client's DELETE /continue (§5.4), in one transaction, whatever the grant's state. The grant
-   * when it exists (in `tenantId`, when given), revoked now or already (`alreadyRevoked`: the
-   * caller logs a revocation once); undefined otherwise.
-   */
-  async function revokeAsOperator(
-    grantId: string,
-    tenantId: string | undefined,
-    from: EventOrigin
-  ): Promise<OperatorRevocation | undefined> {
-    if (!isUuid(grantId)) return undefined
-    return db.transaction(async (tx) => {
-      const grant = await lockGrant(tx, grantId)
-      if (!grant || (tenantId !== undefined && grant.tenantId !== tenantId)) return undefined
-      const revokedNow = await revokeGrant(tx, grantId)
-      // Once: a grant revoked before changes nothing now, and writes nothing.
-      if (revokedNow) {
-        await deps.events.record(tx, {
-          ...from,
-          type: 'grant.revoked',
-          tenantId: grant.tenantId,
-          grantId: grant.id,
-          client: grant.client
-        })
-      }
-      return {
-        grantId: grant.id, // as stored (lower case), whatever case the caller wrote
-        tenantId: grant.tenantId,
-        client: grant.client,
-        alreadyRevoked: !revokedNow
-      }
-    })
-  }
-
-  /** Whether any grant lies beyond `cursor` in that direction. */
-  const anyBeyond = async (filter: GrantListFilter, page: Omit<GrantListPage, 'limit'>) =>
-    (await listGrants(db, filter, { ...page, limit: 1 }, { contents: false })).length > 0
-
-  /**
-   * One page of grants (the admin API's Relay paging, the console's): `size` rows after the
-   * `after` cursor, else before the `before` cursor, else from the start, in `order`; and
-   * whether more lie on either side. One row more than asked says whether more lie in the
-   * page's own direction; the other side is asked only when there is a cursor (nothing
-   * precedes the very start).
-   */
-  async function pageOfGrants(
-    filter: GrantListFilter,
-    request: {
-      order: 'ASC' | 'DESC'
-      after?: string | undefined
-      before?: string | undefined
-      size: number
-    }
-  ): Promise<{ rows: AdminGrant[]; hasNextPage: boolean; hasPreviousPage: boolean }> {
-    const { order, size } = request
-    const backwards = request.after === undefined && request.before !== undefined
-    const cursor = backwards ? request.before : request.after
-    const direction = backwards ? 'before' : 'after'
-    const read = await listGrants(db, filter, { order, direction, cursor, limit: size + 1 })
-    const more = read.length > size
-    const rows = more ? (backwards ? read.slice(1) : read.slice(0, size)) : read
-    if (rows.length === 0) return { rows, hasNextPage: false, hasPreviousPage: false }
-    const first = rows[0]!.id
-    const last = rows[rows.length - 1]!.id
-    return {
-      rows,
-      hasNextPage: backwards
-        ? await anyBeyond(filter, { order, direction: 'after', cursor: last })
-        : more,
-      hasPreviousPage: backwards
-        ? more
-        : cursor !== undefined &&
-          (await anyBeyond(filter, { order, direction: 'before', cursor: first }))
-    }
-  }
-
   return {
     requestGrant,
     findContinuation,
     continueGrant,
     cancelGrant,
-    /** Grants as operators see them: listed, read whole, revoked (grant-admin-store). */
-    admin: {
-      list: (filter: GrantListFilter, page: GrantListPage) => listGrants(db, filter, page),
-      page: pageOfGrants,
-      find: (grantId: string, tenantId?: string) =>
-        isUuid(grantId) ? findAdminGrant(db, grantId, tenantId) : Promise.resolve(undefined),
-      /** Its interactions and tokens, in time order: ids and times, never a token or handle. */
-      history: (grantId: string, tenantId?: string) =>
-        isUuid(grantId) ? findGrantHistory(db, grantId, tenantId) : Promise.resolve(undefined),
-      revoke: revokeAsOperator
-    },
     /**
      * The account holder's decision moves the grant (RFC 9635 §4), in the interaction domain's
      * transaction; false when the grant was no longer pending (cancelled, or decided).
@@ -473,16 +365,8 @@ export function createGrantService(deps: GrantServiceDeps) {
       return transitionGrant(q, grantId, from, to)
     },
     /** A grant's access items and subjects, in request order (the consent screens show them). */
-    contents: (grantId: string) => findGrantContents(db, grantId),
-    /** Retention: deletes up to `limit` grants finished over `olderThanS` s ago, tokens gone. */
-    purgeFinished: (limit: number, olderThanS: number) =>
-      deleteFinishedGrants(db, limit, olderThanS),
-    /** Retention: deletes up to `limit` grants created over `olderThanS` s ago, never finished. */
-    purgeAbandoned: (limit: number, olderThanS: number) =>
-      deleteAbandonedGrants(db, limit, olderThanS)
+    contents: (grantId: string) => findGrantContents(db, grantId)
   }
 }
 
 export type GrantService = ReturnType<typeof createGrantService>
-/** What operators read of grants (for callers that may not import a store: src/http). */
-export type { AdminGrant, GrantHistory, GrantListFilter } from './grant-admin-store.js'

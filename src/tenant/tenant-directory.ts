@@ -258,38 +258,61 @@ export function createTenantDirectory(deps: {
      */
     async syncOperator(
       configured: OperatorTenant,
-      onOverride: (setting: 'idpConsentUrl' | 'idpSecret' | 'apiSecret') => void
+      onOverride: (setting: 'idpConsentUrl' | 'idpSecret' | 'apiSecret') => void,
+      from: EventOrigin
     ): Promise<void> {
       const operator = { ...configured, id: canonical(configured.id) }
-      const seeded = await seedTenant(db, {
-        id: operator.id,
-        idpConsentUrl: operator.idpConsentUrl,
-        idpSecretHash: operator.idpSecret === null ? null : hashSecret(operator.idpSecret),
-        apiSecretSealed: secrets.seal(operator.apiSecret, operator.id)
+      // One transaction: the seed's upsert locks the row, so processes starting together on
+      // one database apply (and record) an override once; each change with its audit event.
+      const overrides = await db.transaction(async (tx) => {
+        const seeded = await seedTenant(tx, {
+          id: operator.id,
+          idpConsentUrl: operator.idpConsentUrl,
+          idpSecretHash: operator.idpSecret === null ? null : hashSecret(operator.idpSecret),
+          apiSecretSealed: secrets.seal(operator.apiSecret, operator.id)
+        })
+        if (seeded.inserted) {
+          const { idpConsentUrl, idpSecret, apiSecret } = operator
+          const details = changeDetails({ idpConsentUrl, idpSecret, apiSecret })
+          delete details.cleared
+          await events.record(tx, {
+            ...from,
+            type: 'tenant.created',
+            tenantId: operator.id,
+            details
+          })
+          return []
+        }
+        const storedApiSecret =
+          seeded.apiSecretSealed === null
+            ? undefined
+            : secrets.open(seeded.apiSecretSealed, operator.id)
+        const stored = {
+          idpConsentUrl: seeded.idpConsentUrl === operator.idpConsentUrl,
+          idpSecret:
+            operator.idpSecret === null
+              ? seeded.idpSecretHash === null
+              : secretMatchesHash(operator.idpSecret, seeded.idpSecretHash),
+          apiSecret: storedApiSecret === operator.apiSecret
+        }
+        const overridden = new Set(operator.fromEnvironment)
+        // A stored API secret this key cannot open (TENANT_SECRETS_KEY changed) is of no use.
+        if (storedApiSecret === undefined) overridden.add('apiSecret')
+        const settings = [...overridden].filter((setting) => !stored[setting])
+        const change: TenantInput = {}
+        for (const setting of settings) Object.assign(change, { [setting]: operator[setting] })
+        if (settings.length > 0) {
+          await updateTenant(tx, operator.id, changeOf(change, operator.id, secrets))
+          await events.record(tx, {
+            ...from,
+            type: 'tenant.updated',
+            tenantId: operator.id,
+            details: changeDetails(change)
+          })
+        }
+        return settings
       })
-      const storedApiSecret =
-        seeded.apiSecretSealed === null
-          ? undefined
-          : secrets.open(seeded.apiSecretSealed, operator.id)
-      const stored = {
-        idpConsentUrl: seeded.idpConsentUrl === operator.idpConsentUrl,
-        idpSecret:
-          operator.idpSecret === null
-            ? seeded.idpSecretHash === null
-            : secretMatchesHash(operator.idpSecret, seeded.idpSecretHash),
-        apiSecret: storedApiSecret === operator.apiSecret
-      }
-      const overridden = new Set(operator.fromEnvironment)
-      // A stored API secret this key cannot open (TENANT_SECRETS_KEY changed) is of no use.
-      if (storedApiSecret === undefined) overridden.add('apiSecret')
-      const change: TenantInput = {}
-      for (const setting of overridden) {
-        if (stored[setting]) continue
-        onOverride(setting)
-        Object.assign(change, { [setting]: operator[setting] })
-      }
-      if (Object.keys(change).length > 0)
-        await updateTenant(db, operator.id, changeOf(change, operator.id, secrets))
+      overrides.forEach(onOverride)
       cache.delete(operator.id)
     }
   }

@@ -87,13 +87,17 @@ export async function softDeleteTenant(
 }
 
 /** Inserts the operator tenant, or brings a deleted one back; the row, as it now stands. */
-export async function seedTenant(q: Queryable, tenant: TenantRecord): Promise<TenantRecord> {
-  const { rows } = await q.query<TenantRecord>(
+export async function seedTenant(
+  q: Queryable,
+  tenant: TenantRecord
+): Promise<TenantRecord & { inserted: boolean }> {
+  // xmax is 0 on a row this statement inserted, and set on one it updated (ON CONFLICT).
+  const { rows } = await q.query<TenantRecord & { inserted: boolean }>(
     `insert into tenants (id, idp_consent_url, idp_secret_hash, api_secret_encrypted)
      values ($1, $2, $3, $4)
      on conflict (id) do update set deleted_at = null,
        updated_at = case when tenants.deleted_at is null then tenants.updated_at else now() end
-     returning ${COLUMNS}`,
+     returning ${COLUMNS}, xmax = 0 as inserted`,
     [tenant.id, tenant.idpConsentUrl, tenant.idpSecretHash, tenant.apiSecretSealed]
   )
   return rows[0]!

@@ -406,7 +406,15 @@ describe('operator console', () => {
           state: fc.constantFrom('issued', 'pending', 'revoked', 'x', ''),
           after: fc.oneof(fc.uuid(), fieldText(10)),
           before: fc.oneof(fc.uuid(), fieldText(10)),
-          tenant: fc.uuid()
+          tenant: fc.uuid(),
+          // The Activity page's filters.
+          type: fc.constantFrom('grant.revoked', 'tenant', 'grant', 'no.such', ''),
+          grant: fc.oneof(fc.uuid(), fieldText(10)),
+          since: fc.constantFrom('30m', '7d', '2026-01-01T00:00', '2026-13-01', 'x', ''),
+          until: fc.oneof(
+            fc.date().map((d) => (isNaN(d.getTime()) ? '' : d.toISOString())),
+            fieldText(10)
+          )
         },
         { requiredKeys: [] }
       )
@@ -415,7 +423,7 @@ describe('operator console', () => {
 
   test('pages (GET): no 5xx, a page or the error object, nothing changed', async (t) => {
     const path = fc.oneof(
-      fc.constantFrom('/', '/console.js', '/grants', '/overview', '/overview/charts'),
+      fc.constantFrom('/', '/console.js', '/grants', '/activity', '/overview', '/overview/charts'),
       fc.constantFrom('/tenants', '/tenants/new'),
       grantId.map((id): Sym => cat('/grants/', id)),
       grantId.map((id): Sym => cat('/grants/', id, '/revoke')),
@@ -434,7 +442,15 @@ describe('operator console', () => {
       )
       .map(([spec, query]): RequestSpec => ({ ...spec, url: cat(spec.url, query) }))
     // Every page and its HEAD once, with the session and without, whatever the draw.
-    const fixed = ['/', '/console.js', '/grants', '/overview', '/overview/charts', '/tenants']
+    const fixed = [
+      '/',
+      '/console.js',
+      '/grants',
+      '/activity',
+      '/overview',
+      '/overview/charts',
+      '/tenants'
+    ]
     const ids = (grant: Sym, tenant: Sym): Sym[] => [
       ...fixed,
       '/tenants/new',

@@ -279,6 +279,20 @@ describe('DELETE /tenant/:id', () => {
 })
 
 describe('the operator tenant', () => {
+  test('the first start creates it from the configuration, and the trail says so', async () => {
+    const [created, ...more] = await world.server.services.events.list(
+      { tenantId: world.server.tenantId, typeIn: ['tenant.created'] },
+      { limit: 10 }
+    )
+    assert.deepEqual(more, [])
+    assert.equal(created!.actorKind, 'configuration')
+    assert.ok(created!.actor, 'the host that started')
+    assert.ok((created!.details.fields as string[]).includes('apiSecret'))
+    assert.ok(
+      !JSON.stringify(created!.details).includes(world.server.services.config.adminApiSecret)
+    )
+  })
+
   test('a value set in the environment wins over one changed here, and says so; a generated one does not', async () => {
     const operatorId = world.server.tenantId
     const config = world.server.services.config
@@ -297,10 +311,18 @@ describe('the operator tenant', () => {
           apiSecret: config.adminApiSecret,
           fromEnvironment: new Set(fromEnvironment)
         },
-        (setting) => overridden.push(setting)
+        (setting) => overridden.push(setting),
+        { actor: { kind: 'configuration', host: 'opas-host-1' } }
       )
       return overridden
     }
+    const overrideEvents = async () =>
+      (
+        await world.server.services.events.list(
+          { tenantId: operatorId, typeIn: ['tenant.updated'] },
+          { limit: 10 }
+        )
+      ).filter((e) => e.actorKind === 'configuration')
     // Generated (not from the environment): the service API's values stay.
     assert.deepEqual(await sync([]), [])
     const consentUrl = async () =>
@@ -314,11 +336,18 @@ describe('the operator tenant', () => {
     ])
     assert.equal(await consentUrl(), config.identityServerUrl)
     assert.equal(await world.server.services.tenants.apiSecretOf(operatorId), config.adminApiSecret)
+    // The override is in the audit trail, once, the configuration its actor; no secret's value.
+    const [event, ...more] = await overrideEvents()
+    assert.deepEqual(more, [])
+    assert.equal(event!.actor, 'opas-host-1')
+    assert.deepEqual((event!.details.fields as string[]).sort(), ['apiSecret', 'idpConsentUrl'])
+    assert.ok(!JSON.stringify(event!.details).includes(config.adminApiSecret))
     assert.deepEqual(
       await sync(['idpConsentUrl', 'idpSecret', 'apiSecret']),
       [],
       'nothing left to override'
     )
+    assert.equal((await overrideEvents()).length, 1, 'nothing changed: no second event')
   })
 })
 
