@@ -1,6 +1,6 @@
 import { createBenchDatabase } from '../../bench/database.js'
 import type { Db } from '../../src/storage/db.js'
-import { readPostmasterPid } from '../../src/storage/embedded/postgres-server.js'
+import { readPostmasterPid } from '../../src/storage/embedded/postmaster-pid.js'
 import { clusterDir } from '../../src/storage/embedded/embedded-db.js'
 import type { DbKind } from './options.js'
 

@@ -15,7 +15,7 @@ import {
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { after, test } from 'node:test'
-import { readPostmasterPid } from '../../src/storage/embedded/postgres-server.js'
+import { readPostmasterPid } from '../../src/storage/embedded/postmaster-pid.js'
 import { clusterDir, createEmbeddedDb } from '../../src/storage/embedded/embedded-db.js'
 import { isRunning } from '../../src/storage/embedded/process-table.js'
 import { tempFolder } from '../helpers/opas-process.js'

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process'
 import { chmodSync, cpSync, mkdirSync, realpathSync, rmSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { after, test } from 'node:test'
-import { readPostmasterPid } from '../../src/storage/embedded/postgres-server.js'
+import { readPostmasterPid } from '../../src/storage/embedded/postmaster-pid.js'
 import { processUid } from '../../src/storage/embedded/process-table.js'
 import {
   localServerEnv,

@@ -3,13 +3,8 @@ import { chmodSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import pg from 'pg'
-import {
-  isServerOf,
-  readPostmasterPid,
-  startServer,
-  type ServerLog,
-  type RunningServer
-} from './postgres-server.js'
+import { startServer, type ServerLog, type RunningServer } from './postgres-server.js'
+import { isServerOf, readPostmasterPid } from './postmaster-pid.js'
 import { viaProc } from './server-access.js'
 import type { ServerConnection } from '../postgres-db.js'
 import { isRunning } from './process-table.js'

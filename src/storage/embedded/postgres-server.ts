@@ -1,20 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import {
-  existsSync,
-  lchownSync,
-  lstatSync,
-  readFileSync,
-  realpathSync,
-  renameSync,
-  rmSync,
-  statSync
-} from 'node:fs'
+import { existsSync, lchownSync, renameSync, rmSync, statSync } from 'node:fs'
 import type { Socket } from 'node:net'
 import { createInterface } from 'node:readline'
 import { dirname, join, resolve } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
-  attachedConnection,
   requiresPassword,
   runProgram,
   securePassword,
@@ -31,7 +21,8 @@ import {
 import { postgresBinariesFor, type PostgresBinaries } from './postgres-binaries.js'
 import { blockedOnTheWay, EmbeddedDatabaseError, serverUser, type OsUser } from './server-user.js'
 import type { ServerConnection } from '../postgres-db.js'
-import { isRunning, processCommand, processFolder, processUid, waitGone } from './process-table.js'
+import { waitGone } from './process-table.js'
+import { isServerOf, readPostmasterPid, READY } from './postmaster-pid.js'
 import { ensurePrivateFolder } from '../private-files.js'
 
 /**
@@ -82,8 +73,6 @@ export interface RunningServer {
   stop(): Promise<void>
 }
 
-/** The status the server writes on line 8 of postmaster.pid once it accepts connections. */
-const READY = 'ready'
 const STOP_GRACE_MS = 30_000
 const READY_TIMEOUT_MS = 10 * 60_000
 
@@ -130,45 +119,6 @@ async function initialise(
   })
   writeAccessRules(scratch, user)
   renameSync(scratch, dir)
-}
-
-/** The lines of `postmaster.pid` (pid, directory, start, port, socket folder, …, status). */
-export function readPostmasterPid(dir: string): string[] | undefined {
-  try {
-    return readFileSync(join(dir, 'postmaster.pid'), 'utf8').split('\n')
-  } catch {
-    return undefined
-  }
-}
-
-/**
- * True when `pid` is a PostgreSQL server running on `dir`, not a process that reused its pid or
- * one a forged postmaster.pid names: it works in that folder, as the folder's owner. Anything
- * else is never signalled: a pid read from a file an earlier server left may name any process
- * by now (the kernel reuses the pids of processes that ended), and stopping it would stop that.
- */
-export function isServerOf(pid: number, dir: string): boolean {
-  if (!Number.isInteger(pid) || pid <= 0 || !isRunning(pid)) return false
-  try {
-    // A link is not a cluster folder: it could name any folder a victim works in.
-    const folder = lstatSync(dir)
-    if (!folder.isDirectory() || processUid(pid) !== folder.uid) return false
-    if (viaProc) return processFolder(pid) === realpathSync(dir)
-  } catch {
-    return false
-  }
-  return processCommand(pid)?.includes('postgres') === true
-}
-
-/**
- * How to reach the server another process runs on `dir`: the socket folder its
- * `postmaster.pid` records, once that says it is ready; undefined when none runs there.
- */
-export function readyServer(dir: string, password: string): ServerConnection | undefined {
-  const lines = readPostmasterPid(dir)
-  if (lines === undefined || lines[7]?.trim() !== READY) return undefined
-  if (!isServerOf(Number(lines[0]), dir)) return undefined
-  return attachedConnection(dir, lines[4]!.trim(), password)
 }
 
 /** Stops a server by its pid: fast shutdown, then immediate, then SIGKILL. */
