@@ -129,16 +129,19 @@ export function registerGrantCommands(program: Command): void {
 
   grants
     .command('show')
-    .description('show one grant: its status, what it allows in words, its interactions and tokens')
+    .description(
+      'show one grant: its status, what it allows in words, its history (who did what), its interactions and tokens'
+    )
     .argument('<id>', 'grant id', uuidArgument('the grant id'))
     .option('--json', 'print JSON')
     .action((id: string, options: { json?: boolean }) =>
       withServices('opas grants show', async (services) => {
         const found = await services.grantOperations.read(cliCall(services), id)
         if (!found) throw new CliError(`no grant ${id}`)
-        const { grant, history } = found
-        if (options.json) return printJson({ ...grant, status: statusOf(grant), ...history })
-        print(grantShown(grant, history))
+        const { grant, history, events } = found
+        if (options.json)
+          return printJson({ ...grant, status: statusOf(grant), ...history, events })
+        print(grantShown(grant, history, events))
       })
     )
 

@@ -1,3 +1,4 @@
+import type { AuditEvent } from '../audit/events.js'
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import type { AdminGrant, GrantHistory } from '../grant/grant-admin-store.js'
@@ -95,6 +96,35 @@ describe('grantShown', () => {
         '  1  Issued 2025-03-01T10:02:00Z; rotated 2025-03-01T10:05:00Z, replaced by token 2',
         '  2  Issued 2025-03-01T10:05:00Z by rotating token 1; live; expires 2025-03-01T10:15:00Z'
       ].join('\n')
+    )
+  })
+
+  test('its audit trail, oldest first: when, what, who acted and from where', () => {
+    const event = (
+      at: string,
+      type: AuditEvent['type'],
+      actorKind: AuditEvent['actorKind'],
+      actor: string | null
+    ) => ({
+      id: '1',
+      at: new Date(at),
+      type,
+      tenantId: grant.tenantId,
+      grantId: grant.id,
+      client: grant.client,
+      actorKind,
+      actor,
+      requestId: 'req-1',
+      remoteAddress: '10.0.0.7',
+      details: {}
+    })
+    const shown = grantShown(grant, history, [
+      event('2025-03-01T10:00:00.250Z', 'grant.requested', 'client', 'https://w.example/shop'),
+      event('2025-03-02T08:00:00Z', 'grant.revoked', 'cli', 'root@ops-1')
+    ])
+    assert.match(
+      shown,
+      /^history\n {2}2025-03-01T10:00:00Z {2}Requested by the client https:\/\/w\.example\/shop from 10\.0\.0\.7\n {2}2025-03-02T08:00:00Z {2}Revoked by CLI root@ops-1 from 10\.0\.0\.7\ninteractions$/m
     )
   })
 

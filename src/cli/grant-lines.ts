@@ -4,6 +4,8 @@ import {
   tokensInWords,
   type HistoryStep
 } from '../consent/grant-words.js'
+import type { AuditEvent } from '../audit/events.js'
+import { eventSentence } from '../consent/event-words.js'
 import type { AdminGrant, GrantHistory } from '../grant/grant-admin-store.js'
 import { rawStateOf, statusOf, statusWords } from '../grant/grant-status.js'
 import type { TableColumn } from './fit-table.js'
@@ -67,8 +69,18 @@ function historyLines(history: GrantHistory): string[] {
   ]
 }
 
+/** The grant's audit trail, oldest first: when, what, who acted and from where. */
+const eventLines = (events: AuditEvent[]): string[] =>
+  events.length
+    ? ['history', ...events.map((event) => `  ${instant(event.at)}  ${eventSentence(event)}`)]
+    : []
+
 /** `grants show`: one grant whole, as the console's grant page reads it. */
-export function grantShown(grant: AdminGrant, history: GrantHistory): string {
+export function grantShown(
+  grant: AdminGrant,
+  history: GrantHistory,
+  events: AuditEvent[] = []
+): string {
   const status = statusOf(grant)
   return [
     `grant    ${grant.id}`,
@@ -80,6 +92,7 @@ export function grantShown(grant: AdminGrant, history: GrantHistory): string {
     'allows',
     ...grantInWords(grant).map((line) => `  ${line}`),
     ...grant.subIds.map((s) => `  subject ${s.subId} (${s.subIdFormat})`),
+    ...eventLines(events),
     ...historyLines(history)
   ].join('\n')
 }
