@@ -6,7 +6,7 @@ import {
   eventTypeGroups
 } from '../../consent/event-words.js'
 import type { ActivityValues } from '../console-forms.js'
-import { consolePage, e, when, type Viewer } from './layout.js'
+import { consolePage, e, pager, when, type Viewer } from './layout.js'
 
 export interface ActivityView {
   viewer: Viewer
@@ -103,20 +103,18 @@ export function activityPage(view: ActivityView) {
     : !events?.length
       ? `<p role="status">No events${view.paged ? ' before these' : ''} match.</p>`
       : `<ol class="rows" aria-label="Events, newest first">${events.map((ev) => eventRow(ev, viewer)).join('')}</ol>`
-  const pager =
-    view.paged || view.older
-      ? `<nav class="pager" aria-label="Pages">${
-          view.paged
-            ? `<a href="${e(activityUrl(view.values))}">Newest events</a>`
-            : '<span></span>'
-        }${view.older ? `<a href="${e(activityUrl(view.values, view.older))}">Older events</a>` : ''}</nav>`
-      : ''
+  const pages = pager({
+    ...(view.paged ? { newer: { href: activityUrl(view.values), text: 'Newest events' } } : {}),
+    ...(view.older
+      ? { older: { href: activityUrl(view.values, view.older), text: 'Older events' } }
+      : {})
+  })
   return consolePage(
     { title: 'Activity', viewer, section: 'activity' },
     `<h1>Activity</h1>
 <p>${whose} Who changed what, when and from where; newest first, times in UTC.</p>
 ${problem}${filterForm(view)}
 ${results}
-${pager}`
+${pages}`
   )
 }

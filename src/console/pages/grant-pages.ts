@@ -15,7 +15,7 @@ import {
   tokensInWords,
   type HistoryStep
 } from '../../consent/grant-words.js'
-import { consolePage, e, formTokenField, when, type Viewer } from './layout.js'
+import { consolePage, e, formTokenField, pager, when, type Viewer } from './layout.js'
 
 /** The app as support staff name it: its public name and its wallet address. */
 function clientOf(grant: AdminGrant): { name: string; address: string | null } {
@@ -85,14 +85,14 @@ export function grantListPage(view: GrantListView) {
     view.rows.length === 0
       ? `<p role="status">No grants${e(searched)}${view.status ? ` with status ${e(statusWords[view.status].label)}` : ''}.</p>`
       : `<ol class="rows" aria-label="Grants, newest first">${view.rows.map((g) => grantRow(g, view.viewer)).join('')}</ol>`
-  const pager =
-    view.before || view.after
-      ? `<nav class="pager" aria-label="Pages">${
-          view.before
-            ? `<a href="${e(listUrl(view, { before: view.before }))}">Newer grants</a>`
-            : '<span></span>'
-        }${view.after ? `<a href="${e(listUrl(view, { after: view.after }))}">Older grants</a>` : ''}</nav>`
-      : ''
+  const pages = pager({
+    ...(view.before
+      ? { newer: { href: listUrl(view, { before: view.before }), text: 'Newer grants' } }
+      : {}),
+    ...(view.after
+      ? { older: { href: listUrl(view, { after: view.after }), text: 'Older grants' } }
+      : {})
+  })
   return consolePage(
     { title: 'Grants', viewer: view.viewer, section: 'grants' },
     `<h1>Grants${view.tenant ? ` of tenant <span class="mono">${e(view.tenant)}</span>` : ''}</h1>
@@ -107,7 +107,7 @@ ${view.tenant ? `<input type="hidden" name="tenant" value="${e(view.tenant)}">` 
 <button type="submit">Search</button>
 </form>
 ${results}
-${pager}`
+${pages}`
   )
 }
 

@@ -125,3 +125,19 @@ export function moment(date: Date): string {
 /** A moment as people read it, machine-readable in `datetime`. */
 export const when = (date: Date): string =>
   `<time datetime="${date.toISOString()}">${e(moment(date))}</time>`
+
+/**
+ * A list's page links: to the newer page (or an empty cell holding the older link's place on
+ * the right) and to the older one; nothing when the list is one page.
+ */
+export function pager(links: {
+  newer?: { href: string; text: string }
+  older?: { href: string; text: string }
+}): string {
+  const { newer, older } = links
+  if (!newer && !older) return ''
+  const link = (l: { href: string; text: string }) => `<a href="${e(l.href)}">${e(l.text)}</a>`
+  return `<nav class="pager" aria-label="Pages">${newer ? link(newer) : '<span></span>'}${
+    older ? link(older) : ''
+  }</nav>`
+}
