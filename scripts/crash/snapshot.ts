@@ -74,7 +74,7 @@ export async function takeSnapshot(db: Db): Promise<Snapshot> {
   )
   const events = await db.query<{ grantId: string; type: string }>(
     `select grant_id::text as "grantId", type from events where grant_id is not null
-     order by at, seq`
+     order by id`
   )
   const snapshot: Snapshot = {
     grants,
