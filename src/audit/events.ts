@@ -122,15 +122,23 @@ export function keyThumbprint(jwk: { crv?: unknown; kty?: unknown; x?: unknown }
   return createHash('sha256').update(required, 'utf8').digest('base64url')
 }
 
-/** A client as the actor of its own request. */
-export const clientActor = (client: ClientIdentity): Actor =>
-  client.kind === 'walletAddress'
-    ? { kind: 'client', walletAddress: client.walletAddress }
-    : { kind: 'client', keyThumbprint: keyThumbprint(client.jwk) }
+/**
+ * A client acting on its own grant, as its events name it: the actor, and the grant's client
+ * (its wallet address, or `jwk:<thumbprint>`), the key's thumbprint computed once.
+ */
+export function clientAsActor(client: ClientIdentity): { actor: Actor; client: string } {
+  if (client.kind === 'walletAddress') {
+    return {
+      actor: { kind: 'client', walletAddress: client.walletAddress },
+      client: client.walletAddress
+    }
+  }
+  const thumbprint = keyThumbprint(client.jwk)
+  return { actor: { kind: 'client', keyThumbprint: thumbprint }, client: `jwk:${thumbprint}` }
+}
 
 /** A grant's client as the trail names it: its wallet address, or `jwk:<thumbprint>`. */
-export const clientName = (client: ClientIdentity): string =>
-  client.kind === 'walletAddress' ? client.walletAddress : `jwk:${keyThumbprint(client.jwk)}`
+export const clientName = (client: ClientIdentity): string => clientAsActor(client).client
 
 /** An event id as written in a cursor (`before`): a positive integer, as the table numbers them. */
 export const isEventId = (value: string): boolean => /^[1-9][0-9]{0,18}$/.test(value)

@@ -1,7 +1,7 @@
 import type { ClientKeys } from '../client-keys/index.js'
 import { toAccessWire } from '../gnap/access.js'
 import { storedClient, type ClientIdentity } from '../gnap/client-identity.js'
-import { clientActor, clientName, type EventOrigin } from '../audit/events.js'
+import { clientAsActor, type EventOrigin } from '../audit/events.js'
 import type { EventService } from '../audit/event-service.js'
 import {
   invalidClient,
@@ -115,8 +115,7 @@ export function createGrantService(deps: GrantServiceDeps) {
     const events = (type: 'grant.requested' | ('grant.requested' | 'grant.issued')[]) => ({
       ...input.from,
       type,
-      actor: clientActor(client),
-      client: clientName(client),
+      ...clientAsActor(client),
       details: {
         access: access.map(({ type, actions, identifier }) => ({ type, actions, identifier }))
       }
@@ -256,8 +255,7 @@ export function createGrantService(deps: GrantServiceDeps) {
       type: ['grant.continued', 'grant.issued'],
       tenantId: grant.tenantId,
       grantId: grant.id,
-      client: clientName(continuation.client),
-      actor: clientActor(continuation.client),
+      ...clientAsActor(continuation.client),
       details: { continuation: how.by, token: response.access_token !== undefined }
     })
     return response
@@ -340,8 +338,7 @@ export function createGrantService(deps: GrantServiceDeps) {
           type: 'grant.revoked',
           tenantId,
           grantId,
-          client: clientName(client),
-          actor: clientActor(client)
+          ...clientAsActor(client)
         })
       }
       return done

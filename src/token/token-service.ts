@@ -7,7 +7,7 @@ import { bytesEqual } from '../gnap/secrets.js'
 import { accessTokenWire, isUuid, type AccessTokenWire } from '../gnap/wire.js'
 import { replayed, type Replay, type Replayed } from '../replay/replay-guard.js'
 import type { Db, Queryable } from '../storage/db.js'
-import { clientActor, clientName, type EventOrigin } from '../audit/events.js'
+import { clientAsActor, type EventOrigin } from '../audit/events.js'
 import type { EventsOfChange } from '../audit/event-store.js'
 import { matchAccess } from './access-match.js'
 import {
@@ -58,8 +58,7 @@ const clientEvent = (
 ): EventsOfChange => ({
   ...from,
   type,
-  actor: clientActor(managed.client),
-  client: clientName(managed.client)
+  ...clientAsActor(managed.client)
 })
 
 export function createTokenService(deps: TokenServiceDeps) {
