@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import type { ActorKind } from '../audit/events.js'
+import { clientName, type ActorKind } from '../audit/events.js'
 import type { ClientIdentity } from '../gnap/client-identity.js'
 
 /** The moments of a grant's life an operator reads in the log (RFC 9635 §1.5, §5.4). */
@@ -29,9 +29,10 @@ export function logGrantEvent(
   )
 }
 
-/** A wallet address as is; a directed-identity client by its key id (its only name). */
-function clientLabel(client: ClientIdentity | string | null): string | null {
-  if (client === null || typeof client === 'string') return client
-  if (client.kind === 'walletAddress') return client.walletAddress
-  return `jwk:${client.jwk.kid ?? 'no kid'}`
-}
+/**
+ * A wallet address as is; a directed-identity client as the audit trail names it (its key's
+ * RFC 7638 thumbprint: a key id is the client's to choose, and two clients may share one), so
+ * a log line and the trail's event name the same client alike.
+ */
+const clientLabel = (client: ClientIdentity | string | null): string | null =>
+  client === null || typeof client === 'string' ? client : clientName(client)
