@@ -1,4 +1,5 @@
 import type { Queryable } from '../storage/db.js'
+import type { StatementParams } from '../storage/statement-params.js'
 import { actorColumns, type AuditEvent, type EventType, type NewEvent } from './events.js'
 
 /*
@@ -33,18 +34,23 @@ export function eventParams(event: EventsOfChange): unknown[] {
   ]
 }
 
+/** An event's values added to a statement built with StatementParams: their placeholders. */
+export const addEventParams = (params: StatementParams, event: EventsOfChange): string[] =>
+  eventParams(event).map((value) => params.add(value))
+
 /**
  * An `insert into events` for a CTE: for each row `source` returns, one event of each type in
- * `$first` (numbered in that order: migration 012), its tenant and grant (and, when given, the
- * grant's client) read from that row (`ids`, SQL expressions on it), the rest from the
- * parameters after it (eventParams). A statement whose change touched no row writes no event.
+ * the first parameter (numbered in that order: migration 012), its tenant and grant (and, when
+ * given, the grant's client) read from that row (`ids`, SQL expressions on it), the rest from the
+ * parameters after it (eventParams). The parameters are `$first` and the six after it, or the
+ * placeholders addEventParams returned. A statement whose change touched no row writes no event.
  */
 export function insertEventSql(
   source: string,
-  first: number,
+  first: number | readonly string[],
   ids: { tenant: string; grant: string | null; client?: string }
 ): string {
-  const p = (i: number) => `$${first + i}`
+  const p = (i: number) => (typeof first === 'number' ? `$${first + i}` : first[i]!)
   const client = ids.client ? `coalesce(${ids.client}, ${p(1)}::text)` : `${p(1)}::text`
   return `insert into events (type, tenant_id, grant_id, client, actor_kind, actor, request_id,
     remote_address, details)

@@ -1,10 +1,16 @@
 import { accessJsonSql, insertAccessesSql, type AccessRow } from '../access/access-store.js'
 import type { AccessItem } from '../gnap/access.js'
 import type { Jwk } from '../gnap/request-schemas.js'
-import { replayClaimed, replayCte, replayParams, type Replay } from '../replay/replay-guard.js'
+import { replayFragment, type Replay } from '../replay/replay-guard.js'
 import type { Queryable } from '../storage/db.js'
+import { StatementParams } from '../storage/statement-params.js'
 import { insertTokenSql, revokeGrantTokensSql } from '../token/token-store.js'
-import { eventParams, insertEventSql, type EventsOfChange } from '../audit/event-store.js'
+import {
+  addEventParams,
+  eventParams,
+  insertEventSql,
+  type EventsOfChange
+} from '../audit/event-store.js'
 import { insertInteractionSql } from '../interaction/interaction-store.js'
 import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
 
@@ -62,33 +68,62 @@ export interface NewGrant {
 // atomic without an explicit transaction, and one round trip on the hot path (non-interactive
 // grants). Foreign keys are checked at the end of the statement, so the CTEs may reference `g`.
 // The rows of other domains are written by the fragments those domains export (access, token,
-// interaction), so each table's SQL stays with its owner.
-// The request's replay record ($24, $25) is written by the same statement, and nothing else
-// is when it was already there (RFC 9421 §7.2.2), so a replayed grant request creates nothing.
-// So are its audit events ($26…): `grant.requested`, and `grant.issued` with it for a grant
+// interaction), so each table's SQL stays with its owner; a fragment the grant does not need
+// (no subjects, a token or an interaction, nothing to record against replay) is left out, as
+// each costs the statement its set-up even when it writes nothing (statement-params.ts).
+// The request's replay record, when it keeps one, is written by the same statement, and nothing
+// else is when it was already there (RFC 9421 §7.2.2), so a replayed grant request creates
+// nothing. So are its audit events: `grant.requested`, and `grant.issued` with it for a grant
 // issued at once; a replayed request writes none.
-const INSERT_GRANT = `
-with ${replayCte('$24', '$25')}, g as (
+function insertGrantStatement(
+  grant: NewGrant,
+  replay: Replay,
+  events: EventsOfChange
+): StatementParams & { sql: string } {
+  const p = new StatementParams()
+  const guard = replayFragment(replay, p)
+  const tenant = p.add(grant.tenantId)
+  const ctes = [
+    ...guard.ctes,
+    `g as (
   insert into grants (id, tenant_id, state, finalization_reason, start_method, continue_id,
     continue_token_hash, finish_method, finish_uri, client_nonce, grant_uri, client, client_name, jwk)
-  select $1::uuid, $2::uuid, $3::text, $4::text, $5::text[], $6::uuid, $7::bytea, $8::text,
-    $9::text, $10::text, $11::text, $12::text, $13::text, $14::jsonb
-  where ${replayClaimed('$24')}
+  select ${p.add(grant.id)}::uuid, ${tenant}::uuid, ${p.add(grant.state)}::text,
+    ${p.add(grant.finalizationReason)}::text, ${p.add(grant.startMethod)}::text[],
+    ${p.add(grant.continueId)}::uuid, ${p.add(grant.continueTokenHash)}::bytea,
+    ${p.add(grant.finishMethod)}::text, ${p.add(grant.finishUri)}::text,
+    ${p.add(grant.clientNonce)}::text, ${p.add(grant.grantUri)}::text, ${p.add(grant.client)}::text,
+    ${p.add(grant.clientName)}::text,
+    ${p.add(grant.jwk === null ? null : JSON.stringify(grant.jwk))}::jsonb
+  where ${guard.claimed}
   returning id
-), a as (
-  ${insertAccessesSql('g', '$15')}
-), s as (
+)`,
+    `a as (${insertAccessesSql('g', p.add(JSON.stringify(grant.access)))})`
+  ]
+  if (grant.subIds.length > 0) {
+    ctes.push(`s as (
   insert into subjects (id, grant_id, position, sub_id, sub_id_format)
   select opas_uuid_v7(), g.id, x.pos, x.item->>'id', x.item->>'format'
-  from g, jsonb_array_elements($16::jsonb) with ordinality as x(item, pos)
-), t as (
-  ${insertTokenSql('g', '$17', '$18', '$19')}
-), i as (
-  ${insertInteractionSql('g', '$20', '$21', '$22', '$23')}
-), e as (
-  ${insertEventSql('g', 26, { tenant: '$2::uuid', grant: 'g.id' })}
-)
-select id from g`
+  from g, jsonb_array_elements(${p.add(JSON.stringify(grant.subIds))}::jsonb) with ordinality as x(item, pos)
+)`)
+  }
+  if (grant.token) {
+    const { valueHash, managementId, expiresIn } = grant.token
+    ctes.push(
+      `t as (${insertTokenSql('g', p.add(valueHash), p.add(managementId), p.add(expiresIn))})`
+    )
+  }
+  if (grant.interaction) {
+    const { id, ref, nonce, expiresIn } = grant.interaction
+    ctes.push(
+      `i as (${insertInteractionSql('g', p.add(id), p.add(ref), p.add(nonce), p.add(expiresIn))})`
+    )
+  }
+  ctes.push(
+    `e as (${insertEventSql('g', addEventParams(p, events), { tenant: `${tenant}::uuid`, grant: 'g.id' })})`
+  )
+  return Object.assign(p, { sql: `with ${ctes.join(', ')}\nselect id from g` })
+}
 
 /** False when `replay` was already claimed: then nothing was written. */
 export async function insertGrant(
@@ -98,33 +133,8 @@ export async function insertGrant(
   /** Its audit events, written by the same statement (`grant.requested`, …). */
   events: EventsOfChange
 ): Promise<boolean> {
-  const { rowCount } = await q.query(INSERT_GRANT, [
-    grant.id,
-    grant.tenantId,
-    grant.state,
-    grant.finalizationReason,
-    grant.startMethod,
-    grant.continueId,
-    grant.continueTokenHash,
-    grant.finishMethod,
-    grant.finishUri,
-    grant.clientNonce,
-    grant.grantUri,
-    grant.client,
-    grant.clientName,
-    grant.jwk === null ? null : JSON.stringify(grant.jwk),
-    JSON.stringify(grant.access),
-    JSON.stringify(grant.subIds),
-    grant.token?.valueHash ?? null,
-    grant.token?.managementId ?? null,
-    grant.token?.expiresIn ?? null,
-    grant.interaction?.id ?? null,
-    grant.interaction?.ref ?? null,
-    grant.interaction?.nonce ?? null,
-    grant.interaction?.expiresIn ?? null,
-    ...replayParams(replay),
-    ...eventParams(events)
-  ])
+  const statement = insertGrantStatement(grant, replay, events)
+  const { rowCount } = await q.query(statement.sql, statement.values)
   return rowCount === 1
 }
 

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import type { Queryable } from '../storage/db.js'
+import type { StatementParams } from '../storage/statement-params.js'
 
 /**
  * Replay protection for HTTP message signatures (RFC 9421 §7.2.2): a signature verified once is
@@ -34,11 +35,6 @@ export type Replay =
   | { kind: 'claimed' }
   | { kind: 'record'; signature: Uint8Array; expiresAt: number }
 
-/** The parameters of {@link replayCte} for `replay`: nulls when the statement records nothing. */
-export function replayParams(replay: Replay): [Uint8Array | null, number | null] {
-  return replay.kind === 'record' ? [replay.signature, replay.expiresAt] : [null, null]
-}
-
 /**
  * A service's answer to a request found to be a replay by the statement that would have acted
  * on it; the HTTP edge answers it as the signature's refusal (401 `invalid_client`).
@@ -52,7 +48,7 @@ export type Replayed = typeof replayed
  * live. A null signature records nothing (nothing left to claim). `on conflict ... where` turns
  * an expired record, not yet deleted by the retention job, into a fresh claim.
  */
-export function replayCte(signature: string, expiresAt: string): string {
+function replayCte(signature: string, expiresAt: string): string {
   return `replay as (
     insert into signature_replays (signature, expires_at)
     select ${signature}::bytea, to_timestamp(${expiresAt}) where ${signature}::bytea is not null
@@ -62,8 +58,25 @@ export function replayCte(signature: string, expiresAt: string): string {
 }
 
 /** True when a statement with {@link replayCte} may act: nothing to claim, or the claim held. */
-export function replayClaimed(signature: string): string {
+function replayClaimed(signature: string): string {
   return `(${signature}::bytea is null or exists (select 1 from replay))`
+}
+
+/**
+ * For a statement built with StatementParams: the replay CTE, only when `replay` records a
+ * signature (an empty CTE would still cost the statement its set-up), and the condition under
+ * which the statement acts (always, when it records nothing).
+ */
+export function replayFragment(
+  replay: Replay,
+  params: StatementParams
+): { ctes: string[]; claimed: string } {
+  if (replay.kind !== 'record') return { ctes: [], claimed: 'true' }
+  const signature = params.add(replay.signature)
+  return {
+    ctes: [replayCte(signature, params.add(replay.expiresAt))],
+    claimed: replayClaimed(signature)
+  }
 }
 
 const DELETE_EXPIRED = `delete from signature_replays where signature in (

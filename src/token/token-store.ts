@@ -1,8 +1,14 @@
 import type { Jwk } from '../gnap/request-schemas.js'
 import { accessJsonSql, type AccessRow } from '../access/access-store.js'
-import { replayClaimed, replayCte, replayParams, type Replay } from '../replay/replay-guard.js'
+import { replayFragment, type Replay } from '../replay/replay-guard.js'
 import type { Queryable } from '../storage/db.js'
-import { eventParams, insertEventSql, type EventsOfChange } from '../audit/event-store.js'
+import { StatementParams } from '../storage/statement-params.js'
+import {
+  addEventParams,
+  eventParams,
+  insertEventSql,
+  type EventsOfChange
+} from '../audit/event-store.js'
 
 export interface NewToken {
   valueHash: Buffer
@@ -73,42 +79,46 @@ export async function rotateToken(
   replay: Replay,
   event: EventsOfChange
 ): Promise<{ claimed: boolean; access: AccessRow[] | undefined }> {
-  // The request's replay record ($6, $7) is written by the same statement, which rotates only
-  // when it was not there yet (RFC 9421 §7.2.2). So is its audit event ($8…, `token.rotated`),
-  // only when it rotated.
+  // The request's replay record, when it keeps one, is written by the same statement, which
+  // rotates only when it was not there yet (RFC 9421 §7.2.2); with nothing to record, the
+  // statement has no replay CTE (statement-params.ts). So is its audit event
+  // (`token.rotated`), only when it rotated.
+  const p = new StatementParams()
+  const guard = replayFragment(replay, p)
+  const managementId = p.add(old.managementId)
+  const ctes = [
+    ...guard.ctes,
+    `live_grant as (
+       select g.id from access_tokens t join grants g on g.id = t.grant_id
+       where t.management_id = ${managementId} and g.finalization_reason is distinct from 'REVOKED'
+       for share of g
+     )`,
+    `old as (
+       update access_tokens set revoked_at = now()
+       where management_id = ${managementId} and value_hash = ${p.add(old.valueHash)}
+         and revoked_at is null and grant_id in (select id from live_grant) and ${guard.claimed}
+       returning id, grant_id
+     )`,
+    `new as (
+       insert into access_tokens (id, grant_id, value_hash, management_id, expires_in, rotated_from)
+       select opas_uuid_v7(), grant_id, ${p.add(next.valueHash)}, ${p.add(next.managementId)},
+         ${p.add(next.expiresIn)}, id from old
+       returning grant_id
+     )`,
+    `e as (${insertEventSql('new', addEventParams(p, event), {
+      tenant: `${p.add(old.tenantId)}::uuid`,
+      grant: 'new.grant_id'
+    })})`
+  ]
   const { rows } = await q.query<{
     claimed: boolean
     rotated: boolean
     access: AccessRow[] | null
   }>(
-    `with ${replayCte('$6', '$7')}, live_grant as (
-       select g.id from access_tokens t join grants g on g.id = t.grant_id
-       where t.management_id = $1 and g.finalization_reason is distinct from 'REVOKED'
-       for share of g
-     ), old as (
-       update access_tokens set revoked_at = now()
-       where management_id = $1 and value_hash = $2 and revoked_at is null
-         and grant_id in (select id from live_grant) and ${replayClaimed('$6')}
-       returning id, grant_id
-     ), new as (
-       insert into access_tokens (id, grant_id, value_hash, management_id, expires_in, rotated_from)
-       select opas_uuid_v7(), grant_id, $3, $4, $5, id from old
-       returning grant_id
-     ), e as (
-       ${insertEventSql('new', 8, { tenant: '$15::uuid', grant: 'new.grant_id' })}
-     )
-     select ${replayClaimed('$6')} as claimed, exists (select 1 from new) as rotated,
+    `with ${ctes.join(', ')}
+     select ${guard.claimed} as claimed, exists (select 1 from new) as rotated,
        (select ${accessJsonSql('new.grant_id')} from new) as access`,
-    [
-      old.managementId,
-      old.valueHash,
-      next.valueHash,
-      next.managementId,
-      next.expiresIn,
-      ...replayParams(replay),
-      ...eventParams(event),
-      old.tenantId
-    ]
+    p.values
   )
   const row = rows[0]!
   return { claimed: row.claimed, access: row.rotated ? (row.access ?? []) : undefined }
