@@ -20,11 +20,17 @@ export type EventsOfChange = Omit<NewEvent, 'tenantId' | 'grantId' | 'type'> & {
   type: EventType | readonly EventType[]
 }
 
-/** An event's values for insertEventSql, in its parameters' order (ids come from the CTE). */
+/** One event of a change: what a statement written for one type (insertEventSql) takes. */
+export type EventOfChange = EventsOfChange & { type: EventType }
+
+/**
+ * An event's values for insertEventSql, in its parameters' order (ids come from the CTE): its
+ * type, or its types as an array for a statement written for several.
+ */
 export function eventParams(event: EventsOfChange): unknown[] {
   const actor = actorColumns(event.actor)
   return [
-    typeof event.type === 'string' ? [event.type] : event.type,
+    event.type,
     event.client ?? null,
     actor.kind,
     actor.name,
@@ -39,26 +45,38 @@ export const addEventParams = (params: StatementParams, event: EventsOfChange): 
   eventParams(event).map((value) => params.add(value))
 
 /**
- * An `insert into events` for a CTE: for each row `source` returns, one event of each type in
- * the first parameter (numbered in that order: migration 012), its tenant and grant (and, when
- * given, the grant's client) read from that row (`ids`, SQL expressions on it), the rest from the
- * parameters after it (eventParams). The parameters are `$first` and the six after it, or the
- * placeholders addEventParams returned. A statement whose change touched no row writes no event.
+ * An `insert into events` for a CTE: for each row `source` returns, an event of the type in the
+ * first parameter, or with `several`, one of each type in that array (numbered in that order:
+ * migration 012); its tenant and grant (and, when given, the grant's client) read from that row
+ * (`ids`, SQL expressions on it), the rest from the parameters after it (eventParams). The
+ * parameters are `$first` and the six after it, or the placeholders addEventParams returned. A
+ * statement whose change touched no row writes no event. (One type is a plain select: the
+ * array's function scan and sort would cost the hot paths' one-event statements for nothing.)
  */
 export function insertEventSql(
   source: string,
   first: number | readonly string[],
-  ids: { tenant: string; grant: string | null; client?: string }
+  ids: { tenant: string; grant: string | null; client?: string },
+  several = false
 ): string {
   const p = (i: number) => (typeof first === 'number' ? `$${first + i}` : first[i]!)
   const client = ids.client ? `coalesce(${ids.client}, ${p(1)}::text)` : `${p(1)}::text`
+  const [type, from] = several
+    ? [
+        'event_type.type',
+        `${source} cross join unnest(${p(0)}::text[]) with ordinality as event_type(type, n)
+  order by event_type.n`
+      ]
+    : [`${p(0)}::text`, source]
   return `insert into events (type, tenant_id, grant_id, client, actor_kind, actor, request_id,
     remote_address, details)
-  select event_type.type, ${ids.tenant}, ${ids.grant ?? 'null::uuid'}, ${client},
+  select ${type}, ${ids.tenant}, ${ids.grant ?? 'null::uuid'}, ${client},
     ${p(2)}::text, ${p(3)}::text, ${p(4)}::text, ${p(5)}::text, ${p(6)}::jsonb
-  from ${source} cross join unnest(${p(0)}::text[]) with ordinality as event_type(type, n)
-  order by event_type.n`
+  from ${from}`
 }
+
+/** Whether insertEventSql must be written for several types to record `event`. */
+export const hasSeveralTypes = (event: EventsOfChange): boolean => typeof event.type !== 'string'
 
 /** One event (or one of each type given), in the transaction of the change it records. */
 export async function insertEvent(
@@ -67,7 +85,7 @@ export async function insertEvent(
 ): Promise<void> {
   await q.query(
     `with e(tenant_id, grant_id) as (select $8::uuid, $9::uuid)
-     ${insertEventSql('e', 1, { tenant: 'e.tenant_id', grant: 'e.grant_id' })}`,
+     ${insertEventSql('e', 1, { tenant: 'e.tenant_id', grant: 'e.grant_id' }, hasSeveralTypes(event))}`,
     [...eventParams(event), event.tenantId, event.grantId ?? null]
   )
 }

@@ -8,6 +8,7 @@ import { insertTokenSql, revokeGrantTokensSql } from '../token/token-store.js'
 import {
   addEventParams,
   eventParams,
+  hasSeveralTypes,
   insertEventSql,
   type EventsOfChange
 } from '../audit/event-store.js'
@@ -75,11 +76,13 @@ export interface NewGrant {
 // else is when it was already there (RFC 9421 §7.2.2), so a replayed grant request creates
 // nothing. So are its audit events: `grant.requested`, and `grant.issued` with it for a grant
 // issued at once; a replayed request writes none.
+// At most eight texts, each prepared once per connection: with or without a replay record, with
+// or without subjects, and a token (two events) or an interaction (one).
 function insertGrantStatement(
   grant: NewGrant,
   replay: Replay,
   events: EventsOfChange
-): StatementParams & { sql: string } {
+): { sql: string; values: unknown[] } {
   const p = new StatementParams()
   const guard = replayFragment(replay, p)
   const tenant = p.add(grant.tenantId)
@@ -120,9 +123,14 @@ function insertGrantStatement(
     )
   }
   ctes.push(
-    `e as (${insertEventSql('g', addEventParams(p, events), { tenant: `${tenant}::uuid`, grant: 'g.id' })})`
+    `e as (${insertEventSql(
+      'g',
+      addEventParams(p, events),
+      { tenant: `${tenant}::uuid`, grant: 'g.id' },
+      hasSeveralTypes(events)
+    )})`
   )
-  return Object.assign(p, { sql: `with ${ctes.join(', ')}\nselect id from g` })
+  return { sql: `with ${ctes.join(', ')}\nselect id from g`, values: p.values }
 }
 
 /** False when `replay` was already claimed: then nothing was written. */

@@ -1,6 +1,6 @@
 import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
 import type { Queryable } from '../storage/db.js'
-import { eventParams, insertEventSql, type EventsOfChange } from '../audit/event-store.js'
+import { eventParams, insertEventSql, type EventOfChange } from '../audit/event-store.js'
 import type { InteractionState } from './interaction-lifecycle.js'
 
 /** An interaction with what its flows need of its grant and tenant, in one read. */
@@ -39,7 +39,7 @@ const VIEW = `select i.id, i.ref, i.nonce, i.state,
 
 /**
  * An `insert into interactions` for a CTE: one PENDING interaction (id, reference, nonce and
- * lifetime in the parameters named) for the grant the CTE `grant` returns, when an id is given.
+ * lifetime in the parameters named) for the grant the CTE `grant` returns.
  */
 export function insertInteractionSql(
   grant: string,
@@ -50,7 +50,7 @@ export function insertInteractionSql(
 ): string {
   return `insert into interactions (id, grant_id, ref, nonce, state, expires_in)
   select ${id}::uuid, ${grant}.id, ${ref}::uuid, ${nonce}::text, 'PENDING', ${expiresIn}::integer
-  from ${grant} where ${id}::uuid is not null`
+  from ${grant}`
 }
 
 /** The interaction with this id and nonce (both come from the same URL the AS handed out). */
@@ -104,7 +104,7 @@ export async function decideInteraction(
 export async function recordFinish(
   q: Queryable,
   interaction: { id: string; grantId: string; tenantId: string },
-  event: EventsOfChange
+  event: EventOfChange
 ): Promise<void> {
   // The first finish only, with its audit event (`grant.finished`) in the same statement.
   await q.query(

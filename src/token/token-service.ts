@@ -8,7 +8,7 @@ import { accessTokenWire, isUuid, type AccessTokenWire } from '../gnap/wire.js'
 import { replayed, type Replay, type Replayed } from '../replay/replay-guard.js'
 import type { Db, Queryable } from '../storage/db.js'
 import { clientAsActor, type EventOrigin } from '../audit/events.js'
-import type { EventsOfChange } from '../audit/event-store.js'
+import type { EventOfChange } from '../audit/event-store.js'
 import { matchAccess } from './access-match.js'
 import {
   deleteSpentTokens,
@@ -55,7 +55,7 @@ const clientEvent = (
   type: 'token.rotated' | 'token.revoked',
   managed: ManagedToken,
   from: Omit<EventOrigin, 'actor'>
-): EventsOfChange => ({
+): EventOfChange => ({
   ...from,
   type,
   ...clientAsActor(managed.client)

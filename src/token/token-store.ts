@@ -7,7 +7,7 @@ import {
   addEventParams,
   eventParams,
   insertEventSql,
-  type EventsOfChange
+  type EventOfChange
 } from '../audit/event-store.js'
 
 export interface NewToken {
@@ -18,7 +18,7 @@ export interface NewToken {
 
 /**
  * An `insert into access_tokens` for a CTE: one token (hash, management id and lifetime in the
- * parameters named) for the grant the CTE `grant` returns, when a hash is given.
+ * parameters named) for the grant the CTE `grant` returns.
  */
 export function insertTokenSql(
   grant: string,
@@ -28,7 +28,7 @@ export function insertTokenSql(
 ): string {
   return `insert into access_tokens (id, grant_id, value_hash, management_id, expires_in)
   select opas_uuid_v7(), ${grant}.id, ${valueHash}::bytea, ${managementId}::uuid, ${expiresIn}::integer
-  from ${grant} where ${valueHash}::bytea is not null`
+  from ${grant}`
 }
 
 export async function insertToken(q: Queryable, grantId: string, token: NewToken): Promise<void> {
@@ -77,7 +77,7 @@ export async function rotateToken(
   old: { managementId: string; valueHash: Uint8Array; tenantId: string },
   next: NewToken,
   replay: Replay,
-  event: EventsOfChange
+  event: EventOfChange
 ): Promise<{ claimed: boolean; access: AccessRow[] | undefined }> {
   // The request's replay record, when it keeps one, is written by the same statement, which
   // rotates only when it was not there yet (RFC 9421 §7.2.2); with nothing to record, the
@@ -131,7 +131,7 @@ export async function rotateToken(
 export async function revokeToken(
   q: Queryable,
   token: { managementId: string; valueHash: Uint8Array; tenantId: string },
-  event: EventsOfChange
+  event: EventOfChange
 ): Promise<boolean> {
   const { rows } = await q.query<{ n: number }>(
     `with t as (
