@@ -14,7 +14,7 @@ export const EVENT_PARAM_COUNT = 7
 
 /**
  * What insertEventSql writes for each row of its source: one event per type, in the order
- * given (a grant requested and issued by one statement), alike but for their type.
+ * given (a continuation and the issue it made), alike but for their type.
  */
 export type EventsOfChange = Omit<NewEvent, 'tenantId' | 'grantId' | 'type'> & {
   type: EventType | readonly EventType[]

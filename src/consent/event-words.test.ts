@@ -94,6 +94,14 @@ test("details in words: a tenant's fields (never a secret), a purge, a grant's a
     detailsInWords({ type: 'grant.issued', details: { continuation: 'poll', token: true } }),
     'with an access token'
   )
+  assert.match(
+    detailsInWords({
+      type: 'grant.issued',
+      details: { access: [{ type: 'quote', actions: ['read'], identifier: null }] }
+    }),
+    /^at once, no consent needed: asked for .+$/,
+    'issued at once: its one event says what was asked'
+  )
   assert.equal(
     detailsInWords({
       type: 'grant.continued',

@@ -158,9 +158,15 @@ const continuationWords: Record<string, string> = {
 const continuationInWords = (details: Record<string, unknown>): string | undefined =>
   typeof details.continuation === 'string' ? continuationWords[details.continuation] : undefined
 
-/** A grant issued: at once (no consent needed), or on continuation with or without a token. */
+/**
+ * A grant issued: at once (no consent needed; its one event says what was asked), or on
+ * continuation with or without a token.
+ */
 function issueInWords(details: Record<string, unknown>): string | undefined {
-  if (details.access !== undefined) return 'at once: no consent needed'
+  if (details.access !== undefined) {
+    const asked = accessAskedInWords(details.access)
+    return asked ? `at once, no consent needed: ${asked}` : undefined
+  }
   if (details.token === true) return 'with an access token'
   if (details.token === false) return 'with no access token (subject information only)'
   return undefined

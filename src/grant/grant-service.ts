@@ -109,10 +109,11 @@ export function createGrantService(deps: GrantServiceDeps) {
   }): Promise<{ grantId: string; response: GrantResponse } | Replayed> {
     const { tenant, client, grantUri, request } = input
     const { interactive, access } = assessGrantRequest(request, config)
-    // The grant's events are written by the statement that writes the grant (§1.5: requested,
-    // and issued with it when no interaction is needed). What was asked is kept in the trail,
-    // which outlives the grant's own rows; the limits stay with the grant.
-    const events = (type: 'grant.requested' | ('grant.requested' | 'grant.issued')[]) => ({
+    // The grant's event is written by the statement that writes the grant (§1.5): requested,
+    // or issued when no interaction is needed (one change, one event: a grant issued at once
+    // was never a request waiting for anything). What was asked is kept in the trail, which
+    // outlives the grant's own rows; the limits stay with the grant.
+    const event = (type: 'grant.requested' | 'grant.issued') => ({
       ...input.from,
       type,
       ...clientAsActor(client),
@@ -150,7 +151,7 @@ export function createGrantService(deps: GrantServiceDeps) {
           interaction: null
         },
         input.replay,
-        events(['grant.requested', 'grant.issued'])
+        event('grant.issued')
       )
       if (!inserted) return replayed
       const response = {
@@ -198,7 +199,7 @@ export function createGrantService(deps: GrantServiceDeps) {
         interaction
       },
       input.replay,
-      events('grant.requested')
+      event('grant.requested')
     )
     if (!inserted) return replayed
     const redirect = new URL(

@@ -8,9 +8,8 @@ import { insertTokenSql, revokeGrantTokensSql } from '../token/token-store.js'
 import {
   addEventParams,
   eventParams,
-  hasSeveralTypes,
   insertEventSql,
-  type EventsOfChange
+  type EventOfChange
 } from '../audit/event-store.js'
 import { insertInteractionSql } from '../interaction/interaction-store.js'
 import type { FinalizationReason, GrantState } from '../gnap/grant-states.js'
@@ -74,14 +73,14 @@ export interface NewGrant {
 // each costs the statement its set-up even when it writes nothing (statement-params.ts).
 // The request's replay record, when it keeps one, is written by the same statement, and nothing
 // else is when it was already there (RFC 9421 §7.2.2), so a replayed grant request creates
-// nothing. So are its audit events: `grant.requested`, and `grant.issued` with it for a grant
-// issued at once; a replayed request writes none.
+// nothing. So is its audit event: `grant.requested`, or `grant.issued` for a grant issued at
+// once; a replayed request writes none.
 // At most eight texts, each prepared once per connection: with or without a replay record, with
-// or without subjects, and a token (two events) or an interaction (one).
+// or without subjects, and a token or an interaction.
 function insertGrantStatement(
   grant: NewGrant,
   replay: Replay,
-  events: EventsOfChange
+  event: EventOfChange
 ): { sql: string; values: unknown[] } {
   const p = new StatementParams()
   const guard = replayFragment(replay, p)
@@ -123,12 +122,7 @@ function insertGrantStatement(
     )
   }
   ctes.push(
-    `e as (${insertEventSql(
-      'g',
-      addEventParams(p, events),
-      { tenant: `${tenant}::uuid`, grant: 'g.id' },
-      hasSeveralTypes(events)
-    )})`
+    `e as (${insertEventSql('g', addEventParams(p, event), { tenant: `${tenant}::uuid`, grant: 'g.id' })})`
   )
   return { sql: `with ${ctes.join(', ')}\nselect id from g`, values: p.values }
 }
@@ -138,10 +132,10 @@ export async function insertGrant(
   q: Queryable,
   grant: NewGrant,
   replay: Replay,
-  /** Its audit events, written by the same statement (`grant.requested`, …). */
-  events: EventsOfChange
+  /** Its audit event, written by the same statement (`grant.requested` or `grant.issued`). */
+  event: EventOfChange
 ): Promise<boolean> {
-  const statement = insertGrantStatement(grant, replay, events)
+  const statement = insertGrantStatement(grant, replay, event)
   const { rowCount } = await q.query(statement.sql, statement.values)
   return rowCount === 1
 }

@@ -75,3 +75,18 @@ test('an event of a grant that was never stored is a violation', () => {
   assert.equal(found.length, 1)
   assert.match(found[0]!, /g-rolled-back, which was never stored/)
 })
+
+test('a grant issued at once has one event, grant.issued; a grant.requested beside it is a violation', () => {
+  const atOnce = { ...issuedInteractive, id: 'g-at-once' }
+  const db = snapshot(complete)
+  db.grants.push(atOnce)
+  db.grantById.set(atOnce.id, atOnce)
+  db.eventsByGrant.set(atOnce.id, ['grant.issued', 'token.rotated'])
+  db.tokensByGrant.set(atOnce.id, [token(false), token(true)])
+  assert.deepEqual(violations(db), [])
+  db.eventsByGrant.set(atOnce.id, ['grant.requested', 'grant.issued', 'token.rotated'])
+  const found = violations(db)
+  assert.equal(found.length, 2, found.join('\n'))
+  assert.match(found.join('\n'), /1 grant\.requested event\(s\), its rows say 0/)
+  assert.match(found.join('\n'), /trail starts with grant\.requested, not grant\.issued/)
+})
