@@ -9,9 +9,6 @@ import { actorColumns, type AuditEvent, type EventType, type NewEvent } from './
  * transaction. Either way the event commits or rolls back with the change.
  */
 
-/** The parameters insertEventSql reads, in order from its `first`: see eventParams. */
-export const EVENT_PARAM_COUNT = 7
-
 /**
  * What insertEventSql writes for each row of its source: one event per type, in the order
  * given (a continuation and the issue it made), alike but for their type.
@@ -75,9 +72,6 @@ export function insertEventSql(
   from ${from}`
 }
 
-/** Whether insertEventSql must be written for several types to record `event`. */
-export const hasSeveralTypes = (event: EventsOfChange): boolean => typeof event.type !== 'string'
-
 /** One event (or one of each type given), in the transaction of the change it records. */
 export async function insertEvent(
   q: Queryable,
@@ -85,7 +79,7 @@ export async function insertEvent(
 ): Promise<void> {
   await q.query(
     `with e(tenant_id, grant_id) as (select $8::uuid, $9::uuid)
-     ${insertEventSql('e', 1, { tenant: 'e.tenant_id', grant: 'e.grant_id' }, hasSeveralTypes(event))}`,
+     ${insertEventSql('e', 1, { tenant: 'e.tenant_id', grant: 'e.grant_id' }, typeof event.type !== 'string')}`,
     [...eventParams(event), event.tenantId, event.grantId ?? null]
   )
 }

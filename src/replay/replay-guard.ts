@@ -45,27 +45,22 @@ export type Replayed = typeof replayed
 /**
  * A CTE named `replay` recording the signature in parameter `signature` until the unix time in
  * parameter `expiresAt`: one row when claimed, none when the signature is already recorded and
- * live. A null signature records nothing (nothing left to claim). `on conflict ... where` turns
- * an expired record, not yet deleted by the retention job, into a fresh claim.
+ * live. `on conflict ... where` turns an expired record, not yet deleted by the retention job,
+ * into a fresh claim.
  */
 function replayCte(signature: string, expiresAt: string): string {
   return `replay as (
     insert into signature_replays (signature, expires_at)
-    select ${signature}::bytea, to_timestamp(${expiresAt}) where ${signature}::bytea is not null
+    values (${signature}::bytea, to_timestamp(${expiresAt}))
     on conflict (signature) do update set expires_at = excluded.expires_at
       where signature_replays.expires_at <= now()
     returning true)`
 }
 
-/** True when a statement with {@link replayCte} may act: nothing to claim, or the claim held. */
-function replayClaimed(signature: string): string {
-  return `(${signature}::bytea is null or exists (select 1 from replay))`
-}
-
 /**
  * For a statement built with StatementParams: the replay CTE, only when `replay` records a
  * signature (an empty CTE would still cost the statement its set-up), and the condition under
- * which the statement acts (always, when it records nothing).
+ * which the statement acts: the claim held (always, when it records nothing).
  */
 export function replayFragment(
   replay: Replay,
@@ -75,7 +70,7 @@ export function replayFragment(
   const signature = params.add(replay.signature)
   return {
     ctes: [replayCte(signature, params.add(replay.expiresAt))],
-    claimed: replayClaimed(signature)
+    claimed: 'exists (select 1 from replay)'
   }
 }
 
