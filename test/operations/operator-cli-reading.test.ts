@@ -1,23 +1,15 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
-import { rmSync } from 'node:fs'
-import { after, before, test } from 'node:test'
-import { tempFolder } from '../helpers/opas-process.js'
-import { grantsToOperate, type GrantsToOperate } from './operator-cli-grants.js'
+import { test } from 'node:test'
+import { useGrantsToOperate } from './operator-cli-grants.js'
 
 /**
  * `opas grants list` and `opas grants show` as an operator reads them: a grant's status in words
  * (a grant whose token the app revoked is inactive), and a table that fits the terminal.
  */
 
-const dataDir = tempFolder('opas-operator-reading-')
-after(() => rmSync(dataDir, { recursive: true, force: true }))
-let given: GrantsToOperate
-before(async () => {
-  given = await grantsToOperate(dataDir)
-})
-after(() => given?.close())
+const given = useGrantsToOperate('opas-operator-reading-')
 
 /**
  * `opas <args>` in a pseudo-terminal `columns` wide (util-linux's script), as an operator runs it
@@ -31,7 +23,7 @@ async function atTerminal(columns: number, ...args: string[]): Promise<string> {
   const { stdout } = await promisify(execFile)(
     'script',
     ['-qec', `stty cols ${columns} rows 50; exec ${command}`, '/dev/null'],
-    { env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir } }
+    { env: { PATH: process.env.PATH ?? '', DATA_DIR: given.dataDir } }
   )
   return stdout
 }

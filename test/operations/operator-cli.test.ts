@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict'
-import { rmSync } from 'node:fs'
-import { after, before, test } from 'node:test'
-import { introspectsActive, startedOpas, stoppedOpas, tempFolder } from '../helpers/opas-process.js'
-import { grantsToOperate, type GrantsToOperate } from './operator-cli-grants.js'
+import { test } from 'node:test'
+import { introspectsActive, startedOpas, stoppedOpas } from '../helpers/opas-process.js'
+import { useGrantsToOperate } from './operator-cli-grants.js'
 
 /**
  * `opas grants …` as an operator runs it on the embedded database, between two runs of the
@@ -12,13 +11,7 @@ import { grantsToOperate, type GrantsToOperate } from './operator-cli-grants.js'
  * has a data directory of its own, and stays well within the runner's time for a file.
  */
 
-const dataDir = tempFolder('opas-operator-')
-after(() => rmSync(dataDir, { recursive: true, force: true }))
-let given: GrantsToOperate
-before(async () => {
-  given = await grantsToOperate(dataDir)
-})
-after(() => given?.close())
+const given = useGrantsToOperate('opas-operator-')
 
 test('grants: list, filter by wallet address, show in words, revoke; the server honours it', async () => {
   const table = await given.opas('grants', 'list')
