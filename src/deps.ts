@@ -22,6 +22,7 @@ import { createTenantDirectory } from './tenant/tenant-directory.js'
 import { createTenantOperations } from './tenant/tenant-operations.js'
 import { createTokenService } from './token/token-service.js'
 import { createEventService } from './audit/event-service.js'
+import { createWebhookService } from './webhook/webhook-service.js'
 
 // Tenant settings (IdP URL and secret) change rarely; a change is seen within this long.
 // A tenant changed through another process sharing the database is seen within this time.
@@ -133,6 +134,16 @@ export function createServices(input: {
     secrets: createSecretBox(config.tenantSecretsKey),
     attempts: rateLimits
   })
+  const webhooks = createWebhookService({
+    db,
+    config,
+    tenants,
+    newId: randomUUID,
+    now,
+    logger: logger.child({ component: 'webhooks' }),
+    onAttempt: metrics.webhookAttempt
+  })
+  metrics.watchWebhooks(webhooks.stats)
   const tenantOperations = createTenantOperations({
     directory: tenants,
     operatorTenantId: config.operatorTenantId,
@@ -151,6 +162,7 @@ export function createServices(input: {
     tokens,
     tenants,
     tenantOperations,
+    webhooks,
     consoleSessions:
       config.console === 'on'
         ? createConsoleSessions({

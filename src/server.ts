@@ -262,6 +262,8 @@ export const checkListenersFree = (config: Config): Promise<void> =>
   checkListenAddresses(listenerNames.map((name) => addressOf(config, name)))
 
 const DAY_SECONDS = 86_400
+/** How often the webhook deliverer looks for new events and due retries. */
+const WEBHOOK_POLL_MS = 200
 
 function startRetention(services: Services, config: Config, logger: Logger): RetentionJob {
   const tokenAge = config.accessTokenDeletionDays * DAY_SECONDS
@@ -278,7 +280,8 @@ function startRetention(services: Services, config: Config, logger: Logger): Ret
           : grantOperations.purgeFinished(limit, config.grantDeletionDays * DAY_SECONDS),
       abandonedGrants: (limit) => grantOperations.purgeAbandoned(limit, pendingAge),
       replays: (limit) => deleteExpiredReplays(db, limit),
-      events: (limit) => services.events.purge(limit, config.eventRetentionDays)
+      events: (limit) => services.events.purge(limit, config.eventRetentionDays),
+      webhooks: (limit) => services.webhooks.purge(limit, config.webhookRetentionDays)
     },
     intervalMs: config.cleanupIntervalSeconds * 1000,
     batchSize: 1000,
@@ -363,6 +366,9 @@ export async function startServer(
     }
     const retention =
       config.databaseCleanupWorkers > 0 ? startRetention(services, config, logger) : undefined
+    // Every process delivers: one at a time reads new events (a lock), any takes retries.
+    const webhooks = services.webhooks.deliverer()
+    webhooks.start(WEBHOOK_POLL_MS)
     const running = apps
     return {
       services,
@@ -371,6 +377,7 @@ export async function startServer(
       retention,
       async close() {
         await retention?.stop()
+        await webhooks.close()
         // Fastify closes the connections idle when closing starts; a keep-alive connection busy
         // at that moment would stay open after its answer until the client hangs up (up to the
         // keep-alive timeout, longer than SHUTDOWN_TIMEOUT_MS). Sweep them as they go idle.

@@ -26,7 +26,9 @@ const optionNames: Record<TenantField, string> = {
   id: '--id',
   apiSecret: '--api-secret',
   idpConsentUrl: '--idp-consent-url',
-  idpSecret: '--idp-secret'
+  idpSecret: '--idp-secret',
+  webhookUrl: '--webhook-url',
+  webhookSecret: '--webhook-secret'
 }
 
 /** The tenant rules' refusal, naming the option: the service API's words, the CLI's names. */

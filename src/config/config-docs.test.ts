@@ -41,7 +41,7 @@ test('the schema parts do not overlap and every variable is declared once', () =
   assert.equal(new Set(allVariables).size, allVariables.length)
 })
 
-test('exactly the five secrets are marked secret, and generatables exist in the schema', () => {
+test('exactly the six secrets are marked secret, and generatables exist in the schema', () => {
   const secrets = Object.entries(configSchema)
     .filter(([, spec]) => spec.secret === true)
     .map(([key]) => key)
@@ -50,7 +50,8 @@ test('exactly the five secrets are marked secret, and generatables exist in the 
     'cookieKey',
     'identityServerSecret',
     'serviceApiSecret',
-    'tenantSecretsKey'
+    'tenantSecretsKey',
+    'webhookSignatureSecret'
   ])
   for (const key of generatableSettings) assert.ok(key in configSchema)
 })

@@ -6,6 +6,7 @@ import { limitSettings } from './settings-limits.js'
 import { securitySettings } from './settings-security.js'
 import { serverSettings } from './settings-server.js'
 import { storageSettings } from './settings-storage.js'
+import { webhookSettings } from './settings-webhooks.js'
 
 /**
  * Every setting of opas, declared once: variable, parser, default, description. The loader, the
@@ -18,7 +19,8 @@ export const configSchema: ConfigSchema = {
   ...securitySettings,
   ...limitSettings,
   ...gnapSettings,
-  ...consoleSettings
+  ...consoleSettings,
+  ...webhookSettings
 }
 
 /** The themed slices the schema is assembled from (a test checks they do not overlap). */
@@ -28,7 +30,8 @@ export const configSchemaParts = [
   securitySettings,
   limitSettings,
   gnapSettings,
-  consoleSettings
+  consoleSettings,
+  webhookSettings
 ]
 
 /**

@@ -50,7 +50,8 @@ export const generatableSettings = [
   'identityServerSecret',
   'adminApiSecret',
   'cookieKey',
-  'tenantSecretsKey'
+  'tenantSecretsKey',
+  'webhookSignatureSecret'
 ] as const
 export type GeneratableSetting = (typeof generatableSettings)[number]
 
@@ -196,4 +197,16 @@ export interface Config {
   console: ConsoleMode
   /** CONSOLE_SESSION_TTL_SECONDS: a console session's idle lifetime (twelve hours at most). */
   consoleSessionTtlSeconds: number
+  /** WEBHOOK_URL: the operator's receiver of signed webhooks; none sent when unset. */
+  webhookUrl: string | undefined
+  /** WEBHOOK_SIGNATURE_SECRET: the HMAC key of the `Rafiki-Signature` header. */
+  webhookSignatureSecret: string | undefined
+  /** WEBHOOK_TIMEOUT_MS: how long one attempt waits for the receiver's answer. */
+  webhookTimeoutMs: number
+  /** WEBHOOK_MAX_RETRIES: retries after the first attempt before a webhook is given up. */
+  webhookMaxRetries: number
+  /** WEBHOOK_RETRY_DELAY_MS: the wait before the first retry, doubled at each one after. */
+  webhookRetryDelayMs: number
+  /** WEBHOOK_RETENTION_DAYS: days a delivered or given-up webhook's record is kept. */
+  webhookRetentionDays: number
 }

@@ -100,7 +100,9 @@ export function loadConfig(
       setValue(config, key, given.get(key) as Config[typeof key])
       continue
     }
-    const generatable = (generatableSettings as readonly string[]).includes(key)
+    const generatable =
+      (generatableSettings as readonly string[]).includes(key) &&
+      (spec.generatedOnlyWith === undefined || given.has(spec.generatedOnlyWith))
     if (invalid.has(key)) {
       // Already reported; the default stands in so that the other checks can run.
     } else if (production && (spec.requiredInProduction || generatable)) {

@@ -39,6 +39,11 @@ export interface SettingSpec<T> {
   urlWithCredentials?: boolean
   /** Unset is a problem when NODE_ENV=production (the development default would be wrong there). */
   requiredInProduction?: boolean
+  /**
+   * A generatable setting needed only beside another: unset, it is generated (and required in
+   * production) only when that one is set.
+   */
+  generatedOnlyWith?: keyof Config
   /** Read from the real environment only: the dotenv file cannot choose which file is read. */
   environmentOnly?: boolean
 }

@@ -237,7 +237,9 @@ const fieldNames: Record<TenantField, string> = {
   id: 'The tenant ID',
   apiSecret: 'The API secret',
   idpConsentUrl: 'The IdP consent URL',
-  idpSecret: 'The IdP secret'
+  idpSecret: 'The IdP secret',
+  webhookUrl: 'The webhook URL',
+  webhookSecret: 'The webhook secret'
 }
 
 /** The tenant directory's refusal as a sentence of the form. */

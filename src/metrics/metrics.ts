@@ -3,6 +3,14 @@ import type { Db } from '../storage/db.js'
 import { workersRecent, workersScrape } from './worker-metrics.js'
 import { createRecentActivity } from './recent-activity.js'
 
+/** The webhook deliveries' figures the gauges show. */
+export interface WebhookStats {
+  pending: number
+  delivered: number
+  failed: number
+  oldestUndeliveredSeconds: number
+}
+
 /**
  * What opas counts, in the Prometheus text format served by the admin listener's /metrics.
  * Label values are bounded sets (route patterns, never URLs; access types; results), so a
@@ -81,6 +89,47 @@ export function createMetrics(deps: { db: Pick<Db, 'poolStats'>; now?: () => num
     }
   })
 
+  const webhookAttempts = new Counter({
+    name: 'opas_webhook_deliveries_total',
+    help: 'Webhook attempts, by outcome: delivered (answered 200), failed (to be tried again), gave_up (failed after the last retry).',
+    labelNames: ['outcome'] as const,
+    registers
+  })
+  // Read from the database at each scrape (by the first collect of the two gauges, within a
+  // second); every worker reads the same figures, so they are not summed (max).
+  let webhookStats: (() => Promise<WebhookStats>) | undefined
+  let lastStats: { at: number; value: Promise<WebhookStats> } | undefined
+  const readWebhookStats = (): Promise<WebhookStats> | undefined => {
+    if (!webhookStats) return undefined
+    const at = Date.now()
+    if (!lastStats || at - lastStats.at > 1000) lastStats = { at, value: webhookStats() }
+    return lastStats.value
+  }
+  new Gauge({
+    name: 'opas_webhook_queue',
+    help: 'Webhook deliveries recorded, by state: pending (waiting for a retry, or behind one), delivered, failed (given up).',
+    labelNames: ['state'] as const,
+    aggregator: 'max',
+    registers,
+    async collect() {
+      const stats = await readWebhookStats()?.catch(() => undefined)
+      if (!stats) return
+      for (const state of ['pending', 'delivered', 'failed'] as const) {
+        this.set({ state }, stats[state])
+      }
+    }
+  })
+  new Gauge({
+    name: 'opas_webhook_oldest_undelivered_seconds',
+    help: 'Age of the oldest event a webhook receiver has not had yet (0: none waiting).',
+    aggregator: 'max',
+    registers,
+    async collect() {
+      const stats = await readWebhookStats()?.catch(() => undefined)
+      if (stats) this.set(stats.oldestUndeliveredSeconds)
+    }
+  })
+
   // Bounded: route patterns (plus 'unmatched') times methods times statuses.
   const requestSeries = new Map<
     string,
@@ -138,6 +187,13 @@ export function createMetrics(deps: { db: Pick<Db, 'poolStats'>; now?: () => num
     },
     keyCache: (cache: 'jwks' | 'wallet_address', event: 'hit' | 'miss' | 'failure') =>
       keyCache.inc({ cache, event }),
+    /** A webhook attempt's outcome. */
+    webhookAttempt: (outcome: 'delivered' | 'failed' | 'gave_up') =>
+      webhookAttempts.inc({ outcome }),
+    /** Where the webhook gauges read their figures (the webhook service, once built). */
+    watchWebhooks(stats: () => Promise<WebhookStats>) {
+      webhookStats = stats
+    },
     retentionDeleted(counts: Record<string, number>) {
       for (const [rule, n] of Object.entries(counts)) retention.inc({ rule }, n)
     }

@@ -8,6 +8,8 @@ export interface RetentionCounts {
   replays: number
   /** Audit events past EVENT_RETENTION_DAYS. */
   events: number
+  /** Webhook deliveries done with (delivered, given up) past WEBHOOK_RETENTION_DAYS. */
+  webhooks: number
 }
 
 /**
@@ -68,7 +70,8 @@ export function startRetentionJob(options: RetentionJobOptions): RetentionJob {
       finishedGrants: await drain(rules.finishedGrants),
       abandonedGrants: await drain(rules.abandonedGrants),
       replays: await drain(rules.replays),
-      events: await drain(rules.events)
+      events: await drain(rules.events),
+      webhooks: await drain(rules.webhooks)
     }
     options.onDeleted?.(counts)
     if (Object.values(counts).some((n) => n > 0)) logger.info({ deleted: counts }, 'retention pass')

@@ -8,6 +8,7 @@ import type { EventOrigin } from '../audit/events.js'
 import type { Db } from '../storage/db.js'
 import type { SecretBox } from './secret-box.js'
 import {
+  anyTenantWebhook,
   findTenant,
   insertTenant,
   listTenants,
@@ -30,17 +31,26 @@ export interface TenantInput {
   apiSecret?: string
   idpConsentUrl?: string | null
   idpSecret?: string | null
+  /** Its own webhook receiver (null: none, its events go to WEBHOOK_URL). */
+  webhookUrl?: string | null
+  /** The key of its webhooks' signatures; generated when a URL is set and none is kept. */
+  webhookSecret?: string | null
 }
 
-/** What became of a new tenant: `generatedApiSecret` is set when none was given (shown once). */
+/**
+ * What became of a new tenant: `generatedApiSecret` is set when none was given, and
+ * `generatedWebhookSecret` when a webhook URL was given without a secret (each shown once).
+ */
 export type TenantCreation =
-  | { outcome: 'created'; id: string; generatedApiSecret?: string }
+  | { outcome: 'created'; id: string; generatedApiSecret?: string; generatedWebhookSecret?: string }
   | { outcome: 'invalid'; problem: TenantProblem }
   | { outcome: 'conflict' }
 
-/** What became of a change to a tenant. */
+/** What became of a change to a tenant (`generatedWebhookSecret`: as for a new one). */
 export type TenantUpdate =
-  { outcome: 'updated' } | { outcome: 'invalid'; problem: TenantProblem } | { outcome: 'not_found' }
+  | { outcome: 'updated'; generatedWebhookSecret?: string }
+  | { outcome: 'invalid'; problem: TenantProblem }
+  | { outcome: 'not_found' }
 
 /**
  * A try at a tenant's API secret, counted before it is checked: refused (`throttled`), or the
@@ -56,6 +66,14 @@ export interface TenantView {
   id: string
   idpConsentUrl: string | null
   hasIdpSecret: boolean
+  /** Its own webhook receiver (never its secret). */
+  webhookUrl: string | null
+}
+
+/** A tenant's own webhook receiver and the key its webhooks are signed with. */
+export interface TenantWebhook {
+  url: string
+  secret: string
 }
 
 /** What the configuration says of the operator tenant, and which of it the environment set. */
@@ -68,6 +86,9 @@ export interface OperatorTenant {
   fromEnvironment: ReadonlySet<'idpConsentUrl' | 'idpSecret' | 'apiSecret'>
 }
 
+/** The associated data a tenant's webhook secret is sealed with: not its API secret's. */
+const webhookSeal = (id: string): string => `${id}/webhook`
+
 function changeOf(input: TenantInput, id: string, secrets: SecretBox): TenantChange {
   const change: TenantChange = {}
   if (input.idpConsentUrl !== undefined) change.idpConsentUrl = input.idpConsentUrl
@@ -75,7 +96,29 @@ function changeOf(input: TenantInput, id: string, secrets: SecretBox): TenantCha
     change.idpSecretHash = input.idpSecret === null ? null : hashSecret(input.idpSecret)
   }
   if (input.apiSecret !== undefined) change.apiSecretSealed = secrets.seal(input.apiSecret, id)
+  if (input.webhookUrl !== undefined) change.webhookUrl = input.webhookUrl
+  if (input.webhookSecret !== undefined) {
+    change.webhookSecretSealed =
+      input.webhookSecret === null ? null : secrets.seal(input.webhookSecret, webhookSeal(id))
+  }
   return change
+}
+
+/**
+ * A webhook URL without a secret to sign with gets one (256 random bits, shown once); a URL
+ * removed takes its secret with it. `hasSecret`: the tenant keeps one already.
+ */
+function withWebhookSecret(
+  input: TenantInput,
+  hasSecret: boolean,
+  randomBytes: (size: number) => Buffer
+): { input: TenantInput; generated?: string } {
+  if (input.webhookUrl === null) return { input: { ...input, webhookSecret: null } }
+  if (typeof input.webhookUrl !== 'string' || input.webhookSecret !== undefined || hasSecret) {
+    return { input }
+  }
+  const generated = randomBytes(32).toString('base64url')
+  return { input: { ...input, webhookSecret: generated }, generated }
 }
 
 /**
@@ -83,14 +126,15 @@ function changeOf(input: TenantInput, id: string, secrets: SecretBox): TenantCha
  * cleared (null), and the consent URL set (an address, not a secret); never a secret's value.
  */
 function changeDetails(input: TenantInput): Record<string, unknown> {
-  const named = (['apiSecret', 'idpConsentUrl', 'idpSecret'] as const).filter(
-    (field) => input[field] !== undefined
-  )
+  const named = (
+    ['apiSecret', 'idpConsentUrl', 'idpSecret', 'webhookUrl', 'webhookSecret'] as const
+  ).filter((field) => input[field] !== undefined)
   const cleared = named.filter((field) => input[field] === null)
   return {
     fields: named.filter((field) => input[field] !== null),
     ...(cleared.length ? { cleared } : {}),
-    ...(typeof input.idpConsentUrl === 'string' ? { idpConsentUrl: input.idpConsentUrl } : {})
+    ...(typeof input.idpConsentUrl === 'string' ? { idpConsentUrl: input.idpConsentUrl } : {}),
+    ...(typeof input.webhookUrl === 'string' ? { webhookUrl: input.webhookUrl } : {})
   }
 }
 
@@ -144,8 +188,12 @@ export function createTenantDirectory(deps: {
   const viewOf = (row: TenantRecord): TenantView => ({
     id: row.id,
     idpConsentUrl: row.idpConsentUrl,
-    hasIdpSecret: row.idpSecretHash !== null
+    hasIdpSecret: row.idpSecretHash !== null,
+    webhookUrl: row.webhookUrl
   })
+
+  // Whether any tenant has a receiver of its own, asked by the webhook deliverer at each pass.
+  let anyWebhook: { value: Promise<boolean>; at: number } | undefined
 
   return {
     /** A live tenant, for a grant request. */
@@ -175,25 +223,35 @@ export function createTenantDirectory(deps: {
       const generated =
         input.apiSecret === undefined ? randomBytes(32).toString('base64url') : undefined
       const apiSecret = input.apiSecret ?? generated
+      const webhook = withWebhookSecret(input, false, randomBytes)
       const inserted = await db.transaction(async (tx) => {
         const done = await insertTenant(tx, {
           id,
           idpConsentUrl: null,
           idpSecretHash: null,
           apiSecretSealed: null,
-          ...changeOf({ ...input, apiSecret }, id, secrets)
+          webhookUrl: null,
+          webhookSecretSealed: null,
+          ...changeOf({ ...webhook.input, apiSecret }, id, secrets)
         })
         if (done) {
           // A new tenant starts with nothing: a field given as null sets nothing.
-          const details = changeDetails({ ...input, apiSecret })
+          const details = changeDetails({ ...webhook.input, apiSecret })
           delete details.cleared
           if (generated) details.apiSecret = 'generated'
+          if (webhook.generated) details.webhookSecret = 'generated'
           await events.record(tx, { ...from, type: 'tenant.created', tenantId: id, details })
         }
         return done
       })
       if (!inserted) return { outcome: 'conflict' }
-      return { outcome: 'created', id, ...(generated ? { generatedApiSecret: generated } : {}) }
+      anyWebhook = undefined
+      return {
+        outcome: 'created',
+        id,
+        ...(generated ? { generatedApiSecret: generated } : {}),
+        ...(webhook.generated ? { generatedWebhookSecret: webhook.generated } : {})
+      }
     },
 
     /**
@@ -206,15 +264,23 @@ export function createTenantDirectory(deps: {
       if (problem) return { outcome: 'invalid', problem }
       const id = canonical(anyCase)
       const updated = await db.transaction(async (tx) => {
-        const done = await updateTenant(tx, id, changeOf(input, id, secrets))
-        if (done) {
-          const details = changeDetails(input)
-          await events.record(tx, { ...from, type: 'tenant.updated', tenantId: id, details })
-        }
-        return done
+        // Read in the change's transaction: whether a webhook URL set now needs a new secret.
+        const current = await findTenant(tx, id, { lock: true })
+        if (!current) return undefined
+        const webhook = withWebhookSecret(input, current.webhookSecretSealed !== null, randomBytes)
+        await updateTenant(tx, id, changeOf(webhook.input, id, secrets))
+        const details = changeDetails(webhook.input)
+        if (webhook.generated) details.webhookSecret = 'generated'
+        await events.record(tx, { ...from, type: 'tenant.updated', tenantId: id, details })
+        return webhook
       })
       cache.delete(id)
-      return { outcome: updated ? 'updated' : 'not_found' }
+      anyWebhook = undefined
+      if (!updated) return { outcome: 'not_found' }
+      return {
+        outcome: 'updated',
+        ...(updated.generated ? { generatedWebhookSecret: updated.generated } : {})
+      }
     },
 
     /** False when there is no live tenant with this id; else deleted, with its audit event. */
@@ -227,7 +293,28 @@ export function createTenantDirectory(deps: {
         return done
       })
       cache.delete(id)
+      anyWebhook = undefined
       return removed
+    },
+
+    /** A live tenant's own webhook receiver and signing key, if it has one. */
+    async webhookOf(anyCase: string): Promise<TenantWebhook | undefined> {
+      const id = canonical(anyCase)
+      const row = await live(id)
+      if (!row?.webhookUrl || !row.webhookSecretSealed) return undefined
+      const secret = secrets.open(row.webhookSecretSealed, webhookSeal(id))
+      return secret === undefined ? undefined : { url: row.webhookUrl, secret }
+    },
+
+    /** Whether any live tenant has a receiver of its own (asked again after `ttlMs`). */
+    anyWebhook(): Promise<boolean> {
+      const at = Date.now()
+      if (!anyWebhook || at - anyWebhook.at > deps.ttlMs) {
+        const value = anyTenantWebhook(db)
+        anyWebhook = { value, at }
+        value.catch(() => (anyWebhook = undefined))
+      }
+      return anyWebhook.value
     },
 
     /** A live tenant's API secret (the key of its admin API signatures). */
@@ -267,6 +354,8 @@ export function createTenantDirectory(deps: {
       const overrides = await db.transaction(async (tx) => {
         const seeded = await seedTenant(tx, {
           id: operator.id,
+          webhookUrl: null,
+          webhookSecretSealed: null,
           idpConsentUrl: operator.idpConsentUrl,
           idpSecretHash: operator.idpSecret === null ? null : hashSecret(operator.idpSecret),
           apiSecretSealed: secrets.seal(operator.apiSecret, operator.id)

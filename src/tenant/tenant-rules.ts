@@ -15,7 +15,8 @@ export const MIN_SECRET_LENGTH = 20
 export const MAX_SECRET_LENGTH = 1024
 export const MAX_URL_LENGTH = 2048
 
-export type TenantField = 'id' | 'apiSecret' | 'idpConsentUrl' | 'idpSecret'
+export type TenantField =
+  'id' | 'apiSecret' | 'idpConsentUrl' | 'idpSecret' | 'webhookUrl' | 'webhookSecret'
 
 /** Why a tenant was refused: the field, the rule it broke, and the rule's bound. */
 export type TenantProblem =
@@ -28,6 +29,10 @@ export interface TenantFields {
   apiSecret?: string
   idpConsentUrl?: string | null
   idpSecret?: string | null
+  /** The tenant's own webhook receiver (null: its events go to WEBHOOK_URL). */
+  webhookUrl?: string | null
+  /** The key its webhooks are signed with (generated when a URL is set without one). */
+  webhookSecret?: string | null
 }
 
 function secretProblem(field: TenantField, value: string): TenantProblem | undefined {
@@ -37,14 +42,12 @@ function secretProblem(field: TenantField, value: string): TenantProblem | undef
   return undefined
 }
 
-function urlProblem(value: string): TenantProblem | undefined {
-  if (value.length > MAX_URL_LENGTH) {
-    return { field: 'idpConsentUrl', rule: 'too_long', limit: MAX_URL_LENGTH }
-  }
+function urlProblem(field: TenantField, value: string): TenantProblem | undefined {
+  if (value.length > MAX_URL_LENGTH) return { field, rule: 'too_long', limit: MAX_URL_LENGTH }
   // The pattern admits only http(s) with no white space; URL must also be able to parse it.
   return /^https?:\/\/\S+$/i.test(value) && URL.canParse(value)
     ? undefined
-    : { field: 'idpConsentUrl', rule: 'http_url' }
+    : { field, rule: 'http_url' }
 }
 
 /** The first problem of `fields`, in the order a form shows them; undefined when acceptable. */
@@ -55,10 +58,20 @@ export function tenantProblem(fields: TenantFields): TenantProblem | undefined {
     if (problem) return problem
   }
   if (typeof fields.idpConsentUrl === 'string') {
-    const problem = urlProblem(fields.idpConsentUrl)
+    const problem = urlProblem('idpConsentUrl', fields.idpConsentUrl)
     if (problem) return problem
   }
-  if (typeof fields.idpSecret === 'string') return secretProblem('idpSecret', fields.idpSecret)
+  if (typeof fields.idpSecret === 'string') {
+    const problem = secretProblem('idpSecret', fields.idpSecret)
+    if (problem) return problem
+  }
+  if (typeof fields.webhookUrl === 'string') {
+    const problem = urlProblem('webhookUrl', fields.webhookUrl)
+    if (problem) return problem
+  }
+  if (typeof fields.webhookSecret === 'string') {
+    return secretProblem('webhookSecret', fields.webhookSecret)
+  }
   return undefined
 }
 

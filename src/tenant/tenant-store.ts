@@ -10,15 +10,24 @@ export interface Tenant {
 /** A tenant's row as the service API manages it: the API secret sealed (secret-box.ts). */
 export interface TenantRecord extends Tenant {
   apiSecretSealed: Uint8Array | null
+  /** Its own webhook receiver, and the key its webhooks are signed with (sealed). */
+  webhookUrl: string | null
+  webhookSecretSealed: Uint8Array | null
 }
 
 const COLUMNS = `id, idp_consent_url as "idpConsentUrl", idp_secret_hash as "idpSecretHash",
-  api_secret_encrypted as "apiSecretSealed"`
+  api_secret_encrypted as "apiSecretSealed", webhook_url as "webhookUrl",
+  webhook_secret_encrypted as "webhookSecretSealed"`
 
 /** A live (not soft-deleted) tenant. */
-export async function findTenant(q: Queryable, id: string): Promise<TenantRecord | undefined> {
+export async function findTenant(
+  q: Queryable,
+  id: string,
+  options: { lock?: boolean } = {}
+): Promise<TenantRecord | undefined> {
   const { rows } = await q.query<TenantRecord>(
-    `select ${COLUMNS} from tenants where id = $1 and deleted_at is null`,
+    `select ${COLUMNS} from tenants where id = $1 and deleted_at is null
+     ${options.lock ? 'for update' : ''}`,
     [id]
   )
   return rows[0]
@@ -36,9 +45,17 @@ export async function listTenants(q: Queryable): Promise<(TenantRecord & { creat
 /** Inserts a tenant; false when the id is taken (by a live or a deleted tenant). */
 export async function insertTenant(q: Queryable, tenant: TenantRecord): Promise<boolean> {
   const { rowCount } = await q.query(
-    `insert into tenants (id, idp_consent_url, idp_secret_hash, api_secret_encrypted)
-     values ($1, $2, $3, $4) on conflict (id) do nothing`,
-    [tenant.id, tenant.idpConsentUrl, tenant.idpSecretHash, tenant.apiSecretSealed]
+    `insert into tenants (id, idp_consent_url, idp_secret_hash, api_secret_encrypted,
+       webhook_url, webhook_secret_encrypted)
+     values ($1, $2, $3, $4, $5, $6) on conflict (id) do nothing`,
+    [
+      tenant.id,
+      tenant.idpConsentUrl,
+      tenant.idpSecretHash,
+      tenant.apiSecretSealed,
+      tenant.webhookUrl,
+      tenant.webhookSecretSealed
+    ]
   )
   return rowCount === 1
 }
@@ -49,7 +66,9 @@ export type TenantChange = Partial<Omit<TenantRecord, 'id'>>
 const CHANGEABLE: Record<keyof TenantChange, string> = {
   idpConsentUrl: 'idp_consent_url',
   idpSecretHash: 'idp_secret_hash',
-  apiSecretSealed: 'api_secret_encrypted'
+  apiSecretSealed: 'api_secret_encrypted',
+  webhookUrl: 'webhook_url',
+  webhookSecretSealed: 'webhook_secret_encrypted'
 }
 
 /** Changes a live tenant; false when there is none with this id. */
@@ -84,6 +103,15 @@ export async function softDeleteTenant(
     [id, deletedAt]
   )
   return rowCount === 1
+}
+
+/** Whether any live tenant has a webhook receiver of its own. */
+export async function anyTenantWebhook(q: Queryable): Promise<boolean> {
+  const { rows } = await q.query<{ any: boolean }>(
+    `select exists (select 1 from tenants where webhook_url is not null and deleted_at is null)
+       as any`
+  )
+  return rows[0]!.any
 }
 
 /** Inserts the operator tenant, or brings a deleted one back; the row, as it now stands. */

@@ -1,0 +1,268 @@
+import pLimit from 'p-limit'
+import type { Logger } from 'pino'
+import type { Db } from '../storage/db.js'
+import { afterFailure, type RetryPolicy } from './delivery-schedule.js'
+import { orderKeyOf, webhookOf, webhookSourceTypes, type SourceEvent } from './webhook-events.js'
+import type { SendResult, WebhookSender, WebhookTarget } from './webhook-sender.js'
+import {
+  claimDue,
+  insertDeliveries,
+  lockCursor,
+  moveCursor,
+  readCommitted,
+  recordAttempts,
+  type AttemptOutcome,
+  type NewDelivery
+} from './webhook-store.js'
+
+/** Where webhooks go: WEBHOOK_URL (the operator's), and a tenant's own URL when it has one. */
+export interface WebhookTargets {
+  /** WEBHOOK_URL with WEBHOOK_SIGNATURE_SECRET; none when unset. */
+  global: WebhookTarget | undefined
+  /** A live tenant's own receiver, if it has one. */
+  ofTenant(tenantId: string): Promise<WebhookTarget | undefined>
+  /** Whether any live tenant has a receiver of its own. */
+  anyTenant(): Promise<boolean>
+}
+
+/** How an attempt ended, for the metrics: delivered, failed (to be retried), or given up. */
+export type AttemptResult = 'delivered' | 'failed' | 'gave_up'
+
+export interface WebhookDelivererOptions {
+  db: Db
+  sender: Pick<WebhookSender, 'send'>
+  targets: WebhookTargets
+  policy: RetryPolicy
+  /** WEBHOOK_TIMEOUT_MS: a lease outlasts an attempt by a margin. */
+  timeoutMs: number
+  newId: () => string
+  now: () => number
+  logger: Pick<Logger, 'warn' | 'info'>
+  onAttempt?: (result: AttemptResult) => void
+  /** Transactions read at most in one pass (their events, sent together). */
+  window?: number
+  /** Retries taken at most in one pass. */
+  batchSize?: number
+  /** Webhooks in flight at most at once. */
+  concurrency?: number
+}
+
+export interface WebhookDeliverer {
+  /** One pass: new events read and sent, then due retries; how many attempts it made. */
+  runOnce(): Promise<number>
+  /** Passes every `intervalMs` (at once again while there is more to do), until stop. */
+  start(intervalMs: number): void
+  /** Stops the passes and waits for one in progress. */
+  stop(): Promise<void>
+}
+
+/** With nothing to send, the cursor still keeps up with the horizon this often (one write). */
+const IDLE_CURSOR_MS = 10_000
+const LEASE_MARGIN_MS = 30_000
+
+/**
+ * The webhook deliverer, run by every opas process: reads the events committed since its
+ * cursor (one process at a time, holding the cursor's lock until what it read is sent and
+ * written down), sends each at once, and keeps each delivery that failed for a retry, which any
+ * process may take. Delivery is at least once (a process killed between a receiver's 200 and
+ * its commit sends again, with the same id), after the change has committed, and in the order
+ * of each grant's events (a tenant's, for its own): a later event waits behind an earlier one
+ * until that is delivered or given up.
+ */
+export function createWebhookDeliverer(options: WebhookDelivererOptions): WebhookDeliverer {
+  const { db, sender, targets, policy, now, logger } = options
+  const window = options.window ?? 1000
+  const batchSize = options.batchSize ?? 200
+  const limit = pLimit(options.concurrency ?? 32)
+
+  /**
+   * Who hears of an event: a tenant's own receiver, or WEBHOOK_URL (null), or none (undefined).
+   * A tenant's own changes (created, updated, deleted) are the operator's business.
+   */
+  async function recipientOf(event: SourceEvent): Promise<string | null | undefined> {
+    if (event.tenantId !== null && !event.type.startsWith('tenant.')) {
+      if (await targets.ofTenant(event.tenantId)) return event.tenantId
+    }
+    return targets.global ? null : undefined
+  }
+
+  async function send(recipient: string | null, body: NewDelivery): Promise<SendResult> {
+    const target = recipient === null ? targets.global : await targets.ofTenant(recipient)
+    if (!target) {
+      const error =
+        recipient === null ? 'WEBHOOK_URL is not set' : `tenant ${recipient} has no webhook URL now`
+      return { delivered: false, status: null, error }
+    }
+    return sender.send(target, { id: body.id, type: body.type, data: body.data })
+  }
+
+  /** A delivery's state after an attempt made `attempts` in all. */
+  function outcomeOf(result: SendResult, attempts: number, at: Date) {
+    if (result.delivered) {
+      options.onAttempt?.('delivered')
+      return { state: 'delivered' as const, nextAttemptAt: null, status: 200, error: null }
+    }
+    const next = afterFailure(policy, attempts, at.getTime())
+    options.onAttempt?.(next.state === 'failed' ? 'gave_up' : 'failed')
+    return {
+      state: next.state,
+      nextAttemptAt: next.state === 'pending' ? next.nextAttemptAt : null,
+      status: result.status,
+      error: result.error
+    }
+  }
+
+  /** New events: read, sent (each grant's in order), written down, the cursor moved past them. */
+  async function readAndSend(): Promise<{ attempts: number; more: boolean }> {
+    return db.transaction(async (tx) => {
+      const cursor = await lockCursor(tx)
+      if (!cursor.locked) return { attempts: 0, more: false }
+      const idle = now() - cursor.updatedAt.getTime() > IDLE_CURSOR_MS
+      if (cursor.xid === null) {
+        await moveCursor(tx, null)
+        return { attempts: 0, more: false }
+      }
+      if (!targets.global && !(await targets.anyTenant())) {
+        // Nothing to send to: what happens meanwhile is not sent when webhooks are turned on.
+        if (idle) await moveCursor(tx, null)
+        return { attempts: 0, more: false }
+      }
+      const { horizon, events } = await readCommitted(tx, cursor.xid, window, webhookSourceTypes)
+      const moved = BigInt(horizon) - BigInt(cursor.xid)
+      if (events.length === 0) {
+        // Moving the cursor takes a transaction id itself: not for every pass when idle.
+        if (moved >= BigInt(Math.ceil(window / 2)) || (moved > 0n && idle))
+          await moveCursor(tx, horizon)
+        return { attempts: 0, more: moved >= BigInt(window) }
+      }
+      const queues = new Map<string, Array<{ delivery: NewDelivery; recipient: string | null }>>()
+      const blocked = new Set<string>()
+      for (const event of events) {
+        const recipient = await recipientOf(event)
+        if (recipient === undefined) continue
+        const key = orderKeyOf(event)!
+        const { type, data } = webhookOf(event)
+        const delivery: NewDelivery = {
+          id: options.newId(),
+          eventId: event.id,
+          tenantId: recipient,
+          orderKey: key,
+          type,
+          data,
+          state: 'pending',
+          attempts: 0,
+          nextAttemptAt: new Date(now()),
+          lastAttemptAt: null,
+          lastStatus: null,
+          lastError: null,
+          deliveredAt: null
+        }
+        if (event.blocked) blocked.add(key)
+        const queue = queues.get(key) ?? []
+        queue.push({ delivery, recipient })
+        queues.set(key, queue)
+      }
+      let attempts = 0
+      await Promise.all(
+        [...queues].map(([key, queue]) =>
+          limit(async () => {
+            // Behind a delivery waiting for its retry: queued (pending, tried after it).
+            if (blocked.has(key)) return
+            for (const { delivery, recipient } of queue) {
+              const at = new Date(now())
+              const result = await send(recipient, delivery)
+              attempts++
+              const outcome = outcomeOf(result, 1, at)
+              Object.assign(delivery, {
+                state: outcome.state,
+                attempts: 1,
+                nextAttemptAt: outcome.nextAttemptAt,
+                lastAttemptAt: at,
+                lastStatus: outcome.status,
+                lastError: outcome.error,
+                deliveredAt: outcome.state === 'delivered' ? at : null
+              })
+              // The rest of this grant's events wait behind one to be retried.
+              if (outcome.state === 'pending') return
+            }
+          })
+        )
+      )
+      await insertDeliveries(
+        tx,
+        [...queues.values()].flat().map(({ delivery }) => delivery)
+      )
+      await moveCursor(tx, horizon)
+      return { attempts, more: moved >= BigInt(window) }
+    })
+  }
+
+  /** Due retries (any process may take them), each the first waiting one of its grant. */
+  async function retryDue(): Promise<{ attempts: number; more: boolean }> {
+    const claimed = await claimDue(db, batchSize, options.timeoutMs + LEASE_MARGIN_MS)
+    if (claimed.length === 0) return { attempts: 0, more: false }
+    const outcomes: AttemptOutcome[] = await Promise.all(
+      claimed.map((delivery) =>
+        limit(async () => {
+          const at = new Date(now())
+          const result = await send(delivery.tenantId, {
+            ...delivery,
+            orderKey: '',
+            state: 'pending',
+            nextAttemptAt: null,
+            lastAttemptAt: null,
+            lastStatus: null,
+            lastError: null,
+            deliveredAt: null
+          })
+          const outcome = outcomeOf(result, delivery.attempts + 1, at)
+          return { id: delivery.id, attemptedAt: at, ...outcome }
+        })
+      )
+    )
+    await recordAttempts(db, outcomes)
+    return { attempts: claimed.length, more: claimed.length === batchSize }
+  }
+
+  async function runPass(): Promise<{ attempts: number; more: boolean }> {
+    const fresh = await readAndSend()
+    const retried = await retryDue()
+    return { attempts: fresh.attempts + retried.attempts, more: fresh.more || retried.more }
+  }
+
+  let running: Promise<unknown> | undefined
+  let timer: NodeJS.Timeout | undefined
+  let stopped = false
+
+  function schedule(delayMs: number, intervalMs: number) {
+    if (stopped) return
+    timer = setTimeout(() => {
+      running = runPass()
+        .then(
+          ({ more }) => (more ? 0 : intervalMs),
+          (err: unknown) => {
+            logger.warn({ err }, 'webhook pass failed; trying again')
+            return intervalMs
+          }
+        )
+        .then((next) => {
+          running = undefined
+          schedule(next, intervalMs)
+        })
+    }, delayMs)
+    timer.unref()
+  }
+
+  return {
+    runOnce: async () => (await runPass()).attempts,
+    start(intervalMs) {
+      stopped = false
+      schedule(0, intervalMs)
+    },
+    async stop() {
+      stopped = true
+      if (timer) clearTimeout(timer)
+      await running
+    }
+  }
+}

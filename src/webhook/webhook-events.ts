@@ -1,0 +1,105 @@
+import type { ActorKind, EventType } from '../audit/events.js'
+
+/**
+ * Which events of the audit trail a wallet's backend is told of, and in what words: the
+ * webhook's type, and its `data` built from the event (never a token or a secret: the trail
+ * holds none). Pure.
+ */
+
+/** The trail's type → the webhook's (a token is an `access_token`, as in Open Payments). */
+export const webhookTypeOf = {
+  'grant.approved': 'grant.approved',
+  'grant.rejected': 'grant.rejected',
+  'grant.issued': 'grant.issued',
+  'grant.revoked': 'grant.revoked',
+  'token.rotated': 'access_token.rotated',
+  'token.revoked': 'access_token.revoked',
+  'tenant.created': 'tenant.created',
+  'tenant.updated': 'tenant.updated',
+  'tenant.deleted': 'tenant.deleted'
+} as const satisfies Partial<Record<EventType, string>>
+
+export type WebhookSourceType = keyof typeof webhookTypeOf
+export type WebhookType = (typeof webhookTypeOf)[WebhookSourceType]
+
+/** The trail's types that are sent, for the statement that reads them. */
+export const webhookSourceTypes = Object.keys(webhookTypeOf) as WebhookSourceType[]
+
+/** An event as the deliverer reads it, with its grant's access (none for a tenant's event). */
+export interface SourceEvent {
+  /** The audit event's number (a bigint, as text). */
+  id: string
+  at: Date | string
+  type: WebhookSourceType
+  tenantId: string | null
+  grantId: string | null
+  client: string | null
+  actorKind: ActorKind
+  actor: string | null
+  details: Record<string, unknown>
+  /** The grant's access rights as stored (null: none left, the grant deleted since). */
+  access: Array<{
+    type: string
+    actions: string[]
+    identifier: string | null
+    limits: unknown
+  }> | null
+}
+
+/** A grant's state after the change, in Rafiki's words (its admin API's `state` and reason). */
+const grantStateAfter: Partial<
+  Record<WebhookSourceType, { state: string; finalizationReason?: string }>
+> = {
+  'grant.approved': { state: 'APPROVED' },
+  'grant.rejected': { state: 'FINALIZED', finalizationReason: 'REJECTED' },
+  'grant.issued': { state: 'FINALIZED', finalizationReason: 'ISSUED' },
+  'grant.revoked': { state: 'FINALIZED', finalizationReason: 'REVOKED' }
+}
+
+/**
+ * Who acted, as a receiver is told: the kind, and which one where that names a party to the
+ * grant or a tenant (a wallet address, a key thumbprint, a tenant id). The CLI's user and host,
+ * and the host of a start, are the operator's own and are not sent.
+ */
+function actorOf(event: SourceEvent): { kind: ActorKind; id?: string } {
+  const named =
+    event.actor !== null && event.actorKind !== 'cli' && event.actorKind !== 'configuration'
+  return named ? { kind: event.actorKind, id: event.actor! } : { kind: event.actorKind }
+}
+
+/** Only these of a tenant event's details: which fields changed (never a value but the URL's). */
+const TENANT_DETAILS = ['fields', 'cleared', 'idpConsentUrl', 'webhookUrl'] as const
+
+/** The webhook's type and `data` for an event of one of webhookSourceTypes. */
+export function webhookOf(event: SourceEvent): {
+  type: WebhookType
+  data: Record<string, unknown>
+} {
+  const at = typeof event.at === 'string' ? event.at : event.at.toISOString()
+  const data: Record<string, unknown> = {
+    auditEventId: event.id,
+    at,
+    tenantId: event.tenantId,
+    actor: actorOf(event)
+  }
+  if (event.type.startsWith('tenant.')) {
+    for (const key of TENANT_DETAILS) {
+      if (event.details[key] !== undefined) data[key] = event.details[key]
+    }
+  } else {
+    data.grantId = event.grantId
+    data.client = event.client
+    Object.assign(data, grantStateAfter[event.type] ?? {})
+    data.access = (event.access ?? []).map(({ type, actions, identifier, limits }) => ({
+      type,
+      actions,
+      ...(identifier !== null ? { identifier } : {}),
+      ...(limits !== null && limits !== undefined ? { limits } : {})
+    }))
+  }
+  return { type: webhookTypeOf[event.type], data }
+}
+
+/** The key a delivery is ordered by: the grant's id, or for a tenant's own event the tenant's. */
+export const orderKeyOf = (event: Pick<SourceEvent, 'grantId' | 'tenantId'>): string | null =>
+  event.grantId ?? event.tenantId

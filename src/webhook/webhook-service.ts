@@ -1,0 +1,130 @@
+import type { Logger } from 'pino'
+import type { Db } from '../storage/db.js'
+import type { TenantDirectory } from '../tenant/tenant-directory.js'
+import { MAX_RETRY_DELAY_MS, type RetryPolicy } from './delivery-schedule.js'
+import {
+  createWebhookDeliverer,
+  type AttemptResult,
+  type WebhookDeliverer
+} from './webhook-deliverer.js'
+import { webhookSourceTypes } from './webhook-events.js'
+import { createWebhookSender } from './webhook-sender.js'
+import {
+  deliveryStats,
+  findDelivery,
+  listDeliveries,
+  oldestUnreadEventAt,
+  purgeDeliveries,
+  retryNow,
+  type DeliveryFilter,
+  type DeliveryView
+} from './webhook-store.js'
+
+export type { DeliveryView } from './webhook-store.js'
+
+/** At most this many deliveries a page (the console's listing). */
+export const MAX_DELIVERIES_PAGE = 200
+
+export interface WebhookSettings {
+  webhookUrl: string | undefined
+  webhookSignatureSecret: string | undefined
+  webhookTimeoutMs: number
+  webhookMaxRetries: number
+  webhookRetryDelayMs: number
+}
+
+/**
+ * Webhooks: the deliverer (started by the server), and what the console and the metrics read of
+ * the deliveries. A viewer's `tenantId` limits it to the deliveries to that tenant's own
+ * receiver (the operator, with none, sees every one).
+ */
+export function createWebhookService(deps: {
+  db: Db
+  config: WebhookSettings
+  tenants: Pick<TenantDirectory, 'webhookOf' | 'anyWebhook'>
+  newId: () => string
+  now: () => number
+  logger: Pick<Logger, 'warn' | 'info'>
+  onAttempt?: (result: AttemptResult) => void
+}) {
+  const { db, config } = deps
+  const policy: RetryPolicy = {
+    maxRetries: config.webhookMaxRetries,
+    firstDelayMs: config.webhookRetryDelayMs,
+    maxDelayMs: Math.max(MAX_RETRY_DELAY_MS, config.webhookRetryDelayMs)
+  }
+  const globalTarget =
+    config.webhookUrl && config.webhookSignatureSecret
+      ? { url: config.webhookUrl, secret: config.webhookSignatureSecret }
+      : undefined
+
+  /** A deliverer with its own connections (closed by stop). */
+  function deliverer(): WebhookDeliverer & { close(): Promise<void> } {
+    const sender = createWebhookSender({
+      timeoutMs: config.webhookTimeoutMs,
+      connections: 32,
+      now: deps.now
+    })
+    const running = createWebhookDeliverer({
+      db,
+      sender,
+      targets: {
+        global: globalTarget,
+        ofTenant: (id) => deps.tenants.webhookOf(id),
+        anyTenant: () => deps.tenants.anyWebhook()
+      },
+      policy,
+      timeoutMs: config.webhookTimeoutMs,
+      newId: deps.newId,
+      now: deps.now,
+      logger: deps.logger,
+      onAttempt: deps.onAttempt
+    })
+    return {
+      ...running,
+      async close() {
+        await running.stop()
+        await sender.close()
+      }
+    }
+  }
+
+  return {
+    policy,
+    deliverer,
+    list: (
+      filter: DeliveryFilter,
+      page: { limit: number; before?: string }
+    ): Promise<DeliveryView[]> =>
+      listDeliveries(db, filter, {
+        ...page,
+        limit: Math.min(Math.max(page.limit, 1), MAX_DELIVERIES_PAGE)
+      }),
+    find: (id: string, tenantId?: string): Promise<DeliveryView | undefined> =>
+      findDelivery(db, id, tenantId),
+    /** Tried again at once; false when it is delivered, being tried, or not the viewer's. */
+    retryNow: (id: string, tenantId?: string): Promise<boolean> => retryNow(db, id, tenantId),
+    /** Deliveries by state, and the age (seconds) of the oldest event a receiver has not had. */
+    async stats(): Promise<{
+      pending: number
+      delivered: number
+      failed: number
+      oldestUndeliveredSeconds: number
+    }> {
+      const sending = globalTarget !== undefined || (await deps.tenants.anyWebhook())
+      const [counts, unread] = await Promise.all([
+        deliveryStats(db),
+        sending ? oldestUnreadEventAt(db, webhookSourceTypes) : null
+      ])
+      const oldest = [counts.oldestPendingAt, unread]
+        .filter((d): d is Date => d !== null)
+        .map((d) => d.getTime())
+      const seconds = oldest.length ? (deps.now() - Math.min(...oldest)) / 1000 : 0
+      return { ...counts, oldestUndeliveredSeconds: Math.max(0, seconds) }
+    },
+    /** The retention rule: delivered or given-up records older than WEBHOOK_RETENTION_DAYS. */
+    purge: (limit: number, days: number): Promise<number> => purgeDeliveries(db, limit, days)
+  }
+}
+
+export type WebhookService = ReturnType<typeof createWebhookService>
