@@ -1,0 +1,60 @@
+import assert from 'node:assert/strict'
+import { createHmac } from 'node:crypto'
+import { test } from 'node:test'
+import { canonicalize } from 'json-canonicalize'
+import { rafikiVerify } from '../../test/helpers/webhook-receiver.js'
+import { afterFailure, retryDelayMs } from './delivery-schedule.js'
+import { signWebhook, verifyWebhookSignature } from './webhook-signature.js'
+
+const body = {
+  id: '3fa85f64-5717-4562-b3fc-2c963f66afa6',
+  type: 'grant.revoked',
+  data: { grantId: 'g', access: [{ type: 'incoming-payment', actions: ['read'] }], b: 1, a: 2 }
+}
+
+test("the header is Rafiki's: t=<ms>, v1=<hex HMAC-SHA256 of t.JCS(body)>", () => {
+  const header = signWebhook(body, 'secret', 1_765_000_000_123)
+  const expected = createHmac('sha256', 'secret')
+    .update(`1765000000123.${canonicalize(body)}`)
+    .digest('hex')
+  assert.equal(header, `t=1765000000123, v1=${expected}`)
+  assert.ok(rafikiVerify(header, body, 'secret'), "Rafiki's check accepts it")
+  // JCS: the receiver's parse, in any key order, checks the same.
+  assert.ok(
+    rafikiVerify(
+      header,
+      JSON.parse(JSON.stringify({ data: body.data, type: body.type, id: body.id })),
+      'secret'
+    )
+  )
+})
+
+test('a changed body, another secret or another timestamp fails the check', () => {
+  const header = signWebhook(body, 'secret', 1000)
+  assert.equal(verifyWebhookSignature(header, body, 'secret').valid, true)
+  assert.equal(
+    verifyWebhookSignature(header, { ...body, type: 'grant.issued' }, 'secret').valid,
+    false
+  )
+  assert.equal(verifyWebhookSignature(header, body, 'other').valid, false)
+  assert.equal(
+    verifyWebhookSignature(header.replace('t=1000', 't=1001'), body, 'secret').valid,
+    false
+  )
+  assert.equal(verifyWebhookSignature('t=1000, v2=00', body, 'secret').valid, false)
+})
+
+test('backoff: the first retry after the first delay, doubling, capped; given up after the last retry', () => {
+  const policy = { maxRetries: 3, firstDelayMs: 10_000, maxDelayMs: 25_000 }
+  assert.deepEqual(
+    [1, 2, 3, 4].map((n) => retryDelayMs(policy, n)),
+    [10_000, 20_000, 25_000, 25_000]
+  )
+  assert.deepEqual(afterFailure(policy, 1, 0), {
+    state: 'pending',
+    nextAttemptAt: new Date(10_000)
+  })
+  assert.equal(afterFailure(policy, 3, 0).state, 'pending')
+  assert.deepEqual(afterFailure(policy, 4, 0), { state: 'failed' })
+  assert.deepEqual(afterFailure({ ...policy, maxRetries: 0 }, 1, 0), { state: 'failed' })
+})
