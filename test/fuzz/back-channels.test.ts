@@ -423,7 +423,15 @@ describe('operator console', () => {
 
   test('pages (GET): no 5xx, a page or the error object, nothing changed', async (t) => {
     const path = fc.oneof(
-      fc.constantFrom('/', '/console.js', '/grants', '/activity', '/overview', '/overview/charts'),
+      fc.constantFrom(
+        '/',
+        '/console.js',
+        '/grants',
+        '/activity',
+        '/webhooks',
+        '/overview',
+        '/overview/charts'
+      ),
       fc.constantFrom('/tenants', '/tenants/new'),
       grantId.map((id): Sym => cat('/grants/', id)),
       grantId.map((id): Sym => cat('/grants/', id, '/revoke')),
@@ -447,6 +455,7 @@ describe('operator console', () => {
       '/console.js',
       '/grants',
       '/activity',
+      '/webhooks',
       '/overview',
       '/overview/charts',
       '/tenants'
@@ -482,6 +491,7 @@ describe('operator console', () => {
       fc.constant('/tenants'),
       tenantId.map((id): Sym => cat('/tenants/', id)),
       tenantId.map((id): Sym => cat('/tenants/', id, '/delete')),
+      grantId.map((id): Sym => cat('/webhooks/', id, '/retry')),
       fc.constant('/sign-out')
     )
     const body = fc.oneof(
@@ -507,6 +517,7 @@ describe('operator console', () => {
       '/tenants',
       cat('/tenants/', otherTenant),
       cat('/tenants/', otherTenant, '/delete'),
+      cat('/webhooks/', new Ref('issued', 'grantId'), '/retry'),
       '/sign-out'
     ]) {
       await sendConsole('admin console forms', {

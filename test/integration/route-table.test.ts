@@ -221,7 +221,9 @@ describe('admin listener: operators only', () => {
     '/tenants',
     '/tenants/:id',
     '/tenants/:id/delete',
-    '/tenants/new'
+    '/tenants/new',
+    '/webhooks',
+    '/webhooks/:id/retry'
   ]
 
   test('it serves /metrics, the probes, the signed GraphQL API and the console, and has no CORS', () => {
@@ -560,6 +562,14 @@ describe('each authenticating hook refuses a request without its credential', ()
     ...consoleGet('/tenants/new', () => '/tenants/new'),
     ...consoleGet('/tenants/:id', ({ tenantId }) => `/tenants/${tenantId}`),
     ...consoleGet('/tenants/:id/delete', ({ tenantId }) => `/tenants/${tenantId}/delete`),
+    ...consoleGet('/webhooks', () => '/webhooks'),
+    // No webhook is sent in this world: an unknown delivery's 404 page is past both hooks.
+    'admin POST /webhooks/:id/retry': consoleCase(
+      'POST',
+      () => `/webhooks/${randomUUID()}/retry`,
+      404,
+      {}
+    ),
     'admin POST /grants/:id/revoke': consoleCase(
       'POST',
       ({ grantId }) => `/grants/${grantId}/revoke`,

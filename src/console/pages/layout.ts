@@ -40,7 +40,7 @@ export interface Viewer {
   formToken: string
 }
 
-export type Section = 'activity' | 'grants' | 'overview' | 'tenants'
+export type Section = 'activity' | 'grants' | 'overview' | 'tenants' | 'webhooks'
 
 export interface Frame {
   title: string
@@ -63,6 +63,7 @@ function navigation(viewer: Viewer, section: Section | undefined): string {
   return `<nav aria-label="Console"><ul>
 ${link('/grants', 'grants', 'Grants')}
 ${link('/activity', 'activity', 'Activity')}
+${link('/webhooks', 'webhooks', 'Webhooks')}
 ${link('/overview', 'overview', 'Overview')}
 ${viewer.isOperator ? link('/tenants', 'tenants', 'Tenants') : ''}
 </ul></nav>
