@@ -138,7 +138,6 @@ export function createServices(input: {
     db,
     config,
     tenants,
-    newId: randomUUID,
     now,
     logger: logger.child({ component: 'webhooks' }),
     onAttempt: metrics.webhookAttempt

@@ -60,7 +60,6 @@ function deliverer(
     // A retry is due at once: the tests run passes rather than wait.
     policy: { maxRetries: options.maxRetries ?? 5, firstDelayMs: 0, maxDelayMs: 0 },
     timeoutMs: 1000,
-    newId: randomUUID,
     now: Date.now,
     logger: { warn: () => {}, info: () => {} }
   })
@@ -94,13 +93,16 @@ async function passUntil(
 const sentFor = (sent: Sent[], grantId: string) =>
   sent.filter((s) => s.body.data.grantId === grantId).map((s) => s.body.type)
 
-/** A first pass puts the cursor at the horizon: what was written before is never sent. */
-test('the first pass starts at the present', async () => {
-  await grantEvent(db(), 'grant.issued', randomUUID())
+test('an event written before webhooks existed (no transaction id kept) is never sent', async () => {
+  const grantId = randomUUID()
+  await grantEvent(db(), 'grant.issued', grantId)
+  await db().query('update events set xid = null where grant_id = $1', [grantId])
   const receiver = fakeReceiver()
-  await deliverer(receiver).runOnce()
-  await deliverer(receiver).runOnce()
-  assert.deepEqual(receiver.sent, [])
+  const running = deliverer(receiver)
+  const later = randomUUID()
+  await grantEvent(db(), 'grant.issued', later)
+  await passUntil(running, () => sentFor(receiver.sent, later).length > 0, 'the later one sent')
+  assert.deepEqual(sentFor(receiver.sent, grantId), [])
 })
 
 describe('after commit, once', () => {
@@ -124,6 +126,44 @@ describe('after commit, once', () => {
     assert.equal(delivery!.state, 'delivered')
     assert.equal(delivery!.attempts, 1)
     assert.equal(receiver.sent[0]!.body.id, delivery!.id, 'the body id is the delivery id')
+  })
+
+  test('a pass that dies before it writes down what it sent sends again, with the same ids', async () => {
+    const grantId = randomUUID()
+    await grantEvent(db(), 'grant.issued', grantId)
+    // The first receiver answers 200, then the database refuses the pass's writes: as if opas
+    // were killed between the receiver's answer and the commit.
+    const first = fakeReceiver()
+    const dying = createWebhookDeliverer({
+      db: {
+        ...db(),
+        transaction: (fn) =>
+          db().transaction(async (tx) => {
+            await fn({
+              ...tx,
+              query: (sql, params) =>
+                sql.includes('insert into webhook_deliveries')
+                  ? Promise.reject(new Error('killed'))
+                  : tx.query(sql, params)
+            } as Queryable)
+          }) as never
+      },
+      sender: first.sender,
+      targets: { global: GLOBAL, ofTenant: async () => undefined, anyTenant: async () => false },
+      policy: { maxRetries: 5, firstDelayMs: 0, maxDelayMs: 0 },
+      timeoutMs: 1000,
+      now: Date.now,
+      logger: { warn: () => {}, info: () => {} }
+    })
+    const deadline = Date.now() + 20_000
+    while (sentFor(first.sent, grantId).length === 0 && Date.now() < deadline) {
+      await dying.runOnce().catch(() => {})
+    }
+    assert.deepEqual(sentFor(first.sent, grantId), ['grant.issued'])
+    const second = fakeReceiver()
+    await passUntil(deliverer(second), () => sentFor(second.sent, grantId).length > 0, 'again')
+    const idOf = (r: typeof first) => r.sent.find((s) => s.body.data.grantId === grantId)!.body.id
+    assert.equal(idOf(second), idOf(first))
   })
 
   test('an event of a transaction still open waits for its commit', async () => {

@@ -1,4 +1,5 @@
 import pLimit from 'p-limit'
+import { v5 as uuidV5 } from 'uuid'
 import type { Logger } from 'pino'
 import type { Db } from '../storage/db.js'
 import { afterFailure, type RetryPolicy } from './delivery-schedule.js'
@@ -35,7 +36,6 @@ export interface WebhookDelivererOptions {
   policy: RetryPolicy
   /** WEBHOOK_TIMEOUT_MS: a lease outlasts an attempt by a margin. */
   timeoutMs: number
-  newId: () => string
   now: () => number
   logger: Pick<Logger, 'warn' | 'info'>
   onAttempt?: (result: AttemptResult) => void
@@ -118,10 +118,6 @@ export function createWebhookDeliverer(options: WebhookDelivererOptions): Webhoo
       const cursor = await lockCursor(tx)
       if (!cursor.locked) return { attempts: 0, more: false }
       const idle = now() - cursor.updatedAt.getTime() > IDLE_CURSOR_MS
-      if (cursor.xid === null) {
-        await moveCursor(tx, null)
-        return { attempts: 0, more: false }
-      }
       if (!targets.global && !(await targets.anyTenant())) {
         // Nothing to send to: what happens meanwhile is not sent when webhooks are turned on.
         if (idle) await moveCursor(tx, null)
@@ -143,7 +139,8 @@ export function createWebhookDeliverer(options: WebhookDelivererOptions): Webhoo
         const key = orderKeyOf(event)!
         const { type, data } = webhookOf(event)
         const delivery: NewDelivery = {
-          id: options.newId(),
+          // Derived from the event: sent again after a crash, it keeps its id.
+          id: uuidV5(event.id, cursor.idNamespace),
           eventId: event.id,
           tenantId: recipient,
           orderKey: key,

@@ -42,7 +42,6 @@ export function createWebhookService(deps: {
   db: Db
   config: WebhookSettings
   tenants: Pick<TenantDirectory, 'webhookOf' | 'anyWebhook'>
-  newId: () => string
   now: () => number
   logger: Pick<Logger, 'warn' | 'info'>
   onAttempt?: (result: AttemptResult) => void
@@ -75,7 +74,6 @@ export function createWebhookService(deps: {
       },
       policy,
       timeoutMs: config.webhookTimeoutMs,
-      newId: deps.newId,
       now: deps.now,
       logger: deps.logger,
       onAttempt: deps.onAttempt

@@ -12,23 +12,32 @@ const DELIVERER_LOCK = 7_206_351_028
 
 /**
  * Takes the right to read new events for this transaction, if no other process holds it (it
- * is not waited for), and where they were read up to: an xid8 as text, or null before the
- * first read. A transaction-level advisory lock takes no transaction id and writes nothing,
- * so a deliverer with nothing to do costs no write (and works behind a transaction pooler).
+ * is not waited for): where they were read up to (a transaction id, as text), and the
+ * namespace of the webhooks' ids. A transaction-level advisory lock takes no transaction id and
+ * writes nothing, so a deliverer with nothing to do costs no write (and works behind a
+ * transaction pooler).
  */
 export async function lockCursor(
   q: Queryable
-): Promise<{ locked: false } | { locked: true; xid: string | null; updatedAt: Date }> {
-  const { rows } = await q.query<{ locked: boolean; xid: string | null; updatedAt: Date }>(
-    `select pg_try_advisory_xact_lock($1) as locked, xid::text as xid, updated_at as "updatedAt"
+): Promise<
+  { locked: false } | { locked: true; xid: string; idNamespace: string; updatedAt: Date }
+> {
+  const { rows } = await q.query<{
+    locked: boolean
+    xid: string
+    idNamespace: string
+    updatedAt: Date
+  }>(
+    `select pg_try_advisory_xact_lock($1) as locked, xid::text as xid,
+       id_namespace::text as "idNamespace", updated_at as "updatedAt"
      from webhook_cursor`,
     [DELIVERER_LOCK]
   )
   const row = rows[0]!
-  return row.locked ? { locked: true, xid: row.xid, updatedAt: row.updatedAt } : { locked: false }
+  return row.locked ? { ...row, locked: true } : { locked: false }
 }
 
-/** Moves the cursor to `xid` (null: to the horizon of this statement, the first read). */
+/** Moves the cursor to `xid` (null: to the horizon of this statement). */
 export async function moveCursor(q: Queryable, xid: string | null): Promise<void> {
   await q.query(
     `update webhook_cursor
@@ -326,7 +335,7 @@ export async function oldestUnreadEventAt(
 ): Promise<Date | null> {
   const { rows } = await q.query<{ at: Date | null }>(
     `select min(e.at) as at from events e, webhook_cursor c
-     where c.xid is not null and e.xid >= c.xid and e.type = any($1::text[])`,
+     where e.xid >= c.xid and e.type = any($1::text[])`,
     [types]
   )
   return rows[0]?.at ?? null

@@ -16,12 +16,15 @@ alter table events alter column xid set default pg_current_xact_id()::text::bigi
 create index events_xid_brin on events using brin (xid);
 
 -- How far the deliverer has read: every transaction below `xid` is done with. One row; the
--- deliverer holds it (FOR UPDATE SKIP LOCKED) while it sends, so that with several opas
--- processes on one database one of them reads and sends each event. Null until the first
--- deliverer starts: it begins at the horizon of that moment, not at the beginning of the trail.
+-- deliverer holds it (a transaction-level advisory lock) while it sends, so that with several
+-- opas processes on one database one of them reads and sends each event. It starts at 0: the
+-- events written before this migration have no xid and are never sent; every later one is.
 create table webhook_cursor (
   singleton boolean primary key default true check (singleton),
-  xid bigint,
+  xid bigint not null default 0,
+  -- The namespace of the webhooks' ids, each derived from its event's number (UUID v5): an
+  -- event sent again after a crash, before its delivery was written down, keeps its id.
+  id_namespace uuid not null default gen_random_uuid(),
   updated_at timestamptz not null default now()
 );
 insert into webhook_cursor (singleton) values (true);
