@@ -9,6 +9,7 @@ import type { CrashOptions, DbKind } from './options.js'
 import { IDP_SECRET, OpasServer } from './server.js'
 import { takeSnapshot } from './snapshot.js'
 import { emptyVerdict, verify, type Verdict } from './verify.js'
+import { startCrashReceiver, waitWebhooksDelivered, webhookEnv } from './webhooks.js'
 import { runWorkers } from './workers.js'
 
 /**
@@ -149,7 +150,9 @@ interface Running {
 async function loadAndVerify(run: Running, options: CrashOptions, log: Log, result: PhaseResult) {
   const wallets = await startWalletAddressServer()
   run.cleanups.push(() => wallets.close())
-  const server = await OpasServer.create(run.db.env)
+  const receiver = await startCrashReceiver()
+  run.cleanups.push(() => receiver.close())
+  const server = await OpasServer.create(run.db.env, webhookEnv(receiver))
   run.server = server
   const clients = Array.from({ length: CLIENTS }, (_, i) =>
     wallets.addClient(`client-${i}`, { authServer: server.urls.grant })
@@ -188,12 +191,19 @@ async function loadAndVerify(run: Running, options: CrashOptions, log: Log, resu
     server.urls.introspection,
     knownTokens(result.ledger)
   )
+  log('  waiting for every webhook to be delivered')
+  await waitWebhooksDelivered(server.urls.admin)
   // The embedded database has one owner: it can only be opened once opas has let go of it.
   await server.stop()
   result.serverErrors = server.errors()
   const db = await run.db.open()
   try {
-    result.verdict = verify(result.ledger, introspections, await takeSnapshot(db))
+    result.verdict = verify(
+      result.ledger,
+      introspections,
+      await takeSnapshot(db),
+      receiver.received
+    )
   } finally {
     await db.close()
   }

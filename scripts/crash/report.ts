@@ -78,6 +78,15 @@ function ambiguityLine(result: PhaseResult): string {
   )
 }
 
+/** What the webhook receiver got, against the events committed (webhooks.ts). */
+function webhookLine(result: PhaseResult): string {
+  const { events, received, refused, repeated } = result.verdict.webhooks
+  return (
+    `  webhooks: ${events} events committed; ${received} attempts received, ${refused} refused ` +
+    `by the receiver (retried); ${repeated} events delivered twice (a kill after the 200)`
+  )
+}
+
 function listed(title: string, items: string[]): string[] {
   const shown = items.slice(0, MAX_LISTED).map((v) => `    - ${v}`)
   const more = items.length > MAX_LISTED ? [`    … and ${items.length - MAX_LISTED} more`] : []
@@ -103,6 +112,7 @@ export function formatPhase(result: PhaseResult): string {
     ...errorLines(ledger),
     ledgerLine(ledger),
     ambiguityLine(result),
+    webhookLine(result),
     `  opas error-level log lines: ${result.serverErrors.count}` +
       (result.serverErrors.last ? `, last: ${result.serverErrors.last}` : ''),
     `  checks made: ${verdict.checks}`,

@@ -42,6 +42,8 @@ export interface ServerUrls {
   grant: string
   introspection: string
   interaction: string
+  /** The admin listener: its /metrics says when every webhook is delivered. */
+  admin: string
 }
 
 /** Child-process output kept for a failure report, and the error lines counted. */
@@ -90,7 +92,10 @@ export class OpasServer {
     process.on('exit', this.killOnExit)
   }
 
-  static async create(dbEnv: Record<string, string>): Promise<OpasServer> {
+  static async create(
+    dbEnv: Record<string, string>,
+    extraEnv: Record<string, string> = {}
+  ): Promise<OpasServer> {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`)
     const [auth, introspection, interaction, admin, service] = await Promise.all(
       Array.from({ length: 5 }, freePort)
@@ -106,13 +111,15 @@ export class OpasServer {
       ADMIN_PORT: String(admin),
       SERVICE_API_PORT: String(service),
       AUTH_SERVER_URL: authUrl,
+      ...extraEnv,
       ...dbEnv
     }
     return new OpasServer(env, {
       auth: authUrl,
       grant: `${authUrl}/${TENANT_ID}`,
       introspection: `http://127.0.0.1:${introspection}`,
-      interaction: `http://127.0.0.1:${interaction}`
+      interaction: `http://127.0.0.1:${interaction}`,
+      admin: `http://127.0.0.1:${admin}`
     })
   }
 

@@ -1,4 +1,5 @@
 import type { Db } from '../../src/storage/db.js'
+import { webhookSourceTypes } from '../../src/webhook/webhook-events.js'
 
 export interface GrantRow {
   id: string
@@ -31,6 +32,8 @@ export interface Snapshot {
   finishedInteractionsByGrant: Map<string, number>
   /** The audit trail: each grant's event types, in the order written. */
   eventsByGrant: Map<string, string[]>
+  /** The events a webhook tells of (webhook-events.ts), in the order written. */
+  webhookEvents: Array<{ id: string; type: string; grantId: string | null }>
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
@@ -76,6 +79,11 @@ export async function takeSnapshot(db: Db): Promise<Snapshot> {
     `select grant_id::text as "grantId", type from events where grant_id is not null
      order by id`
   )
+  const webhookEvents = await db.query<{ id: string; type: string; grantId: string | null }>(
+    `select id::text as id, type, grant_id::text as "grantId" from events
+     where type = any($1::text[]) order by id`,
+    [webhookSourceTypes]
+  )
   const snapshot: Snapshot = {
     grants,
     grantByContinueId: new Map(grants.map((g) => [g.continueId, g])),
@@ -85,7 +93,8 @@ export async function takeSnapshot(db: Db): Promise<Snapshot> {
     tokenByHash: new Map(tokens.map((t) => [t.hash, t])),
     interactionStatesByGrant: new Map(),
     finishedInteractionsByGrant: new Map(),
-    eventsByGrant: new Map()
+    eventsByGrant: new Map(),
+    webhookEvents: webhookEvents.rows
   }
   for (const g of grants) for (const id of g.identifiers) push(snapshot.grantsByIdentifier, id, g)
   for (const t of tokens) push(snapshot.tokensByGrant, t.grantId, t)

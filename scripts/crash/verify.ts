@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto'
+import type { ReceivedWebhook } from '../../test/helpers/webhook-receiver.js'
 import { checkAuditTrail } from './audit.js'
+import { checkWebhooks, type WebhookTally } from './webhooks.js'
 import type { Introspection } from './introspect.js'
 import type { ChainRecord, FlowRecord, GrantRecord, IssuedToken, Ledger } from './ledger.js'
 import type { GrantRow, Snapshot, TokenRow } from './snapshot.js'
@@ -52,6 +54,8 @@ export interface Resolution {
 export interface Verdict {
   checks: number
   violations: string[]
+  /** What the receiver got, against the events committed (webhooks.ts). */
+  webhooks: WebhookTally
   /** Lost grant requests, rotations and continuations, by what the database shows they did. */
   ambiguous: { grants: Resolution; rotations: Resolution; continuations: Resolution }
 }
@@ -63,6 +67,7 @@ export function emptyVerdict(): Verdict {
   return {
     checks: 0,
     violations: [],
+    webhooks: { events: 0, received: 0, refused: 0, repeated: 0 },
     ambiguous: { grants: resolution(), rotations: resolution(), continuations: resolution() }
   }
 }
@@ -305,7 +310,8 @@ function checkNoStrangers(c: Checker, ledger: Ledger): void {
 export function verify(
   ledger: Ledger,
   introspections: Map<string, Introspection>,
-  snapshot: Snapshot
+  snapshot: Snapshot,
+  webhooks: readonly ReceivedWebhook[]
 ): Verdict {
   const c = new Checker(snapshot, introspections)
   for (const m of ledger.malformed) c.expect(false, () => `malformed answer: ${m}`)
@@ -322,5 +328,11 @@ export function verify(
   checkAgreement(c, introspections)
   checkNoStrangers(c, ledger)
   checkAuditTrail(snapshot, (ok, message) => c.expect(ok, message))
-  return { checks: c.checks, violations: c.violations, ambiguous: c.ambiguous }
+  const webhookTally = checkWebhooks(snapshot, webhooks, (ok, message) => c.expect(ok, message))
+  return {
+    checks: c.checks,
+    violations: c.violations,
+    ambiguous: c.ambiguous,
+    webhooks: webhookTally
+  }
 }

@@ -34,7 +34,8 @@ function snapshot(events: string[], extra: Map<string, string[]> = new Map()): S
     tokenByHash: new Map(),
     interactionStatesByGrant: new Map([[issuedInteractive.id, ['APPROVED']]]),
     finishedInteractionsByGrant: new Map([[issuedInteractive.id, 1]]),
-    eventsByGrant: new Map([[issuedInteractive.id, events], ...extra])
+    eventsByGrant: new Map([[issuedInteractive.id, events], ...extra]),
+    webhookEvents: []
   }
 }
 
