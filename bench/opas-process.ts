@@ -88,7 +88,9 @@ async function waitHealthy(urls: string[], child: ChildProcess, output: () => st
 export async function startOpas(
   dbEnv: Record<string, string>,
   workers = 1,
-  cpuProfDir?: string
+  cpuProfDir?: string,
+  /** Further settings (webhooks on). */
+  extraEnv: Record<string, string> = {}
 ): Promise<OpasProcess> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`)
   const [auth, introspection, interaction, admin, service] = await Promise.all(
@@ -106,6 +108,7 @@ export async function startOpas(
     ADMIN_PORT: String(admin),
     SERVICE_API_PORT: String(service),
     AUTH_SERVER_URL: authUrl,
+    ...extraEnv,
     ...dbEnv
   }
   // --cpu-prof writes a profile per process (workers included) when it exits cleanly,

@@ -23,6 +23,8 @@ options:
   --cpu-prof DIR       run opas under node --cpu-prof, writing .cpuprofile files to DIR
                        (open them in Chrome DevTools or speedscope; the numbers measured
                        with it are slower than without)
+  --webhooks           send webhooks to a local receiver (its own process, answering 200):
+                       the cost of webhooks on the hot paths
   --keep-db            keep the bench database (or embedded data directory) and print where
   --json FILE          also write the results as JSON
   --short              a few seconds in all, for CI: exits non-zero if any request failed
@@ -53,6 +55,8 @@ export interface Options {
   floorDb: string | undefined
   /** Directory for opas' V8 CPU profiles (node --cpu-prof), if any. */
   cpuProfDir: string | undefined
+  /** Webhooks on, to a receiver beside opas. */
+  webhooks: boolean
   /** Tokens the introspection scenarios pre-issue. */
   tokenPool: number
   /** Seconds of each floor measurement. */
@@ -93,6 +97,7 @@ export function parseOptions(argv: string[]): Options | undefined {
       clients: { type: 'string' },
       prefill: { type: 'string' },
       'keep-db': { type: 'boolean', default: false },
+      webhooks: { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
       workers: { type: 'string' },
       json: { type: 'string' },
@@ -133,6 +138,7 @@ export function parseOptions(argv: string[]): Options | undefined {
     }
     if (values.prefill !== undefined) throw new UsageError('--prefill applies to opas only')
     if (values['cpu-prof'] !== undefined) throw new UsageError('--cpu-prof applies to opas only')
+    if (values.webhooks) throw new UsageError('--webhooks applies to opas only')
   } else {
     for (const name of ['url', 'pid', 'db'] as const) {
       if (values[name] !== undefined)
@@ -165,6 +171,7 @@ export function parseOptions(argv: string[]): Options | undefined {
     pid: values.pid === undefined ? undefined : positiveNumber('pid', values.pid, true, 2 ** 22),
     floorDb: values.db,
     cpuProfDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
+    webhooks: values.webhooks,
     tokenPool: short ? 50 : 500,
     floorSeconds: short ? { verify: 0.3, insert: 0.5 } : { verify: 1, insert: 2 }
   }

@@ -7,6 +7,7 @@ import { BENCH_TENANT_ID, startOpas } from './opas-process.js'
 import type { Options } from './options.js'
 import { prefill, type PrefillResult } from './prefill.js'
 import type { Target } from './scenarios.js'
+import { BENCH_WEBHOOK_SECRET, startBenchReceiver } from './webhook-receiver.js'
 
 /** What the scenarios run against, and how to read its process and its database. */
 export interface Subject {
@@ -97,8 +98,19 @@ export async function prepareOpas(options: Options, hooks: Hooks): Promise<Subje
       '--workers needs PostgreSQL: set AUTH_DATABASE_URL (an embedded database serves one process)'
     )
   }
-  const opas = await startOpas(db.env, options.workers, options.cpuProfDir)
+  const receiver = options.webhooks ? await startBenchReceiver() : undefined
+  const opas = await startOpas(
+    db.env,
+    options.workers,
+    options.cpuProfDir,
+    receiver ? { WEBHOOK_URL: receiver.url, WEBHOOK_SIGNATURE_SECRET: BENCH_WEBHOOK_SECRET } : {}
+  )
   hooks.cleanups.push(() => opas.stop())
+  if (receiver) {
+    hooks.cleanups.push(async () =>
+      hooks.log(`webhooks: the receiver got ${await receiver.stop()} in all`)
+    )
+  }
   // Settled: the first second after start allocates what a server keeps.
   await sleep(2000)
   const startup = {
@@ -114,7 +126,9 @@ export async function prepareOpas(options: Options, hooks: Hooks): Promise<Subje
       introspectUrl: `${opas.introspectionUrl}/`,
       adminUrl: `${opas.adminUrl}/graphql`
     },
-    database: db.description,
+    database: receiver
+      ? `${db.description}; webhooks on (a receiver beside opas answering 200)`
+      : db.description,
     pid: opas.pid,
     dbSize: () => db.sizeBytes().catch(() => undefined),
     floors,

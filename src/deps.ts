@@ -138,6 +138,7 @@ export function createServices(input: {
     db,
     config,
     tenants,
+    events,
     now,
     logger: logger.child({ component: 'webhooks' }),
     onAttempt: metrics.webhookAttempt

@@ -153,7 +153,10 @@ function generatedSettingsNotice(generated: Map<string, string>, config: Config)
     '',
     `They are kept in ${where} (only opas's user may read it) and used by every later start;`,
     '`npx opas secrets show` prints them again. Give IDENTITY_SERVER_SECRET to your identity',
-    'provider. In production, set each of them in the environment instead.'
+    'provider. In production, set each of them in the environment instead.',
+    ...(generated.has('webhookSignatureSecret')
+      ? ['Give WEBHOOK_SIGNATURE_SECRET to the receiver at WEBHOOK_URL: it checks each webhook.']
+      : [])
   ]
 }
 

@@ -28,7 +28,9 @@ export const eventTypes = [
   // The operator console.
   'console.signed_in',
   'console.sign_in_refused',
-  'console.signed_out'
+  'console.signed_out',
+  // A webhook tried again at an operator's word (its event and its id in the details).
+  'webhook.retried'
 ] as const
 export type EventType = (typeof eventTypes)[number]
 

@@ -257,3 +257,26 @@ test('booleans accept true/false in any case and 1/0, nothing else', () => {
     ])
   }
 })
+
+test('WEBHOOK_SIGNATURE_SECRET is generated only beside WEBHOOK_URL, and required with it in production', () => {
+  assert.ok(!loadConfig({}, noFiles).missing.includes('webhookSignatureSecret'))
+  const withUrl = loadConfig({ WEBHOOK_URL: 'http://127.0.0.1:4000/webhooks' }, noFiles)
+  assert.ok(withUrl.missing.includes('webhookSignatureSecret'))
+  assert.deepEqual(loadConfig(productionEnv, noFiles).missing, [])
+  assert.throws(
+    () =>
+      loadConfig({ ...productionEnv, WEBHOOK_URL: 'https://backend.example/webhooks' }, noFiles),
+    (err: Error) =>
+      /WEBHOOK_SIGNATURE_SECRET is required when NODE_ENV=production/.test(err.message)
+  )
+  const given = loadConfig(
+    {
+      ...productionEnv,
+      WEBHOOK_URL: 'https://backend.example/webhooks',
+      WEBHOOK_SIGNATURE_SECRET: 'a-webhook-secret-of-at-least-32-characters'
+    },
+    noFiles
+  )
+  assert.equal(given.config.webhookUrl, 'https://backend.example/webhooks')
+  assert.throws(() => loadConfig({ WEBHOOK_URL: 'ftp://backend/hooks' }, noFiles), /WEBHOOK_URL/)
+})

@@ -25,7 +25,8 @@ const typeWords: Record<EventType, { title: string; verb: string }> = {
   'tenant.deleted': { title: 'Tenant deleted', verb: 'Tenant deleted' },
   'console.signed_in': { title: 'Console sign-in', verb: 'Signed in to the console' },
   'console.sign_in_refused': { title: 'Console sign-in refused', verb: 'Sign-in refused' },
-  'console.signed_out': { title: 'Console sign-out', verb: 'Signed out of the console' }
+  'console.signed_out': { title: 'Console sign-out', verb: 'Signed out of the console' },
+  'webhook.retried': { title: 'Webhook retried', verb: 'Webhook retried' }
 }
 
 const wordsOf = (type: string) =>
@@ -47,7 +48,8 @@ export const eventTypeGroups: readonly {
     ['grant', 'Grants'],
     ['token', 'Tokens'],
     ['tenant', 'Tenants'],
-    ['console', 'Console']
+    ['console', 'Console'],
+    ['webhook', 'Webhooks']
   ] as const
 ).map(([group, label]) => ({
   group,
@@ -102,7 +104,9 @@ export function eventSentence(
 const tenantFields: Record<string, string> = {
   apiSecret: 'API secret',
   idpConsentUrl: 'IdP consent URL',
-  idpSecret: 'IdP secret'
+  idpSecret: 'IdP secret',
+  webhookUrl: 'webhook URL',
+  webhookSecret: 'webhook secret'
 }
 const fieldName = (field: unknown): string => tenantFields[String(field)] ?? String(field)
 const listOf = (value: unknown): unknown[] => (Array.isArray(value) ? value : [])
@@ -113,7 +117,13 @@ function tenantChangeInWords(details: Record<string, unknown>): string {
     if (field === 'idpConsentUrl' && typeof details.idpConsentUrl === 'string') {
       return `IdP consent URL to ${details.idpConsentUrl}`
     }
+    if (field === 'webhookUrl' && typeof details.webhookUrl === 'string') {
+      return `webhook URL to ${details.webhookUrl}`
+    }
     if (field === 'apiSecret' && details.apiSecret === 'generated') return 'API secret (generated)'
+    if (field === 'webhookSecret' && details.webhookSecret === 'generated') {
+      return 'webhook secret (generated)'
+    }
     return fieldName(field)
   })
   const cleared = listOf(details.cleared).map(fieldName)
@@ -210,6 +220,10 @@ export function detailsInWords(event: Pick<AuditEvent, 'type' | 'details'>): str
       return continuationInWords(details) ?? rawDetails(details)
     case 'grant.finished':
       return finishInWords(details) ?? rawDetails(details)
+    case 'webhook.retried':
+      return typeof details.webhookType === 'string' && typeof details.webhookId === 'string'
+        ? `${details.webhookType} (webhook ${details.webhookId}, event ${String(details.eventId)})`
+        : rawDetails(details)
     case 'grant.purged':
       return (
         (typeof details.why === 'string' ? purgeReasons[details.why] : undefined) ??

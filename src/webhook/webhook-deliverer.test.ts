@@ -280,12 +280,12 @@ describe('failures', () => {
     assert.equal(issued!.lastError, 'the receiver answered 503')
 
     receiver.answer = () => ok
-    assert.equal(await retryNow(db(), issued!.id), true)
+    assert.ok(await retryNow(db(), issued!.id))
     await running.runOnce()
     assert.deepEqual(sentFor(receiver.sent, grantId).at(-1), 'grant.issued')
     const after = await findDelivery(db(), issued!.id)
     assert.equal(after!.state, 'delivered')
-    assert.equal(await retryNow(db(), issued!.id), false, 'a delivered one is not sent again')
+    assert.equal(await retryNow(db(), issued!.id), undefined, 'a delivered one is not sent again')
   })
 })
 

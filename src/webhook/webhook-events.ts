@@ -75,7 +75,7 @@ export function webhookOf(event: SourceEvent): {
   type: WebhookType
   data: Record<string, unknown>
 } {
-  const at = typeof event.at === 'string' ? event.at : event.at.toISOString()
+  const at = new Date(event.at).toISOString()
   const data: Record<string, unknown> = {
     auditEventId: event.id,
     at,

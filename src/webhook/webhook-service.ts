@@ -1,4 +1,6 @@
 import type { Logger } from 'pino'
+import type { EventService } from '../audit/event-service.js'
+import type { EventOrigin } from '../audit/events.js'
 import type { Db } from '../storage/db.js'
 import type { TenantDirectory } from '../tenant/tenant-directory.js'
 import { MAX_RETRY_DELAY_MS, type RetryPolicy } from './delivery-schedule.js'
@@ -42,6 +44,8 @@ export function createWebhookService(deps: {
   db: Db
   config: WebhookSettings
   tenants: Pick<TenantDirectory, 'webhookOf' | 'anyWebhook'>
+  /** A retry asked by an operator goes into the audit trail. */
+  events: Pick<EventService, 'record'>
   now: () => number
   logger: Pick<Logger, 'warn' | 'info'>
   onAttempt?: (result: AttemptResult) => void
@@ -100,8 +104,42 @@ export function createWebhookService(deps: {
       }),
     find: (id: string, tenantId?: string): Promise<DeliveryView | undefined> =>
       findDelivery(db, id, tenantId),
-    /** Tried again at once; false when it is delivered, being tried, or not the viewer's. */
-    retryNow: (id: string, tenantId?: string): Promise<boolean> => retryNow(db, id, tenantId),
+    /**
+     * Tried again at once, at an operator's word: written with its audit event (who asked,
+     * from where) and logged once. False when it is delivered, being tried, or not the
+     * caller's (`tenantId`: only those to that tenant's own receiver).
+     */
+    async retryNow(
+      id: string,
+      call: EventOrigin & { tenantId?: string; log: Pick<Logger, 'info'> }
+    ): Promise<boolean> {
+      const { tenantId, log, ...from } = call
+      const retried = await db.transaction(async (tx) => {
+        const delivery = await retryNow(tx, id, tenantId)
+        if (!delivery) return undefined
+        const { data } = delivery
+        await deps.events.record(tx, {
+          ...from,
+          type: 'webhook.retried',
+          tenantId: typeof data.tenantId === 'string' ? data.tenantId : null,
+          grantId: typeof data.grantId === 'string' ? data.grantId : null,
+          details: { webhookId: id, webhookType: delivery.type, eventId: delivery.eventId }
+        })
+        return delivery
+      })
+      if (retried) {
+        log.info(
+          {
+            event: 'webhook.retried',
+            webhookId: id,
+            eventId: retried.eventId,
+            by: from.actor.kind
+          },
+          'webhook retry asked'
+        )
+      }
+      return retried !== undefined
+    },
     /** Deliveries by state, and the age (seconds) of the oldest event a receiver has not had. */
     async stats(): Promise<{
       pending: number

@@ -232,12 +232,17 @@ export interface DeliveryView {
   lastStatus: number | null
   lastError: string | null
   deliveredAt: Date | null
+  /** Pending behind an earlier pending delivery of its grant (or tenant): tried after it. */
+  queued: boolean
 }
 
-const VIEW_COLUMNS = `id, event_id::text as "eventId", tenant_id as "tenantId", type, data,
-  created_at as "createdAt", state, attempts, next_attempt_at as "nextAttemptAt",
-  leased_until as "leasedUntil", last_attempt_at as "lastAttemptAt", last_status as "lastStatus",
-  last_error as "lastError", delivered_at as "deliveredAt"`
+const VIEW_COLUMNS = `d.id, d.event_id::text as "eventId", d.tenant_id as "tenantId", d.type,
+  d.data, d.created_at as "createdAt", d.state, d.attempts, d.next_attempt_at as "nextAttemptAt",
+  d.leased_until as "leasedUntil", d.last_attempt_at as "lastAttemptAt",
+  d.last_status as "lastStatus", d.last_error as "lastError", d.delivered_at as "deliveredAt",
+  d.state = 'pending' and exists (select 1 from webhook_deliveries b
+    where b.state = 'pending' and b.order_key = d.order_key and b.event_id < d.event_id)
+    as queued`
 
 /** Which deliveries to list; every condition given must hold. */
 export interface DeliveryFilter {
@@ -254,12 +259,12 @@ export async function listDeliveries(
   page: { limit: number; before?: string }
 ): Promise<DeliveryView[]> {
   const { rows } = await q.query<DeliveryView>(
-    `select ${VIEW_COLUMNS} from webhook_deliveries
-     where ($1::uuid is null or tenant_id = $1)
-       and ($2::text is null or state = $2)
-       and ($3::text is null or data->>'grantId' = $3)
-       and ($4::bigint is null or event_id < $4)
-     order by event_id desc
+    `select ${VIEW_COLUMNS} from webhook_deliveries d
+     where ($1::uuid is null or d.tenant_id = $1)
+       and ($2::text is null or d.state = $2)
+       and ($3::text is null or d.data->>'grantId' = $3)
+       and ($4::bigint is null or d.event_id < $4)
+     order by d.event_id desc
      limit $5`,
     [
       filter.tenantId ?? null,
@@ -279,8 +284,8 @@ export async function findDelivery(
   tenantId?: string
 ): Promise<DeliveryView | undefined> {
   const { rows } = await q.query<DeliveryView>(
-    `select ${VIEW_COLUMNS} from webhook_deliveries
-     where id = $1 and ($2::uuid is null or tenant_id = $2)`,
+    `select ${VIEW_COLUMNS} from webhook_deliveries d
+     where d.id = $1 and ($2::uuid is null or d.tenant_id = $2)`,
     [id, tenantId ?? null]
   )
   return rows[0]
@@ -290,17 +295,22 @@ export async function findDelivery(
  * A delivery tried again at once: a pending one not being tried now, or one given up (which
  * starts its retries afresh). False when there is none such (delivered, or being tried).
  */
-export async function retryNow(q: Queryable, id: string, tenantId?: string): Promise<boolean> {
-  const { rowCount } = await q.query(
+export async function retryNow(
+  q: Queryable,
+  id: string,
+  tenantId?: string
+): Promise<{ eventId: string; type: string; data: Record<string, unknown> } | undefined> {
+  const { rows } = await q.query<{ eventId: string; type: string; data: Record<string, unknown> }>(
     `update webhook_deliveries
      set next_attempt_at = now(),
        attempts = case when state = 'failed' then 0 else attempts end,
        state = 'pending'
      where id = $1 and ($2::uuid is null or tenant_id = $2)
-       and (state = 'failed' or (state = 'pending' and (leased_until is null or leased_until < now())))`,
+       and (state = 'failed' or (state = 'pending' and (leased_until is null or leased_until < now())))
+     returning event_id::text as "eventId", type, data`,
     [id, tenantId ?? null]
   )
-  return rowCount === 1
+  return rows[0]
 }
 
 /** How many deliveries are in each state, and when the oldest undelivered one's event was written. */

@@ -243,6 +243,14 @@ describe('the deliveries in words', () => {
     await deliveryOf(String(waiting.data.grantId), 'grant.issued', (d) => d.state === 'delivered')
     const now = rowOf(await page(browser, `?grant=${waiting.data.grantId}`), waiting.id)
     assert.match(now, /Delivered at [^<]+ \(after 1 attempt\)/)
+    // Who asked is in the audit trail, with the webhook and its event.
+    const asked = await server.services.events.list(
+      { typeIn: ['webhook.retried'], grantId: String(waiting.data.grantId) },
+      { limit: 10 }
+    )
+    assert.ok(asked.length >= 1)
+    assert.equal(asked[0]!.actorKind, 'console')
+    assert.equal(asked[0]!.details.webhookId, waiting.id)
   }
 
   test('what cannot be retried is a plain page, never a 500', async () => {

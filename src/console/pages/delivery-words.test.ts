@@ -21,6 +21,7 @@ const delivery = (change: Partial<DeliveryView>): DeliveryView => ({
   lastStatus: null,
   lastError: null,
   deliveredAt: null,
+  queued: false,
   ...change
 })
 
@@ -64,14 +65,14 @@ test('pending: being tried now (a lease ahead) is not offered a retry; one run o
   assert.equal(deliveryInWords(lapsed, NOW).retryable, true)
 })
 
-test('pending and never tried: queued behind an earlier event of its grant (or tenant)', () => {
-  const queued = deliveryInWords(delivery({ nextAttemptAt: at(-10_000) }), NOW)
+test('pending behind an earlier pending one: queued behind an earlier event of its grant (or tenant)', () => {
+  const queued = deliveryInWords(delivery({ nextAttemptAt: at(-10_000), queued: true }), NOW)
   assert.equal(
     queued.state,
     'Queued behind an earlier event of its grant, which waits for its retry.'
   )
   assert.equal(queued.retryable, false)
-  assert.match(deliveryInWords(delivery({ data: {} }), NOW).state, /of its tenant/)
+  assert.match(deliveryInWords(delivery({ data: {}, queued: true }), NOW).state, /of its tenant/)
 })
 
 test('given up: how many attempts, the last error and status; retry now is offered', () => {

@@ -29,10 +29,8 @@ export function ageInWords(seconds: number): string {
 }
 
 /**
- * A delivery in words at `now`. A pending delivery never tried is queued: the deliverer writes
- * an untried row only behind an earlier event of the same grant (or tenant) that waits for its
- * retry, and a retry pressed on a given-up one keeps its last attempt. `leasedUntil` ahead of
- * now: a process is sending it.
+ * A delivery in words at `now`. `queued`: pending behind an earlier pending event of its grant
+ * (or tenant), which it waits for. `leasedUntil` ahead of now: a process is sending it.
  */
 export function deliveryInWords(d: DeliveryView, now: number): DeliveryWords {
   const failure =
@@ -57,7 +55,7 @@ export function deliveryInWords(d: DeliveryView, now: number): DeliveryWords {
       if (d.leasedUntil && d.leasedUntil.getTime() > now) {
         return withFailure({ state: `Being tried now${soFar}.`, retryable: false })
       }
-      if (d.attempts === 0 && d.lastAttemptAt === null) {
+      if (d.queued) {
         const whose = typeof d.data.grantId === 'string' ? 'grant' : 'tenant'
         return {
           state: `Queued behind an earlier event of its ${whose}, which waits for its retry.`,

@@ -6,6 +6,7 @@ import { webhooksPage, webhooksUrl } from '../../console/pages/webhooks-page.js'
 import { readRetryForm, readWebhookSearch } from '../../console/webhook-forms.js'
 import { isUuid } from '../../gnap/wire.js'
 import type { WebhookService } from '../../webhook/webhook-service.js'
+import { originOf } from '../event-origin.js'
 import { send, withForms, type ConsoleKit, type IdParams } from './console-kit.js'
 
 /** Deliveries a page: the page asks for one more, to know whether an older page exists. */
@@ -117,7 +118,12 @@ export function registerConsoleWebhookRoutes(
             `${why} Nothing was changed.`
           )
         }
-        if (!(await webhooks.retryNow(id, scope))) {
+        const asked = {
+          ...originOf(req, { kind: 'console', tenantId: viewer.tenantId }),
+          log: req.log,
+          ...(scope ? { tenantId: scope } : {})
+        }
+        if (!(await webhooks.retryNow(id, asked))) {
           return notRetried(
             reply,
             viewer,
@@ -126,17 +132,6 @@ export function registerConsoleWebhookRoutes(
             'This webhook changed meanwhile (delivered, or being tried). Nothing was changed. Reload the page to see it.'
           )
         }
-        // Who asked, for the log: the webhook domain writes no audit event for a retry.
-        req.log.info(
-          {
-            event: 'webhook.retried',
-            webhookId: delivery.id,
-            eventId: delivery.eventId,
-            by: 'console',
-            tenantId: viewer.tenantId
-          },
-          'webhook retry asked'
-        )
         const back = webhooksUrl(readRetryForm(req.body))
         return reply.redirect(`${back}${back.includes('?') ? '&' : '?'}retried=1`, 303)
       }

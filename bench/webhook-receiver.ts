@@ -1,0 +1,60 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+
+/**
+ * `--webhooks`: a webhook receiver beside opas, as a wallet's backend would run one, in a
+ * process of its own (so that it competes with opas for the CPU as a real receiver on the same
+ * host would, and not with the load generator): it reads each POST whole and answers 200. It
+ * counts what it received, so that the report shows webhooks were delivered during the run.
+ */
+
+const RECEIVER = `
+const http = require('node:http')
+let received = 0
+const server = http.createServer((req, res) => {
+  req.resume()
+  req.on('end', () => {
+    received++
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': '2' }).end('{}')
+  })
+})
+server.keepAliveTimeout = 30000
+server.listen(0, '127.0.0.1', () => process.stdout.write('port ' + server.address().port + '\\n'))
+process.on('SIGTERM', () => { process.stdout.write('received ' + received + '\\n'); process.exit(0) })
+`
+
+export const BENCH_WEBHOOK_SECRET = 'opas-bench-webhook-secret-of-32-chars'
+
+export interface BenchReceiver {
+  url: string
+  pid: number
+  /** Stops it and answers how many webhooks it received. */
+  stop(): Promise<number>
+}
+
+export async function startBenchReceiver(): Promise<BenchReceiver> {
+  const child = spawn(process.execPath, ['-e', RECEIVER], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const killOnExit = () => child.kill('SIGKILL')
+  process.on('exit', killOnExit)
+  let output = ''
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  const deadline = Date.now() + 10_000
+  while (!/port (\d+)/.test(output)) {
+    if (Date.now() > deadline || child.exitCode !== null) {
+      throw new Error(`the webhook receiver did not start: ${output}`)
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  const port = /port (\d+)/.exec(output)![1]
+  return {
+    url: `http://127.0.0.1:${port}/webhooks`,
+    pid: child.pid!,
+    async stop() {
+      const exited = once(child, 'exit')
+      child.kill('SIGTERM')
+      await exited
+      process.off('exit', killOnExit)
+      return Number(/received (\d+)/.exec(output)?.[1] ?? 0)
+    }
+  }
+}
