@@ -1,4 +1,5 @@
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
+import type { TenantInput } from '../tenant/tenant-directory.js'
 import type { Forbidden } from '../tenant/tenant-operations.js'
 import {
   MIN_SECRET_LENGTH,
@@ -35,6 +36,35 @@ const optionNames: Record<TenantField, string> = {
 export const optionProblem = (problem: TenantProblem): string =>
   describeTenantProblem(problem, optionNames[problem.field])
 
+/** The webhook options of `tenants update`, as commander reads them. */
+interface WebhookOptions {
+  /** A URL; false for `--no-webhook-url`. */
+  webhookUrl?: string | false
+  webhookSecret?: string
+  newWebhookSecret?: true
+}
+
+/**
+ * The webhook options as the tenant directory takes them: `--no-webhook-url` removes the URL
+ * (and its secret), `--new-webhook-secret` drops the secret so that the directory generates
+ * another (while a URL stays).
+ */
+function webhookInput(options: WebhookOptions): Pick<TenantInput, 'webhookUrl' | 'webhookSecret'> {
+  const { webhookUrl, webhookSecret, newWebhookSecret } = options
+  return {
+    ...(webhookUrl === undefined ? {} : { webhookUrl: webhookUrl === false ? null : webhookUrl }),
+    ...(webhookSecret === undefined ? {} : { webhookSecret }),
+    ...(newWebhookSecret ? { webhookSecret: null } : {})
+  }
+}
+
+/** A webhook secret the directory generated, printed this once (it is never shown again). */
+function printWebhookSecret(secret: string | undefined): void {
+  if (secret) print(`its webhook secret (shown once): ${secret}`)
+}
+
+const webhookSecretHelp = `the key of its webhooks' Rafiki-Signature (at least ${MIN_SECRET_LENGTH} characters; generated and shown once when a URL is set without one)`
+
 /** The operator at the shell manages every tenant: a refusal would be a bug, said plainly. */
 function refused(outcome: Forbidden): never {
   throw new CliError(`not allowed to manage tenants (${outcome.outcome})`)
@@ -56,11 +86,12 @@ export function registerTenantCommands(program: Command): void {
         if (options.json) return printJson(listed.tenants)
         print(
           table(
-            ['id', 'IdP consent URL', 'IdP secret', 'created'],
+            ['id', 'IdP consent URL', 'IdP secret', 'webhook URL', 'created'],
             listed.tenants.map((t) => [
               t.id,
               t.idpConsentUrl,
               t.hasIdpSecret ? 'set' : 'none',
+              t.webhookUrl,
               t.createdAt.toISOString()
             ])
           )
@@ -82,8 +113,16 @@ export function registerTenantCommands(program: Command): void {
         if (options.json) return printJson(tenant)
         print(
           table(
-            ['id', 'IdP consent URL', 'IdP secret'],
-            [[tenant.id, tenant.idpConsentUrl, tenant.hasIdpSecret ? 'set' : 'none']]
+            ['id', 'IdP consent URL', 'IdP secret', 'webhook URL', 'webhook secret'],
+            [
+              [
+                tenant.id,
+                tenant.idpConsentUrl,
+                tenant.hasIdpSecret ? 'set' : 'none',
+                tenant.webhookUrl,
+                tenant.hasWebhookSecret ? 'set' : 'none'
+              ]
+            ]
           )
         )
       })
@@ -102,6 +141,8 @@ export function registerTenantCommands(program: Command): void {
       '--idp-secret <secret>',
       `the secret its identity provider sends, x-idp-secret (at least ${MIN_SECRET_LENGTH} characters)`
     )
+    .option('--webhook-url <url>', "the tenant's own webhook receiver (else WEBHOOK_URL's)")
+    .option('--webhook-secret <secret>', webhookSecretHelp)
     .option('--json', 'print JSON')
     .action(
       (options: {
@@ -109,6 +150,8 @@ export function registerTenantCommands(program: Command): void {
         apiSecret?: string
         idpConsentUrl?: string
         idpSecret?: string
+        webhookUrl?: string
+        webhookSecret?: string
         json?: boolean
       }) =>
         withServices('opas tenants create', async (services) => {
@@ -116,7 +159,8 @@ export function registerTenantCommands(program: Command): void {
             ...(options.id === undefined ? {} : { id: options.id }),
             ...(options.apiSecret === undefined ? {} : { apiSecret: options.apiSecret }),
             idpConsentUrl: options.idpConsentUrl ?? null,
-            idpSecret: options.idpSecret ?? null
+            idpSecret: options.idpSecret ?? null,
+            ...webhookInput(options)
           })
           if (created.outcome === 'forbidden') return refused(created)
           if (created.outcome === 'invalid') throw new CliUsageError(optionProblem(created.problem))
@@ -127,11 +171,16 @@ export function registerTenantCommands(program: Command): void {
                 : 'the generated tenant id is taken: try again'
             )
           }
-          const apiSecret = created.generatedApiSecret
-          const result = { id: created.id, ...(apiSecret ? { apiSecret } : {}) }
+          const { generatedApiSecret: apiSecret, generatedWebhookSecret: webhookSecret } = created
+          const result = {
+            id: created.id,
+            ...(apiSecret ? { apiSecret } : {}),
+            ...(webhookSecret ? { webhookSecret } : {})
+          }
           if (options.json) return printJson(result)
           print(`created tenant ${created.id}`)
           if (apiSecret) print(`its API secret (shown once): ${apiSecret}`)
+          printWebhookSecret(webhookSecret)
         })
     )
 
@@ -142,21 +191,45 @@ export function registerTenantCommands(program: Command): void {
     .option('--api-secret <secret>', `a new API secret (at least ${MIN_SECRET_LENGTH} characters)`)
     .option('--idp-consent-url <url>', 'a new IdP consent URL')
     .option('--idp-secret <secret>', `a new IdP secret (at least ${MIN_SECRET_LENGTH} characters)`)
+    .option('--webhook-url <url>', "a new webhook receiver of the tenant's own")
+    .option('--no-webhook-url', 'remove its webhook receiver and secret (back to WEBHOOK_URL)')
+    .option('--webhook-secret <secret>', webhookSecretHelp)
+    .addOption(
+      new Option('--new-webhook-secret', 'generate a new webhook secret, shown once').conflicts(
+        'webhookSecret'
+      )
+    )
     .action(
-      (id: string, options: { apiSecret?: string; idpConsentUrl?: string; idpSecret?: string }) => {
+      (
+        id: string,
+        options: {
+          apiSecret?: string
+          idpConsentUrl?: string
+          idpSecret?: string
+        } & WebhookOptions
+      ) => {
         // Which options were given is the command line's own question, answered before the
         // database is opened; whether their values are acceptable is the tenant rules'.
         if (Object.keys(options).length === 0) {
           throw new CliUsageError(
-            'give at least one of --api-secret, --idp-consent-url, --idp-secret'
+            'give at least one of --api-secret, --idp-consent-url, --idp-secret, --webhook-url, ' +
+              '--no-webhook-url, --webhook-secret, --new-webhook-secret'
           )
         }
+        const { apiSecret, idpConsentUrl, idpSecret } = options
+        const input: TenantInput = {
+          ...(apiSecret === undefined ? {} : { apiSecret }),
+          ...(idpConsentUrl === undefined ? {} : { idpConsentUrl }),
+          ...(idpSecret === undefined ? {} : { idpSecret }),
+          ...webhookInput(options)
+        }
         return withServices('opas tenants update', async (services) => {
-          const updated = await services.tenantOperations.update(cliCall(services), id, options)
+          const updated = await services.tenantOperations.update(cliCall(services), id, input)
           if (updated.outcome === 'forbidden') return refused(updated)
           if (updated.outcome === 'invalid') throw new CliUsageError(optionProblem(updated.problem))
           if (updated.outcome === 'not_found') throw new CliError(`no tenant ${id}`)
           print(`updated tenant ${id}`)
+          printWebhookSecret(updated.generatedWebhookSecret)
         })
       }
     )

@@ -83,41 +83,80 @@ test('a new tenant: an empty API secret is generated, empty IdP fields are none'
     {
       id: ID,
       input: { idpConsentUrl: null, idpSecret: null },
-      values: { id: ID, idpConsentUrl: '' }
+      values: { id: ID, idpConsentUrl: '', webhookUrl: '' }
     }
   )
   const full = readNewTenantForm({
     id: ID,
     apiSecret: 'a-secret',
     idpConsentUrl: ' https://idp.example/consent ',
-    idpSecret: 'an-idp-secret'
+    idpSecret: 'an-idp-secret',
+    webhookUrl: ' https://wallet.example/hooks ',
+    webhookSecret: 'a-webhook-secret'
   })
   assert.deepEqual(full.input, {
     apiSecret: 'a-secret',
     idpConsentUrl: 'https://idp.example/consent',
-    idpSecret: 'an-idp-secret'
+    idpSecret: 'an-idp-secret',
+    webhookUrl: 'https://wallet.example/hooks',
+    webhookSecret: 'a-webhook-secret'
   })
-  assert.deepEqual(full.values, { id: ID, idpConsentUrl: 'https://idp.example/consent' })
+  assert.deepEqual(full.values, {
+    id: ID,
+    idpConsentUrl: 'https://idp.example/consent',
+    webhookUrl: 'https://wallet.example/hooks'
+  })
 })
 
 test('a tenant change: an empty API secret keeps it; the IdP secret kept, set or cleared', () => {
   const url = { idpConsentUrl: ' https://idp.example/ ' }
   assert.deepEqual(readTenantChange(url), {
-    change: { idpConsentUrl: 'https://idp.example/' },
-    values: { idpConsentUrl: 'https://idp.example/' }
+    change: { idpConsentUrl: 'https://idp.example/', webhookUrl: null },
+    values: { idpConsentUrl: 'https://idp.example/', webhookUrl: '' }
   })
   assert.deepEqual(readTenantChange({ apiSecret: 'new', idpSecretChange: 'keep' }).change, {
     idpConsentUrl: null,
-    apiSecret: 'new'
+    apiSecret: 'new',
+    webhookUrl: null
   })
   assert.deepEqual(readTenantChange({ idpSecretChange: 'set', idpSecret: 's' }).change, {
     idpConsentUrl: null,
-    idpSecret: 's'
+    idpSecret: 's',
+    webhookUrl: null
   })
   assert.deepEqual(readTenantChange({ idpSecretChange: 'clear', idpSecret: 's' }).change, {
     idpConsentUrl: null,
-    idpSecret: null
+    idpSecret: null,
+    webhookUrl: null
   })
+})
+
+test('a tenant change: the webhook URL (empty: none), its secret kept, set or generated anew', () => {
+  const url = { webhookUrl: ' https://wallet.example/hooks ' }
+  assert.deepEqual(readTenantChange({ ...url, webhookSecret: 'typed' }), {
+    change: { idpConsentUrl: null, webhookUrl: 'https://wallet.example/hooks' },
+    values: { idpConsentUrl: '', webhookUrl: 'https://wallet.example/hooks' }
+  })
+  const set = { ...url, webhookSecretChange: 'set', webhookSecret: 's' }
+  assert.deepEqual(readTenantChange(set).change, {
+    idpConsentUrl: null,
+    webhookUrl: 'https://wallet.example/hooks',
+    webhookSecret: 's'
+  })
+  const generate = { ...url, webhookSecretChange: 'generate', webhookSecret: 's' }
+  assert.deepEqual(readTenantChange(generate).change, {
+    idpConsentUrl: null,
+    webhookUrl: 'https://wallet.example/hooks',
+    webhookSecret: null
+  })
+  assert.equal(
+    readTenantChange({ webhookSecretChange: 'set' }).change,
+    'Type the new webhook secret, or choose to keep it or to have a new one generated.'
+  )
+  assert.equal(
+    readTenantChange({ webhookSecretChange: 'clear' }).change,
+    'Choose whether to keep, set or generate the webhook secret.'
+  )
 })
 
 test('an incomplete IdP secret choice is a sentence, not a change', () => {

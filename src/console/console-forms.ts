@@ -175,60 +175,98 @@ export function readActivitySearch(
 }
 
 /**
- * The new-tenant form as the tenant directory takes it (an empty API secret is generated), and
- * the values to show again if it is refused (never a secret).
+ * The new-tenant form as the tenant directory takes it (an empty API secret is generated, and so
+ * is an empty webhook secret when a webhook URL is given), and the values to show again if it is
+ * refused (never a secret).
  */
 export function readNewTenantForm(body: Form): {
   id: string
   input: TenantInput
-  values: { id: string; idpConsentUrl: string }
+  values: { id: string; idpConsentUrl: string; webhookUrl: string }
 } {
   const id = formField(body, 'id').trim()
   const apiSecret = formField(body, 'apiSecret')
+  const webhookUrl = formField(body, 'webhookUrl').trim()
+  const webhookSecret = formField(body, 'webhookSecret')
   return {
     id,
     input: {
       ...(apiSecret ? { apiSecret } : {}),
       idpConsentUrl: formField(body, 'idpConsentUrl').trim() || null,
-      idpSecret: formField(body, 'idpSecret') || null
+      idpSecret: formField(body, 'idpSecret') || null,
+      ...(webhookUrl ? { webhookUrl } : {}),
+      ...(webhookSecret ? { webhookSecret } : {})
     },
-    values: { id, idpConsentUrl: formField(body, 'idpConsentUrl').trim() }
+    values: { id, idpConsentUrl: formField(body, 'idpConsentUrl').trim(), webhookUrl }
   }
 }
 
 /**
- * The tenant form's change: an empty API secret keeps the stored one; the IdP secret as chosen.
- * `change` is a sentence when the choice itself is incomplete (the values are the tenant
- * directory's to judge); `values` are shown again if it is refused (never a secret).
+ * The tenant form's change: an empty API secret keeps the stored one; the IdP and webhook
+ * secrets as chosen; an empty webhook URL removes it (and its secret). `change` is a sentence
+ * when a choice itself is incomplete (the values are the tenant directory's to judge); `values`
+ * are shown again if it is refused (never a secret).
  */
 export function readTenantChange(body: Form): {
   change: TenantInput | string
-  values: { idpConsentUrl: string }
+  values: { idpConsentUrl: string; webhookUrl: string }
 } {
   return {
     change: tenantChange(body),
-    values: { idpConsentUrl: formField(body, 'idpConsentUrl').trim() }
+    values: {
+      idpConsentUrl: formField(body, 'idpConsentUrl').trim(),
+      webhookUrl: formField(body, 'webhookUrl').trim()
+    }
   }
 }
 
 function tenantChange(body: Form): TenantInput | string {
-  const change: TenantInput = {
-    idpConsentUrl: formField(body, 'idpConsentUrl').trim() || null
-  }
+  const idpSecret = idpSecretChange(body)
+  if (typeof idpSecret === 'string') return idpSecret
+  const webhookSecret = webhookSecretChange(body)
+  if (typeof webhookSecret === 'string') return webhookSecret
   const apiSecret = formField(body, 'apiSecret')
-  if (apiSecret) change.apiSecret = apiSecret
+  return {
+    idpConsentUrl: formField(body, 'idpConsentUrl').trim() || null,
+    ...(apiSecret ? { apiSecret } : {}),
+    ...idpSecret,
+    webhookUrl: formField(body, 'webhookUrl').trim() || null,
+    ...webhookSecret
+  }
+}
+
+function idpSecretChange(body: Form): Pick<TenantInput, 'idpSecret'> | string {
   const idpSecret = formField(body, 'idpSecret')
   switch (formField(body, 'idpSecretChange') || 'keep') {
     case 'keep':
-      return change
+      return {}
     case 'set':
-      return idpSecret
-        ? { ...change, idpSecret }
-        : 'Type the new IdP secret, or choose to keep or remove it.'
+      return idpSecret ? { idpSecret } : 'Type the new IdP secret, or choose to keep or remove it.'
     case 'clear':
-      return { ...change, idpSecret: null }
+      return { idpSecret: null }
     default:
       return 'Choose whether to keep, set or remove the IdP secret.'
+  }
+}
+
+/**
+ * The webhook secret as chosen: kept (one is generated when a URL is set and none is kept), the
+ * one typed, or a new one generated (the directory generates one when the stored one is removed
+ * while a URL stays).
+ */
+function webhookSecretChange(body: Form): Pick<TenantInput, 'webhookSecret'> | string {
+  const webhookSecret = formField(body, 'webhookSecret')
+  switch (formField(body, 'webhookSecretChange') || 'keep') {
+    case 'keep':
+      return {}
+    case 'set':
+      return webhookSecret
+        ? { webhookSecret }
+        : 'Type the new webhook secret, or choose to keep it or to have a new one generated.'
+    case 'generate':
+      return { webhookSecret: null }
+    default:
+      return 'Choose whether to keep, set or generate the webhook secret.'
   }
 }
 

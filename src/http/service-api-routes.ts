@@ -11,7 +11,9 @@ import { describeTenantProblem, type TenantProblem } from '../tenant/tenant-rule
  * backend creates, changes and soft-deletes tenants here, and rolls its own transaction back
  * when a call fails, so every failure is a clear status with a JSON body, never a 5xx.
  * `GET /tenant/:id` is opas's own addition (the IdP secret is stored hashed, so it is never
- * shown: `hasIdpSecret` says whether one is set).
+ * shown: `hasIdpSecret` says whether one is set), and so are a tenant's own webhook receiver,
+ * `webhookUrl`, and its signing key, `webhookSecret` (never shown but once, when generated:
+ * `hasWebhookSecret`), which Rafiki's backend never sends.
  */
 
 // Types only: what a tenant may be (lengths, URLs, secrets' minimum, a deletion's date) is the
@@ -24,12 +26,20 @@ const CreateBody = Type.Object(
     // Rafiki's backend always sends one; opas generates one when none is given (and answers it).
     apiSecret: Type.Optional(Type.String()),
     idpConsentUrl: Nullable,
-    idpSecret: Nullable
+    idpSecret: Nullable,
+    webhookUrl: Nullable,
+    webhookSecret: Nullable
   },
   { additionalProperties: false }
 )
 const UpdateBody = Type.Object(
-  { apiSecret: Type.Optional(Type.String()), idpConsentUrl: Nullable, idpSecret: Nullable },
+  {
+    apiSecret: Type.Optional(Type.String()),
+    idpConsentUrl: Nullable,
+    idpSecret: Nullable,
+    webhookUrl: Nullable,
+    webhookSecret: Nullable
+  },
   { additionalProperties: false, minProperties: 1 }
 )
 const DeleteBody = Type.Object({ deletedAt: Type.String({ maxLength: 64 }) })
@@ -52,6 +62,27 @@ const invalidTenant = (reply: FastifyReply, problem: TenantProblem) =>
 /** The service API manages every tenant; refused only if the tenant service ever says so. */
 const forbidden = (reply: FastifyReply) =>
   fail(reply, 403, 'unauthorized', 'this caller may not manage tenants')
+
+/**
+ * The secrets generated for a change, answered this once (and never cached): `apiSecret`,
+ * `webhookSecret`, whichever were.
+ */
+function sendGenerated(
+  reply: FastifyReply,
+  status: 200 | 201,
+  id: string,
+  generated: { generatedApiSecret?: string; generatedWebhookSecret?: string }
+) {
+  const { generatedApiSecret: apiSecret, generatedWebhookSecret: webhookSecret } = generated
+  return reply
+    .code(status)
+    .header('cache-control', 'no-store')
+    .send({
+      id,
+      ...(apiSecret === undefined ? {} : { apiSecret }),
+      ...(webhookSecret === undefined ? {} : { webhookSecret })
+    })
+}
 
 /** Rafiki's backend, as the actor of the change, with this request's id and address. */
 const callOf = (req: FastifyRequest): TenantCall => ({
@@ -81,8 +112,8 @@ export function registerServiceApiRoutes(
 
   /**
    * A malformed id names no tenant: 400 on create (the body is wrong), 404 on a path. Created
-   * with the caller's API secret: 204, as Rafiki answers; with one generated: 201 and the secret,
-   * shown this once.
+   * with the caller's API secret: 204, as Rafiki answers; with one generated (or a webhook
+   * secret, for a webhook URL given without one): 201 and the secrets, shown this once.
    */
   app.post<{ Body: Static<typeof CreateBody> }>(
     '/tenant',
@@ -94,11 +125,11 @@ export function registerServiceApiRoutes(
       if (created.outcome === 'conflict') {
         return fail(reply, 409, 'conflict', 'a tenant with this id exists (or was deleted)')
       }
-      if (created.generatedApiSecret === undefined) return reply.code(204).send()
-      return reply
-        .code(201)
-        .header('cache-control', 'no-store')
-        .send({ id: created.id, apiSecret: created.generatedApiSecret })
+      const { generatedApiSecret, generatedWebhookSecret } = created
+      if (generatedApiSecret === undefined && generatedWebhookSecret === undefined) {
+        return reply.code(204).send()
+      }
+      return sendGenerated(reply, 201, created.id, created)
     }
   )
 
@@ -113,6 +144,7 @@ export function registerServiceApiRoutes(
     }
   )
 
+  /** Changed: 204, as Rafiki answers; with a webhook secret generated, 200 and the secret, once. */
   app.patch<{ Params: Params; Body: Static<typeof UpdateBody> }>(
     '/tenant/:id',
     { schema: { body: UpdateBody }, config: { auth }, preHandler: authenticate },
@@ -121,7 +153,8 @@ export function registerServiceApiRoutes(
       if (updated.outcome === 'forbidden') return forbidden(reply)
       if (updated.outcome === 'invalid') return invalidTenant(reply, updated.problem)
       if (updated.outcome === 'not_found') return unknownTenant(reply)
-      return reply.code(204).send()
+      if (updated.generatedWebhookSecret === undefined) return reply.code(204).send()
+      return sendGenerated(reply, 200, req.params.id.toLowerCase(), updated)
     }
   )
 

@@ -33,7 +33,10 @@ export interface TenantInput {
   idpSecret?: string | null
   /** Its own webhook receiver (null: none, its events go to WEBHOOK_URL). */
   webhookUrl?: string | null
-  /** The key of its webhooks' signatures; generated when a URL is set and none is kept. */
+  /**
+   * The key of its webhooks' signatures; generated when a URL is set and none is kept, and
+   * when it is removed (null) while a URL stays: a new one.
+   */
   webhookSecret?: string | null
 }
 
@@ -68,6 +71,8 @@ export interface TenantView {
   hasIdpSecret: boolean
   /** Its own webhook receiver (never its secret). */
   webhookUrl: string | null
+  /** Whether it keeps a webhook secret (sealed, never shown after it is set or generated). */
+  hasWebhookSecret: boolean
 }
 
 /** A tenant's own webhook receiver and the key its webhooks are signed with. */
@@ -105,18 +110,23 @@ function changeOf(input: TenantInput, id: string, secrets: SecretBox): TenantCha
 }
 
 /**
- * A webhook URL without a secret to sign with gets one (256 random bits, shown once); a URL
- * removed takes its secret with it. `hasSecret`: the tenant keeps one already.
+ * A tenant's webhooks are always signed: a webhook URL without a secret to sign with gets one
+ * (256 random bits, shown once), whether none was kept or the secret was removed (null) while a
+ * URL stays (so a removal is how a surface asks for a new one); a URL removed takes its secret
+ * with it. `current`: the tenant's URL and whether it keeps a secret (none for a new tenant).
  */
 function withWebhookSecret(
   input: TenantInput,
-  hasSecret: boolean,
+  current: { url: string | null; hasSecret: boolean },
   randomBytes: (size: number) => Buffer
 ): { input: TenantInput; generated?: string } {
   if (input.webhookUrl === null) return { input: { ...input, webhookSecret: null } }
-  if (typeof input.webhookUrl !== 'string' || input.webhookSecret !== undefined || hasSecret) {
-    return { input }
-  }
+  // A change that names neither webhook field leaves them as they are.
+  if (input.webhookUrl === undefined && input.webhookSecret === undefined) return { input }
+  const url = input.webhookUrl ?? current.url
+  const keepsSecret =
+    input.webhookSecret === undefined ? current.hasSecret : input.webhookSecret !== null
+  if (url === null || keepsSecret) return { input }
   const generated = randomBytes(32).toString('base64url')
   return { input: { ...input, webhookSecret: generated }, generated }
 }
@@ -189,7 +199,8 @@ export function createTenantDirectory(deps: {
     id: row.id,
     idpConsentUrl: row.idpConsentUrl,
     hasIdpSecret: row.idpSecretHash !== null,
-    webhookUrl: row.webhookUrl
+    webhookUrl: row.webhookUrl,
+    hasWebhookSecret: row.webhookSecretSealed !== null
   })
 
   // Whether any tenant has a receiver of its own, asked by the webhook deliverer at each pass.
@@ -223,7 +234,7 @@ export function createTenantDirectory(deps: {
       const generated =
         input.apiSecret === undefined ? randomBytes(32).toString('base64url') : undefined
       const apiSecret = input.apiSecret ?? generated
-      const webhook = withWebhookSecret(input, false, randomBytes)
+      const webhook = withWebhookSecret(input, { url: null, hasSecret: false }, randomBytes)
       const inserted = await db.transaction(async (tx) => {
         const done = await insertTenant(tx, {
           id,
@@ -267,7 +278,11 @@ export function createTenantDirectory(deps: {
         // Read in the change's transaction: whether a webhook URL set now needs a new secret.
         const current = await findTenant(tx, id, { lock: true })
         if (!current) return undefined
-        const webhook = withWebhookSecret(input, current.webhookSecretSealed !== null, randomBytes)
+        const webhook = withWebhookSecret(
+          input,
+          { url: current.webhookUrl, hasSecret: current.webhookSecretSealed !== null },
+          randomBytes
+        )
         await updateTenant(tx, id, changeOf(webhook.input, id, secrets))
         const details = changeDetails(webhook.input)
         if (webhook.generated) details.webhookSecret = 'generated'

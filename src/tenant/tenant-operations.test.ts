@@ -114,6 +114,30 @@ describe('changes', () => {
     assert.equal(deleted?.requestId, 'req-1')
   })
 
+  test('a webhook secret generated is answered once, and the log names the webhook fields alone', async () => {
+    const { tenants } = store.seeded
+    const { call, lines } = callOf({ kind: 'cli', user: 'ops', host: 'box' })
+    const webhookUrl = 'https://wallet.example/hooks'
+    const created = await tenants.create(call, { apiSecret: SECRET, webhookUrl })
+    assert.ok(created.outcome === 'created' && created.generatedWebhookSecret)
+    const renewed = await tenants.update(call, created.id, { webhookSecret: null })
+    assert.ok(renewed.outcome === 'updated' && renewed.generatedWebhookSecret)
+    assert.notEqual(renewed.generatedWebhookSecret, created.generatedWebhookSecret)
+    const cleared = await tenants.update(call, created.id, { webhookUrl: null })
+    assert.deepEqual(cleared, { outcome: 'updated' })
+    assert.deepEqual(
+      lines.map((line) => line.changed),
+      [['apiSecret', 'webhookUrl'], ['webhookSecret'], ['webhookUrl']]
+    )
+    const shown = await tenants.show(call, created.id)
+    assert.ok(shown.outcome === 'found')
+    assert.equal(shown.tenant.hasWebhookSecret, false)
+    const text = JSON.stringify([lines, shown])
+    for (const secret of [created.generatedWebhookSecret, renewed.generatedWebhookSecret]) {
+      assert.ok(!text.includes(secret))
+    }
+  })
+
   test('a refused change is not logged: invalid, a conflict, an unknown tenant, a bad date', async () => {
     const { tenants } = store.seeded
     const { call, lines } = callOf({ kind: 'cli', user: 'ops', host: 'box' })

@@ -44,7 +44,9 @@ const forbidden: Forbidden = { outcome: 'forbidden' }
 
 /** The fields a change names (never their values: secrets), for its log line. */
 const named = (input: TenantInput) =>
-  (['apiSecret', 'idpConsentUrl', 'idpSecret'] as const).filter((f) => input[f] !== undefined)
+  (['apiSecret', 'idpConsentUrl', 'idpSecret', 'webhookUrl', 'webhookSecret'] as const).filter(
+    (f) => input[f] !== undefined
+  )
 
 export function createTenantOperations(deps: {
   directory: Pick<TenantDirectory, 'list' | 'show' | 'create' | 'update' | 'remove'>
@@ -104,7 +106,10 @@ export function createTenantOperations(deps: {
       return { outcome: 'listed', tenants: await directory.list() }
     },
 
-    /** A live tenant as operators see it (the IdP secret never shown); a malformed id is none. */
+    /**
+     * A live tenant as operators see it (neither its IdP nor its webhook secret ever shown); a
+     * malformed id is none.
+     */
     async show(call: TenantCall, id: string): Promise<TenantShown> {
       if (!mayManage(call.actor)) return forbidden
       const tenant = await directory.show(id)
@@ -114,7 +119,8 @@ export function createTenantOperations(deps: {
     /**
      * A new tenant, checked by the tenant rules (tenant-rules.ts) and written with its
      * `tenant.created` event; a new id when none is given, an API secret generated when none
-     * is given (answered once, `generatedApiSecret`).
+     * is given (answered once, `generatedApiSecret`), and a webhook secret when a webhook URL
+     * is given without one (answered once, `generatedWebhookSecret`).
      */
     async create(
       call: TenantCall,
@@ -129,7 +135,10 @@ export function createTenantOperations(deps: {
       return created
     },
 
-    /** A change to a live tenant, checked by the same rules, with its `tenant.updated` event. */
+    /**
+     * A change to a live tenant, checked by the same rules, with its `tenant.updated` event; a
+     * webhook secret generated as for a new tenant is answered once (`generatedWebhookSecret`).
+     */
     async update(
       call: TenantCall,
       id: string,

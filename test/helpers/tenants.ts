@@ -7,6 +7,9 @@ export interface TenantBody {
   apiSecret: string
   idpConsentUrl?: string
   idpSecret?: string
+  /** opas's own: the tenant's webhook receiver and signing key (Rafiki's backend sends neither). */
+  webhookUrl?: string | null
+  webhookSecret?: string | null
 }
 
 /** An answer of the service API: its status and parsed JSON body (if any). */

@@ -437,6 +437,8 @@ describe('tenants (operator only)', () => {
       id,
       idpConsentUrl: 'https://idp.example/consent',
       hasIdpSecret: false,
+      webhookUrl: null,
+      hasWebhookSecret: false,
       idpSecret: null
     })
     const edited = await browser.post(`/tenants/${id}`, {
@@ -450,6 +452,8 @@ describe('tenants (operator only)', () => {
       id,
       idpConsentUrl: 'https://idp2.example/consent',
       hasIdpSecret: true,
+      webhookUrl: null,
+      hasWebhookSecret: false,
       idpSecret: null
     })
     const tenantBrowser = consoleClient(world.server.adminUrl)

@@ -73,6 +73,8 @@ describe('POST /tenant, GET /tenant/:id', () => {
       id: tenant.id,
       idpConsentUrl: tenant.idpConsentUrl,
       hasIdpSecret: true,
+      webhookUrl: null,
+      hasWebhookSecret: false,
       idpSecret: null
     })
 

@@ -2,7 +2,10 @@ import type { TenantView } from '../../tenant/tenant-directory.js'
 import { MIN_SECRET_LENGTH } from '../../tenant/tenant-rules.js'
 import { consolePage, e, formTokenField, when, type Viewer } from './layout.js'
 
-/** The operator's tenants pages: list, create, edit the IdP settings and API secret, delete. */
+/**
+ * The operator's tenants pages: list, create, edit the IdP settings, the API secret and the
+ * tenant's own webhook receiver, delete; and the secrets generated, shown once.
+ */
 
 export function tenantListPage(view: {
   viewer: Viewer
@@ -14,6 +17,7 @@ export function tenantListPage(view: {
     return `<li>
 <div class="row-head"><a href="/tenants/${e(t.id)}" class="mono">${e(t.id)}</a>${operator}</div>
 <p class="detail">Identity provider: ${t.idpConsentUrl ? `<code>${e(t.idpConsentUrl)}</code>` : 'none (the built-in consent screen, when on)'}${t.hasIdpSecret ? '' : '; no IdP secret'}</p>
+<p class="detail">Webhooks: ${t.webhookUrl ? `<code>${e(t.webhookUrl)}</code>` : "the server's (WEBHOOK_URL, when set)"}</p>
 <p class="detail muted">Created ${when(t.createdAt)} · <a href="/grants?tenant=${e(t.id)}">Grants</a></p>
 </li>`
   })
@@ -34,7 +38,11 @@ export function tenantListPage(view: {
 export interface TenantFormValues {
   id?: string
   idpConsentUrl?: string
+  webhookUrl?: string
 }
+
+const webhookUrlHint =
+  "Where this tenant's grant and token events are sent, signed with its own secret; empty for the server's (WEBHOOK_URL)."
 
 const problemOf = (problem: string | undefined) =>
   problem ? `<p class="error" role="alert">${e(problem)}</p>` : ''
@@ -57,6 +65,10 @@ ${formTokenField(view.viewer)}
 <input id="idp-url" name="idpConsentUrl" type="url" inputmode="url" value="${e(view.values.idpConsentUrl ?? '')}"></label>
 <label for="idp-secret">IdP secret<span class="hint">The identity provider's x-idp-secret, at least ${MIN_SECRET_LENGTH} characters; empty for none.</span>
 <input id="idp-secret" name="idpSecret" type="password" minlength="${MIN_SECRET_LENGTH}" autocomplete="new-password"></label>
+<label for="webhook-url">Webhook URL<span class="hint">${e(webhookUrlHint)}</span>
+<input id="webhook-url" name="webhookUrl" type="url" inputmode="url" value="${e(view.values.webhookUrl ?? '')}"></label>
+<label for="webhook-secret">Webhook secret<span class="hint">The key of its webhooks' Rafiki-Signature, at least ${MIN_SECRET_LENGTH} characters; leave empty to have one generated and shown once.</span>
+<input id="webhook-secret" name="webhookSecret" type="password" minlength="${MIN_SECRET_LENGTH}" autocomplete="new-password"></label>
 <div class="actions"><button type="submit">Create tenant</button><a class="button quiet" href="/tenants">Cancel</a></div>
 </form>`
   )
@@ -71,6 +83,7 @@ export function tenantPage(view: {
 }) {
   const { tenant, viewer } = view
   const url = view.values?.idpConsentUrl ?? tenant.idpConsentUrl ?? ''
+  const webhookUrl = view.values?.webhookUrl ?? tenant.webhookUrl ?? ''
   const isOperator = tenant.id === viewer.tenantId
   const id = e(tenant.id)
   return consolePage(
@@ -95,6 +108,15 @@ ${formTokenField(viewer)}
 <input id="idp-secret" name="idpSecret" type="password" minlength="${MIN_SECRET_LENGTH}" autocomplete="new-password"></label>
 <label for="api-secret">New API secret<span class="hint">At least ${MIN_SECRET_LENGTH} characters; leave empty to keep it. A new one ends the tenant's console sessions${isOperator ? ', yours included' : ''}.</span>
 <input id="api-secret" name="apiSecret" type="password" minlength="${MIN_SECRET_LENGTH}" autocomplete="new-password"></label>
+<label for="webhook-url">Webhook URL<span class="hint">${e(webhookUrlHint)} Emptied, its webhook secret goes too.</span>
+<input id="webhook-url" name="webhookUrl" type="url" inputmode="url" value="${e(webhookUrl)}"></label>
+<fieldset><legend>Webhook secret (${tenant.hasWebhookSecret ? 'set' : 'not set'}; stored encrypted, never shown again)</legend>
+<label><input type="radio" name="webhookSecretChange" value="keep" checked> Keep it (one is generated for a new URL)</label>
+<label><input type="radio" name="webhookSecretChange" value="set"> Set the one below</label>
+<label><input type="radio" name="webhookSecretChange" value="generate"> Generate a new one, shown once</label>
+</fieldset>
+<label for="webhook-secret">New webhook secret<span class="hint">At least ${MIN_SECRET_LENGTH} characters.</span>
+<input id="webhook-secret" name="webhookSecret" type="password" minlength="${MIN_SECRET_LENGTH}" autocomplete="new-password"></label>
 <div class="actions"><button type="submit">Save</button><a class="button quiet" href="/tenants">Cancel</a></div>
 </form>
 ${
@@ -102,6 +124,31 @@ ${
     ? ''
     : `<h2>Delete</h2><form method="get" action="/tenants/${id}/delete"><button type="submit" class="danger">Delete tenant</button></form>`
 }`
+  )
+}
+
+/**
+ * The secrets a change generated, shown this once (console pages are never cached, and a secret
+ * is never put in a URL): the API secret of a new tenant, a webhook secret.
+ */
+export function generatedSecretsPage(view: {
+  viewer: Viewer
+  title: 'Tenant created' | 'Tenant saved'
+  tenantId: string
+  secrets: { apiSecret?: string | undefined; webhookSecret?: string | undefined }
+}) {
+  const { apiSecret, webhookSecret } = view.secrets
+  const shown = [
+    apiSecret === undefined ? '' : `<p>Its API secret, shown this once: ${e(apiSecret)}</p>`,
+    webhookSecret === undefined
+      ? ''
+      : `<p>Its webhook secret, shown this once: ${e(webhookSecret)}</p>`
+  ]
+  return consolePage(
+    { title: view.title, viewer: view.viewer, section: 'tenants' },
+    `<h1>${e(view.title)}</h1>
+${shown.join('')}
+<p><a href="/tenants/${e(view.tenantId)}">The tenant</a></p>`
   )
 }
 

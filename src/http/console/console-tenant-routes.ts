@@ -9,6 +9,7 @@ import {
 import { noticePage, type Viewer } from '../../console/pages/layout.js'
 import {
   confirmDeleteTenantPage,
+  generatedSecretsPage,
   newTenantPage,
   tenantListPage,
   tenantPage
@@ -111,21 +112,17 @@ export function registerConsoleTenantRoutes(
         const problem = 'A tenant with this ID exists, or existed and was deleted.'
         return send(reply, 409, newTenantPage({ viewer, values, problem }), 'conflict')
       }
-      if (created.generatedApiSecret === undefined) {
+      const { generatedApiSecret: apiSecret, generatedWebhookSecret: webhookSecret } = created
+      if (apiSecret === undefined && webhookSecret === undefined) {
         return reply.redirect(`/tenants/${created.id}?saved=1`, 303)
       }
       // Shown once, on this answer alone (console pages are never cached), never in a URL.
+      const secrets = { apiSecret, webhookSecret }
+      const title = 'Tenant created'
       return send(
         reply,
         201,
-        noticePage(
-          {
-            title: 'Tenant created',
-            message: `Its API secret, shown this once: ${created.generatedApiSecret}`,
-            link: { href: `/tenants/${created.id}`, text: 'The tenant' }
-          },
-          viewer
-        )
+        generatedSecretsPage({ viewer, title, tenantId: created.id, secrets })
       )
     })
 
@@ -147,7 +144,12 @@ export function registerConsoleTenantRoutes(
         return send(reply, 400, tenantPage({ viewer, tenant, values, problem }), 'invalid_request')
       }
       if (updated.outcome === 'not_found') return tenantNotFound(reply, viewer)
-      return reply.redirect(`/tenants/${tenant.id}?saved=1`, 303)
+      const webhookSecret = updated.generatedWebhookSecret
+      if (webhookSecret === undefined) return reply.redirect(`/tenants/${tenant.id}?saved=1`, 303)
+      // As a new tenant's: shown once, on this answer alone.
+      const title = 'Tenant saved'
+      const secrets = { webhookSecret }
+      return send(reply, 200, generatedSecretsPage({ viewer, title, tenantId: tenant.id, secrets }))
     })
 
     forms.post<{ Params: IdParams; Body: Form }>(
