@@ -1,10 +1,16 @@
 import pLimit from 'p-limit'
-import { v5 as uuidV5 } from 'uuid'
 import type { Logger } from 'pino'
 import type { Db } from '../storage/db.js'
 import { afterFailure, type RetryPolicy } from './delivery-schedule.js'
-import { orderKeyOf, webhookOf, webhookSourceTypes, type SourceEvent } from './webhook-events.js'
+import {
+  orderKeyOf,
+  webhookIdOf,
+  webhookOf,
+  webhookSourceTypes,
+  type SourceEvent
+} from './webhook-events.js'
 import type { SendResult, WebhookSender, WebhookTarget } from './webhook-sender.js'
+import type { WebhookBody } from './webhook-signature.js'
 import {
   claimDue,
   insertDeliveries,
@@ -86,14 +92,14 @@ export function createWebhookDeliverer(options: WebhookDelivererOptions): Webhoo
     return targets.global ? null : undefined
   }
 
-  async function send(recipient: string | null, body: NewDelivery): Promise<SendResult> {
+  async function send(recipient: string | null, body: WebhookBody): Promise<SendResult> {
     const target = recipient === null ? targets.global : await targets.ofTenant(recipient)
     if (!target) {
       const error =
         recipient === null ? 'WEBHOOK_URL is not set' : `tenant ${recipient} has no webhook URL now`
       return { delivered: false, status: null, error }
     }
-    return sender.send(target, { id: body.id, type: body.type, data: body.data })
+    return sender.send(target, body)
   }
 
   /** A delivery's state after an attempt made `attempts` in all. */
@@ -140,9 +146,10 @@ export function createWebhookDeliverer(options: WebhookDelivererOptions): Webhoo
         const { type, data } = webhookOf(event)
         const delivery: NewDelivery = {
           // Derived from the event: sent again after a crash, it keeps its id.
-          id: uuidV5(event.id, cursor.idNamespace),
+          id: webhookIdOf(cursor.idNamespace, event.id),
           eventId: event.id,
           tenantId: recipient,
+          grantId: event.grantId,
           orderKey: key,
           type,
           data,
@@ -167,7 +174,8 @@ export function createWebhookDeliverer(options: WebhookDelivererOptions): Webhoo
             if (blocked.has(key)) return
             for (const { delivery, recipient } of queue) {
               const at = new Date(now())
-              const result = await send(recipient, delivery)
+              const { id, type, data } = delivery
+              const result = await send(recipient, { id, type, data: data! })
               attempts++
               const outcome = outcomeOf(result, 1, at)
               Object.assign(delivery, {
@@ -177,7 +185,9 @@ export function createWebhookDeliverer(options: WebhookDelivererOptions): Webhoo
                 lastAttemptAt: at,
                 lastStatus: outcome.status,
                 lastError: outcome.error,
-                deliveredAt: outcome.state === 'delivered' ? at : null
+                deliveredAt: outcome.state === 'delivered' ? at : null,
+                // Never sent again: its body need not be kept.
+                ...(outcome.state === 'delivered' ? { data: null } : {})
               })
               // The rest of this grant's events wait behind one to be retried.
               if (outcome.state === 'pending') return
@@ -202,18 +212,10 @@ export function createWebhookDeliverer(options: WebhookDelivererOptions): Webhoo
       claimed.map((delivery) =>
         limit(async () => {
           const at = new Date(now())
-          const result = await send(delivery.tenantId, {
-            ...delivery,
-            orderKey: '',
-            state: 'pending',
-            nextAttemptAt: null,
-            lastAttemptAt: null,
-            lastStatus: null,
-            lastError: null,
-            deliveredAt: null
-          })
+          const { id, type, data } = delivery
+          const result = await send(delivery.tenantId, { id, type, data })
           const outcome = outcomeOf(result, delivery.attempts + 1, at)
-          return { id: delivery.id, attemptedAt: at, ...outcome }
+          return { eventId: delivery.eventId, attemptedAt: at, ...outcome }
         })
       )
     )

@@ -103,3 +103,27 @@ export function webhookOf(event: SourceEvent): {
 /** The key a delivery is ordered by: the grant's id, or for a tenant's own event the tenant's. */
 export const orderKeyOf = (event: Pick<SourceEvent, 'grantId' | 'tenantId'>): string | null =>
   event.grantId ?? event.tenantId
+
+/**
+ * A webhook's id: a UUIDv8 (RFC 9562 §5.8) of the database's namespace (its first 62 bits) and
+ * the event's number (62 bits). The same event always has the same id, also when it is sent
+ * again after a crash, before its delivery was written down; a receiver drops a repeat by it;
+ * and the id names its event, so a delivery is found by its id without an index of its own.
+ */
+export function webhookIdOf(namespace: string, eventId: string): string {
+  const bytes = Buffer.alloc(16)
+  Buffer.from(namespace.replace(/-/g, ''), 'hex').copy(bytes, 0, 0, 8)
+  bytes[6] = 0x80 | (bytes[6]! & 0x0f) // version 8
+  bytes.writeBigUInt64BE(BigInt(eventId) | (2n << 62n), 8) // variant 10, then the number
+  const hex = bytes.toString('hex')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
+/** The event number a webhook id names (undefined: not an id webhookIdOf makes). */
+export function eventIdOfWebhook(id: string): string | undefined {
+  const hex = id.replace(/-/g, '')
+  if (!/^[0-9a-f]{32}$/i.test(hex) || hex[12]!.toLowerCase() !== '8') return undefined
+  const low = Buffer.from(hex.slice(16), 'hex').readBigUInt64BE(0)
+  if (low >> 62n !== 2n) return undefined
+  return String(low & ((1n << 62n) - 1n))
+}

@@ -117,12 +117,11 @@ export function createWebhookService(deps: {
       const retried = await db.transaction(async (tx) => {
         const delivery = await retryNow(tx, id, tenantId)
         if (!delivery) return undefined
-        const { data } = delivery
         await deps.events.record(tx, {
           ...from,
           type: 'webhook.retried',
-          tenantId: typeof data.tenantId === 'string' ? data.tenantId : null,
-          grantId: typeof data.grantId === 'string' ? data.grantId : null,
+          tenantId: delivery.tenantId,
+          grantId: delivery.grantId,
           details: { webhookId: id, webhookType: delivery.type, eventId: delivery.eventId }
         })
         return delivery

@@ -1,5 +1,5 @@
 import type { Queryable } from '../storage/db.js'
-import type { SourceEvent } from './webhook-events.js'
+import { eventIdOfWebhook, type SourceEvent } from './webhook-events.js'
 
 /*
  * The `webhook_cursor` and `webhook_deliveries` tables (migration 013). The webhook domain owns
@@ -119,9 +119,11 @@ export interface NewDelivery {
   id: string
   eventId: string
   tenantId: string | null
+  grantId: string | null
   orderKey: string
   type: string
-  data: Record<string, unknown>
+  /** Kept while it may be sent again; null once delivered at the first attempt. */
+  data: Record<string, unknown> | null
   state: 'pending' | 'delivered' | 'failed'
   attempts: number
   nextAttemptAt: Date | null
@@ -131,25 +133,40 @@ export interface NewDelivery {
   deliveredAt: Date | null
 }
 
-/** Writes deliveries in one statement; one already written for an event is left as it is. */
+/**
+ * Writes deliveries in one statement (arrays, not a JSON document: a pass writes hundreds); one
+ * already written for an event is left as it is.
+ */
 export async function insertDeliveries(q: Queryable, rows: NewDelivery[]): Promise<void> {
   if (rows.length === 0) return
+  const column = <T>(pick: (row: NewDelivery) => T): T[] => rows.map(pick)
   await q.query(
-    `insert into webhook_deliveries (id, event_id, tenant_id, order_key, type, data, state,
-       attempts, next_attempt_at, last_attempt_at, last_status, last_error, delivered_at)
-     select x.id, x."eventId", x."tenantId", x."orderKey", x.type, x.data, x.state, x.attempts,
-       x."nextAttemptAt", x."lastAttemptAt", x."lastStatus", x."lastError", x."deliveredAt"
-     from jsonb_to_recordset($1::jsonb) as x(id uuid, "eventId" bigint, "tenantId" uuid,
-       "orderKey" uuid, type text, data jsonb, state text, attempts integer,
-       "nextAttemptAt" timestamptz, "lastAttemptAt" timestamptz, "lastStatus" integer,
-       "lastError" text, "deliveredAt" timestamptz)
-     order by x."eventId"
+    `insert into webhook_deliveries (event_id, id, tenant_id, grant_id, order_key, type, data,
+       state, attempts, next_attempt_at, last_attempt_at, last_status, last_error, delivered_at)
+     select * from unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::uuid[], $5::uuid[],
+       $6::text[], $7::jsonb[], $8::text[], $9::integer[], $10::timestamptz[],
+       $11::timestamptz[], $12::integer[], $13::text[], $14::timestamptz[])
      on conflict (event_id) do nothing`,
-    [JSON.stringify(rows)]
+    [
+      column((r) => r.eventId),
+      column((r) => r.id),
+      column((r) => r.tenantId),
+      column((r) => r.grantId),
+      column((r) => r.orderKey),
+      column((r) => r.type),
+      column((r) => (r.data === null ? null : JSON.stringify(r.data))),
+      column((r) => r.state),
+      column((r) => r.attempts),
+      column((r) => r.nextAttemptAt),
+      column((r) => r.lastAttemptAt),
+      column((r) => r.lastStatus),
+      column((r) => r.lastError),
+      column((r) => r.deliveredAt)
+    ]
   )
 }
 
-/** A pending delivery taken for an attempt. */
+/** A pending delivery taken for an attempt (a pending one always keeps its body). */
 export interface ClaimedDelivery {
   id: string
   eventId: string
@@ -173,7 +190,7 @@ export async function claimDue(
   const { rows } = await q.query<ClaimedDelivery>(
     `update webhook_deliveries d set leased_until = now() + make_interval(secs => $2::float8 / 1000)
      from (
-       select p.id from webhook_deliveries p
+       select p.event_id from webhook_deliveries p
        where p.state = 'pending' and p.next_attempt_at <= now()
          and (p.leased_until is null or p.leased_until < now())
          and not exists (select 1 from webhook_deliveries b
@@ -182,7 +199,7 @@ export async function claimDue(
        limit $1
        for update of p skip locked
      ) c
-     where d.id = c.id
+     where d.event_id = c.event_id
      returning d.id, d.event_id::text as "eventId", d.tenant_id as "tenantId", d.type, d.data,
        d.attempts`,
     [limit, leaseMs]
@@ -192,7 +209,7 @@ export async function claimDue(
 
 /** What one attempt at a claimed delivery came to. */
 export interface AttemptOutcome {
-  id: string
+  eventId: string
   state: 'pending' | 'delivered' | 'failed'
   attemptedAt: Date
   status: number | null
@@ -209,9 +226,9 @@ export async function recordAttempts(q: Queryable, outcomes: AttemptOutcome[]): 
        next_attempt_at = x."nextAttemptAt",
        delivered_at = case when x.state = 'delivered' then x."attemptedAt" end,
        leased_until = null
-     from jsonb_to_recordset($1::jsonb) as x(id uuid, state text, "attemptedAt" timestamptz,
-       status integer, error text, "nextAttemptAt" timestamptz)
-     where d.id = x.id and d.state = 'pending'`,
+     from jsonb_to_recordset($1::jsonb) as x("eventId" bigint, state text,
+       "attemptedAt" timestamptz, status integer, error text, "nextAttemptAt" timestamptz)
+     where d.event_id = x."eventId" and d.state = 'pending'`,
     [JSON.stringify(outcomes)]
   )
 }
@@ -221,8 +238,9 @@ export interface DeliveryView {
   id: string
   eventId: string
   tenantId: string | null
+  /** The grant it tells of (null: a tenant's own event). */
+  grantId: string | null
   type: string
-  data: Record<string, unknown>
   createdAt: Date
   state: 'pending' | 'delivered' | 'failed'
   attempts: number
@@ -236,8 +254,8 @@ export interface DeliveryView {
   queued: boolean
 }
 
-const VIEW_COLUMNS = `d.id, d.event_id::text as "eventId", d.tenant_id as "tenantId", d.type,
-  d.data, d.created_at as "createdAt", d.state, d.attempts, d.next_attempt_at as "nextAttemptAt",
+const VIEW_COLUMNS = `d.id, d.event_id::text as "eventId", d.tenant_id as "tenantId",
+  d.grant_id as "grantId", d.type, d.created_at as "createdAt", d.state, d.attempts, d.next_attempt_at as "nextAttemptAt",
   d.leased_until as "leasedUntil", d.last_attempt_at as "lastAttemptAt",
   d.last_status as "lastStatus", d.last_error as "lastError", d.delivered_at as "deliveredAt",
   d.state = 'pending' and exists (select 1 from webhook_deliveries b
@@ -262,7 +280,7 @@ export async function listDeliveries(
     `select ${VIEW_COLUMNS} from webhook_deliveries d
      where ($1::uuid is null or d.tenant_id = $1)
        and ($2::text is null or d.state = $2)
-       and ($3::text is null or d.data->>'grantId' = $3)
+       and ($3::uuid is null or d.event_id in (select e.id from events e where e.grant_id = $3))
        and ($4::bigint is null or d.event_id < $4)
      order by d.event_id desc
      limit $5`,
@@ -277,16 +295,18 @@ export async function listDeliveries(
   return rows
 }
 
-/** One delivery (to one tenant's URL when `tenantId` is given). */
+/** One delivery by its webhook id (to one tenant's URL when `tenantId` is given). */
 export async function findDelivery(
   q: Queryable,
   id: string,
   tenantId?: string
 ): Promise<DeliveryView | undefined> {
+  const eventId = eventIdOfWebhook(id)
+  if (eventId === undefined) return undefined
   const { rows } = await q.query<DeliveryView>(
     `select ${VIEW_COLUMNS} from webhook_deliveries d
-     where d.id = $1 and ($2::uuid is null or d.tenant_id = $2)`,
-    [id, tenantId ?? null]
+     where d.event_id = $1 and d.id = $2 and ($3::uuid is null or d.tenant_id = $3)`,
+    [eventId, id, tenantId ?? null]
   )
   return rows[0]
 }
@@ -299,16 +319,26 @@ export async function retryNow(
   q: Queryable,
   id: string,
   tenantId?: string
-): Promise<{ eventId: string; type: string; data: Record<string, unknown> } | undefined> {
-  const { rows } = await q.query<{ eventId: string; type: string; data: Record<string, unknown> }>(
+): Promise<
+  { eventId: string; type: string; tenantId: string | null; grantId: string | null } | undefined
+> {
+  const eventId = eventIdOfWebhook(id)
+  if (eventId === undefined) return undefined
+  const { rows } = await q.query<{
+    eventId: string
+    type: string
+    tenantId: string | null
+    grantId: string | null
+  }>(
     `update webhook_deliveries
      set next_attempt_at = now(),
        attempts = case when state = 'failed' then 0 else attempts end,
        state = 'pending'
-     where id = $1 and ($2::uuid is null or tenant_id = $2)
+     where event_id = $1 and id = $2 and ($3::uuid is null or tenant_id = $3)
        and (state = 'failed' or (state = 'pending' and (leased_until is null or leased_until < now())))
-     returning event_id::text as "eventId", type, data`,
-    [id, tenantId ?? null]
+     returning event_id::text as "eventId", type, data->>'tenantId' as "tenantId",
+       grant_id as "grantId"`,
+    [eventId, id, tenantId ?? null]
   )
   return rows[0]
 }
@@ -354,10 +384,10 @@ export async function oldestUnreadEventAt(
 /** Deletes at most `limit` deliveries done with (delivered or given up) older than `days`. */
 export async function purgeDeliveries(q: Queryable, limit: number, days: number): Promise<number> {
   const { rowCount } = await q.query(
-    `delete from webhook_deliveries where id in (
-       select id from webhook_deliveries
+    `delete from webhook_deliveries where event_id in (
+       select event_id from webhook_deliveries
        where created_at < now() - make_interval(days => $2) and state <> 'pending'
-       order by created_at limit $1)`,
+       limit $1)`,
     [limit, days]
   )
   return rowCount

@@ -161,7 +161,7 @@ describe('the deliveries in words', () => {
     const ok = rowOf(html, delivered.id)
     assert.match(ok, /grant\.issued/)
     assert.match(ok, /Delivered at \d+ \w+ \d{4}, [\d:]+ UTC \(after 1 attempt\)/)
-    assert.match(ok, new RegExp(`<a href="/grants/${delivered.data.grantId}">`))
+    assert.match(ok, new RegExp(`<a href="/grants/${delivered.grantId}">`))
     assert.match(ok, /To WEBHOOK_URL/)
     assert.doesNotMatch(ok, /Retry now/)
 
@@ -180,7 +180,7 @@ describe('the deliveries in words', () => {
     const deliveredOnly = await page(browser, '?state=delivered')
     assert.ok(deliveredOnly.includes(delivered.id))
     assert.ok(!deliveredOnly.includes(waiting.id))
-    const oneGrant = await page(browser, `?grant=${String(waiting.data.grantId).toUpperCase()}`)
+    const oneGrant = await page(browser, `?grant=${String(waiting.grantId).toUpperCase()}`)
     assert.ok(oneGrant.includes(waiting.id) && oneGrant.includes(queued.id))
     assert.ok(!oneGrant.includes(delivered.id))
     // The `before` cursor: the older deliveries alone, with a link back to the newest.
@@ -204,7 +204,7 @@ describe('the deliveries in words', () => {
       operatorReceiver.received.filter((w) => w.id === waiting.id && w.type === 'grant.issued')
     await operatorReceiver.waitFor(() => ofIssued().length >= 2)
     const givenUp = await deliveryOf(
-      String(waiting.data.grantId),
+      String(waiting.grantId),
       'grant.issued',
       (d) => d.state === 'failed'
     )
@@ -214,7 +214,7 @@ describe('the deliveries in words', () => {
     assert.match(row, /Given up after 2 attempts\./)
     assert.match(row, /\(status 503\)/)
     // What waited behind it goes once it is given up.
-    await deliveryOf(String(queued.data.grantId), 'access_token.revoked', (d) => {
+    await deliveryOf(String(queued.grantId), 'access_token.revoked', (d) => {
       return d.state === 'delivered'
     })
 
@@ -240,12 +240,12 @@ describe('the deliveries in words', () => {
       [503, 503, 200],
       'one id on every attempt, the console’s included'
     )
-    await deliveryOf(String(waiting.data.grantId), 'grant.issued', (d) => d.state === 'delivered')
-    const now = rowOf(await page(browser, `?grant=${waiting.data.grantId}`), waiting.id)
+    await deliveryOf(String(waiting.grantId), 'grant.issued', (d) => d.state === 'delivered')
+    const now = rowOf(await page(browser, `?grant=${waiting.grantId}`), waiting.id)
     assert.match(now, /Delivered at [^<]+ \(after 1 attempt\)/)
     // Who asked is in the audit trail, with the webhook and its event.
     const asked = await server.services.events.list(
-      { typeIn: ['webhook.retried'], grantId: String(waiting.data.grantId) },
+      { typeIn: ['webhook.retried'], grantId: String(waiting.grantId) },
       { limit: 10 }
     )
     assert.ok(asked.length >= 1)

@@ -11,7 +11,7 @@ const delivery = (change: Partial<DeliveryView>): DeliveryView => ({
   eventId: '7',
   tenantId: null,
   type: 'grant.issued',
-  data: { grantId: '5f0c2d1e-3a4b-4c5d-8e6f-7a8b9c0d1e2f' },
+  grantId: '5f0c2d1e-3a4b-4c5d-8e6f-7a8b9c0d1e2f',
   createdAt: at(-60_000),
   state: 'pending',
   attempts: 0,
@@ -72,7 +72,10 @@ test('pending behind an earlier pending one: queued behind an earlier event of i
     'Queued behind an earlier event of its grant, which waits for its retry.'
   )
   assert.equal(queued.retryable, false)
-  assert.match(deliveryInWords(delivery({ data: {}, queued: true }), NOW).state, /of its tenant/)
+  assert.match(
+    deliveryInWords(delivery({ grantId: null, queued: true }), NOW).state,
+    /of its tenant/
+  )
 })
 
 test('given up: how many attempts, the last error and status; retry now is offered', () => {

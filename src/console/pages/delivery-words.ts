@@ -56,7 +56,7 @@ export function deliveryInWords(d: DeliveryView, now: number): DeliveryWords {
         return withFailure({ state: `Being tried now${soFar}.`, retryable: false })
       }
       if (d.queued) {
-        const whose = typeof d.data.grantId === 'string' ? 'grant' : 'tenant'
+        const whose = d.grantId !== null ? 'grant' : 'tenant'
         return {
           state: `Queued behind an earlier event of its ${whose}, which waits for its retry.`,
           retryable: false

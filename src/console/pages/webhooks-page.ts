@@ -72,7 +72,7 @@ const retryForm = (d: DeliveryView, view: WebhooksView) =>
 
 function deliveryRow(d: DeliveryView, view: WebhooksView): string {
   const words = deliveryInWords(d, view.now)
-  const grantId = typeof d.data.grantId === 'string' ? d.data.grantId : undefined
+  const grantId = d.grantId ?? undefined
   const facts = [
     grantId ? `Grant <a href="/grants/${e(grantId)}"><code>${e(grantId)}</code></a>` : '',
     view.viewer.isOperator

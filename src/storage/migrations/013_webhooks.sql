@@ -11,9 +11,12 @@
 alter table events add column xid bigint;
 -- Existing events keep a null xid: none of them is sent when webhooks are first turned on.
 alter table events alter column xid set default pg_current_xact_id()::text::bigint;
--- Rows arrive in about the order of their transactions: a BRIN index costs the insert next to
--- nothing (the `at` index measured so) and finds a range of transactions in a few page ranges.
-create index events_xid_brin on events using brin (xid);
+-- The deliverer reads the events of a range of transactions several times a second: a btree
+-- finds exactly them. (A BRIN index costs the insert less, but its newest page ranges stay
+-- unsummarized until a vacuum, and each read then scans all of them: measured, that cost the
+-- grant path more than this index does.) Keys arrive nearly in order, so an insert touches the
+-- rightmost page.
+create index events_xid_idx on events (xid);
 
 -- How far the deliverer has read: every transaction below `xid` is done with. One row; the
 -- deliverer holds it (a transaction-level advisory lock) while it sends, so that with several
@@ -22,29 +25,33 @@ create index events_xid_brin on events using brin (xid);
 create table webhook_cursor (
   singleton boolean primary key default true check (singleton),
   xid bigint not null default 0,
-  -- The namespace of the webhooks' ids, each derived from its event's number (UUID v5): an
-  -- event sent again after a crash, before its delivery was written down, keeps its id.
+  -- The namespace of the webhooks' ids, each derived from it and its event's number (a UUIDv8,
+  -- webhook-events.ts): an event sent again after a crash, before its delivery was written
+  -- down, keeps its id, and a delivery is found by its id without an index of its own.
   id_namespace uuid not null default gen_random_uuid(),
   updated_at timestamptz not null default now()
 );
 insert into webhook_cursor (singleton) values (true);
 
 -- One row for each event sent (or to be sent): its delivery's state. An event delivered at the
--- first attempt is written once, with the others of its batch; one that failed waits here for
--- its next attempt.
+-- first attempt is written with the others of its batch, in one statement, as a narrow row (no
+-- body: it will not be sent again); one that failed keeps its body for its retries.
 create table webhook_deliveries (
-  -- The webhook's id (its body's `id`), the same on every attempt.
-  id uuid primary key,
   -- The audit event it tells of: sent once (a later read skips an event with a row here).
-  event_id bigint not null unique,
+  event_id bigint primary key,
+  -- The webhook's id (its body's `id`), the same on every attempt, derived from the event.
+  id uuid not null,
   -- Whose: the tenant whose webhook URL receives it (null: WEBHOOK_URL, the operator's).
   tenant_id uuid,
+  -- The grant it tells of (null: a tenant's own event), for the console.
+  grant_id uuid,
   -- Deliveries of one key go in the order of their events: the grant's id, or for a tenant's
   -- own events the tenant's.
   order_key uuid not null,
   type text not null,
-  -- The body's `data`, as first built: every attempt sends the same body.
-  data jsonb not null,
+  -- The body's `data` while it may be sent again (pending, failed): every attempt sends the
+  -- same body. Null for one delivered at the first attempt.
+  data jsonb,
   created_at timestamptz not null default now(),
   -- pending (to be tried at next_attempt_at), delivered (a 200), failed (given up).
   state text not null check (state in ('pending', 'delivered', 'failed')),
@@ -58,15 +65,17 @@ create table webhook_deliveries (
   last_error text,
   delivered_at timestamptz
 );
--- The due deliveries, and the ones waiting behind them (the same key, an earlier event).
+-- The due deliveries, and the ones waiting behind them (the same key, an earlier event): only
+-- the pending ones, so a delivered row costs these nothing.
 create index webhook_deliveries_due_idx on webhook_deliveries (next_attempt_at)
   where state = 'pending';
 create index webhook_deliveries_pending_key_idx on webhook_deliveries (order_key, event_id)
   where state = 'pending';
--- The console's listing, newest first, the whole server's (the unique index on event_id) or one
--- tenant's; and retention.
-create index webhook_deliveries_tenant_idx on webhook_deliveries (tenant_id, event_id desc);
-create index webhook_deliveries_created_idx on webhook_deliveries (created_at);
+-- A tenant's own deliveries, newest first (the operator's listing reads the primary key).
+create index webhook_deliveries_tenant_idx on webhook_deliveries (tenant_id, event_id)
+  where tenant_id is not null;
+-- Retention: rows arrive in time order, so a BRIN index finds the old ones for next to nothing.
+create index webhook_deliveries_created_brin on webhook_deliveries using brin (created_at);
 
 -- A tenant's own receiver (the service API, the console, the CLI): its events go there instead
 -- of WEBHOOK_URL, signed with its own secret (sealed as its API secret is), so that one
