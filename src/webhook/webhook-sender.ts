@@ -1,5 +1,6 @@
 import { Agent, request } from 'undici'
-import { signWebhook, type WebhookBody } from './webhook-signature.js'
+import { canonicalize } from 'json-canonicalize'
+import { signCanonical, type WebhookBody } from './webhook-signature.js'
 
 /** Where a webhook goes, and the secret it is signed with. */
 export interface WebhookTarget {
@@ -34,14 +35,15 @@ export function createWebhookSender(options: {
   })
   return {
     async send(target: WebhookTarget, body: WebhookBody): Promise<SendResult> {
-      const json = JSON.stringify(body)
+      // The body is sent in its JCS form, the one signed: serialized once.
+      const json = canonicalize(body)
       try {
         const response = await request(target.url, {
           method: 'POST',
           dispatcher: agent,
           headers: {
             'content-type': 'application/json',
-            'rafiki-signature': signWebhook(body, target.secret, now()),
+            'rafiki-signature': signCanonical(json, target.secret, now()),
             'user-agent': 'opas-webhooks'
           },
           body: json,

@@ -20,9 +20,15 @@ export const WEBHOOK_SIGNATURE_VERSION = 1
  * cannot be given a new one.
  */
 export function signWebhook(body: WebhookBody, secret: string, timestampMs: number): string {
-  const digest = createHmac('sha256', secret)
-    .update(`${timestampMs}.${canonicalize(body)}`)
-    .digest('hex')
+  return signCanonical(canonicalize(body), secret, timestampMs)
+}
+
+/**
+ * The header for a body already in its JCS form: a sender that sends that form itself (valid
+ * JSON, the same value) serializes each body once.
+ */
+export function signCanonical(canonical: string, secret: string, timestampMs: number): string {
+  const digest = createHmac('sha256', secret).update(`${timestampMs}.${canonical}`).digest('hex')
   return `t=${timestampMs}, v${WEBHOOK_SIGNATURE_VERSION}=${digest}`
 }
 
