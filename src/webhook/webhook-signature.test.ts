@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
 import { test } from 'node:test'
+import fc from 'fast-check'
 import { canonicalize } from 'json-canonicalize'
 import { rafikiVerify } from '../../test/helpers/webhook-receiver.js'
 import { afterFailure, retryDelayMs } from './delivery-schedule.js'
-import { signWebhook, verifyWebhookSignature } from './webhook-signature.js'
+import { canonicalJson, signWebhook, verifyWebhookSignature } from './webhook-signature.js'
 
 const body = {
   id: '3fa85f64-5717-4562-b3fc-2c963f66afa6',
@@ -57,4 +58,32 @@ test('backoff: the first retry after the first delay, doubling, capped; given up
   assert.equal(afterFailure(policy, 3, 0).state, 'pending')
   assert.deepEqual(afterFailure(policy, 4, 0), { state: 'failed' })
   assert.deepEqual(afterFailure({ ...policy, maxRetries: 0 }, 1, 0), { state: 'failed' })
+})
+
+test("the body's canonical form is json-canonicalize's, for any body a webhook may hold", () => {
+  const json = fc.letrec((tie) => ({
+    value: fc.oneof(
+      { depthSize: 'small' },
+      fc.string({ unit: 'binary' }),
+      fc.integer(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(tie('value'), { maxLength: 4 }),
+      fc.dictionary(fc.string({ unit: 'binary' }), tie('value'), { maxKeys: 5 })
+    )
+  })).value
+  fc.assert(
+    fc.property(
+      fc.string(),
+      fc.string(),
+      fc.dictionary(fc.string({ unit: 'binary' }), json),
+      (id, type, data) => {
+        const body = { id, type, data }
+        assert.equal(canonicalJson(body), canonicalize(body))
+      }
+    ),
+    // A key named __proto__ is data like any other.
+    { numRuns: 500, examples: [['i', 't', { ['__proto__']: { b: 1, a: [2] } }]] }
+  )
 })
