@@ -39,8 +39,9 @@ export const webhookSettings: SettingsOf<
     parser: integer(100, 120_000),
     default: 2000,
     description:
-      "How long one attempt waits for the receiver's answer (Rafiki's WEBHOOK_TIMEOUT); past " +
-      'it, the attempt failed and is retried.',
+      "How long one attempt waits for the receiver (Rafiki's WEBHOOK_TIMEOUT): to connect, for " +
+      "the answer's headers, and for each part of its body; past it, the attempt failed and is " +
+      'retried.',
     origin: 'opas'
   },
   webhookMaxRetries: {
