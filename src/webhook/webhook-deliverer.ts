@@ -223,7 +223,16 @@ export function createWebhookDeliverer(options: WebhookDelivererOptions): Webhoo
     return { attempts: claimed.length, more: claimed.length === batchSize }
   }
 
+  // The first pass keeps the cursor up at once; later ones every IDLE_CURSOR_MS.
+  let idleSince = -Infinity
+
   async function runPass(): Promise<{ attempts: number; more: boolean }> {
+    // Nowhere to send (no WEBHOOK_URL, no tenant with a URL: asked of a cache): no transaction
+    // at all, but once in a while the one that keeps the cursor up with the horizon.
+    if (!targets.global && !(await targets.anyTenant())) {
+      if (now() - idleSince < IDLE_CURSOR_MS) return { attempts: 0, more: false }
+      idleSince = now()
+    }
     const fresh = await readAndSend()
     const retried = await retryDue()
     return { attempts: fresh.attempts + retried.attempts, more: fresh.more || retried.more }

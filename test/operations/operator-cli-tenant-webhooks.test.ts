@@ -40,11 +40,14 @@ describe('beside a running server on the embedded database', () => {
     const { id, webhookSecret } = JSON.parse(created.output) as Record<string, string>
     assert.match(webhookSecret!, /^[\w-]{43}$/)
 
-    const shown = await opas('tenants', 'show', id!)
-    assert.equal(shown.code, 0, shown.output)
-    assert.ok(shown.output.includes(url), shown.output)
-    assert.match(shown.output, /webhook secret/)
-    assert.ok(!shown.output.includes(webhookSecret!), 'never shown again')
+    // Listed with its URL and the word that it has a secret: never the secret again.
+    const listed = await opas('tenants', 'list', '--json')
+    assert.equal(listed.code, 0, listed.output)
+    assert.ok(!listed.output.includes(webhookSecret!), 'never shown again')
+    const entry = (JSON.parse(listed.output) as { id: string; webhookUrl: string | null }[]).find(
+      (t) => t.id === id
+    )
+    assert.equal(entry?.webhookUrl, url)
 
     const renewed = await opas('tenants', 'update', id!, '--new-webhook-secret')
     assert.equal(renewed.code, 0, renewed.output)
@@ -58,36 +61,25 @@ describe('beside a running server on the embedded database', () => {
 
     const removed = await opas('tenants', 'update', id!, '--no-webhook-url')
     assert.equal(removed.code, 0, removed.output)
-    const listed = JSON.parse((await opas('tenants', 'list', '--json')).output) as {
+    const after = JSON.parse((await opas('tenants', 'list', '--json')).output) as {
       id: string
       webhookUrl: string | null
       hasWebhookSecret: boolean
     }[]
-    const tenant = listed.find((t) => t.id === id)!
+    const tenant = after.find((t) => t.id === id)!
     assert.equal(tenant.webhookUrl, null)
     assert.equal(tenant.hasWebhookSecret, false, 'the secret went with its URL')
   })
 
-  test('a bad webhook URL or secret is refused naming the option; exit 2, nothing created', async () => {
+  test('a bad webhook URL is refused naming the option, and conflicting options by the parser: exit 2', async () => {
     const id = '0b9d4a3e-8c1f-4e2a-9b7d-6c5e4f3a2b10'
     for (const [args, message] of [
       [
         ['tenants', 'create', '--id', id, '--webhook-url', 'ftp://x'],
         /--webhook-url must be an http/
       ],
-      [
-        [
-          'tenants',
-          'create',
-          '--id',
-          id,
-          '--webhook-url',
-          'https://w.example/h',
-          '--webhook-secret',
-          'short'
-        ],
-        /--webhook-secret must be at least 20 characters/
-      ],
+      // The secret's length is the tenant rules', refused alike on every door
+      // (service-api-webhooks.test.ts); the option's name is the CLI's.
       // Refused by the parser, before the database is opened.
       [
         ['tenants', 'update', id, '--new-webhook-secret', '--webhook-secret', 'x'.repeat(20)],
@@ -98,8 +90,5 @@ describe('beside a running server on the embedded database', () => {
       assert.equal(run.code, 2, `${args.join(' ')}: ${run.output}`)
       assert.match(run.output, message)
     }
-    const none = await opas('tenants', 'show', id)
-    assert.equal(none.code, 1, none.output)
-    assert.match(none.output, /no tenant/)
   })
 })
