@@ -124,11 +124,6 @@ export function createWebhookDeliverer(options: WebhookDelivererOptions): Webhoo
       const cursor = await lockCursor(tx)
       if (!cursor.locked) return { attempts: 0, more: false }
       const idle = now() - cursor.updatedAt.getTime() > IDLE_CURSOR_MS
-      if (!targets.global && !(await targets.anyTenant())) {
-        // Nothing to send to: what happens meanwhile is not sent when webhooks are turned on.
-        if (idle) await moveCursor(tx, null)
-        return { attempts: 0, more: false }
-      }
       const { horizon, events } = await readCommitted(tx, cursor.xid, window, webhookSourceTypes)
       const moved = BigInt(horizon) - BigInt(cursor.xid)
       if (events.length === 0) {
@@ -226,12 +221,28 @@ export function createWebhookDeliverer(options: WebhookDelivererOptions): Webhoo
   // The first pass keeps the cursor up at once; later ones every IDLE_CURSOR_MS.
   let idleSince = -Infinity
 
+  /**
+   * With nowhere to send, the cursor still keeps up with the horizon (when no process moved it
+   * for IDLE_CURSOR_MS): what happens meanwhile is not sent when webhooks are turned on.
+   */
+  async function keepUp(): Promise<void> {
+    await db.transaction(async (tx) => {
+      const cursor = await lockCursor(tx)
+      if (cursor.locked && now() - cursor.updatedAt.getTime() > IDLE_CURSOR_MS) {
+        await moveCursor(tx, null)
+      }
+    })
+  }
+
   async function runPass(): Promise<{ attempts: number; more: boolean }> {
     // Nowhere to send (no WEBHOOK_URL, no tenant with a URL: asked of a cache): no transaction
-    // at all, but once in a while the one that keeps the cursor up with the horizon.
+    // at all, but once in a while the one that keeps the cursor up.
     if (!targets.global && !(await targets.anyTenant())) {
-      if (now() - idleSince < IDLE_CURSOR_MS) return { attempts: 0, more: false }
-      idleSince = now()
+      if (now() - idleSince >= IDLE_CURSOR_MS) {
+        idleSince = now()
+        await keepUp()
+      }
+      return { attempts: 0, more: false }
     }
     const fresh = await readAndSend()
     const retried = await retryDue()

@@ -1,5 +1,5 @@
 import { Pool } from 'undici'
-import { canonicalJson, signCanonical, type WebhookBody } from './webhook-signature.js'
+import { signWebhook, type WebhookBody } from './webhook-signature.js'
 
 /** Where a webhook goes, and the secret it is signed with. */
 export interface WebhookTarget {
@@ -53,8 +53,7 @@ export function createWebhookSender(options: {
 
   return {
     async send(target: WebhookTarget, body: WebhookBody): Promise<SendResult> {
-      // The body is sent in its JCS form, the one signed: serialized once.
-      const json = canonicalJson(body)
+      const { json, header } = signWebhook(body, target.secret, now())
       try {
         const url = new URL(target.url)
         const response = await poolOf(url.origin).request({
@@ -62,7 +61,7 @@ export function createWebhookSender(options: {
           path: `${url.pathname}${url.search}`,
           headers: {
             'content-type': 'application/json',
-            'rafiki-signature': signCanonical(json, target.secret, now()),
+            'rafiki-signature': header,
             'user-agent': 'opas-webhooks'
           },
           body: json
