@@ -145,6 +145,18 @@ describe('delivery', () => {
       assert.equal(record!.state, 'delivered')
       assert.equal(record!.attempts, 3)
       assert.equal(record!.lastStatus, 200)
+      // The metrics count the attempts by outcome, and nothing waits once all is delivered.
+      const metrics = await (await fetch(`${server.adminUrl}/metrics`)).text()
+      const value = (series: string) =>
+        Number(
+          metrics
+            .split('\n')
+            .find((l) => l.startsWith(`${series} `))
+            ?.slice(series.length)
+        )
+      assert.ok(value('opas_webhook_deliveries_total{outcome="failed"}') >= 2, metrics)
+      assert.ok(value('opas_webhook_deliveries_total{outcome="delivered"}') >= 2)
+      assert.equal(value('opas_webhook_queue{state="pending"}'), 0)
     } finally {
       receiver.answerWith(() => 200)
     }
