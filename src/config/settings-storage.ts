@@ -44,7 +44,8 @@ export const storageSettings: SettingsOf<
     defaultText: '`10`; `5` on the embedded database',
     description:
       'Maximum number of connections opened to the database. The embedded server keeps each ' +
-      'connection in a process of its own, so its default is smaller.',
+      'connection in a process of its own, so its default is smaller. While webhooks are on, ' +
+      'each process opens one more, its own to read and send them.',
     origin: 'opas'
   },
   databasePreparedStatements: {

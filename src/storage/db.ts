@@ -24,5 +24,11 @@ export interface Db extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>
   /** Open and idle connections, for health and metrics. */
   poolStats(): { total: number; idle: number; waiting: number }
+  /**
+   * A pool of its own (at most `poolSize` connections, opened when first used) on the same
+   * database, for work that holds a connection long: off the requests' pool, so that it never
+   * waits behind it. Closing it leaves this one (and an embedded server) open.
+   */
+  separate(poolSize: number): Db
   close(): Promise<void>
 }

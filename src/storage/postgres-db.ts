@@ -103,6 +103,7 @@ export function createPostgresDb(
       }
     },
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
+    separate: (size) => createPostgresDb(connection, size, { kind, preparedStatements }),
     // Idempotent: shutdown paths may race to close.
     close: () => (closed ??= pool.end().finally(() => onClose?.()))
   }

@@ -61,8 +61,13 @@ export function createWebhookService(deps: {
       ? { url: config.webhookUrl, secret: config.webhookSignatureSecret }
       : undefined
 
-  /** A deliverer with its own connections (closed by stop). */
+  /**
+   * A deliverer with its own connections (closed by close): to the receivers, and one to the
+   * database for the transaction that reads new events and holds its connection while it
+   * sends them (opened when first used: not while there is nowhere to send).
+   */
   function deliverer(): WebhookDeliverer & { close(): Promise<void> } {
+    const reading = db.separate(1)
     const sender = createWebhookSender({
       timeoutMs: config.webhookTimeoutMs,
       connections: 32,
@@ -70,6 +75,7 @@ export function createWebhookService(deps: {
     })
     const running = createWebhookDeliverer({
       db,
+      reading,
       sender,
       targets: {
         global: globalTarget,
@@ -87,6 +93,7 @@ export function createWebhookService(deps: {
       async close() {
         await running.stop()
         await sender.close()
+        await reading.close()
       }
     }
   }

@@ -77,8 +77,11 @@ export const embeddedDatabaseExists = (dataDir: string): boolean =>
   existsSync(join(clusterDir(dataDir), 'PG_VERSION')) ||
   existsSync(join(pgliteDir(dataDir), 'PG_VERSION'))
 
-/** Extra server connections beyond opas's pool: the CLI beside it, and a margin. */
-const SPARE_CONNECTIONS = 8
+/**
+ * Extra server connections beyond opas's pool: the webhook deliverer's own (Db.separate), the
+ * CLI beside it, and a margin.
+ */
+const SPARE_CONNECTIONS = 9
 /** Waits between restarts of a server that stopped unexpectedly, the last one repeating. */
 const RESTART_DELAYS_MS = [0, 500, 1_000, 2_000, 5_000]
 

@@ -34,13 +34,16 @@ function asDb(pglite: PgliteLike): Db {
       await target.exec(sql)
     }
   })
-  return {
+  const db: Db = {
     kind: 'embedded',
     ...wrap(pglite),
     transaction: (fn) => pglite.transaction((tx) => fn(wrap(tx))),
     poolStats: () => ({ total: 1, idle: 1, waiting: 0 }),
+    // PGlite is one connection: the same, but closing it closes nothing.
+    separate: () => ({ ...db, close: async () => {} }),
     close: () => pglite.close()
   }
+  return db
 }
 
 /**
