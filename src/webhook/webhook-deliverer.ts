@@ -36,7 +36,13 @@ export interface WebhookTargets {
 export type AttemptResult = 'delivered' | 'failed' | 'gave_up'
 
 export interface WebhookDelivererOptions {
+  /** The requests' pool: the short statements (retries taken and written down, the cursor kept up). */
   db: Db
+  /**
+   * Where the reading transaction runs (default `db`): it holds its connection while it sends,
+   * so a pool of its own keeps it from taking one the requests need (Db.separate).
+   */
+  reading?: Db
   sender: Pick<WebhookSender, 'send'>
   targets: WebhookTargets
   policy: RetryPolicy
@@ -77,27 +83,51 @@ const LEASE_MARGIN_MS = 30_000
  */
 export function createWebhookDeliverer(options: WebhookDelivererOptions): WebhookDeliverer {
   const { db, sender, targets, policy, now, logger } = options
+  const reading = options.reading ?? db
   const window = options.window ?? 1000
   const batchSize = options.batchSize ?? 200
   const limit = pLimit(options.concurrency ?? 32)
 
   /**
    * Who hears of an event: a tenant's own receiver, or WEBHOOK_URL (null), or none (undefined).
-   * A tenant's own changes (created, updated, deleted) are the operator's business.
+   * A tenant's own changes (created, updated, deleted) are the operator's business. `ofTenant`:
+   * the tenants' receivers as this pass found them.
    */
-  async function recipientOf(event: SourceEvent): Promise<string | null | undefined> {
+  function recipientOf(
+    event: SourceEvent,
+    ofTenant: Map<string, WebhookTarget | undefined>
+  ): string | null | undefined {
     if (event.tenantId !== null && !event.type.startsWith('tenant.')) {
-      if (await targets.ofTenant(event.tenantId)) return event.tenantId
+      if (ofTenant.get(event.tenantId)) return event.tenantId
     }
     return targets.global ? null : undefined
   }
 
+  /** The receivers of the tenants of `events` (asked once each: a pass holds hundreds). */
+  async function tenantTargets(events: SourceEvent[]) {
+    const found = new Map<string, WebhookTarget | undefined>()
+    for (const { tenantId } of events) {
+      if (tenantId !== null && !found.has(tenantId)) {
+        found.set(tenantId, await targets.ofTenant(tenantId))
+      }
+    }
+    return found
+  }
+
   async function send(recipient: string | null, body: WebhookBody): Promise<SendResult> {
     const target = recipient === null ? targets.global : await targets.ofTenant(recipient)
+    return sendTo(target, recipient, body)
+  }
+
+  function sendTo(
+    target: WebhookTarget | undefined,
+    recipient: string | null,
+    body: WebhookBody
+  ): Promise<SendResult> {
     if (!target) {
       const error =
         recipient === null ? 'WEBHOOK_URL is not set' : `tenant ${recipient} has no webhook URL now`
-      return { delivered: false, status: null, error }
+      return Promise.resolve({ delivered: false, status: null, error })
     }
     return sender.send(target, body)
   }
@@ -120,7 +150,7 @@ export function createWebhookDeliverer(options: WebhookDelivererOptions): Webhoo
 
   /** New events: read, sent (each grant's in order), written down, the cursor moved past them. */
   async function readAndSend(): Promise<{ attempts: number; more: boolean }> {
-    return db.transaction(async (tx) => {
+    return reading.transaction(async (tx) => {
       const cursor = await lockCursor(tx)
       if (!cursor.locked) return { attempts: 0, more: false }
       const idle = now() - cursor.updatedAt.getTime() > IDLE_CURSOR_MS
@@ -132,10 +162,12 @@ export function createWebhookDeliverer(options: WebhookDelivererOptions): Webhoo
           await moveCursor(tx, horizon)
         return { attempts: 0, more: moved >= BigInt(window) }
       }
-      const queues = new Map<string, Array<{ delivery: NewDelivery; recipient: string | null }>>()
+      const ofTenant = await tenantTargets(events)
+      const queues = new Map<string, NewDelivery[]>()
       const blocked = new Set<string>()
+      const at = new Date(now())
       for (const event of events) {
-        const recipient = await recipientOf(event)
+        const recipient = recipientOf(event, ofTenant)
         if (recipient === undefined) continue
         const key = orderKeyOf(event)!
         const { type, data } = webhookOf(event)
@@ -150,50 +182,46 @@ export function createWebhookDeliverer(options: WebhookDelivererOptions): Webhoo
           data,
           state: 'pending',
           attempts: 0,
-          nextAttemptAt: new Date(now()),
+          nextAttemptAt: at,
           lastAttemptAt: null,
           lastStatus: null,
           lastError: null,
           deliveredAt: null
         }
         if (event.blocked) blocked.add(key)
-        const queue = queues.get(key) ?? []
-        queue.push({ delivery, recipient })
-        queues.set(key, queue)
+        const queue = queues.get(key)
+        if (queue) queue.push(delivery)
+        else queues.set(key, [delivery])
       }
       let attempts = 0
+      /** A key's deliveries, one after another; the rest wait behind one to be retried. */
+      const sendQueue = async (queue: NewDelivery[]) => {
+        for (const delivery of queue) {
+          const at = new Date(now())
+          const { id, type, data, tenantId: recipient } = delivery
+          const target = recipient === null ? targets.global : ofTenant.get(recipient)
+          const result = await sendTo(target, recipient, { id, type, data: data! })
+          attempts++
+          const outcome = outcomeOf(result, 1, at)
+          delivery.state = outcome.state
+          delivery.attempts = 1
+          delivery.nextAttemptAt = outcome.nextAttemptAt
+          delivery.lastAttemptAt = at
+          delivery.lastStatus = outcome.status
+          delivery.lastError = outcome.error
+          if (outcome.state === 'delivered') {
+            delivery.deliveredAt = at
+            // Never sent again: its body need not be kept.
+            delivery.data = null
+          }
+          if (outcome.state === 'pending') return
+        }
+      }
       await Promise.all(
-        [...queues].map(([key, queue]) =>
-          limit(async () => {
-            // Behind a delivery waiting for its retry: queued (pending, tried after it).
-            if (blocked.has(key)) return
-            for (const { delivery, recipient } of queue) {
-              const at = new Date(now())
-              const { id, type, data } = delivery
-              const result = await send(recipient, { id, type, data: data! })
-              attempts++
-              const outcome = outcomeOf(result, 1, at)
-              Object.assign(delivery, {
-                state: outcome.state,
-                attempts: 1,
-                nextAttemptAt: outcome.nextAttemptAt,
-                lastAttemptAt: at,
-                lastStatus: outcome.status,
-                lastError: outcome.error,
-                deliveredAt: outcome.state === 'delivered' ? at : null,
-                // Never sent again: its body need not be kept.
-                ...(outcome.state === 'delivered' ? { data: null } : {})
-              })
-              // The rest of this grant's events wait behind one to be retried.
-              if (outcome.state === 'pending') return
-            }
-          })
-        )
+        // Behind a delivery waiting for its retry: queued (pending, tried after it).
+        [...queues].map(([key, queue]) => (blocked.has(key) ? undefined : limit(sendQueue, queue)))
       )
-      await insertDeliveries(
-        tx,
-        [...queues.values()].flat().map(({ delivery }) => delivery)
-      )
+      await insertDeliveries(tx, [...queues.values()].flat())
       await moveCursor(tx, horizon)
       return { attempts, more: moved >= BigInt(window) }
     })

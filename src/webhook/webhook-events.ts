@@ -36,6 +36,7 @@ export interface SourceEvent {
   client: string | null
   actorKind: ActorKind
   actor: string | null
+  /** A tenant's event's details (a grant's are not read: its webhook does not tell them). */
   details: Record<string, unknown>
   /** The grant's access rights as stored (null: none left, the grant deleted since). */
   access: Array<{
@@ -61,43 +62,58 @@ const grantStateAfter: Partial<
  * grant or a tenant (a wallet address, a key thumbprint, a tenant id). The CLI's user and host,
  * and the host of a start, are the operator's own and are not sent.
  */
-function actorOf(event: SourceEvent): { kind: ActorKind; id?: string } {
+function actorOf(event: SourceEvent): { id?: string; kind: ActorKind } {
   const named =
     event.actor !== null && event.actorKind !== 'cli' && event.actorKind !== 'configuration'
-  return named ? { kind: event.actorKind, id: event.actor! } : { kind: event.actorKind }
+  return named ? { id: event.actor!, kind: event.actorKind } : { kind: event.actorKind }
 }
 
 /** Only these of a tenant event's details: which fields changed (never a value but the URL's). */
 const TENANT_DETAILS = ['fields', 'cleared', 'idpConsentUrl', 'webhookUrl'] as const
 
-/** The webhook's type and `data` for an event of one of webhookSourceTypes. */
+/**
+ * The webhook's type and `data` for an event of one of webhookSourceTypes. A grant's (nearly
+ * every webhook) is built with its keys in order (RFC 8785 §3.2.3), so that canonicalJson writes
+ * it as it is, without a copy.
+ */
 export function webhookOf(event: SourceEvent): {
   type: WebhookType
   data: Record<string, unknown>
 } {
   const at = new Date(event.at).toISOString()
-  const data: Record<string, unknown> = {
-    auditEventId: event.id,
-    at,
-    tenantId: event.tenantId,
-    actor: actorOf(event)
-  }
+  const type = webhookTypeOf[event.type]
   if (event.type.startsWith('tenant.')) {
+    // Rare: left for canonicalJson to order.
+    const data: Record<string, unknown> = {
+      auditEventId: event.id,
+      at,
+      tenantId: event.tenantId,
+      actor: actorOf(event)
+    }
     for (const key of TENANT_DETAILS) {
       if (event.details[key] !== undefined) data[key] = event.details[key]
     }
-  } else {
-    data.grantId = event.grantId
-    data.client = event.client
-    Object.assign(data, grantStateAfter[event.type] ?? {})
-    data.access = (event.access ?? []).map(({ type, actions, identifier, limits }) => ({
-      type,
-      actions,
-      ...(identifier !== null ? { identifier } : {}),
-      ...(limits !== null && limits !== undefined ? { limits } : {})
-    }))
+    return { type, data }
   }
-  return { type: webhookTypeOf[event.type], data }
+  const data: Record<string, unknown> = {
+    access: (event.access ?? []).map(({ type, actions, identifier, limits }) => {
+      const item: Record<string, unknown> = { actions }
+      if (identifier !== null) item.identifier = identifier
+      if (limits !== null && limits !== undefined) item.limits = limits
+      item.type = type
+      return item
+    }),
+    actor: actorOf(event),
+    at,
+    auditEventId: event.id,
+    client: event.client
+  }
+  const state = grantStateAfter[event.type]
+  if (state?.finalizationReason) data.finalizationReason = state.finalizationReason
+  data.grantId = event.grantId
+  if (state) data.state = state.state
+  data.tenantId = event.tenantId
+  return { type, data }
 }
 
 /** The key a delivery is ordered by: the grant's id, or for a tenant's own event the tenant's. */
@@ -111,12 +127,22 @@ export const orderKeyOf = (event: Pick<SourceEvent, 'grantId' | 'tenantId'>): st
  * and the id names its event, so a delivery is found by its id without an index of its own.
  */
 export function webhookIdOf(namespace: string, eventId: string): string {
-  const bytes = Buffer.alloc(16)
-  Buffer.from(namespace.replace(/-/g, ''), 'hex').copy(bytes, 0, 0, 8)
+  const low = (BigInt(eventId) | VARIANT).toString(16).padStart(16, '0')
+  return `${idPrefixOf(namespace)}${low.slice(0, 4)}-${low.slice(4)}`
+}
+
+const VARIANT = 2n << 62n // variant 10, then the event's number
+
+/** The id's first 8 bytes (the namespace's, version 8), formatted: the same for every id. */
+let lastPrefix: { namespace: string; prefix: string } | undefined
+function idPrefixOf(namespace: string): string {
+  if (lastPrefix?.namespace === namespace) return lastPrefix.prefix
+  const bytes = Buffer.from(namespace.replace(/-/g, ''), 'hex').subarray(0, 8)
   bytes[6] = 0x80 | (bytes[6]! & 0x0f) // version 8
-  bytes.writeBigUInt64BE(BigInt(eventId) | (2n << 62n), 8) // variant 10, then the number
   const hex = bytes.toString('hex')
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+  const prefix = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-`
+  lastPrefix = { namespace, prefix }
+  return prefix
 }
 
 /** The event number a webhook id names (undefined: not an id webhookIdOf makes). */

@@ -57,3 +57,27 @@ test('another status, silence past the timeout and a closed port are failures, i
   assert.equal(refused.delivered, false)
   assert.match((refused as { error: string }).error, /ECONNREFUSED/)
 })
+
+test('a 200 with a long answer is delivered; the answer is not read past 64 KiB, the next send works', async () => {
+  const url = await receiver((req, res) => {
+    req.resume()
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'text/plain' })
+      // Far more than is read, written as fast as the socket takes it.
+      const chunk = Buffer.alloc(64 * 1024, 'x')
+      let left = 64
+      const more = () => {
+        while (left-- > 0) if (!res.write(chunk)) return void res.once('drain', more)
+        res.end()
+      }
+      res.on('close', () => (left = 0))
+      more()
+    })
+  })
+  assert.deepEqual(await sender.send({ url, secret: 's' }, body), { delivered: true, status: 200 })
+  const refusing = await receiver((req, res) =>
+    req.resume().on('end', () => res.writeHead(503).end())
+  )
+  assert.equal((await sender.send({ url: refusing, secret: 's' }, body)).status, 503)
+  assert.equal((await sender.send({ url: 'not a url', secret: 's' }, body)).delivered, false)
+})

@@ -31,6 +31,7 @@ export function createWebhookSender(options: {
 }) {
   const now = options.now ?? Date.now
   const pools = new Map<string, Pool>()
+  const addresses = new Map<string, { origin: string; path: string }>()
 
   function poolOf(origin: string): Pool {
     let pool = pools.get(origin)
@@ -51,32 +52,65 @@ export function createWebhookSender(options: {
     return pool
   }
 
+  /** A receiver's URL as its origin and path, parsed once (it throws for a bad one). */
+  function addressOf(url: string): { origin: string; path: string } {
+    let address = addresses.get(url)
+    if (address) return address
+    if (addresses.size >= MAX_RECEIVERS) addresses.clear()
+    const parsed = new URL(url)
+    address = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` }
+    addresses.set(url, address)
+    return address
+  }
+
   return {
-    async send(target: WebhookTarget, body: WebhookBody): Promise<SendResult> {
+    send(target: WebhookTarget, body: WebhookBody): Promise<SendResult> {
       const { json, header } = signWebhook(body, target.secret, now())
-      try {
-        const url = new URL(target.url)
-        const response = await poolOf(url.origin).request({
-          method: 'POST',
-          path: `${url.pathname}${url.search}`,
-          headers: {
-            'content-type': 'application/json',
-            'rafiki-signature': header,
-            'user-agent': 'opas-webhooks'
-          },
-          body: json
-        })
-        // Read and dropped, so that the connection is reused; a receiver's words are not kept.
-        await response.body.dump({ limit: 64 * 1024 }).catch(() => {})
-        if (response.statusCode === 200) return { delivered: true, status: 200 }
-        return {
-          delivered: false,
-          status: response.statusCode,
-          error: `the receiver answered ${response.statusCode}, not 200`
+      return new Promise<SendResult>((resolve) => {
+        let status: number | null = null
+        let read = 0
+        const answered = () => resolve(resultOf(status!))
+        try {
+          const { origin, path } = addressOf(target.url)
+          // undici's handler interface, not request(): no stream is made for an answer whose
+          // words are not kept (it is read and dropped, so that the connection is reused).
+          poolOf(origin).dispatch(
+            {
+              method: 'POST',
+              path,
+              headers: {
+                'content-type': 'application/json',
+                'rafiki-signature': header,
+                'user-agent': 'opas-webhooks'
+              },
+              body: json
+            },
+            {
+              // Its presence says this handler speaks undici's newer interface.
+              onRequestStart() {},
+              onResponseStart(_controller, statusCode) {
+                status = statusCode
+              },
+              onResponseData(controller, chunk) {
+                read += chunk.length
+                // The status is what counts; a receiver's long answer is not read on.
+                if (read > MAX_ANSWER_BYTES) {
+                  answered()
+                  controller.abort(new Error('the answer is too long'))
+                }
+              },
+              onResponseEnd: answered,
+              onResponseError(_controller, err) {
+                // Once the status has come, it decides (an answer cut short is still one).
+                if (status !== null) answered()
+                else resolve(failed(err, options.timeoutMs))
+              }
+            }
+          )
+        } catch (err) {
+          resolve(failed(err, options.timeoutMs))
         }
-      } catch (err) {
-        return { delivered: false, status: null, error: describeFailure(err, options.timeoutMs) }
-      }
+      })
     },
     async close(): Promise<void> {
       await Promise.all([...pools.values()].map((pool) => pool.close().catch(() => {})))
@@ -84,6 +118,20 @@ export function createWebhookSender(options: {
     }
   }
 }
+
+/** The longest answer read (and dropped) from a receiver. */
+const MAX_ANSWER_BYTES = 64 * 1024
+
+function resultOf(status: number): SendResult {
+  if (status === 200) return { delivered: true, status: 200 }
+  return { delivered: false, status, error: `the receiver answered ${status}, not 200` }
+}
+
+const failed = (err: unknown, timeoutMs: number): SendResult => ({
+  delivered: false,
+  status: null,
+  error: describeFailure(err, timeoutMs)
+})
 
 export type WebhookSender = ReturnType<typeof createWebhookSender>
 

@@ -79,7 +79,28 @@ test("the body's canonical form is json-canonicalize's, for any body a webhook m
         assert.equal(canonicalJson(body), canonicalize(body))
       }
     ),
-    // A key named __proto__ is data like any other.
-    { numRuns: 500, examples: [['i', 't', { ['__proto__']: { b: 1, a: [2] } }]] }
+    {
+      numRuns: 500,
+      examples: [
+        // A key named __proto__ is data like any other.
+        ['i', 't', { ['__proto__']: { b: 1, a: [2] } }],
+        // Integer-like keys: JCS puts "10" before "9", and " " before both.
+        ['i', 't', { a: { 9: 1, 10: 2, ' ': 3 }, 7: [{ 2: 0, 1: 0 }] }]
+      ]
+    }
+  )
+})
+
+test('a body already in key order is serialized as it is, in the same JCS form', () => {
+  fc.assert(
+    fc.property(
+      fc.dictionary(fc.string(), fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 4 })),
+      (data) => {
+        // JSON.parse keeps the canonical form's order: every object in it is in key order.
+        const ordered = JSON.parse(canonicalize({ id: 'i', type: 't', data }))
+        assert.equal(canonicalJson(ordered), canonicalize(ordered))
+      }
+    ),
+    { numRuns: 300 }
   )
 })
