@@ -25,6 +25,9 @@ options:
                        with it are slower than without)
   --webhooks           send webhooks to a local receiver (its own process, answering 200):
                        the cost of webhooks on the hot paths
+  --receiver-cpu       keep the last CPU for that receiver (as on a host of its own): opas,
+                       its database and the load generator run on the others; give it with
+                       and without --webhooks, so that the two runs compare (needs taskset)
   --keep-db            keep the bench database (or embedded data directory) and print where
   --json FILE          also write the results as JSON
   --short              a few seconds in all, for CI: exits non-zero if any request failed
@@ -57,6 +60,8 @@ export interface Options {
   cpuProfDir: string | undefined
   /** Webhooks on, to a receiver beside opas. */
   webhooks: boolean
+  /** The last CPU kept for the receiver, the rest for opas and the load generator. */
+  receiverCpu: boolean
   /** Tokens the introspection scenarios pre-issue. */
   tokenPool: number
   /** Seconds of each floor measurement. */
@@ -98,6 +103,7 @@ export function parseOptions(argv: string[]): Options | undefined {
       prefill: { type: 'string' },
       'keep-db': { type: 'boolean', default: false },
       webhooks: { type: 'boolean', default: false },
+      'receiver-cpu': { type: 'boolean', default: false },
       'cpu-prof': { type: 'string' },
       workers: { type: 'string' },
       json: { type: 'string' },
@@ -139,6 +145,7 @@ export function parseOptions(argv: string[]): Options | undefined {
     if (values.prefill !== undefined) throw new UsageError('--prefill applies to opas only')
     if (values['cpu-prof'] !== undefined) throw new UsageError('--cpu-prof applies to opas only')
     if (values.webhooks) throw new UsageError('--webhooks applies to opas only')
+    if (values['receiver-cpu']) throw new UsageError('--receiver-cpu applies to opas only')
   } else {
     for (const name of ['url', 'pid', 'db'] as const) {
       if (values[name] !== undefined)
@@ -172,6 +179,7 @@ export function parseOptions(argv: string[]): Options | undefined {
     floorDb: values.db,
     cpuProfDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
     webhooks: values.webhooks,
+    receiverCpu: values['receiver-cpu'],
     tokenPool: short ? 50 : 500,
     floorSeconds: short ? { verify: 0.3, insert: 0.5 } : { verify: 1, insert: 2 }
   }

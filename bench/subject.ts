@@ -7,6 +7,7 @@ import { BENCH_TENANT_ID, startOpas } from './opas-process.js'
 import type { Options } from './options.js'
 import { prefill, type PrefillResult } from './prefill.js'
 import type { Target } from './scenarios.js'
+import { keepLastCpuForReceiver } from './receiver-cpu.js'
 import { BENCH_WEBHOOK_SECRET, startBenchReceiver } from './webhook-receiver.js'
 
 /** What the scenarios run against, and how to read its process and its database. */
@@ -98,7 +99,8 @@ export async function prepareOpas(options: Options, hooks: Hooks): Promise<Subje
       '--workers needs PostgreSQL: set AUTH_DATABASE_URL (an embedded database serves one process)'
     )
   }
-  const receiver = options.webhooks ? await startBenchReceiver() : undefined
+  const receiverCpu = options.receiverCpu ? keepLastCpuForReceiver() : undefined
+  const receiver = options.webhooks ? await startBenchReceiver(receiverCpu) : undefined
   const opas = await startOpas(
     db.env,
     options.workers,
@@ -126,9 +128,7 @@ export async function prepareOpas(options: Options, hooks: Hooks): Promise<Subje
       introspectUrl: `${opas.introspectionUrl}/`,
       adminUrl: `${opas.adminUrl}/graphql`
     },
-    database: receiver
-      ? `${db.description}; webhooks on (a receiver beside opas answering 200)`
-      : db.description,
+    database: `${db.description}${receiverNote(receiver !== undefined, receiverCpu)}`,
     pid: opas.pid,
     dbSize: () => db.sizeBytes().catch(() => undefined),
     floors,
@@ -180,4 +180,11 @@ export async function prepareFloorTarget(options: Options): Promise<Subject> {
     check() {},
     warnings: undefined
   }
+}
+
+/** How the run was set up for webhooks, for the report's heading. */
+function receiverNote(webhooks: boolean, cpu: number | undefined): string {
+  const apart = cpu === undefined ? '' : `CPU ${cpu} kept for the receiver, the others for the rest`
+  if (!webhooks) return apart ? `; webhooks off (${apart})` : ''
+  return `; webhooks on (a receiver answering 200${apart ? `; ${apart}` : ', beside opas'})`
 }

@@ -32,8 +32,13 @@ export interface BenchReceiver {
   stop(): Promise<number>
 }
 
-export async function startBenchReceiver(): Promise<BenchReceiver> {
-  const child = spawn(process.execPath, ['-e', RECEIVER], { stdio: ['ignore', 'pipe', 'inherit'] })
+/** The receiver, on `cpu` alone when given (taskset runs it there: the same process). */
+export async function startBenchReceiver(cpu?: number): Promise<BenchReceiver> {
+  const command = [process.execPath, '-e', RECEIVER]
+  const child =
+    cpu === undefined
+      ? spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
+      : spawn('taskset', ['-c', String(cpu), ...command], { stdio: ['ignore', 'pipe', 'inherit'] })
   const killOnExit = () => child.kill('SIGKILL')
   process.on('exit', killOnExit)
   let output = ''
