@@ -19,7 +19,11 @@ export async function startServerWithClient(
   options: Parameters<typeof startTestServer>[1] = {}
 ): Promise<ServerWithClient> {
   const wallets = await startWalletAddressServer()
-  const server = await startTestServer(env, options)
+  // A start that fails must not leave the wallet server open: the test file would never end.
+  const server = await startTestServer(env, options).catch(async (err: unknown) => {
+    await wallets.close()
+    throw err
+  })
   const app = wallets.addClient('app', { authServer: server.grantUrl })
   return {
     server,

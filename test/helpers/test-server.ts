@@ -5,6 +5,7 @@ import pg from 'pg'
 import type { Resolver } from '../../src/client-keys/index.js'
 import { loadConfig } from '../../src/config/index.js'
 import { createLogger } from '../../src/logger.js'
+import { ListenAddressError } from '../../src/http/listen-addresses.js'
 import { startServer, type RunningServer } from '../../src/server.js'
 
 /**
@@ -56,6 +57,15 @@ export async function freePort(): Promise<number> {
   }
   throw new Error(`no free port found in ${portRange.low}-${portRange.high}`)
 }
+
+/** The listeners' port settings freeListenerPorts chooses. */
+const PORT_SETTINGS = [
+  'AUTH_PORT',
+  'INTERACTION_PORT',
+  'INTROSPECTION_PORT',
+  'ADMIN_PORT',
+  'SERVICE_API_PORT'
+] as const
 
 /** Every listener's port setting, each a free loopback port. */
 export async function freeListenerPorts(): Promise<{
@@ -152,14 +162,27 @@ export async function startTestServer(
     RATE_LIMIT_PER_CLIENT: '0',
     ...env
   }
-  const loaded = loadConfig(fullEnv, () => undefined)
   const logger = createLogger(fullEnv.LOG_LEVEL!, { destination: options.logStream })
-  const server = await startServer(loaded, {
-    logger,
-    announce: () => {},
-    resolve: options.resolve,
-    now: options.now
-  })
+  let server: RunningServer
+  for (let attempt = 1; ; attempt++) {
+    try {
+      server = await startServer(
+        loadConfig(fullEnv, () => undefined),
+        { logger, announce: () => {}, resolve: options.resolve, now: options.now }
+      )
+      break
+    } catch (err) {
+      // A port chosen free may be taken by another test file's server before this one binds
+      // it (startServer has closed what it opened): new ports, unless the test chose them.
+      const ours = PORT_SETTINGS.every((name) => env[name] === undefined)
+      if (!(err instanceof ListenAddressError) || !ours || attempt === 5) {
+        await database?.drop()
+        throw err
+      }
+      Object.assign(fullEnv, await freeListenerPorts())
+      fullEnv.AUTH_SERVER_URL = env.AUTH_SERVER_URL ?? `http://127.0.0.1:${fullEnv.AUTH_PORT}`
+    }
+  }
   const config = server.services.config
   return {
     ...server,

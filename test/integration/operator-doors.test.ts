@@ -36,7 +36,7 @@ before(async () => {
   operatorGrant = await issued(world.server)
   bGrant = await issued(tenantB)
 })
-after(() => world.close())
+after(() => world?.close())
 
 const REVOKE = `mutation Revoke($input: RevokeGrantInput!) { revokeGrant(input: $input) { id } }`
 const GRANT = `query Grant($id: ID!) { grant(id: $id) { id tenantId } }`
