@@ -103,10 +103,10 @@ export function createWebhookDeliverer(options: WebhookDelivererOptions): Webhoo
     return targets.global ? null : undefined
   }
 
-  /** The receivers of the tenants of `events` (asked once each: a pass holds hundreds). */
-  async function tenantTargets(events: SourceEvent[]) {
+  /** The receivers of these tenants (asked once each: a pass holds hundreds of events). */
+  async function tenantTargets(items: ReadonlyArray<{ tenantId: string | null }>) {
     const found = new Map<string, WebhookTarget | undefined>()
-    for (const { tenantId } of events) {
+    for (const { tenantId } of items) {
       if (tenantId !== null && !found.has(tenantId)) {
         found.set(tenantId, await targets.ofTenant(tenantId))
       }
@@ -114,20 +114,17 @@ export function createWebhookDeliverer(options: WebhookDelivererOptions): Webhoo
     return found
   }
 
-  async function send(recipient: string | null, body: WebhookBody): Promise<SendResult> {
-    const target = recipient === null ? targets.global : await targets.ofTenant(recipient)
-    return sendTo(target, recipient, body)
-  }
-
-  function sendTo(
-    target: WebhookTarget | undefined,
+  /** Sends to the recipient's receiver as `ofTenant` found it (null: WEBHOOK_URL). */
+  async function send(
     recipient: string | null,
+    ofTenant: Map<string, WebhookTarget | undefined>,
     body: WebhookBody
   ): Promise<SendResult> {
+    const target = recipient === null ? targets.global : ofTenant.get(recipient)
     if (!target) {
       const error =
         recipient === null ? 'WEBHOOK_URL is not set' : `tenant ${recipient} has no webhook URL now`
-      return Promise.resolve({ delivered: false, status: null, error })
+      return { delivered: false, status: null, error }
     }
     return sender.send(target, body)
   }
@@ -165,7 +162,7 @@ export function createWebhookDeliverer(options: WebhookDelivererOptions): Webhoo
       const ofTenant = await tenantTargets(events)
       const queues = new Map<string, NewDelivery[]>()
       const blocked = new Set<string>()
-      const at = new Date(now())
+      const readAt = new Date(now())
       for (const event of events) {
         const recipient = recipientOf(event, ofTenant)
         if (recipient === undefined) continue
@@ -182,7 +179,7 @@ export function createWebhookDeliverer(options: WebhookDelivererOptions): Webhoo
           data,
           state: 'pending',
           attempts: 0,
-          nextAttemptAt: at,
+          nextAttemptAt: readAt,
           lastAttemptAt: null,
           lastStatus: null,
           lastError: null,
@@ -199,8 +196,7 @@ export function createWebhookDeliverer(options: WebhookDelivererOptions): Webhoo
         for (const delivery of queue) {
           const at = new Date(now())
           const { id, type, data, tenantId: recipient } = delivery
-          const target = recipient === null ? targets.global : ofTenant.get(recipient)
-          const result = await sendTo(target, recipient, { id, type, data: data! })
+          const result = await send(recipient, ofTenant, { id, type, data: data! })
           attempts++
           const outcome = outcomeOf(result, 1, at)
           delivery.state = outcome.state
@@ -231,12 +227,13 @@ export function createWebhookDeliverer(options: WebhookDelivererOptions): Webhoo
   async function retryDue(): Promise<{ attempts: number; more: boolean }> {
     const claimed = await claimDue(db, batchSize, options.timeoutMs + LEASE_MARGIN_MS)
     if (claimed.length === 0) return { attempts: 0, more: false }
+    const ofTenant = await tenantTargets(claimed)
     const outcomes: AttemptOutcome[] = await Promise.all(
       claimed.map((delivery) =>
         limit(async () => {
           const at = new Date(now())
           const { id, type, data } = delivery
-          const result = await send(delivery.tenantId, { id, type, data })
+          const result = await send(delivery.tenantId, ofTenant, { id, type, data })
           const outcome = outcomeOf(result, delivery.attempts + 1, at)
           return { eventId: delivery.eventId, attemptedAt: at, ...outcome }
         })
