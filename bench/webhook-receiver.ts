@@ -34,11 +34,9 @@ export interface BenchReceiver {
 
 /** The receiver, on `cpu` alone when given (taskset runs it there: the same process). */
 export async function startBenchReceiver(cpu?: number): Promise<BenchReceiver> {
-  const command = [process.execPath, '-e', RECEIVER]
-  const child =
-    cpu === undefined
-      ? spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] })
-      : spawn('taskset', ['-c', String(cpu), ...command], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const pinned = cpu === undefined ? [] : ['taskset', '-c', String(cpu)]
+  const [file, ...args] = [...pinned, process.execPath, '-e', RECEIVER]
+  const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'inherit'] })
   const killOnExit = () => child.kill('SIGKILL')
   process.on('exit', killOnExit)
   let output = ''

@@ -58,15 +58,6 @@ export async function freePort(): Promise<number> {
   throw new Error(`no free port found in ${portRange.low}-${portRange.high}`)
 }
 
-/** The listeners' port settings freeListenerPorts chooses. */
-const PORT_SETTINGS = [
-  'AUTH_PORT',
-  'INTERACTION_PORT',
-  'INTROSPECTION_PORT',
-  'ADMIN_PORT',
-  'SERVICE_API_PORT'
-] as const
-
 /** Every listener's port setting, each a free loopback port. */
 export async function freeListenerPorts(): Promise<{
   AUTH_PORT: string
@@ -174,7 +165,7 @@ export async function startTestServer(
     } catch (err) {
       // A port chosen free may be taken by another test file's server before this one binds
       // it (startServer has closed what it opened): new ports, unless the test chose them.
-      const ours = PORT_SETTINGS.every((name) => env[name] === undefined)
+      const ours = Object.keys(ports).every((name) => env[name] === undefined)
       if (!(err instanceof ListenAddressError) || !ours || attempt === 5) {
         await database?.drop()
         throw err
