@@ -8,6 +8,7 @@ import {
 } from '../helpers/wallet-address-server.js'
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js'
 import { createGrantFlows, type GrantFlows } from './support/grant-flows.js'
+import { metricSample } from '../helpers/metrics.js'
 
 /**
  * Issue 28: the audit trail's events as signed webhooks, in Rafiki's format. A local receiver
@@ -147,15 +148,9 @@ describe('delivery', () => {
       assert.equal(record!.lastStatus, 200)
       // The metrics count the attempts by outcome, and nothing waits once all is delivered.
       const metrics = await (await fetch(`${server.adminUrl}/metrics`)).text()
-      const value = (series: string) =>
-        Number(
-          metrics
-            .split('\n')
-            .find((l) => l.startsWith(`${series} `))
-            ?.slice(series.length)
-        )
-      assert.ok(value('opas_webhook_deliveries_total{outcome="failed"}') >= 2, metrics)
-      assert.ok(value('opas_webhook_deliveries_total{outcome="delivered"}') >= 2)
+      const value = (series: string) => metricSample(metrics, series)
+      assert.ok(value('opas_webhook_deliveries_total{outcome="failed"}')! >= 2, metrics)
+      assert.ok(value('opas_webhook_deliveries_total{outcome="delivered"}')! >= 2)
       assert.equal(value('opas_webhook_queue{state="pending"}'), 0)
     } finally {
       receiver.answerWith(() => 200)

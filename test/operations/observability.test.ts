@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test'
 import { startServerWithClient, type ServerWithClient } from '../helpers/server-with-client.js'
 import { postJson, send, signedRequest } from '../helpers/signed-request.js'
 import { startTestServer } from '../helpers/test-server.js'
+import { metricSample } from '../helpers/metrics.js'
 
 /** Prometheus /metrics on the admin listener; /healthz (liveness) and /readyz (readiness). */
 
@@ -19,11 +20,8 @@ async function scrape(): Promise<string> {
   return res.text()
 }
 
-/** The value of one sample, e.g. `opas_token_rotations_total` or `name{a="b"}`; 0 if absent. */
-function sample(text: string, series: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `))
-  return line === undefined ? 0 : Number(line.slice(series.length + 1))
-}
+/** The value of one sample; 0 if absent (a counter not yet counted). */
+const sample = (text: string, series: string): number => metricSample(text, series) ?? 0
 
 describe('/metrics', () => {
   test('counts requests, grants, rotations, revocations, introspections and key-cache use', async () => {
