@@ -1,5 +1,7 @@
+import { existsSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
+import { defaultFloorServer } from './floor-compare.js'
 import { assertLoopback } from './http.js'
 import { floorScenarios, scenarioNames, type ScenarioName } from './scenarios.js'
 
@@ -31,6 +33,12 @@ options:
   --keep-db            keep the bench database (or embedded data directory) and print where
   --json FILE          also write the results as JSON
   --short              a few seconds in all, for CI: exits non-zero if any request failed
+  --floor              opas and the floor server side by side on PostgreSQL (AUTH_DATABASE_URL),
+                       in alternating rounds, each in a bench run of its own; prints the
+                       ratios (default scenarios grant,rotate,introspect, concurrency 16)
+    --rounds N         rounds (an opas run, then a floor run), default 3
+    --floor-server F   the floor server's script, default ../shared/bench/floor-server.mjs
+                       beside the checkout
   --target floor       drive the floor server (../shared/bench/floor-server.mjs beside the checkout) instead:
     --url URL          its origin, e.g. http://127.0.0.1:4700 (required)
     --pid PID          its process id, to report its RSS and CPU time (optional)
@@ -62,6 +70,11 @@ export interface Options {
   webhooks: boolean
   /** The last CPU kept for the receiver, the rest for opas and the load generator. */
   receiverCpu: boolean
+  /** --floor: opas against the floor server in alternating rounds. */
+  floor: boolean
+  rounds: number
+  /** The floor server's script (--floor). */
+  floorServer: string | undefined
   /** Tokens the introspection scenarios pre-issue. */
   tokenPool: number
   /** Seconds of each floor measurement. */
@@ -112,6 +125,9 @@ export function parseOptions(argv: string[]): Options | undefined {
       url: { type: 'string' },
       pid: { type: 'string' },
       db: { type: 'string' },
+      floor: { type: 'boolean', default: false },
+      rounds: { type: 'string' },
+      'floor-server': { type: 'string' },
       help: { type: 'boolean', default: false }
     }
   })
@@ -121,8 +137,15 @@ export function parseOptions(argv: string[]): Options | undefined {
   if (target !== 'opas' && target !== 'floor') {
     throw new UsageError(`--target: expected opas or floor, got ${target}`)
   }
-  const allowed: readonly ScenarioName[] = target === 'floor' ? floorScenarios : scenarioNames
-  const scenarios = values.scenario === undefined ? [...allowed] : list(values.scenario)
+  const floor = values.floor
+  const allowed: readonly ScenarioName[] =
+    target === 'floor' || floor ? floorScenarios : scenarioNames
+  const scenarios =
+    values.scenario === undefined
+      ? floor
+        ? ['grant', 'rotate', 'introspect']
+        : [...allowed]
+      : list(values.scenario)
   for (const s of scenarios) {
     if (!allowed.includes(s as ScenarioName)) {
       throw new UsageError(
@@ -131,8 +154,8 @@ export function parseOptions(argv: string[]): Options | undefined {
     }
   }
   if (scenarios.length === 0) throw new UsageError('--scenario: no scenario given')
-  const concurrency = list(values.concurrency ?? (short ? '1,16' : '1,16,64')).map((c) =>
-    positiveNumber('concurrency', c, true, 1024)
+  const concurrency = list(values.concurrency ?? (floor ? '16' : short ? '1,16' : '1,16,64')).map(
+    (c) => positiveNumber('concurrency', c, true, 1024)
   )
   if (concurrency.length === 0) throw new UsageError('--concurrency: no value given')
   if (target === 'floor') {
@@ -152,7 +175,15 @@ export function parseOptions(argv: string[]): Options | undefined {
         throw new UsageError(`--${name} applies to --target floor only`)
     }
   }
-  const prefill = values.prefill ?? (short && target === 'opas' ? '100' : '0')
+  let floorServer: string | undefined
+  if (floor) {
+    floorServer = checkFloor(values, target, concurrency)
+  } else {
+    for (const name of ['rounds', 'floor-server'] as const) {
+      if (values[name] !== undefined) throw new UsageError(`--${name} applies to --floor only`)
+    }
+  }
+  const prefill = values.prefill ?? (short && target === 'opas' && !floor ? '100' : '0')
   return {
     scenarios: scenarios as ScenarioName[],
     concurrency,
@@ -180,7 +211,54 @@ export function parseOptions(argv: string[]): Options | undefined {
     cpuProfDir: values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']),
     webhooks: values.webhooks,
     receiverCpu: values['receiver-cpu'],
+    floor,
+    rounds: positiveNumber('rounds', values.rounds ?? '3', true, 100),
+    floorServer,
     tokenPool: short ? 50 : 500,
     floorSeconds: short ? { verify: 0.3, insert: 0.5 } : { verify: 1, insert: 2 }
   }
+}
+
+/**
+ * --floor's rules: on PostgreSQL (the floor server has no embedded database), one concurrency
+ * (the rounds' runs are compared one to one), opas as it runs in production (one process, no
+ * prefill, no profiler, webhooks as configured by default), and the floor server's script found.
+ */
+function checkFloor(
+  values: Record<string, string | boolean | undefined>,
+  target: string,
+  concurrency: number[]
+): string {
+  if (target !== 'opas') throw new UsageError('--floor drives both servers: leave out --target')
+  if (!(process.env.AUTH_DATABASE_URL || process.env.DATABASE_URL)) {
+    throw new UsageError(
+      '--floor compares on PostgreSQL: set AUTH_DATABASE_URL (e.g. ' +
+        'postgresql://postgres@127.0.0.1:5432/postgres); both servers get a database of their own there'
+    )
+  }
+  if (concurrency.length !== 1) {
+    throw new UsageError('--floor: give one --concurrency (the rounds compare run to run)')
+  }
+  for (const name of [
+    'prefill',
+    'cpu-prof',
+    'webhooks',
+    'receiver-cpu',
+    'workers',
+    'keep-db',
+    'short'
+  ]) {
+    if (values[name] !== undefined && values[name] !== false) {
+      throw new UsageError(`--${name} does not apply to --floor`)
+    }
+  }
+  const script = values['floor-server']
+  const path = typeof script === 'string' ? resolve(script) : defaultFloorServer()
+  if (path === undefined || !existsSync(path)) {
+    throw new UsageError(
+      `--floor: the floor server's script is not at ${path ?? '../shared/bench/floor-server.mjs beside the checkout'}: ` +
+        'give its path with --floor-server'
+    )
+  }
+  return path
 }

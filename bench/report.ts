@@ -71,7 +71,7 @@ const mib = (bytes: number | undefined) =>
   bytes === undefined || !Number.isFinite(bytes) ? '-' : (bytes / 1048576).toFixed(1)
 const int = (v: number) => Math.round(v).toLocaleString('en-US')
 
-function table(header: string[], rows: string[][]): string {
+export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
   const line = (cells: string[]) =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')

@@ -2,6 +2,7 @@
 import { execFileSync } from 'node:child_process'
 import { cpus, loadavg } from 'node:os'
 import { startWalletAddressServer } from '../test/helpers/wallet-address-server.js'
+import { compareWithFloor } from './floor-compare.js'
 import { parseOptions, usage, UsageError, type Options } from './options.js'
 import { formatFloors, formatReport, writeJson, type BenchReport } from './report.js'
 import { runScenarios } from './runner.js'
@@ -134,7 +135,7 @@ async function main(): Promise<number> {
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
-  return bench(options)
+  return options.floor ? compareWithFloor(options, log) : bench(options)
 }
 
 // Exit explicitly: a keep-alive socket or timer left by a failure must not keep the process up.

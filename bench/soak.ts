@@ -8,7 +8,7 @@ import { RunContext, runLoad, type WorkerLogic } from './load.js'
 import { parseOptions } from './options.js'
 import { ProcessMonitor, rssBytes } from './proc-stats.js'
 import { Scenarios } from './scenarios.js'
-import { ErrorTally } from './stats.js'
+import { ErrorTally, median } from './stats.js'
 import { prepareOpas, type Cleanup } from './subject.js'
 
 const usage = `usage: npm run soak -- [options]
@@ -204,12 +204,6 @@ async function soak(options: SoakOptions, log: (line: string) => void): Promise<
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)
   }
-}
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = sorted.length >> 1
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
 /**
