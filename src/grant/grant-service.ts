@@ -59,7 +59,7 @@ export interface GrantServiceDeps {
   /** Time-ordered UUIDs (v7) for row ids, index-friendly (migration 002). */
   newId: () => string
   /** The token domain mints and stores the access tokens a grant issues. */
-  tokens: Pick<TokenService, 'newToken' | 'insert'>
+  tokens: Pick<TokenService, 'newToken' | 'insert' | 'remember'>
   /** A grant's changes go into the audit trail, in their own transactions. */
   events: Pick<EventService, 'record'>
   /** The interaction domain knows which interaction references belong to a grant. */
@@ -154,6 +154,13 @@ export function createGrantService(deps: GrantServiceDeps) {
         event('grant.issued')
       )
       if (!inserted) return replayed
+      deps.tokens.remember({
+        managementId: token.managementId,
+        valueHash: token.valueHash,
+        grantId: base.id,
+        tenantId: tenant.id,
+        client: storedClient(base)
+      })
       const response = {
         access_token: accessTokenWire(config.authServerUrl, token, access),
         continue: continueWire(config.authServerUrl, base.continueId, continueToken)
