@@ -23,7 +23,7 @@ import type { Db, Queryable } from '../storage/db.js'
 import type { Tenant } from '../tenant/tenant-directory.js'
 import type { InteractionService } from '../interaction/interaction-service.js'
 import { interactionUrl } from '../interaction/interaction-url.js'
-import type { TokenService } from '../token/token-service.js'
+import type { IssuedToken, TokenService } from '../token/token-service.js'
 import { generateTokenValue, hashToken } from '../token/token-value.js'
 import {
   decideContinuation,
@@ -237,7 +237,7 @@ export function createGrantService(deps: GrantServiceDeps) {
     grant: GrantRow,
     continuation: Continuation,
     how: { by: ContinuationRequest['kind']; from: Omit<EventOrigin, 'actor'> }
-  ): Promise<ContinueResponse> {
+  ): Promise<{ response: ContinueResponse; issued?: IssuedToken }> {
     const { continueToken } = continuation
     const { from, to } = grantTransitions.issue
     if (!(await transitionGrant(tx, grant.id, from, to))) {
@@ -247,10 +247,14 @@ export function createGrantService(deps: GrantServiceDeps) {
     const response: ContinueResponse = {
       continue: continueWire(config.authServerUrl, grant.continueId, continueToken)
     }
+    let issued: IssuedToken | undefined
     // A subject-only grant gets no token (Rafiki inserted one nobody could see).
     if (contents.access.length > 0) {
       const token = deps.tokens.newToken()
       await deps.tokens.insert(tx, grant.id, token)
+      const { managementId, valueHash } = token
+      const { tenantId } = grant
+      issued = { managementId, valueHash, grantId: grant.id, tenantId, client: continuation.client }
       response.access_token = accessTokenWire(
         config.authServerUrl,
         token,
@@ -266,7 +270,7 @@ export function createGrantService(deps: GrantServiceDeps) {
       ...clientAsActor(continuation.client),
       details: { continuation: how.by, token: response.access_token !== undefined }
     })
-    return response
+    return { response, issued }
   }
 
   /**
@@ -290,7 +294,7 @@ export function createGrantService(deps: GrantServiceDeps) {
     ) {
       return { continue: pending() }
     }
-    return db.transaction(async (tx) => {
+    const { response, issued } = await db.transaction(async (tx) => {
       const grant = await findGrantByContinueId(tx, continueId, { forUpdate: true })
       if (!grant) throw invalidContinuation('invalid grant')
       const request: ContinuationRequest =
@@ -302,10 +306,13 @@ export function createGrantService(deps: GrantServiceDeps) {
             }
       if (decideContinuation(grant, request, grant.dbNow, config.waitSeconds) === 'pending') {
         await touchGrantContinuation(tx, grant.id)
-        return { continue: pending() }
+        return { response: { continue: pending() } }
       }
       return issue(tx, grant, continuation, { by: request.kind, from })
     })
+    // Its token is known to token management once the transaction has committed.
+    if (issued) deps.tokens.remember(issued)
+    return response
   }
 
   /**
