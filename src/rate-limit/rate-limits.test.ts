@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomUUID } from 'node:crypto'
+import { createRequire } from 'node:module'
 import { describe, test } from 'node:test'
 import { pino } from 'pino'
 import { addressKey, createRateLimits, type SecretAttempt } from './rate-limits.js'
@@ -83,5 +84,21 @@ describe('addressKey', () => {
     assert.equal(addressKey('::ffff:203.0.113.7'), '203.0.113.7')
     assert.equal(addressKey('203.0.113.7'), '203.0.113.7')
     assert.equal(addressKey('not an address'), 'not an address')
+  })
+})
+
+describe('Redis', () => {
+  test('without REDIS_URL, ioredis is never loaded (a process without Redis does not carry it)', () => {
+    createRateLimits({
+      windowSeconds: 60,
+      perIp: 10,
+      perClient: 10,
+      logger: pino({ level: 'silent' })
+    })
+    const cache = createRequire(import.meta.url).cache
+    assert.deepEqual(
+      Object.keys(cache).filter((path) => path.includes('/ioredis/')),
+      []
+    )
   })
 })

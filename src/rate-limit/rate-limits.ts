@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs'
-import { Redis } from 'ioredis'
+import { createRequire } from 'node:module'
+import type * as IoRedis from 'ioredis'
+import type { Redis } from 'ioredis'
 import ipaddr from 'ipaddr.js'
 import type { Logger } from 'pino'
 import {
@@ -61,7 +63,12 @@ export interface RateLimitOptions {
   logger: Logger
 }
 
+/**
+ * ioredis (a CommonJS package) is loaded only when REDIS_URL is set, at start: a process without
+ * Redis does not carry its ~4 MB (issue 29).
+ */
 function createRedis(options: NonNullable<RateLimitOptions['redis']>, logger: Logger): Redis {
+  const { Redis } = createRequire(import.meta.url)('ioredis') as typeof IoRedis
   const { tls } = options
   const files = tls && (tls.caFile || tls.keyFile || tls.certFile)
   const redis = new Redis(options.url, {
