@@ -18,7 +18,7 @@ describe('token service: tokens it issued or rotated', () => {
   const client = { kind: 'walletAddress', walletAddress: 'https://w.example/c' } as const
 
   /** A service (a process) over the suite's database, counting the statements it sends. */
-  function process(): { tokens: TokenService; statements: () => number } {
+  function opasProcess(): { tokens: TokenService; statements: () => number } {
     let statements = 0
     const db = store.db
     const counting: Db = {
@@ -56,7 +56,7 @@ describe('token service: tokens it issued or rotated', () => {
     err instanceof GnapError ? `${err.status} ${err.code}` : `not a GNAP error: ${String(err)}`
 
   test('rotating a token it issued, then the rotated one, sends one statement each', async () => {
-    const { tokens, statements } = process()
+    const { tokens, statements } = opasProcess()
     let token = await issued(tokens)
     for (let i = 0; i < 3; i++) {
       const before = statements()
@@ -70,7 +70,7 @@ describe('token service: tokens it issued or rotated', () => {
   })
 
   test('one it did not issue is read first: two statements', async () => {
-    const { tokens, statements } = process()
+    const { tokens, statements } = opasProcess()
     const token = await issued(tokens, false)
     const before = statements()
     await tokens.rotate(await tokens.findManaged(token.managementId, token.value), none, from)
@@ -78,7 +78,7 @@ describe('token service: tokens it issued or rotated', () => {
   })
 
   test('its value must still match: a wrong one is refused as without the entry', async () => {
-    const { tokens } = process()
+    const { tokens } = opasProcess()
     const token = await issued(tokens)
     await assert.rejects(
       tokens.findManaged(token.managementId, 'not-the-value'),
@@ -87,8 +87,8 @@ describe('token service: tokens it issued or rotated', () => {
   })
 
   test('rotated or revoked by another process: refused as that process would refuse it', async () => {
-    const a = process()
-    const b = process()
+    const a = opasProcess()
+    const b = opasProcess()
     for (const change of ['rotate', 'revoke'] as const) {
       const token = await issued(a.tokens)
       const atB = await b.tokens.findManaged(token.managementId, token.value)
@@ -120,7 +120,7 @@ describe('token service: tokens it issued or rotated', () => {
   })
 
   test('a token rotated here is forgotten: its old value is read, and refused', async () => {
-    const { tokens, statements } = process()
+    const { tokens, statements } = opasProcess()
     const token = await issued(tokens)
     await tokens.rotate(await tokens.findManaged(token.managementId, token.value), none, from)
     const before = statements()

@@ -60,7 +60,7 @@ export interface ManagedToken {
 export type IssuedToken = Omit<ManagedToken, 'known'>
 
 /**
- * Tokens this process issued or rotated, kept by management id (~300 bytes each): rotating or
+ * Tokens this process issued or rotated, kept by management id (a few hundred bytes each): rotating or
  * revoking one of them skips the read that authenticates it, one database round trip of the two
  * (issue 29). Only what never changes of a token is kept (its value's hash, its grant, tenant
  * and client), so an entry cannot say more than the database: the writing statement still
