@@ -213,7 +213,11 @@ export function formatComparison(rows: FloorComparison[]): string {
  * a process of its own; then the ratios of the medians. Alternating the two in rounds spreads
  * the machine's drift over both.
  */
-export async function compareWithFloor(options: Options, log: Log): Promise<number> {
+export async function compareWithFloor(
+  options: Options,
+  log: Log,
+  interrupted: () => boolean
+): Promise<number> {
   const baseUrl = (process.env.AUTH_DATABASE_URL || process.env.DATABASE_URL)!
   const script = options.floorServer!
   const work = mkdtempSync(join(tmpdir(), 'opas-bench-floor-compare-'))
@@ -221,6 +225,8 @@ export async function compareWithFloor(options: Options, log: Log): Promise<numb
   const floor: BenchReport[] = []
   try {
     for (let round = 1; round <= options.rounds; round++) {
+      // Ctrl-C reaches the runs too (one process group): they end and clean up; so does this.
+      if (interrupted()) return 130
       log(`round ${round} of ${options.rounds}: opas`)
       opas.push(await benchRun(runArgs(options), join(work, `opas-${round}.json`), log))
       log(`round ${round} of ${options.rounds}: floor server`)
@@ -240,6 +246,10 @@ export async function compareWithFloor(options: Options, log: Log): Promise<numb
         await db.dispose(false)
       }
     }
+  } catch (err) {
+    // A run that failed has said why on its own stderr, which its message carries.
+    log(`bench --floor: ${interrupted() ? 'interrupted' : (err as Error).message}`)
+    return interrupted() ? 130 : 1
   } finally {
     rmSync(work, { recursive: true, force: true })
   }

@@ -135,7 +135,7 @@ async function main(): Promise<number> {
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
-  return options.floor ? compareWithFloor(options, log) : bench(options)
+  return options.floor ? compareWithFloor(options, log, () => interrupted) : bench(options)
 }
 
 // Exit explicitly: a keep-alive socket or timer left by a failure must not keep the process up.
