@@ -1,14 +1,14 @@
 // `npm run bench -- --floor`: opas and the floor server side by side, in alternating rounds.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { createBenchDatabase } from './database.js'
 import { freePort } from './opas-process.js'
 import type { Options } from './options.js'
+import { startReadyChild } from './ready-child.js'
 import { table, type BenchReport, type RunResult } from './report.js'
 import { median } from './stats.js'
 
@@ -34,54 +34,31 @@ type Log = (line: string) => void
  * node_modules (for `pg`), with the links kept as the module's path: nothing of it is copied
  * into the project, and it needs no `npm install` of its own.
  */
-async function startFloorServer(script: string, dbUrl: string, log: Log) {
+async function startFloorServer(target: string, dbUrl: string, log: Log) {
   const dir = mkdtempSync(join(tmpdir(), 'opas-bench-floor-server-'))
-  symlinkSync(script, join(dir, 'floor-server.mjs'))
+  symlinkSync(target, join(dir, 'floor-server.mjs'))
   symlinkSync(join(PROJECT, 'node_modules'), join(dir, 'node_modules'))
   const port = await freePort()
-  const child = spawn(
-    process.execPath,
-    [
-      '--preserve-symlinks',
-      '--preserve-symlinks-main',
-      join(dir, 'floor-server.mjs'),
-      '--port',
-      String(port),
-      '--db',
-      dbUrl
-    ],
-    { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] }
-  )
-  const killOnExit = () => child.kill('SIGKILL')
-  process.on('exit', killOnExit)
-  let output = ''
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const deadline = Date.now() + 30_000
-  while (!output.includes('floor server on')) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL')
-      rmSync(dir, { recursive: true, force: true })
-      throw new Error(`the floor server did not start (${script}):\n${output.trim()}`)
-    }
-    await sleep(50)
-  }
-  log(`floor server: ${script} on port ${port} (pid ${child.pid})`)
+  const script = join(dir, 'floor-server.mjs')
+  const args = ['--preserve-symlinks', '--preserve-symlinks-main', script, '--port', String(port)]
+  const server = await startReadyChild(process.execPath, [...args, '--db', dbUrl], {
+    stream: 'stderr',
+    ready: /floor server on/,
+    timeoutMs: 30_000,
+    cwd: dir
+  }).catch((err: unknown) => {
+    rmSync(dir, { recursive: true, force: true })
+    throw err
+  })
+  log(`floor server: ${target} on port ${port} (pid ${server.pid})`)
   return {
     url: `http://127.0.0.1:${port}`,
-    pid: child.pid!,
+    pid: server.pid,
     async stop() {
-      await stopChild(child)
-      process.off('exit', killOnExit)
+      await server.stop()
       rmSync(dir, { recursive: true, force: true })
     }
   }
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = once(child, 'exit')
-  child.kill('SIGTERM')
-  await Promise.race([exited, sleep(10_000).then(() => child.kill('SIGKILL'))])
 }
 
 /** One `bench/run.ts` in a process of its own (as `npm run bench` runs it), its JSON report. */
@@ -150,11 +127,13 @@ export function compareRounds(
 
 export function formatComparison(rows: FloorComparison[]): string {
   const mib = (b: number | undefined) => (b === undefined ? '-' : (b / 1048576).toFixed(0))
-  const mark = (met: boolean) => (met ? 'met' : 'NOT met')
   const body = rows.map((r) => {
     const rssMet = r.opas.maxRssBytes !== undefined && r.opas.maxRssBytes <= FLOOR_GOAL.rssBytes
-    const met =
-      r.ratio >= FLOOR_GOAL.ratio && r.p99Ratio <= FLOOR_GOAL.p99Ratio && rssMet ? 'met' : ''
+    const unmet = [
+      r.ratio < FLOOR_GOAL.ratio && 'ratio',
+      r.p99Ratio > FLOOR_GOAL.p99Ratio && 'p99',
+      !rssMet && 'RSS'
+    ].filter((what): what is string => what !== false)
     return [
       r.scenario,
       Math.round(median(r.opas.reqPerSec)).toString(),
@@ -165,15 +144,7 @@ export function formatComparison(rows: FloorComparison[]): string {
       r.p99Ratio.toFixed(2),
       mib(r.opas.maxRssBytes),
       mib(r.floor.maxRssBytes),
-      met ||
-        [
-          r.ratio < FLOOR_GOAL.ratio ? 'ratio' : '',
-          r.p99Ratio > FLOOR_GOAL.p99Ratio ? 'p99' : '',
-          rssMet ? '' : 'RSS'
-        ]
-          .filter(Boolean)
-          .map((what) => `${what} ${mark(false)}`)
-          .join(', ')
+      unmet.length ? unmet.map((what) => `${what} NOT met`).join(', ') : 'met'
     ]
   })
   const perRound = rows.map(

@@ -1,5 +1,6 @@
 // `npx tsx bench/profile-summary.ts FILE.cpuprofile [--top N]`: where a profile's time went.
 import { readFileSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 
 /** A V8 CPU profile, as node --cpu-prof writes it (only what is read here). */
@@ -103,4 +104,4 @@ function main(): number {
   return 0
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) process.exitCode = main()
+if (import.meta.url === pathToFileURL(process.argv[1]!).href) process.exitCode = main()

@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
+import { startReadyChild } from './ready-child.js'
 
 /**
  * `--webhooks`: a webhook receiver beside opas, as a wallet's backend would run one, in a
@@ -36,28 +35,18 @@ export interface BenchReceiver {
 export async function startBenchReceiver(cpu?: number): Promise<BenchReceiver> {
   const pinned = cpu === undefined ? [] : ['taskset', '-c', String(cpu)]
   const [file, ...args] = [...pinned, process.execPath, '-e', RECEIVER]
-  const child = spawn(file!, args, { stdio: ['ignore', 'pipe', 'inherit'] })
-  const killOnExit = () => child.kill('SIGKILL')
-  process.on('exit', killOnExit)
-  let output = ''
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const deadline = Date.now() + 10_000
-  while (!/port (\d+)/.test(output)) {
-    if (Date.now() > deadline || child.exitCode !== null) {
-      throw new Error(`the webhook receiver did not start: ${output}`)
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  const port = /port (\d+)/.exec(output)![1]
+  const receiver = await startReadyChild(file!, args, {
+    stream: 'stdout',
+    ready: /port (\d+)/,
+    timeoutMs: 10_000
+  })
+  const port = /port (\d+)/.exec(receiver.output())![1]
   return {
     url: `http://127.0.0.1:${port}/webhooks`,
-    pid: child.pid!,
+    pid: receiver.pid,
     async stop() {
-      const exited = once(child, 'exit')
-      child.kill('SIGTERM')
-      await exited
-      process.off('exit', killOnExit)
-      return Number(/received (\d+)/.exec(output)?.[1] ?? 0)
+      await receiver.stop()
+      return Number(/received (\d+)/.exec(receiver.output())?.[1] ?? 0)
     }
   }
 }

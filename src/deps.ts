@@ -11,7 +11,7 @@ import { createInteractionService } from './interaction/interaction-service.js'
 import { interactionUrl } from './interaction/interaction-url.js'
 import { createConsentService } from './consent/consent-service.js'
 import { createConsoleSessions } from './console/console-sessions.js'
-import type { GraphqlApi } from './admin/graphql-api.js'
+import { createGraphqlApi } from './admin/graphql-api.js'
 import { createMetrics } from './metrics/metrics.js'
 import { createRandomPool } from './random/random-pool.js'
 import { createRateLimits } from './rate-limit/rate-limits.js'
@@ -122,26 +122,11 @@ export function createServices(input: {
   // What operators do to grants and tenants, whichever door they use (the admin API, the
   // service API, the console, the CLI): scope, checks, the audit event and the log line, once.
   const grantOperations = createGrantOperations({ db, events })
-  // The admin GraphQL API (graphql-js and Rafiki's schema) is built at its first request: a
-  // process whose admin API is never called does not carry it (~5 MB, issue 29).
-  let graphqlApi: Promise<GraphqlApi> | undefined
-  const graphql: GraphqlApi = {
-    async run(request, context) {
-      graphqlApi ??= import('./admin/graphql-api.js').then(
-        ({ createGraphqlApi }) =>
-          createGraphqlApi({
-            grants: grantOperations,
-            production: config.nodeEnv === 'production',
-            logger: logger.child({ component: 'admin-api' })
-          }),
-        (err: unknown) => {
-          graphqlApi = undefined
-          throw err
-        }
-      )
-      return (await graphqlApi).run(request, context)
-    }
-  }
+  const graphql = createGraphqlApi({
+    grants: grantOperations,
+    production: config.nodeEnv === 'production',
+    logger: logger.child({ component: 'admin-api' })
+  })
   const tenants = createTenantDirectory({
     db,
     events,

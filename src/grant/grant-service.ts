@@ -159,7 +159,8 @@ export function createGrantService(deps: GrantServiceDeps) {
         valueHash: token.valueHash,
         grantId: base.id,
         tenantId: tenant.id,
-        client: storedClient(base)
+        // Already in its one spelling (clientIdentityOf), as stored.
+        client
       })
       const response = {
         access_token: accessTokenWire(config.authServerUrl, token, access),

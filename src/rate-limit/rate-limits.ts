@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type * as IoRedis from 'ioredis'
-import type { Redis } from 'ioredis'
 import ipaddr from 'ipaddr.js'
 import type { Logger } from 'pino'
 import {
@@ -67,7 +66,10 @@ export interface RateLimitOptions {
  * ioredis (a CommonJS package) is loaded only when REDIS_URL is set, at start: a process without
  * Redis does not carry its ~4 MB (issue 29).
  */
-function createRedis(options: NonNullable<RateLimitOptions['redis']>, logger: Logger): Redis {
+function createRedis(
+  options: NonNullable<RateLimitOptions['redis']>,
+  logger: Logger
+): IoRedis.Redis {
   const { Redis } = createRequire(import.meta.url)('ioredis') as typeof IoRedis
   const { tls } = options
   const files = tls && (tls.caFile || tls.keyFile || tls.certFile)
@@ -104,7 +106,7 @@ function createLimiter(
   name: string,
   points: number,
   duration: number,
-  redis: Redis | undefined
+  redis: IoRedis.Redis | undefined
 ): RateLimiterAbstract | undefined {
   if (points === 0) return undefined
   const memory = new RateLimiterMemory({ points, duration, keyPrefix: name })

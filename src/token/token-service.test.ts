@@ -23,15 +23,10 @@ describe('token service: tokens it issued or rotated', () => {
     const db = store.db
     const counting: Db = {
       ...db,
-      kind: db.kind,
       query: (sql, params) => {
         statements++
         return db.query(sql, params)
-      },
-      transaction: (fn) => db.transaction(fn),
-      poolStats: () => db.poolStats(),
-      separate: (n) => db.separate(n),
-      close: () => db.close()
+      }
     }
     const tokens = createTokenService({
       db: counting,

@@ -105,10 +105,7 @@ export function createTokenService(deps: TokenServiceDeps) {
     const valueHash = hashToken(token)
     const issued = known.get(managementId)
     if (issued && bytesEqual(issued.valueHash, valueHash)) return { ...issued, known: true }
-    const row = isUuid(managementId) ? await findManagedToken(db, managementId) : undefined
-    if (!row || !bytesEqual(row.valueHash, valueHash)) {
-      throw invalidClient('invalid access token')
-    }
+    const row = await readManaged(managementId, valueHash)
     return {
       managementId,
       valueHash: row.valueHash,
@@ -169,11 +166,14 @@ export function createTokenService(deps: TokenServiceDeps) {
    * have refused it (gone, revoked or rotated: invalid_client), else it was a race.
    */
   async function stillManaged(managed: ManagedToken): Promise<void> {
-    if (!managed.known) return
-    const row = await findManagedToken(db, managed.managementId)
-    if (!row || !bytesEqual(row.valueHash, managed.valueHash)) {
-      throw invalidClient('invalid access token')
-    }
+    if (managed.known) await readManaged(managed.managementId, managed.valueHash)
+  }
+
+  /** The unrevoked token of this management id whose value hashes to `valueHash`, or 401. */
+  async function readManaged(managementId: string, valueHash: Uint8Array) {
+    const row = isUuid(managementId) ? await findManagedToken(db, managementId) : undefined
+    if (!row || !bytesEqual(row.valueHash, valueHash)) throw invalidClient('invalid access token')
+    return row
   }
 
   /** Keeps a token issued or rotated here, once its statement has committed. */
