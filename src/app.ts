@@ -118,12 +118,26 @@ async function createListenerApp(name: ListenerName, services: Services): Promis
   })
   await app.register(fastifyAccepts)
   if (corsListeners.includes(name)) {
-    await app.register(fastifyCors, {
+    const cors = {
       origin: '*',
       methods: ['GET', 'HEAD', 'POST', 'DELETE'],
       // A bare OPTIONS (no preflight headers) is answered like a preflight rather than with the
-      // plugin's plain-text 400.
+      // plugin's plain-text 400...
       strictPreflight: false
+    }
+    // ...except on a grant endpoint, where a bare OPTIONS asks for discovery (RFC 9635 §9) and
+    // reaches its route; a browser's preflight there (it carries Access-Control-Request-Method)
+    // is still answered as one, so web clients keep calling the grant endpoint.
+    const discovery = { ...cors, preflight: false }
+    await app.register(fastifyCors, {
+      delegator: (req, callback) =>
+        callback(
+          null,
+          req.routeOptions.config?.discovery === true &&
+            req.headers['access-control-request-method'] === undefined
+            ? discovery
+            : cors
+        )
     })
   }
   app.addHook('onResponse', async (req, reply) => {

@@ -87,6 +87,8 @@ export interface Config {
   serviceApiListenHost: string
   /** AUTH_SERVER_URL: public base URL of the auth listener, stored without a trailing slash. */
   authServerUrl: string
+  /** INTROSPECTION_URL: URL of the introspection listener as resource servers reach it. */
+  introspectionUrl: string
   /** TRUST_PROXY: take the client address and protocol from X-Forwarded-* headers. */
   trustProxy: boolean
   /** AUTH_DATABASE_URL or DATABASE_URL: external PostgreSQL; undefined = the embedded server. */

@@ -6,7 +6,12 @@ import { openEnvSource } from './env-source.js'
 import type { DefaultContext } from './setting-spec.js'
 import { resolveDefault } from './setting-spec.js'
 import { checkListeners } from './listener-checks.js'
-import { defaultAuthPort, defaultListenHost, defaultNodeEnv } from './settings-server.js'
+import {
+  defaultAuthPort,
+  defaultIntrospectionPort,
+  defaultListenHost,
+  defaultNodeEnv
+} from './settings-server.js'
 
 /** Configuration that cannot be used. `problems` holds every problem found, not just the first. */
 export class ConfigError extends Error {
@@ -87,6 +92,8 @@ export function loadConfig(
   const context: DefaultContext = {
     nodeEnv: (given.get('nodeEnv') as Config['nodeEnv'] | undefined) ?? defaultNodeEnv,
     authPort: (given.get('authPort') as number | undefined) ?? defaultAuthPort,
+    introspectionPort:
+      (given.get('introspectionPort') as number | undefined) ?? defaultIntrospectionPort,
     listenHost: (given.get('listenHost') as string | undefined) ?? defaultListenHost,
     embeddedDatabase: !given.has('databaseUrl')
   }

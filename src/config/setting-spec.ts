@@ -11,6 +11,7 @@ export type SettingOrigin = 'rafiki' | 'opas'
 export interface DefaultContext {
   nodeEnv: NodeEnv
   authPort: number
+  introspectionPort: number
   /** LISTEN_HOST, which each listener's own bind address defaults to. */
   listenHost: string
   /** No database URL: opas runs its embedded database. */

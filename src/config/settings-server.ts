@@ -7,6 +7,7 @@ import { baseUrl, bindAddress, boolean, integer, maxTimerMs, oneOf, text } from 
 /** Fixed defaults that the loader needs before any other default can be computed. */
 export const defaultNodeEnv = 'development' satisfies NodeEnv
 export const defaultAuthPort = 3006
+export const defaultIntrospectionPort = 3007
 export const defaultListenHost = '0.0.0.0'
 export const defaultEnvFile = '.env'
 
@@ -45,6 +46,7 @@ export const serverSettings: SettingsOf<
   | 'adminListenHost'
   | 'serviceApiListenHost'
   | 'authServerUrl'
+  | 'introspectionUrl'
   | 'trustProxy'
   | 'shutdownTimeoutMs'
   | 'envFile'
@@ -94,7 +96,7 @@ export const serverSettings: SettingsOf<
   introspectionPort: {
     env: 'INTROSPECTION_PORT',
     parser: port,
-    default: 3007,
+    default: defaultIntrospectionPort,
     description: 'Port of the token introspection listener that the resource server calls.',
     origin: 'rafiki'
   },
@@ -153,6 +155,17 @@ export const serverSettings: SettingsOf<
       'interaction URLs are built from it and signed requests are checked against it. ' +
       'An absolute http(s) URL without query or fragment; a trailing slash is removed.',
     origin: 'rafiki'
+  },
+  introspectionUrl: {
+    env: 'INTROSPECTION_URL',
+    parser: baseUrl(),
+    default: ({ introspectionPort }) => `http://localhost:${introspectionPort}`,
+    defaultText: '`http://localhost:{INTROSPECTION_PORT}`',
+    description:
+      'URL of the introspection listener, as resource servers reach it: the ' +
+      '`introspection_endpoint` of `/.well-known/gnap-as-rs` (RFC 9767 §3.1), and what a ' +
+      'resource server signs under INTROSPECTION_AUTH=signature. Same form as AUTH_SERVER_URL.',
+    origin: 'opas'
   },
   trustProxy: {
     env: 'TRUST_PROXY',

@@ -7,6 +7,11 @@ import {
   type GrantRequest
 } from '../gnap/request-schemas.js'
 import { isUuid } from '../gnap/wire.js'
+import {
+  grantEndpointDiscovery,
+  rafikiDiscovery,
+  resourceServerDiscovery
+} from '../gnap/discovery.js'
 import { clientIdentityOf, type ClientIdentity } from '../gnap/client-identity.js'
 import type { Continuation, GrantService } from '../grant/grant-service.js'
 import type { Metrics } from '../metrics/metrics.js'
@@ -44,7 +49,7 @@ export interface GnapRouteDeps {
   tenants: TenantDirectory
   verifyClient: VerifyClient
   metrics: Metrics
-  config: { authServerUrl: string; operatorTenantId: string }
+  config: { authServerUrl: string; introspectionUrl: string; operatorTenantId: string }
 }
 
 /** The access types a grant response hands out (an access token's items, or a subject). */
@@ -57,6 +62,9 @@ function issuedTypes(res: {
 }
 
 type IdParams = { id: string }
+
+/** The path the client called, without its query. */
+const pathOf = (req: FastifyRequest) => req.url.split('?', 1)[0]!
 
 /**
  * The interaction reference of a continuation (RFC 9635 §5.1), or undefined for a poll (§5.2).
@@ -149,15 +157,29 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     return response
   }
   // Rafiki's discovery document, with an absolute grant endpoint (RFC 9635 §9 requires one;
-  // Rafiki's relative "/" is wrong for a multi-tenant server) and the RFC's key proof and
-  // subject format fields.
-  app.get('/discovery', { config: { auth: 'none' } }, () => ({
-    grant_request_endpoint: `${config.authServerUrl}/`,
-    interaction_start_modes_supported: ['redirect'],
-    interaction_finish_modes_supported: ['redirect'],
-    key_proofs_supported: ['httpsig'],
-    sub_id_formats_supported: ['uri']
-  }))
+  // Rafiki's relative "/" is wrong for a multi-tenant server).
+  app.get('/discovery', { config: { auth: 'none' } }, () =>
+    rafikiDiscovery(`${config.authServerUrl}/`)
+  )
+  // RFC 9635 §9: OPTIONS on a grant endpoint answers discovery, with the RFC's field names and
+  // the URL the client called (it MUST match). A tenant's endpoint exists only for a tenant.
+  const discover = async (req: FastifyRequest) => {
+    const tenantId = (req.params as { tenantId?: string }).tenantId
+    if (tenantId !== undefined && !(isUuid(tenantId) && (await tenants.find(tenantId)))) {
+      throw invalidRequest('unknown tenant', 404)
+    }
+    return grantEndpointDiscovery(config.authServerUrl + pathOf(req))
+  }
+  const discoveryRoute = { config: { auth: 'none' as const, discovery: true as const } }
+  app.options('/', discoveryRoute, discover)
+  app.options('/:tenantId', discoveryRoute, discover)
+  // RFC 9767 §3.1: the resource servers' discovery document, beside the grant endpoint.
+  app.get('/.well-known/gnap-as-rs', { config: { auth: 'none' } }, () =>
+    resourceServerDiscovery({
+      grantRequestEndpoint: `${config.authServerUrl}/`,
+      introspectionEndpoint: `${config.introspectionUrl}/`
+    })
+  )
   app.post('/', grantRoute, grantHandler)
   app.post('/:tenantId', grantRoute, grantHandler)
 

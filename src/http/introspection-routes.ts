@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { IntrospectionRequestSchema, type IntrospectionRequest } from '../gnap/request-schemas.js'
 import type { Metrics } from '../metrics/metrics.js'
+import { resourceServerDiscovery } from '../gnap/discovery.js'
 import type { TokenService } from '../token/token-service.js'
 import { requireJsonAccept } from './route-auth.js'
 
@@ -10,8 +11,19 @@ import { requireJsonAccept } from './route-auth.js'
  */
 export function registerIntrospectionRoutes(
   app: FastifyInstance,
-  deps: { tokens: TokenService; metrics: Metrics }
+  deps: {
+    tokens: TokenService
+    metrics: Metrics
+    config: { authServerUrl: string; introspectionUrl: string }
+  }
 ): void {
+  // RFC 9767 §3.1, where resource servers already connect (the auth listener serves it too).
+  app.get('/.well-known/gnap-as-rs', { config: { auth: 'none' } }, () =>
+    resourceServerDiscovery({
+      grantRequestEndpoint: `${deps.config.authServerUrl}/`,
+      introspectionEndpoint: `${deps.config.introspectionUrl}/`
+    })
+  )
   app.post(
     '/',
     {

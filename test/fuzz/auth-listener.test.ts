@@ -168,7 +168,7 @@ describe('auth listener: the browser front channel', () => {
 })
 
 describe('auth listener: discovery, probes, unknown routes', () => {
-  for (const path of ['/discovery', '/healthz', '/readyz']) {
+  for (const path of ['/discovery', '/.well-known/gnap-as-rs', '/healthz', '/readyz']) {
     test(`GET ${path}`, async (t) => {
       const arb = requestArb(world, {
         method: getOrHead,
@@ -178,6 +178,21 @@ describe('auth listener: discovery, probes, unknown routes', () => {
       await fuzzUnsigned(world, t, `auth GET ${path}`, 'auth', arb)
     })
   }
+
+  // RFC 9635 §9: discovery on the operator's grant endpoint and on a tenant's.
+  test('OPTIONS on the grant endpoints', async (t) => {
+    for (const [route, path] of [
+      ['/', '/'],
+      ['/:tenantId', `/${world.server.tenantId}`]
+    ] as const) {
+      const arb = requestArb(world, {
+        method: fc.constant('OPTIONS'),
+        path: fc.constant(path),
+        body: strayBody
+      })
+      await fuzzUnsigned(world, t, `auth OPTIONS ${route}`, 'auth', arb)
+    }
+  })
 
   test('unknown routes and unusual methods', async (t) => {
     await fuzzUnsigned(world, t, 'auth unknown routes', 'auth', unknownRoutesArb(world))

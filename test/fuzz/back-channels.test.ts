@@ -156,6 +156,12 @@ describe('introspection listener', () => {
     })
     await fuzzUnsigned(world, t, 'introspection POST /', 'introspection', arb)
   })
+
+  test('GET /.well-known/gnap-as-rs', async (t) => {
+    const path = '/.well-known/gnap-as-rs'
+    const arb = requestArb(world, { method: getOrHead, path: fc.constant(path), body: strayBody })
+    await fuzzUnsigned(world, t, `introspection GET ${path}`, 'introspection', arb)
+  })
 })
 
 describe('admin listener', () => {
@@ -698,8 +704,9 @@ describe('found by the fuzz, fixed', () => {
     assertEnvelope(res, 414, 'invalid request URL')
   })
 
+  // (On a grant endpoint it is discovery instead, RFC 9635 §9: test/integration/discovery.test.ts.)
   test('OPTIONS without preflight headers is answered as a preflight, not with plain text', async () => {
-    const res = await inject('auth', 'OPTIONS', '/')
+    const res = await inject('auth', 'OPTIONS', '/continue/x')
     assert.equal(res.status, 204, `${res.status} ${res.text}`)
     assert.equal(res.text, '')
   })

@@ -138,6 +138,7 @@ export async function startTestServer(
     LISTEN_HOST: '127.0.0.1',
     ...ports,
     AUTH_SERVER_URL: `http://127.0.0.1:${ports.AUTH_PORT}`,
+    INTROSPECTION_URL: `http://127.0.0.1:${ports.INTROSPECTION_PORT}`,
     DATA_DIR: 'memory://',
     ...(database ? { AUTH_DATABASE_URL: database.url } : {}),
     OPERATOR_TENANT_ID: randomUUID(),
@@ -172,6 +173,8 @@ export async function startTestServer(
       }
       Object.assign(fullEnv, await freeListenerPorts())
       fullEnv.AUTH_SERVER_URL = env.AUTH_SERVER_URL ?? `http://127.0.0.1:${fullEnv.AUTH_PORT}`
+      fullEnv.INTROSPECTION_URL =
+        env.INTROSPECTION_URL ?? `http://127.0.0.1:${fullEnv.INTROSPECTION_PORT}`
     }
   }
   const config = server.services.config

@@ -109,9 +109,10 @@ describe('unknown routes', () => {
   // RFC 9110 §15.5.6: a known path asked with a method it does not answer.
   const wrongMethods: [Listener, string, string, string][] = [
     ['auth', 'PUT', '/token/x', 'POST, DELETE'],
-    ['auth', 'GET', '/', 'POST'],
+    // OPTIONS: discovery (RFC 9635 §9).
+    ['auth', 'GET', '/', 'POST, OPTIONS'],
     // POST /discovery is a tenant's grant endpoint (`/:tenantId`) as far as routing goes.
-    ['auth', 'DELETE', '/discovery', 'GET, HEAD, POST'],
+    ['auth', 'DELETE', '/discovery', 'GET, HEAD, POST, OPTIONS'],
     ['auth', 'PATCH', '/continue/x/', 'POST, DELETE'],
     ['introspection', 'GET', '/', 'POST'],
     ['interaction', 'DELETE', '/grant/x/y', 'GET, HEAD'],

@@ -132,8 +132,19 @@ describe('auth listener: the GNAP client API', () => {
     }
   })
 
+  // RFC 9635 §9: OPTIONS on a grant endpoint is discovery, open to anyone (it reads nothing of a
+  // grant); nothing else under a client path is unsigned.
+  const isDiscovery = (route: RouteOptions) =>
+    route.config?.discovery === true && methodsOf(route).every((m) => m === 'OPTIONS')
+
+  test('discovery (OPTIONS on the grant endpoints) is the only unsigned route there', () => {
+    const discovery = routesOf('auth').filter(isDiscovery)
+    assert.deepEqual(discovery.map((r) => r.url).sort(), ['/', '/:tenantId'])
+    for (const route of discovery) assert.equal(authOf(route), 'none', label(route))
+  })
+
   test('no route under a GNAP client path escapes signature verification', () => {
-    const found = routesOf('auth').filter((r) => isGnapClientPath(r.url))
+    const found = routesOf('auth').filter((r) => isGnapClientPath(r.url) && !isDiscovery(r))
     assert.ok(found.length >= Object.keys(signatureHookOf).length, 'client routes were found')
     for (const route of found) {
       assert.equal(authOf(route), 'client-signature', label(route))

@@ -68,7 +68,14 @@ describe('CORS: the auth listener only', () => {
       const options = server.apps[listener].declaredRoutes.filter((r) =>
         [r.method].flat().includes('OPTIONS')
       )
-      assert.equal(options.length, listener === 'auth' ? 1 : 0, listener)
+      // The auth listener's others are its grant endpoints' discovery (RFC 9635 §9).
+      const preflight = options.filter((r) => r.config?.discovery !== true)
+      assert.deepEqual(
+        preflight.map((r) => r.url),
+        listener === 'auth' ? ['*'] : [],
+        listener
+      )
+      assert.equal(options.length, listener === 'auth' ? 3 : 0, listener)
     }
   })
 
