@@ -80,3 +80,25 @@ export function parseJwks(
   }
   return keys
 }
+
+/** A public Ed25519 key as RFC 9635 §7.1 presents one: a JWK with its `kid` and `alg`. */
+export interface PublicJwk {
+  kid: string
+  alg: 'EdDSA'
+  kty: 'OKP'
+  crv: 'Ed25519'
+  x: string
+}
+
+// Exported once per imported key (a JWKS entry is one KeyObject for as long as it is cached).
+const exported = new WeakMap<KeyObject, string>()
+
+/** `key` (an imported Ed25519 public key) as the JWK named `kid`. */
+export function publicJwk(key: KeyObject, kid: string): PublicJwk {
+  let x = exported.get(key)
+  if (x === undefined) {
+    x = key.export({ format: 'jwk' }).x as string
+    exported.set(key, x)
+  }
+  return { kid, alg: 'EdDSA', kty: 'OKP', crv: 'Ed25519', x }
+}

@@ -62,6 +62,7 @@ function errorOf(code: GnapErrorCode, defaultStatus: number) {
 export const invalidRequest = errorOf('invalid_request', 400)
 export const invalidClient = errorOf('invalid_client', 401)
 export const invalidInteraction = errorOf('invalid_interaction', 400)
+export const invalidFlag = errorOf('invalid_flag', 400)
 export const invalidRotation = errorOf('invalid_rotation', 404)
 export const invalidContinuation = errorOf('invalid_continuation', 401)
 export const userDenied = errorOf('user_denied', 401)

@@ -53,9 +53,17 @@ export const SubjectSchema = Type.Object({
 // The spec's anyOf (with access_token, or with interact + subject) is checked in grant-model so
 // the error says which field is missing (RFC 9635 §2). Unknown top-level fields are ignored, as
 // RFC 9635 §2 extension rules and Rafiki both allow.
+// RFC 9635 §2.1.1: the token's flags (checked in grant-model: `invalid_flag`) and the client's
+// label for it, echoed in every token response of the grant (§3.2.1).
+export const AccessTokenRequestSchema = Type.Object({
+  access: AccessSchema,
+  flags: Type.Optional(Type.Array(Type.String({ maxLength: 64 }), { maxItems: 8 })),
+  label: Type.Optional(Type.String({ minLength: 1, maxLength: 256 }))
+})
+
 export const GrantRequestSchema = Type.Object({
   client: ClientSchema,
-  access_token: Type.Optional(Type.Object({ access: AccessSchema })),
+  access_token: Type.Optional(AccessTokenRequestSchema),
   interact: Type.Optional(InteractRequestSchema),
   subject: Type.Optional(SubjectSchema)
 })

@@ -9,6 +9,8 @@ export interface AccessTokenWire {
   manage: string
   expires_in: number
   access: AccessItem[]
+  /** The client's label for the token, echoed when it gave one (RFC 9635 §3.2.1). */
+  label?: string
 }
 
 export interface ContinueWire {
@@ -20,14 +22,17 @@ export interface ContinueWire {
 export function accessTokenWire(
   baseUrl: string,
   token: { value: string; managementId: string; expiresIn: number },
-  access: AccessItem[]
+  access: AccessItem[],
+  label: string | null = null
 ): AccessTokenWire {
-  return {
+  const wire: AccessTokenWire = {
     value: token.value,
     manage: `${baseUrl}/token/${token.managementId}`,
     expires_in: token.expiresIn,
     access
   }
+  if (label !== null) wire.label = label
+  return wire
 }
 
 export function continueWire(

@@ -1,5 +1,5 @@
 import type { AccessItem } from '../gnap/access.js'
-import { invalidRequest } from '../gnap/gnap-error.js'
+import { invalidFlag, invalidRequest } from '../gnap/gnap-error.js'
 import type { GrantRequest } from '../gnap/request-schemas.js'
 import { parseRepeatingInterval } from './interval.js'
 
@@ -64,6 +64,23 @@ function checkSubject(request: GrantRequest): void {
 }
 
 /**
+ * RFC 9635 §2.1.1: a flag may appear once, and the one flag a request may carry, `bearer`, asks
+ * for a token usable without the client's key, which Open Payments does not have: every token
+ * is bound to its client's key (§7.3). Anything else (`durable` is a response flag) is not a
+ * flag opas can honour either.
+ */
+function checkFlags(request: GrantRequest): void {
+  const flags = request.access_token?.flags ?? []
+  if (new Set(flags).size !== flags.length) throw invalidFlag('a flag is given more than once')
+  for (const flag of flags) {
+    if (flag === 'bearer') {
+      throw invalidFlag('bearer tokens are not supported: every token is bound to the client key')
+    }
+    throw invalidFlag(`unsupported access token flag: ${JSON.stringify(flag)}`)
+  }
+}
+
+/**
  * Decides whether the grant needs the account holder's interaction (Rafiki §3.3, RFC 9635 §1.5)
  * and checks what the schema cannot: the request carries access or a subject, amounts fit in
  * uint64, only one amount per limit, intervals parse, and items needing consent name the
@@ -78,6 +95,7 @@ export function assessGrantRequest(
   if (access.length === 0 && subIds.length === 0) {
     throw invalidRequest('subject or access_token required')
   }
+  checkFlags(request)
   access.forEach(checkLimits)
   checkSubject(request)
   checkFinishUri(request)

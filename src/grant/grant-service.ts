@@ -1,4 +1,4 @@
-import type { ClientKeys } from '../client-keys/index.js'
+import type { ClientKeys, PublicJwk } from '../client-keys/index.js'
 import { toAccessWire } from '../gnap/access.js'
 import { storedClient, type ClientIdentity } from '../gnap/client-identity.js'
 import { clientAsActor, type EventOrigin } from '../audit/events.js'
@@ -100,6 +100,8 @@ export function createGrantService(deps: GrantServiceDeps) {
     tenant: Tenant
     /** The client whose signature the edge verified (its `client` field, read once). */
     client: ClientIdentity
+    /** The key that signed the request of a wallet-address client: the tokens' bound key. */
+    clientKey: PublicJwk | null
     grantUri: string
     request: GrantRequest
     /** How the request is kept from being replayed: its signature may be recorded with the grant. */
@@ -134,6 +136,8 @@ export function createGrantService(deps: GrantServiceDeps) {
       grantUri,
       client: client.kind === 'walletAddress' ? client.walletAddress : null,
       jwk: client.kind === 'jwk' ? client.jwk : null,
+      clientKey: input.clientKey,
+      accessTokenLabel: request.access_token?.label ?? null,
       access,
       subIds: request.subject?.sub_ids ?? []
     }
@@ -163,7 +167,7 @@ export function createGrantService(deps: GrantServiceDeps) {
         client
       })
       const response = {
-        access_token: accessTokenWire(config.authServerUrl, token, access),
+        access_token: accessTokenWire(config.authServerUrl, token, access, base.accessTokenLabel),
         continue: continueWire(config.authServerUrl, base.continueId, continueToken)
       }
       return { grantId: base.id, response }
@@ -259,7 +263,8 @@ export function createGrantService(deps: GrantServiceDeps) {
       response.access_token = accessTokenWire(
         config.authServerUrl,
         token,
-        contents.access.map(toAccessWire)
+        contents.access.map(toAccessWire),
+        grant.accessTokenLabel
       )
     }
     if (contents.subIds.length > 0) response.subject = { sub_ids: contents.subIds }

@@ -1,6 +1,7 @@
 import { accessJsonSql, insertAccessesSql, type AccessRow } from '../access/access-store.js'
 import type { AccessItem } from '../gnap/access.js'
 import type { Jwk } from '../gnap/request-schemas.js'
+import type { PublicJwk } from '../client-keys/index.js'
 import { replayFragment, type Replay } from '../replay/replay-guard.js'
 import type { Queryable } from '../storage/db.js'
 import { StatementParams } from '../storage/statement-params.js'
@@ -29,6 +30,8 @@ export interface GrantRow {
   client: string | null
   clientName: string | null
   jwk: Jwk | null
+  /** The client's label for the grant's access token (RFC 9635 §2.1.1), echoed with each. */
+  accessTokenLabel: string | null
   lastContinuedAt: Date
   createdAt: Date
   /** The database clock at read time: `wait` is judged on the clock that stamped lastContinuedAt. */
@@ -39,6 +42,7 @@ const GRANT_COLUMNS = `g.id, g.tenant_id as "tenantId", g.state, g.finalization_
   g.continue_id as "continueId", g.continue_token_hash as "continueTokenHash",
   g.finish_method as "finishMethod", g.finish_uri as "finishUri", g.client_nonce as "clientNonce",
   g.grant_uri as "grantUri", g.client, g.client_name as "clientName", g.jwk,
+  g.access_token_label as "accessTokenLabel",
   g.last_continued_at as "lastContinuedAt", g.created_at as "createdAt", now() as "dbNow"`
 
 export interface NewGrant {
@@ -56,6 +60,9 @@ export interface NewGrant {
   client: string | null
   clientName: string | null
   jwk: Jwk | null
+  /** The key that signed a wallet-address client's request (RFC 9767 §3.3 `key`). */
+  clientKey: PublicJwk | null
+  accessTokenLabel: string | null
   access: AccessItem[]
   subIds: { id: string; format: string }[]
   /** Issued with the grant (non-interactive grants). */
@@ -89,14 +96,17 @@ function insertGrantStatement(
     ...guard.ctes,
     `g as (
   insert into grants (id, tenant_id, state, finalization_reason, start_method, continue_id,
-    continue_token_hash, finish_method, finish_uri, client_nonce, grant_uri, client, client_name, jwk)
+    continue_token_hash, finish_method, finish_uri, client_nonce, grant_uri, client, client_name, jwk,
+    client_key, access_token_label)
   select ${p.add(grant.id)}::uuid, ${tenant}::uuid, ${p.add(grant.state)}::text,
     ${p.add(grant.finalizationReason)}::text, ${p.add(grant.startMethod)}::text[],
     ${p.add(grant.continueId)}::uuid, ${p.add(grant.continueTokenHash)}::bytea,
     ${p.add(grant.finishMethod)}::text, ${p.add(grant.finishUri)}::text,
     ${p.add(grant.clientNonce)}::text, ${p.add(grant.grantUri)}::text, ${p.add(grant.client)}::text,
     ${p.add(grant.clientName)}::text,
-    ${p.add(grant.jwk === null ? null : JSON.stringify(grant.jwk))}::jsonb
+    ${p.add(grant.jwk === null ? null : JSON.stringify(grant.jwk))}::jsonb,
+    ${p.add(grant.clientKey === null ? null : JSON.stringify(grant.clientKey))}::jsonb,
+    ${p.add(grant.accessTokenLabel)}::text
   where ${guard.claimed}
   returning id
 )`,

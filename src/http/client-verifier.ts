@@ -68,7 +68,9 @@ export function createClientVerifier(deps: ClientVerifierDeps) {
     req: FastifyRequest,
     client: ClientIdentity,
     options: { deferReplay?: boolean; repeatable?: boolean } = {}
-  ): Promise<Replay> {
+  ): Promise<VerifiedClient> {
+    let key: KeyObject | undefined
+    const lookup = keyLookup(client)
     const verified = await verifyMessage(
       {
         method: req.method,
@@ -76,26 +78,35 @@ export function createClientVerifier(deps: ClientVerifierDeps) {
         headers: req.headers,
         body: req.rawBody
       },
-      keyLookup(client),
+      async (keyid) => (key = await lookup(keyid)),
       { now: Math.floor(deps.now() / 1000), maxAgeSeconds: config.signatureMaxAgeSeconds }
     )
     // Counted only once verified, so no one can spend another client's allowance.
     await deps.rateLimits.consumeClient(
       client.kind === 'walletAddress' ? client.walletAddress : `jwk:${client.jwk.x}`
     )
+    const signedBy = { keyid: verified.keyid, key: key! }
     if (options.repeatable && verified.nonce === undefined && config.signatureReplay !== 'strict') {
-      return { kind: 'none' }
+      return { replay: { kind: 'none' }, ...signedBy }
     }
     // RFC 9421 §7.2.2: recorded only once verified (an unsigned flood records nothing), until
     // `created` leaves the window, after which the freshness check refuses the signature anyway.
     const signature = verified.signature
     const expiresAt = verified.created + config.signatureMaxAgeSeconds
     if (options.deferReplay && deps.replay.foldsIntoStatements) {
-      return { kind: 'record', signature, expiresAt }
+      return { replay: { kind: 'record', signature, expiresAt }, ...signedBy }
     }
     if (!(await deps.replay.claim(signature, expiresAt))) throw new SignatureError('replayed')
-    return { kind: 'claimed' }
+    return { replay: { kind: 'claimed' }, ...signedBy }
   }
 }
 
 export type VerifyClient = ReturnType<typeof createClientVerifier>
+
+/** A verified request: how it is kept from being replayed, and the key that signed it. */
+export interface VerifiedClient {
+  replay: Replay
+  /** The signing key, as the client named it (its `keyid`) and imported. */
+  keyid: string
+  key: KeyObject
+}

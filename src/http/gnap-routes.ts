@@ -16,6 +16,7 @@ import { clientIdentityOf, type ClientIdentity } from '../gnap/client-identity.j
 import type { Continuation, GrantService } from '../grant/grant-service.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { SignatureError } from '../http-signatures/index.js'
+import { publicJwk, type PublicJwk } from '../client-keys/index.js'
 import type { Replay, Replayed } from '../replay/replay-guard.js'
 import type { Tenant, TenantDirectory } from '../tenant/tenant-directory.js'
 import type { ManagedToken, TokenService } from '../token/token-service.js'
@@ -28,9 +29,12 @@ import { requireJsonAccept } from './route-auth.js'
 import { requestOrigin } from './event-origin.js'
 
 /** What each route's hook authenticated, for its handler (request-context). */
-const grantRequest = requestContext<{ tenant: Tenant; client: ClientIdentity; replay: Replay }>(
-  'verified grant request'
-)
+const grantRequest = requestContext<{
+  tenant: Tenant
+  client: ClientIdentity
+  replay: Replay
+  clientKey: PublicJwk | null
+}>('verified grant request')
 const continuation = requestContext<Continuation>('authenticated continuation')
 const managedToken = requestContext<{ token: ManagedToken; replay: Replay }>('managed token')
 
@@ -98,8 +102,14 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     if (!tenant) throw invalidRequest('unknown tenant', 404)
     noteTenant(req, tenant.id)
     const client = clientIdentityOf((req.body as GrantRequest).client)
-    const replay = await verifyClient(req, client, { deferReplay: true, repeatable: true })
-    grantRequest.set(req, { tenant, client, replay })
+    const { replay, keyid, key } = await verifyClient(req, client, {
+      deferReplay: true,
+      repeatable: true
+    })
+    // The key the grant's tokens are bound to (RFC 9767 §3.3 `key`); a directed-identity
+    // client's is its JWK, stored as such.
+    const clientKey = client.kind === 'walletAddress' ? publicJwk(key, keyid) : null
+    grantRequest.set(req, { tenant, client, replay, clientKey })
   }
 
   // RFC 9635 §5: the continuation token is presented as `Authorization: GNAP <token>` and the
@@ -124,7 +134,7 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     const found = await tokens.findManaged(id, token)
     noteTenant(req, found.tenantId)
     // Rotation records the signature itself; revocation has it claimed here.
-    const replay = await verifyClient(req, found.client, { deferReplay: req.method === 'POST' })
+    const { replay } = await verifyClient(req, found.client, { deferReplay: req.method === 'POST' })
     managedToken.set(req, { token: found, replay })
   }
 
@@ -134,11 +144,12 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
     preHandler: [requireJsonAccept, verifyGrantRequest]
   }
   const grantHandler = async (req: FastifyRequest) => {
-    const { tenant, client, replay } = grantRequest.of(req)
+    const { tenant, client, replay, clientKey } = grantRequest.of(req)
     const { grantId, response } = unlessReplayed(
       await grants.requestGrant({
         tenant,
         client,
+        clientKey,
         // The hash binds the finish redirect to the grant endpoint the client called (§4.2.3).
         grantUri: `${config.authServerUrl}/${(req.params as { tenantId?: string }).tenantId ?? ''}`,
         request: req.body as GrantRequest,

@@ -31,9 +31,11 @@ export function registerIntrospectionRoutes(
       config: { auth: 'none' },
       preHandler: requireJsonAccept
     },
-    async (req) => {
+    async (req, reply) => {
       const { response, tenantId } = await deps.tokens.introspect(req.body as IntrospectionRequest)
       deps.metrics.introspected(response.active, tenantId)
+      // What a token grants is not for a cache to keep (RFC 9767 §3.3's example).
+      void reply.header('cache-control', 'no-store')
       return response
     }
   )

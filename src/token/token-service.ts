@@ -30,7 +30,10 @@ export interface TokenServiceDeps {
   newId: () => string
 }
 
-/** Token introspection response (token-introspection.yaml; RFC 9767 §3.3 in spirit). */
+/**
+ * Token introspection response: Rafiki's fields (token-introspection.yaml) and, beside them,
+ * RFC 9767 §3.3's. An inactive token is `{ active: false }` alone (§3.3: other fields omitted).
+ */
 export type IntrospectionResponse =
   | { active: false }
   | {
@@ -38,6 +41,19 @@ export type IntrospectionResponse =
       grant: string
       access: AccessItem[]
       client: { walletAddress: string } | { jwk: Jwk }
+      /** The grant endpoint URL that issued the token (RFC 9767 §3.3, REQUIRED). */
+      iss: string
+      /** Issued at and expiry, in seconds since the epoch. */
+      iat: number
+      exp: number
+      /**
+       * The key the token is bound to (RFC 9635 §7.1): every Open Payments token is bound, so
+       * this is left out only for a grant that never recorded its key (made before migration
+       * 015, or imported from Rafiki).
+       */
+      key?: { proof: 'httpsig'; jwk: Jwk }
+      /** No flag applies: no token is a bearer token, and none outlives its rotation (§3.2.1). */
+      flags: string[]
     }
 
 /** A token under management, authenticated by its value: what rotation and revocation act on. */
@@ -129,7 +145,7 @@ export function createTokenService(deps: TokenServiceDeps) {
     const { value, ...next } = newToken()
     // Whatever the outcome, the old value is of no more use.
     known.delete(managed.managementId)
-    const { claimed, access } = await rotateToken(
+    const { claimed, access, label } = await rotateToken(
       db,
       managed,
       next,
@@ -148,7 +164,9 @@ export function createTokenService(deps: TokenServiceDeps) {
       access_token: accessTokenWire(
         config.authServerUrl,
         { value, ...next },
-        access.map(toAccessWire)
+        access.map(toAccessWire),
+        // RFC 9635 §3.2.1: the token keeps the label its grant's request gave it.
+        label
       )
     }
   }
@@ -194,12 +212,19 @@ export function createTokenService(deps: TokenServiceDeps) {
     const client =
       token.client !== null ? { walletAddress: token.client } : { jwk: token.jwk as Jwk }
     const granted = token.access.map(toAccessWire)
+    const iat = Math.floor(token.createdAt)
     return {
       response: {
         active: true,
         grant: token.grantId,
         access: request.access ? matchAccess(request.access as AccessItem[], granted) : [],
-        client
+        client,
+        iss: token.grantUri,
+        iat,
+        // The database's own rule: live while created_at + expires_in is not past (liveTokenSql).
+        exp: Math.floor(token.createdAt + token.expiresIn),
+        ...(token.key && { key: { proof: 'httpsig' as const, jwk: token.key } }),
+        flags: []
       },
       tenantId: token.tenantId
     }

@@ -67,7 +67,7 @@ describe('rotateToken records the token it replaced, and its event', () => {
       await insertToken(tx, grantId, old)
       const next = { valueHash: randomBytes(32), managementId: randomUUID(), expiresIn: 600 }
       const rotated = await rotateToken(tx, { ...old, tenantId }, next, { kind: 'none' }, event)
-      assert.deepEqual(rotated, { claimed: true, access: [] })
+      assert.deepEqual(rotated, { claimed: true, access: [], label: null })
       // A second rotation of the same old token finds it revoked and writes nothing.
       const again = { valueHash: randomBytes(32), managementId: randomUUID(), expiresIn: 600 }
       const lost = await rotateToken(tx, { ...old, tenantId }, again, { kind: 'none' }, event)

@@ -78,7 +78,7 @@ export async function rotateToken(
   next: NewToken,
   replay: Replay,
   event: EventOfChange
-): Promise<{ claimed: boolean; access: AccessRow[] | undefined }> {
+): Promise<{ claimed: boolean; access: AccessRow[] | undefined; label: string | null }> {
   // The request's replay record, when it keeps one, is written by the same statement, which
   // rotates only when it was not there yet (RFC 9421 §7.2.2); with nothing to record, the
   // statement has no replay CTE (statement-params.ts). So is its audit event
@@ -89,7 +89,7 @@ export async function rotateToken(
   const ctes = [
     ...guard.ctes,
     `live_grant as (
-       select g.id from access_tokens t join grants g on g.id = t.grant_id
+       select g.id, g.access_token_label from access_tokens t join grants g on g.id = t.grant_id
        where t.management_id = ${managementId} and g.finalization_reason is distinct from 'REVOKED'
        for share of g
      )`,
@@ -114,14 +114,20 @@ export async function rotateToken(
     claimed: boolean
     rotated: boolean
     access: AccessRow[] | null
+    label: string | null
   }>(
     `with ${ctes.join(', ')}
      select ${guard.claimed} as claimed, exists (select 1 from new) as rotated,
-       (select ${accessJsonSql('new.grant_id')} from new) as access`,
+       (select ${accessJsonSql('new.grant_id')} from new) as access,
+       (select access_token_label from live_grant) as label`,
     p.values
   )
   const row = rows[0]!
-  return { claimed: row.claimed, access: row.rotated ? (row.access ?? []) : undefined }
+  return {
+    claimed: row.claimed,
+    access: row.rotated ? (row.access ?? []) : undefined,
+    label: row.label
+  }
 }
 
 /**
@@ -159,6 +165,14 @@ export interface ActiveToken {
   client: string | null
   jwk: Jwk | null
   access: AccessRow[]
+  /** The grant endpoint the grant was requested at (RFC 9767 §3.3 `iss`). */
+  grantUri: string
+  /** The key the token is bound to: the directed-identity client's JWK, or the key that signed
+   * a wallet-address client's grant request (none for grants older than migration 015). */
+  key: Jwk | null
+  /** When it was issued, in seconds since the epoch (fractional), and its lifetime. */
+  createdAt: number
+  expiresIn: number
 }
 
 export async function findActiveToken(
@@ -167,7 +181,9 @@ export async function findActiveToken(
 ): Promise<ActiveToken | undefined> {
   const { rows } = await q.query<ActiveToken & { access: AccessRow[] | null }>(
     `select g.id as "grantId", g.tenant_id as "tenantId", g.client, g.jwk,
-       ${accessJsonSql('g.id')} as access
+       ${accessJsonSql('g.id')} as access, g.grant_uri as "grantUri",
+       coalesce(g.client_key, g.jwk) as key,
+       extract(epoch from t.created_at)::float8 as "createdAt", t.expires_in as "expiresIn"
      from access_tokens t
      join grants g on g.id = t.grant_id
      join tenants n on n.id = g.tenant_id

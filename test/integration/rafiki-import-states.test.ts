@@ -392,8 +392,13 @@ test("introspection answers for an imported token exactly as for opas's own", as
     unknown
   >
   const imported = (await assertTokenActive(server, tokens.live!.value)) as Record<string, unknown>
-  const withoutIds = (answer: Record<string, unknown>) => ({
+  // Rafiki's fields, and RFC 9767's by kind: the times and the grant endpoint are each token's
+  // own, and Rafiki never recorded the key that signed a grant request, so an imported wallet
+  // client's token has no `key` (a JWK client's is its JWK, below).
+  const withoutIds = ({ iat, exp, iss, key, ...answer }: Record<string, unknown>) => ({
     ...answer,
+    times: typeof iat === 'number' && typeof exp === 'number' && exp > iat,
+    iss: typeof iss,
     grant: typeof answer.grant,
     access: (answer.access as Record<string, unknown>[]).map(({ id, ...item }) => ({
       ...item,
@@ -402,10 +407,13 @@ test("introspection answers for an imported token exactly as for opas's own", as
   })
   assert.deepEqual(withoutIds(imported), withoutIds(ownAnswer))
   assert.equal(imported.grant, rows.issued)
+  assert.ok(ownAnswer.key !== undefined && !('key' in imported))
 
-  // The JWK client's token, too.
-  const jwkAnswer = await assertTokenActive(server, tokens.jwk!.value)
+  // The JWK client's token, too, bound to its JWK.
+  const jwkAnswer = (await assertTokenActive(server, tokens.jwk!.value)) as Record<string, unknown>
   assert.equal(jwkAnswer.grant, rows.jwk)
+  const jwk = (jwkAnswer.client as { jwk: unknown }).jwk
+  assert.deepEqual(jwkAnswer.key, { proof: 'httpsig', jwk })
 })
 
 test('rotated, expired, revoked-grant and deleted-tenant tokens introspect inactive', async () => {
