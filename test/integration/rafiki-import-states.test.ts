@@ -395,7 +395,7 @@ test("introspection answers for an imported token exactly as for opas's own", as
   // Rafiki's fields, and RFC 9767's by kind: the times and the grant endpoint are each token's
   // own, and Rafiki never recorded the key that signed a grant request, so an imported wallet
   // client's token has no `key` (a JWK client's is its JWK, below).
-  const withoutIds = ({ iat, exp, iss, key, ...answer }: Record<string, unknown>) => ({
+  const withoutIds = ({ iat, exp, iss, key: _key, ...answer }: Record<string, unknown>) => ({
     ...answer,
     times: typeof iat === 'number' && typeof exp === 'number' && exp > iat,
     iss: typeof iss,
