@@ -6,6 +6,7 @@ import type { Config } from './config/index.js'
 import { createGrantOperations } from './grant/grant-operations.js'
 import { createGrantService } from './grant/grant-service.js'
 import { createClientVerifier } from './http/client-verifier.js'
+import { createResourceServerVerifier } from './http/resource-server-verifier.js'
 import { createInteractionSession } from './http/interaction-session.js'
 import { createInteractionService } from './interaction/interaction-service.js'
 import { interactionUrl } from './interaction/interaction-url.js'
@@ -63,6 +64,21 @@ export function createServices(input: {
     logger: logger.child({ component: 'client-keys' }),
     observe: metrics.keyCache
   })
+  // INTROSPECTION_AUTH=signature: the listed resource servers' keys. Their URLs are the
+  // operator's own (usually on a private network), so no client-fetch address policy applies.
+  const resourceServerKeys =
+    config.introspectionAuth === 'signature'
+      ? createClientKeys({
+          allowHttp: true,
+          allowPrivate: true,
+          ...(input.resolve ? { resolve: input.resolve } : {}),
+          timeoutMs: config.clientFetchTimeoutMs,
+          maxBodyBytes: config.clientFetchMaxBytes,
+          cacheTtlMs: config.clientKeyCacheTtlSeconds * 1000,
+          now,
+          logger: logger.child({ component: 'resource-server-keys' })
+        })
+      : undefined
   const rateLimits = createRateLimits({
     windowSeconds: config.rateLimitWindowSeconds,
     perIp: config.rateLimitPerIp,
@@ -154,6 +170,7 @@ export function createServices(input: {
     db,
     logger,
     clientKeys,
+    resourceServerKeys,
     metrics,
     grants,
     grantOperations,
@@ -179,6 +196,8 @@ export function createServices(input: {
     consent: createConsentService({ grants, interactions, cookieKey: config.cookieKey }),
     rateLimits,
     verifyClient: createClientVerifier({ clientKeys, config, now, replay, rateLimits }),
+    verifyResourceServer:
+      resourceServerKeys && createResourceServerVerifier({ keys: resourceServerKeys, config, now }),
     /** Recorded signatures, shared by every process on the database (admin API signatures too). */
     replay,
     now,

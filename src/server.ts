@@ -200,6 +200,7 @@ async function syncOperatorTenant(
 /** Releases what the services hold: the key fetcher, the rate limiter's Redis, the database. */
 async function closeServices(services: Services): Promise<void> {
   await services.clientKeys.close()
+  await services.resourceServerKeys?.close()
   await services.rateLimits.close()
   await services.db.close()
 }

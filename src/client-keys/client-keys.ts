@@ -39,8 +39,8 @@ function stripSlash(walletAddress: string): string {
   return walletAddress.endsWith('/') ? walletAddress.slice(0, -1) : walletAddress
 }
 
-function unknownKey(walletAddress: string, keyid: string): ClientKeyError {
-  return new ClientKeyError('unknown_key', `${walletAddress}/jwks.json`, {
+function unknownKey(jwksUrl: string, keyid: string): ClientKeyError {
+  return new ClientKeyError('unknown_key', jwksUrl, {
     cause: new Error(`no key ${JSON.stringify(keyid)}`)
   })
 }
@@ -74,8 +74,7 @@ export function createClientKeys(opts: ClientKeysOptions) {
   const jwks = new FetchCache<ReadonlyMap<string, KeyObject>>({
     ...base,
     observe: observeJwks,
-    async load(walletAddress) {
-      const url = `${walletAddress}/jwks.json`
+    async load(url) {
       return parseJwks(await fetchJson(url), url, ({ kid, problem }) =>
         logger.debug({ url, kid, problem }, 'skipping invalid client key')
       )
@@ -89,26 +88,37 @@ export function createClientKeys(opts: ClientKeysOptions) {
   // When each JWKS was last refetched because of an unknown kid (rate limit per URL).
   const kidRefetchedAt = new LRUCache<string, number>({ max: maxEntries })
 
-  function find(walletAddress: string, keyid: string) {
+  function find(jwksUrl: string, keyid: string) {
     return (keys: ReadonlyMap<string, KeyObject>): KeyObject => {
       const key = keys.get(keyid)
-      if (key === undefined) throw unknownKey(walletAddress, keyid)
+      if (key === undefined) throw unknownKey(jwksUrl, keyid)
       return key
     }
   }
 
   // A kid missing from a fresh JWKS may be a newly added key: refetch, but at most once per
   // interval per URL so a stream of made-up kids cannot turn into a stream of fetches.
-  function refetchForKid(walletAddress: string, keyid: string): Promise<KeyObject> {
-    if (!jwks.isLoading(walletAddress)) {
+  function refetchForKid(jwksUrl: string, keyid: string): Promise<KeyObject> {
+    if (!jwks.isLoading(jwksUrl)) {
       const t = now()
-      const last = kidRefetchedAt.get(walletAddress)
+      const last = kidRefetchedAt.get(jwksUrl)
       if (last !== undefined && t - last < refetchInterval) {
-        return Promise.reject(unknownKey(walletAddress, keyid))
+        return Promise.reject(unknownKey(jwksUrl, keyid))
       }
-      kidRefetchedAt.set(walletAddress, t)
+      kidRefetchedAt.set(jwksUrl, t)
     }
-    return jwks.refresh(walletAddress).then(find(walletAddress, keyid))
+    return jwks.refresh(jwksUrl).then(find(jwksUrl, keyid))
+  }
+
+  /** Key `keyid` of the JWKS at `jwksUrl`: cached, with one rate-limited refetch per unknown kid. */
+  function getKeyAt(jwksUrl: string, keyid: string): Promise<KeyObject> {
+    const entry = jwks.peek(jwksUrl)
+    if (entry !== undefined && entry.ok) {
+      observeJwks?.('hit')
+      const key = entry.value.get(keyid)
+      return key !== undefined ? Promise.resolve(key) : refetchForKid(jwksUrl, keyid)
+    }
+    return jwks.get(jwksUrl).then(find(jwksUrl, keyid))
   }
 
   return {
@@ -118,15 +128,15 @@ export function createClientKeys(opts: ClientKeysOptions) {
      * @throws ClientKeyError
      */
     getKey(walletAddress: string, keyid: string): Promise<KeyObject> {
-      const wa = stripSlash(walletAddress)
-      const entry = jwks.peek(wa)
-      if (entry !== undefined && entry.ok) {
-        observeJwks?.('hit')
-        const key = entry.value.get(keyid)
-        return key !== undefined ? Promise.resolve(key) : refetchForKid(wa, keyid)
-      }
-      return jwks.get(wa).then(find(wa, keyid))
+      return getKeyAt(`${stripSlash(walletAddress)}/jwks.json`, keyid)
     },
+
+    /**
+     * Key `keyid` of a JWKS named by its URL (a resource server's, from the operator's
+     * configuration), cached and refetched as a client's.
+     * @throws ClientKeyError
+     */
+    getKeyAt,
 
     /**
      * The wallet address document (publicName for the consent screen, authServer...).

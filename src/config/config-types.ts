@@ -41,6 +41,17 @@ export type SignatureReplayMode = (typeof signatureReplayModes)[number]
 export const serviceApiAuthModes = ['secret', 'none'] as const
 export type ServiceApiAuthMode = (typeof serviceApiAuthModes)[number]
 
+export const introspectionAuthModes = ['none', 'signature'] as const
+export type IntrospectionAuthMode = (typeof introspectionAuthModes)[number]
+
+/** A resource server allowed to introspect under INTROSPECTION_AUTH=signature. */
+export interface ResourceServerEntry {
+  /** How it names itself in an introspection request's `resource_server` (RFC 9767 §3.2). */
+  name: string
+  /** Where its public keys are (a JWKS, RFC 7517 §5). */
+  jwksUrl: string
+}
+
 /**
  * Settings that may be left unset outside production: the caller generates a value, stores it
  * and prints it once, so a first `opas start` works with no configuration at all.
@@ -127,6 +138,10 @@ export interface Config {
   tenantSecretsKey: string | undefined
   /** SERVICE_API_AUTH: `secret` (SERVICE_API_SECRET as bearer token) or `none` (private network). */
   serviceApiAuth: ServiceApiAuthMode
+  /** INTROSPECTION_AUTH: `signature` makes resource servers sign introspection (RFC 9767 §3.2). */
+  introspectionAuth: IntrospectionAuthMode
+  /** INTROSPECTION_RESOURCE_SERVERS: the resource servers allowed to, by name with their JWKS. */
+  introspectionResourceServers: readonly ResourceServerEntry[]
   /** SERVICE_API_SECRET: when set, service API calls must carry it as a bearer token. */
   serviceApiSecret: string | undefined
   /** INTERACTION_COOKIE_SAME_SITE: SameSite attribute of the interaction cookie; undefined = default. */

@@ -4,7 +4,8 @@ export type {
   CookieSameSite,
   GeneratableSetting,
   LogLevel,
-  NodeEnv
+  NodeEnv,
+  ResourceServerEntry
 } from './config-types.js'
 export { cookieSameSiteValues, generatableSettings, logLevels, nodeEnvs } from './config-types.js'
 export type { LoadedConfig } from './load-config.js'

@@ -117,3 +117,58 @@ test('CLIENT_FETCH_ALLOWED_CIDRS takes comma-separated CIDR ranges and names a b
     'CLIENT_FETCH_ALLOWED_CIDRS: has "10.0.0.1", which is not a CIDR range (got "10.0.0.0/8,10.0.0.1")'
   ])
 })
+
+test('INTROSPECTION_AUTH=signature needs its resource servers and the URL they sign', () => {
+  const rs = 'backend=https://rs.wallet.example/jwks.json'
+  assert.deepEqual(problemsOf({ INTROSPECTION_AUTH: 'signature' }), [
+    'INTROSPECTION_AUTH=signature needs INTROSPECTION_RESOURCE_SERVERS: the resource servers ' +
+      'allowed to introspect, as name=JWKS URL pairs',
+    'INTROSPECTION_AUTH=signature needs INTROSPECTION_URL: the URL resource servers call and sign'
+  ])
+  assert.deepEqual(problemsOf({ INTROSPECTION_RESOURCE_SERVERS: rs }), [
+    'INTROSPECTION_RESOURCE_SERVERS is set but INTROSPECTION_AUTH is none: set ' +
+      'INTROSPECTION_AUTH=signature to require them'
+  ])
+  const { config } = loadConfig(
+    {
+      INTROSPECTION_AUTH: 'signature',
+      INTROSPECTION_URL: 'https://introspect.wallet.example/',
+      INTROSPECTION_RESOURCE_SERVERS: ` ${rs} , other=http://10.0.0.5:3000/keys `
+    },
+    noFiles
+  )
+  assert.equal(config.introspectionUrl, 'https://introspect.wallet.example')
+  assert.deepEqual(config.introspectionResourceServers, [
+    { name: 'backend', jwksUrl: 'https://rs.wallet.example/jwks.json' },
+    { name: 'other', jwksUrl: 'http://10.0.0.5:3000/keys' }
+  ])
+  // Rafiki's default: unauthenticated, no list; the introspection URL from its port.
+  const defaults = loadConfig({ INTROSPECTION_PORT: '4007' }, noFiles).config
+  assert.equal(defaults.introspectionAuth, 'none')
+  assert.deepEqual(defaults.introspectionResourceServers, [])
+  assert.equal(defaults.introspectionUrl, 'http://localhost:4007')
+})
+
+test('INTROSPECTION_RESOURCE_SERVERS is name=URL pairs, each name once', () => {
+  const bad: [string, RegExp][] = [
+    ['backend', /each entry is name=URL/],
+    ['=https://rs.example/jwks.json', /each entry is name=URL/],
+    ['a b=https://rs.example/jwks.json', /each entry is name=URL/],
+    ['backend=rs.example/jwks.json', /backend's URL, which must be an absolute URL/],
+    ['backend=ftp://rs.example/jwks.json', /must be a http or https URL/],
+    ['backend=https://rs.example/jwks.json?v=1', /query, fragment or credentials/],
+    ['backend=https://user:pw@rs.example/jwks.json', /query, fragment or credentials/],
+    ['a=https://rs.example/1,a=https://rs.example/2', /names a twice/],
+    [' , ', /names no resource server/]
+  ]
+  for (const [raw, problem] of bad) {
+    const problems = problemsOf({
+      INTROSPECTION_AUTH: 'signature',
+      INTROSPECTION_URL: 'https://introspect.wallet.example',
+      INTROSPECTION_RESOURCE_SERVERS: raw
+    })
+    assert.equal(problems.length, 1, `${raw}: ${problems.join('; ')}`)
+    assert.match(problems[0]!, /^INTROSPECTION_RESOURCE_SERVERS: /, raw)
+    assert.match(problems[0]!, problem, raw)
+  }
+})

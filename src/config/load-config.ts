@@ -121,7 +121,7 @@ export function loadConfig(
     setValue(config, key, resolveDefault(spec, context) as Config[typeof key])
   }
 
-  checkCrossSettings(config, production, problems)
+  checkCrossSettings(config, production, { given, invalid }, problems)
   checkListeners(config, production, invalid, problems)
   if (problems.length > 0) throw new ConfigError(problems)
   // Pass 2 set every schema key, and the schema's type has exactly the keys of Config.
@@ -135,8 +135,11 @@ export function loadConfig(
 function checkCrossSettings(
   config: Partial<Config>,
   production: boolean,
+  /** What the environment set, and what it set invalidly (reported already). */
+  settings: { given: ReadonlyMap<string, unknown>; invalid: ReadonlySet<string> },
   problems: string[]
 ): void {
+  const { given, invalid } = settings
   if (production) {
     // A short secret can be guessed: 32 characters give at least 128 bits from any generator.
     for (const [key, spec] of settingEntries()) {
@@ -162,6 +165,29 @@ function checkCrossSettings(
           `${configSchema.allowEmbeddedDatabaseInProduction.env}=true`
       )
     }
+  }
+
+  // Signed introspection needs whom to accept, and the URL they sign (RFC 9421 @target-uri).
+  const rsAuth = configSchema.introspectionAuth.env
+  const rsList = configSchema.introspectionResourceServers.env
+  if (config.introspectionAuth === 'signature') {
+    if (
+      config.introspectionResourceServers?.length === 0 &&
+      !invalid.has('introspectionResourceServers')
+    ) {
+      problems.push(
+        `${rsAuth}=signature needs ${rsList}: the resource servers allowed to introspect, ` +
+          'as name=JWKS URL pairs'
+      )
+    }
+    if (!given.has('introspectionUrl')) {
+      problems.push(
+        `${rsAuth}=signature needs ${configSchema.introspectionUrl.env}: the URL resource ` +
+          'servers call and sign'
+      )
+    }
+  } else if ((config.introspectionResourceServers?.length ?? 0) > 0) {
+    problems.push(`${rsList} is set but ${rsAuth} is none: set ${rsAuth}=signature to require them`)
   }
 
   // Without an IdP, a production interaction needs the built-in screen, turned on knowingly.

@@ -1,6 +1,11 @@
-import { consentScreens, cookieSameSiteValues, serviceApiAuthModes } from './config-types.js'
+import {
+  consentScreens,
+  cookieSameSiteValues,
+  introspectionAuthModes,
+  serviceApiAuthModes
+} from './config-types.js'
 import type { SettingsOf } from './setting-spec.js'
-import { integer, oneOf, text, url, uuid } from './value-parsers.js'
+import { integer, oneOf, resourceServerList, text, url, uuid } from './value-parsers.js'
 
 /** The operator tenant, its identity provider, and the keys of the admin API and cookies. */
 export const securitySettings: SettingsOf<
@@ -15,6 +20,8 @@ export const securitySettings: SettingsOf<
   | 'tenantSecretsKey'
   | 'serviceApiAuth'
   | 'serviceApiSecret'
+  | 'introspectionAuth'
+  | 'introspectionResourceServers'
   | 'interactionCookieSameSite'
 > = {
   operatorTenantId: {
@@ -123,6 +130,30 @@ export const securitySettings: SettingsOf<
       'Bearer token every service API call must carry (`Authorization: Bearer <secret>`). ' +
       'Required in production when SERVICE_API_LISTEN_HOST is beyond loopback, unless ' +
       'SERVICE_API_AUTH=none.',
+    origin: 'opas'
+  },
+  introspectionAuth: {
+    env: 'INTROSPECTION_AUTH',
+    parser: oneOf(introspectionAuthModes),
+    default: 'none',
+    description:
+      '`none`: introspection is unauthenticated, as in Rafiki (keep the listener on a network ' +
+      'only resource servers reach). `signature`: a resource server signs each introspection ' +
+      'request (HTTP message signatures, RFC 9767 §3.2) with a key of its JWKS and names ' +
+      'itself in `resource_server`; an unsigned request or an unknown resource server gets ' +
+      '401 `invalid_resource_server`. Needs INTROSPECTION_RESOURCE_SERVERS and INTROSPECTION_URL.',
+    origin: 'opas'
+  },
+  introspectionResourceServers: {
+    env: 'INTROSPECTION_RESOURCE_SERVERS',
+    parser: resourceServerList(),
+    default: () => [],
+    defaultText: 'none',
+    description:
+      'The resource servers allowed to introspect under INTROSPECTION_AUTH=signature, as ' +
+      'comma-separated `name=URL` pairs: the name a resource server gives as its ' +
+      "`resource_server`, and the URL of its JWKS (fetched and cached like a client's keys; " +
+      'private addresses allowed, as the operator chose them).',
     origin: 'opas'
   },
   interactionCookieSameSite: {

@@ -143,6 +143,41 @@ export function cidrList(): ValueParser<readonly string[]> {
   }
 }
 
+const resourceServerName = /^[A-Za-z0-9._~-]{1,64}$/
+
+/**
+ * Resource servers as comma-separated `name=URL` pairs, each URL its JWKS (http or https, no
+ * query, fragment or credentials), e.g. `backend=https://rs.wallet.example/jwks.json`.
+ */
+export function resourceServerList(): ValueParser<readonly { name: string; jwksUrl: string }[]> {
+  return {
+    type: 'comma-separated name=JWKS URL pairs',
+    parse(raw) {
+      const entries: { name: string; jwksUrl: string }[] = []
+      for (const item of raw.split(',').map((i) => i.trim())) {
+        if (item === '') continue
+        const at = item.indexOf('=')
+        const name = item.slice(0, at).trim()
+        const jwksUrl = item.slice(at + 1).trim()
+        if (at < 0 || !resourceServerName.test(name)) {
+          return fail(
+            `has ${JSON.stringify(item)}: each entry is name=URL, the name 1-64 letters, ` +
+              'digits, `.`, `_`, `~` or `-`'
+          )
+        }
+        if (entries.some((e) => e.name === name)) return fail(`names ${name} twice`)
+        const parsed = parseUrl(jwksUrl, ['http:', 'https:'])
+        if (typeof parsed === 'string') return fail(`has ${name}'s URL, which ${parsed}`)
+        if (jwksUrl.includes('?') || jwksUrl.includes('#') || parsed.username || parsed.password) {
+          return fail(`has ${name}'s URL with a query, fragment or credentials`)
+        }
+        entries.push({ name, jwksUrl: parsed.href })
+      }
+      return entries.length > 0 ? ok(entries) : fail('names no resource server')
+    }
+  }
+}
+
 /** A DNS name: dot-separated labels of letters, digits, `-` and `_` (container names have it). */
 const hostName =
   /^(?=.{1,253}\.?$)[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?(?:\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)*\.?$/i

@@ -1,5 +1,6 @@
 /**
- * GNAP error codes registered by RFC 9635 §3.6 (and §10.3's IANA registry).
+ * GNAP error codes registered by RFC 9635 §3.6 (and §10.3's IANA registry), and RFC 9767 §3.5's
+ * for resource servers.
  * Open Payments uses the same codes; Rafiki emits nine of them.
  */
 export const gnapErrorCodes = [
@@ -15,7 +16,10 @@ export const gnapErrorCodes = [
   'unknown_user',
   'unknown_interaction',
   'too_fast',
-  'too_many_attempts'
+  'too_many_attempts',
+  // RFC 9767 §3.5, answered to resource servers.
+  'invalid_resource_server',
+  'invalid_access'
 ] as const
 
 export type GnapErrorCode = (typeof gnapErrorCodes)[number]
@@ -70,6 +74,8 @@ export const requestDenied = errorOf('request_denied', 401)
 export const unknownInteraction = errorOf('unknown_interaction', 404)
 export const tooFast = errorOf('too_fast', 400)
 export const tooManyAttempts = errorOf('too_many_attempts', 429)
+/** A resource server not recognised, or its signature refused (RFC 9767 §3.5). */
+export const invalidResourceServer = errorOf('invalid_resource_server', 401)
 
 /** An unexpected failure, answered as Rafiki answers one (500 `request_denied`). */
 export const internalError = (options?: ErrorOptions) =>

@@ -79,8 +79,18 @@ export const ContinueRequestSchema = Type.Union([
 ])
 export type ContinueRequest = Static<typeof ContinueRequestSchema> | undefined
 
+// Rafiki's request (token-introspection.yaml), with RFC 9767 §3.3's `proof` (how the client
+// proves its key: a token bound otherwise is not active) and `resource_server` (who asks, §3.2:
+// a name the AS knows, or its key by value), which INTROSPECTION_AUTH=signature requires.
 export const IntrospectionRequestSchema = Type.Object({
   access_token: Type.String({ minLength: 1, maxLength: 1024 }),
-  access: Type.Optional(AccessSchema)
+  access: Type.Optional(AccessSchema),
+  proof: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  resource_server: Type.Optional(
+    Type.Union([
+      Type.String({ minLength: 1, maxLength: 256 }),
+      Type.Object({ key: Type.Object({ proof: Type.Literal('httpsig'), jwk: JwkSchema }) })
+    ])
+  )
 })
 export type IntrospectionRequest = Static<typeof IntrospectionRequestSchema>

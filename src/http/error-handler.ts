@@ -10,7 +10,7 @@ import { noteRefusal, type Refusal } from './refusal-log.js'
 import { acceptsHtml } from './route-auth.js'
 
 // Rafiki's descriptions are kept as the first words; the detail after the colon says what failed.
-const signatureDescriptions: Record<SignatureErrorReason, string> = {
+export const signatureDescriptions: Record<SignatureErrorReason, string> = {
   missing_headers: 'invalid signature headers: Signature and Signature-Input are required',
   malformed: 'invalid signature headers: malformed signature fields',
   missing_component: 'invalid signature headers: a required component is not covered',

@@ -1,13 +1,16 @@
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import { IntrospectionRequestSchema, type IntrospectionRequest } from '../gnap/request-schemas.js'
 import type { Metrics } from '../metrics/metrics.js'
 import { resourceServerDiscovery } from '../gnap/discovery.js'
 import type { TokenService } from '../token/token-service.js'
+import type { VerifyResourceServer } from './resource-server-verifier.js'
 import { requireJsonAccept } from './route-auth.js'
 
 /**
- * Token introspection for resource servers (token-introspection.yaml). Unauthenticated, as in
- * Rafiki: the listener belongs on a network only the resource server reaches.
+ * Token introspection for resource servers (token-introspection.yaml, with RFC 9767 §3.3's
+ * fields). Unauthenticated by default, as in Rafiki: the listener belongs on a network only the
+ * resource servers reach. With INTROSPECTION_AUTH=signature (`verifyResourceServer` given), each
+ * call must be signed by a listed resource server (RFC 9767 §3.2).
  */
 export function registerIntrospectionRoutes(
   app: FastifyInstance,
@@ -15,8 +18,10 @@ export function registerIntrospectionRoutes(
     tokens: TokenService
     metrics: Metrics
     config: { authServerUrl: string; introspectionUrl: string }
+    verifyResourceServer: VerifyResourceServer | undefined
   }
 ): void {
+  const { verifyResourceServer } = deps
   // RFC 9767 §3.1, where resource servers already connect (the auth listener serves it too).
   app.get('/.well-known/gnap-as-rs', { config: { auth: 'none' } }, () =>
     resourceServerDiscovery({
@@ -24,12 +29,20 @@ export function registerIntrospectionRoutes(
       introspectionEndpoint: `${deps.config.introspectionUrl}/`
     })
   )
+  async function authenticateResourceServer(req: FastifyRequest): Promise<void> {
+    const name = await verifyResourceServer!(req)
+    req.log = req.log.child({ resourceServer: name })
+  }
   app.post(
     '/',
     {
       schema: { body: IntrospectionRequestSchema },
-      config: { auth: 'none' },
-      preHandler: requireJsonAccept
+      ...(verifyResourceServer
+        ? {
+            config: { auth: 'resource-server-signature' as const },
+            preHandler: [requireJsonAccept, authenticateResourceServer]
+          }
+        : { config: { auth: 'none' as const }, preHandler: requireJsonAccept })
     },
     async (req, reply) => {
       const { response, tenantId } = await deps.tokens.introspect(req.body as IntrospectionRequest)

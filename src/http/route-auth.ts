@@ -16,6 +16,8 @@ export const routeAuthKinds = [
   'console-session',
   // The console's sign-in form: the tenant's id and API secret, the form's nonce-bound token.
   'console-sign-in',
+  // Introspection under INTROSPECTION_AUTH=signature: a listed resource server's signature.
+  'resource-server-signature',
   'none'
 ] as const
 export type RouteAuthKind = (typeof routeAuthKinds)[number]

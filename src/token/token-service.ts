@@ -207,6 +207,11 @@ export function createTokenService(deps: TokenServiceDeps) {
   async function introspect(
     request: IntrospectionRequest
   ): Promise<{ response: IntrospectionResponse; tenantId?: string }> {
+    // RFC 9767 §3.3: a token bound with another proofing method than the resource server saw
+    // is not active; every opas token is bound by HTTP message signatures.
+    if (request.proof !== undefined && request.proof !== 'httpsig') {
+      return { response: { active: false } }
+    }
     const token = await findActiveToken(db, hashToken(request.access_token))
     if (!token) return { response: { active: false } }
     const client =
