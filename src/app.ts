@@ -118,26 +118,12 @@ async function createListenerApp(name: ListenerName, services: Services): Promis
   })
   await app.register(fastifyAccepts)
   if (corsListeners.includes(name)) {
-    const cors = {
+    await app.register(fastifyCors, {
       origin: '*',
       methods: ['GET', 'HEAD', 'POST', 'DELETE'],
       // A bare OPTIONS (no preflight headers) is answered like a preflight rather than with the
-      // plugin's plain-text 400...
+      // plugin's plain-text 400 (on a grant endpoint it asks for discovery: gnap-routes).
       strictPreflight: false
-    }
-    // ...except on a grant endpoint, where a bare OPTIONS asks for discovery (RFC 9635 §9) and
-    // reaches its route; a browser's preflight there (it carries Access-Control-Request-Method)
-    // is still answered as one, so web clients keep calling the grant endpoint.
-    const discovery = { ...cors, preflight: false }
-    await app.register(fastifyCors, {
-      delegator: (req, callback) =>
-        callback(
-          null,
-          req.routeOptions.config?.discovery === true &&
-            req.headers['access-control-request-method'] === undefined
-            ? discovery
-            : cors
-        )
     })
   }
   app.addHook('onResponse', async (req, reply) => {

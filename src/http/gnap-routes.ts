@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { invalidClient, invalidContinuation, invalidRequest } from '../gnap/gnap-error.js'
 import {
   ContinueRequestSchema,
@@ -174,14 +174,25 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
   )
   // RFC 9635 §9: OPTIONS on a grant endpoint answers discovery, with the RFC's field names and
   // the URL the client called (it MUST match). A tenant's endpoint exists only for a tenant.
-  const discover = async (req: FastifyRequest) => {
+  // @fastify/cors answers every OPTIONS as a preflight in its own hook; here it adds its headers
+  // and lets the route answer (preflightContinue), so that a browser's preflight (it carries
+  // Access-Control-Request-Method) is still a bare 204 and web clients keep calling the grant
+  // endpoint, and every other request is left as it was.
+  const discover = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (req.headers['access-control-request-method'] !== undefined) return reply.code(204).send()
     const tenantId = (req.params as { tenantId?: string }).tenantId
     if (tenantId !== undefined && !(isUuid(tenantId) && (await tenants.find(tenantId)))) {
       throw invalidRequest('unknown tenant', 404)
     }
     return grantEndpointDiscovery(config.authServerUrl + pathOf(req))
   }
-  const discoveryRoute = { config: { auth: 'none' as const, discovery: true as const } }
+  const discoveryRoute = {
+    config: {
+      auth: 'none' as const,
+      discovery: true as const,
+      cors: { preflightContinue: true }
+    }
+  }
   app.options('/', discoveryRoute, discover)
   app.options('/:tenantId', discoveryRoute, discover)
   // RFC 9767 §3.1: the resource servers' discovery document, beside the grant endpoint.

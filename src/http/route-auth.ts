@@ -34,11 +34,10 @@ declare module 'fastify' {
     browserPages?: true | 'console'
     /** A GraphQL endpoint: every refusal is GraphQL's `{"errors":[…]}`. */
     graphqlErrors?: true
-    /**
-     * An OPTIONS that answers discovery (RFC 9635 §9): a bare OPTIONS reaches its handler; a CORS
-     * preflight to the same URL is still answered as one (app.ts).
-     */
+    /** An OPTIONS that answers discovery (RFC 9635 §9) on a grant endpoint (gnap-routes). */
     discovery?: true
+    /** @fastify/cors' options for one route, over the listener's (app.ts). */
+    cors?: { preflightContinue?: boolean }
   }
 }
 
