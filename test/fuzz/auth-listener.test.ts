@@ -179,11 +179,14 @@ describe('auth listener: discovery, probes, unknown routes', () => {
     })
   }
 
-  // RFC 9635 §9: discovery on the operator's grant endpoint and on a tenant's.
-  test('OPTIONS on the grant endpoints', async (t) => {
+  // RFC 9635 §9: discovery on the operator's grant endpoint and on a tenant's; any other path is
+  // @fastify/cors' own `OPTIONS *` (a one-segment path is a tenant's endpoint, so the unknown
+  // routes below reach `*` only by chance).
+  test('OPTIONS on the grant endpoints and elsewhere', async (t) => {
     for (const [route, path] of [
       ['/', '/'],
-      ['/:tenantId', `/${world.server.tenantId}`]
+      ['/:tenantId', `/${world.server.tenantId}`],
+      ['*', '/continue/00000000-0000-4000-8000-000000000000']
     ] as const) {
       const arb = requestArb(world, {
         method: fc.constant('OPTIONS'),
