@@ -52,15 +52,19 @@ export function createServices(input: {
   const { config, db, logger } = input
   const now = input.now ?? Date.now
   const metrics = createMetrics({ db })
-  const clientKeys = createClientKeys({
-    allowHttp: config.clientFetchAllowHttp,
-    allowPrivate: config.clientFetchAllowPrivate,
-    allowedCidrs: config.clientFetchAllowedCidrs,
+  // Key fetches (clients', and resource servers' below): limits and cache alike.
+  const keyFetches = {
     ...(input.resolve ? { resolve: input.resolve } : {}),
     timeoutMs: config.clientFetchTimeoutMs,
     maxBodyBytes: config.clientFetchMaxBytes,
     cacheTtlMs: config.clientKeyCacheTtlSeconds * 1000,
-    now,
+    now
+  }
+  const clientKeys = createClientKeys({
+    ...keyFetches,
+    allowHttp: config.clientFetchAllowHttp,
+    allowPrivate: config.clientFetchAllowPrivate,
+    allowedCidrs: config.clientFetchAllowedCidrs,
     logger: logger.child({ component: 'client-keys' }),
     observe: metrics.keyCache
   })
@@ -69,13 +73,9 @@ export function createServices(input: {
   const resourceServerKeys =
     config.introspectionAuth === 'signature'
       ? createClientKeys({
+          ...keyFetches,
           allowHttp: true,
           allowPrivate: true,
-          ...(input.resolve ? { resolve: input.resolve } : {}),
-          timeoutMs: config.clientFetchTimeoutMs,
-          maxBodyBytes: config.clientFetchMaxBytes,
-          cacheTtlMs: config.clientKeyCacheTtlSeconds * 1000,
-          now,
           logger: logger.child({ component: 'resource-server-keys' })
         })
       : undefined

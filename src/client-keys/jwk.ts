@@ -90,15 +90,23 @@ export interface PublicJwk {
   x: string
 }
 
-// Exported once per imported key (a JWKS entry is one KeyObject for as long as it is cached).
-const exported = new WeakMap<KeyObject, string>()
+// Exported once per imported key: a JWKS entry is one KeyObject, under one kid, for as long as
+// it is cached, so every grant it signs shares one JWK.
+const exported = new WeakMap<KeyObject, Readonly<PublicJwk>>()
 
 /** `key` (an imported Ed25519 public key) as the JWK named `kid`. */
-export function publicJwk(key: KeyObject, kid: string): PublicJwk {
-  let x = exported.get(key)
-  if (x === undefined) {
-    x = key.export({ format: 'jwk' }).x as string
-    exported.set(key, x)
+export function publicJwk(key: KeyObject, kid: string): Readonly<PublicJwk> {
+  let jwk = exported.get(key)
+  if (jwk === undefined || jwk.kid !== kid) {
+    const x = key.export({ format: 'jwk' }).x as string
+    jwk = Object.freeze({
+      kid,
+      alg: 'EdDSA' as const,
+      kty: 'OKP' as const,
+      crv: 'Ed25519' as const,
+      x
+    })
+    exported.set(key, jwk)
   }
-  return { kid, alg: 'EdDSA', kty: 'OKP', crv: 'Ed25519', x }
+  return jwk
 }

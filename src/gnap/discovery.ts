@@ -48,13 +48,13 @@ export function rafikiDiscovery(grantRequestEndpoint: string) {
  * `token_formats_supported` is empty: a resource server introspects every token), and it offers
  * no resource registration (§3.4), so that endpoint is left out as §3.1 says.
  */
-export function resourceServerDiscovery(urls: {
-  grantRequestEndpoint: string
-  introspectionEndpoint: string
+export function resourceServerDiscovery(config: {
+  authServerUrl: string
+  introspectionUrl: string
 }) {
   return {
-    grant_request_endpoint: urls.grantRequestEndpoint,
-    introspection_endpoint: urls.introspectionEndpoint,
+    grant_request_endpoint: `${config.authServerUrl}/`,
+    introspection_endpoint: `${config.introspectionUrl}/`,
     token_formats_supported: [] as string[],
     key_proofs_supported: keyProofs
   }

@@ -1,6 +1,6 @@
 /**
- * GNAP error codes registered by RFC 9635 §3.6 (and §10.3's IANA registry), and RFC 9767 §3.5's
- * for resource servers.
+ * GNAP error codes registered by RFC 9635 §3.6 (and §10.3's IANA registry), and the one of RFC
+ * 9767 §3.5 opas answers resource servers with.
  * Open Payments uses the same codes; Rafiki emits nine of them.
  */
 export const gnapErrorCodes = [
@@ -18,8 +18,7 @@ export const gnapErrorCodes = [
   'too_fast',
   'too_many_attempts',
   // RFC 9767 §3.5, answered to resource servers.
-  'invalid_resource_server',
-  'invalid_access'
+  'invalid_resource_server'
 ] as const
 
 export type GnapErrorCode = (typeof gnapErrorCodes)[number]

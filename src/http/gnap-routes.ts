@@ -169,9 +169,8 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
   }
   // Rafiki's discovery document, with an absolute grant endpoint (RFC 9635 §9 requires one;
   // Rafiki's relative "/" is wrong for a multi-tenant server).
-  app.get('/discovery', { config: { auth: 'none' } }, () =>
-    rafikiDiscovery(`${config.authServerUrl}/`)
-  )
+  const rafikiDocument = rafikiDiscovery(`${config.authServerUrl}/`)
+  app.get('/discovery', { config: { auth: 'none' } }, () => rafikiDocument)
   // RFC 9635 §9: OPTIONS on a grant endpoint answers discovery, with the RFC's field names and
   // the URL the client called (it MUST match). A tenant's endpoint exists only for a tenant.
   // @fastify/cors answers every OPTIONS as a preflight in its own hook; here it adds its headers
@@ -196,12 +195,8 @@ export function registerGnapRoutes(app: FastifyInstance, deps: GnapRouteDeps): v
   app.options('/', discoveryRoute, discover)
   app.options('/:tenantId', discoveryRoute, discover)
   // RFC 9767 §3.1: the resource servers' discovery document, beside the grant endpoint.
-  app.get('/.well-known/gnap-as-rs', { config: { auth: 'none' } }, () =>
-    resourceServerDiscovery({
-      grantRequestEndpoint: `${config.authServerUrl}/`,
-      introspectionEndpoint: `${config.introspectionUrl}/`
-    })
-  )
+  const rsDocument = resourceServerDiscovery(config)
+  app.get('/.well-known/gnap-as-rs', { config: { auth: 'none' } }, () => rsDocument)
   app.post('/', grantRoute, grantHandler)
   app.post('/:tenantId', grantRoute, grantHandler)
 

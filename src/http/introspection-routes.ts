@@ -23,12 +23,8 @@ export function registerIntrospectionRoutes(
 ): void {
   const { verifyResourceServer } = deps
   // RFC 9767 §3.1, where resource servers already connect (the auth listener serves it too).
-  app.get('/.well-known/gnap-as-rs', { config: { auth: 'none' } }, () =>
-    resourceServerDiscovery({
-      grantRequestEndpoint: `${deps.config.authServerUrl}/`,
-      introspectionEndpoint: `${deps.config.introspectionUrl}/`
-    })
-  )
+  const rsDocument = resourceServerDiscovery(deps.config)
+  app.get('/.well-known/gnap-as-rs', { config: { auth: 'none' } }, () => rsDocument)
   async function authenticateResourceServer(req: FastifyRequest): Promise<void> {
     const name = await verifyResourceServer!(req)
     req.log = req.log.child({ resourceServer: name })

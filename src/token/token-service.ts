@@ -218,6 +218,8 @@ export function createTokenService(deps: TokenServiceDeps) {
       token.client !== null ? { walletAddress: token.client } : { jwk: token.jwk as Jwk }
     const granted = token.access.map(toAccessWire)
     const iat = Math.floor(token.createdAt)
+    // The key the token is bound to: a directed-identity client's own JWK.
+    const boundKey = token.clientKey ?? token.jwk
     return {
       response: {
         active: true,
@@ -228,7 +230,7 @@ export function createTokenService(deps: TokenServiceDeps) {
         iat,
         // The database's own rule: live while created_at + expires_in is not past (liveTokenSql).
         exp: Math.floor(token.createdAt + token.expiresIn),
-        ...(token.key && { key: { proof: 'httpsig' as const, jwk: token.key } }),
+        ...(boundKey && { key: { proof: 'httpsig' as const, jwk: boundKey } }),
         flags: []
       },
       tenantId: token.tenantId

@@ -167,9 +167,9 @@ export interface ActiveToken {
   access: AccessRow[]
   /** The grant endpoint the grant was requested at (RFC 9767 §3.3 `iss`). */
   grantUri: string
-  /** The key the token is bound to: the directed-identity client's JWK, or the key that signed
-   * a wallet-address client's grant request (none for grants older than migration 015). */
-  key: Jwk | null
+  /** The key that signed a wallet-address client's grant request (none for grants older than
+   * migration 015); a directed-identity client's is `jwk`. */
+  clientKey: Jwk | null
   /** When it was issued, in seconds since the epoch (fractional), and its lifetime. */
   createdAt: number
   expiresIn: number
@@ -182,7 +182,7 @@ export async function findActiveToken(
   const { rows } = await q.query<ActiveToken & { access: AccessRow[] | null }>(
     `select g.id as "grantId", g.tenant_id as "tenantId", g.client, g.jwk,
        ${accessJsonSql('g.id')} as access, g.grant_uri as "grantUri",
-       coalesce(g.client_key, g.jwk) as key,
+       g.client_key as "clientKey",
        extract(epoch from t.created_at)::float8 as "createdAt", t.expires_in as "expiresIn"
      from access_tokens t
      join grants g on g.id = t.grant_id
